@@ -1,0 +1,39 @@
+//! The `BigPeer` custom resource: types, defaults, conditions and apply-time rules.
+
+pub mod conditions;
+pub mod v1alpha1;
+
+pub use v1alpha1::*;
+
+/// API group of every custom resource this operator owns.
+pub const GROUP: &str = "smbp.io";
+
+/// The Big Peer components that run as pods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Component {
+    /// Document store (StatefulSet).
+    Store,
+    /// Subscription servers (Deployment).
+    Subscription,
+    /// HTTP API servers (Deployment).
+    Api,
+}
+
+impl Component {
+    /// All components.
+    pub const ALL: [Component; 3] = [Component::Store, Component::Subscription, Component::Api];
+
+    /// Lowercase name used in object names and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Store => "store",
+            Component::Subscription => "subscription",
+            Component::Api => "api",
+        }
+    }
+}
+
+/// Annotation that pauses reconciliation of one BigPeer.
+pub const PAUSED_ANNOTATION: &str = "smbp.io/paused";
+/// Finalizer that carries out volume and topic retention on delete.
+pub const FINALIZER: &str = "smbp.io/cleanup";

@@ -1,0 +1,49 @@
+//! Optional cluster add-ons, found through API discovery and cached briefly.
+
+use std::time::{Duration, Instant};
+
+use kube::Client;
+use tokio::sync::Mutex;
+
+use super::error::{Context, Result};
+use crate::thirdparty;
+
+/// Which optional APIs the cluster serves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Integrations {
+    /// `kafka.strimzi.io/v1`.
+    pub strimzi: bool,
+    /// `cert-manager.io/v1`.
+    pub cert_manager: bool,
+    /// `security.openshift.io` (the operator runs on OpenShift).
+    pub openshift: bool,
+}
+
+const TTL: Duration = Duration::from_secs(30);
+
+/// Discovery results, refreshed at most every 30 seconds.
+#[derive(Default)]
+pub struct IntegrationCache(Mutex<Option<(Instant, Integrations)>>);
+
+impl IntegrationCache {
+    /// Current integrations.
+    pub async fn get(&self, client: &Client) -> Result<Integrations> {
+        let mut slot = self.0.lock().await;
+        if let Some((at, found)) = *slot {
+            if at.elapsed() < TTL {
+                return Ok(found);
+            }
+        }
+        let groups = client.list_api_groups().await.ctx(|| "discovering API groups".into())?;
+        let serves = |group: &str, version: &str| {
+            groups.groups.iter().any(|g| g.name == group && g.versions.iter().any(|v| v.version == version))
+        };
+        let found = Integrations {
+            strimzi: serves(thirdparty::STRIMZI_GROUP, "v1"),
+            cert_manager: serves(thirdparty::CERT_MANAGER_GROUP, "v1"),
+            openshift: groups.groups.iter().any(|g| g.name == thirdparty::OPENSHIFT_SECURITY_GROUP),
+        };
+        *slot = Some((Instant::now(), found));
+        Ok(found)
+    }
+}

@@ -1,0 +1,7 @@
+//! Pure decisions for stateful operations: pod health, the store's pod-by-pod rollout,
+//! held-back scale-downs and staged topology transitions. Tested exhaustively.
+
+pub mod pods;
+pub mod scale;
+pub mod store;
+pub mod topology;
