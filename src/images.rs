@@ -24,8 +24,21 @@ pub fn repository(component: Component) -> &'static str {
 
 /// `RELATED_IMAGE_*` variable naming the image of a component at a version.
 pub fn related_image_var(component: Component, version: &str) -> String {
-    let v: String = version.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
-    format!("RELATED_IMAGE_{}_{}", component.as_str().to_ascii_uppercase(), v)
+    let v: String = version
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "RELATED_IMAGE_{}_{}",
+        component.as_str().to_ascii_uppercase(),
+        v
+    )
 }
 
 /// Image overrides read from the operator's environment (`RELATED_IMAGE_*`).
@@ -35,7 +48,11 @@ pub struct RelatedImages(pub BTreeMap<String, String>);
 impl RelatedImages {
     /// Collect every `RELATED_IMAGE_*` variable of the process.
     pub fn from_env() -> Self {
-        Self(std::env::vars().filter(|(k, v)| k.starts_with("RELATED_IMAGE_") && !v.is_empty()).collect())
+        Self(
+            std::env::vars()
+                .filter(|(k, v)| k.starts_with("RELATED_IMAGE_") && !v.is_empty())
+                .collect(),
+        )
     }
 
     /// The image a component runs.
@@ -48,12 +65,17 @@ impl RelatedImages {
         if let Some(image) = explicit {
             return image.clone();
         }
-        if spec.image.registry.is_none() {
-            if let Some(image) = self.0.get(&related_image_var(component, &spec.version)) {
-                return image.clone();
-            }
+        if spec.image.registry.is_none()
+            && let Some(image) = self.0.get(&related_image_var(component, &spec.version))
+        {
+            return image.clone();
         }
-        let registry = spec.image.registry.as_deref().unwrap_or(DEFAULT_REGISTRY).trim_end_matches('/');
+        let registry = spec
+            .image
+            .registry
+            .as_deref()
+            .unwrap_or(DEFAULT_REGISTRY)
+            .trim_end_matches('/');
         format!("{registry}/{}:{}", repository(component), spec.version)
     }
 }

@@ -5,7 +5,12 @@ use kube_lease_manager::{LeaseManagerBuilder, LeaseParams};
 use tokio::sync::watch;
 
 /// Start competing for the Lease; the receiver says whether this process holds it.
-pub async fn elect(client: Client, namespace: &str, lease: &str, identity: String) -> anyhow::Result<watch::Receiver<bool>> {
+pub async fn elect(
+    client: Client,
+    namespace: &str,
+    lease: &str,
+    identity: String,
+) -> anyhow::Result<watch::Receiver<bool>> {
     let manager = LeaseManagerBuilder::new(client, lease)
         .with_namespace(namespace)
         .with_parameters(LeaseParams::new(identity, 15, 5))

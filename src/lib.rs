@@ -3,9 +3,9 @@
 pub mod api;
 pub mod build;
 pub mod images;
-pub mod thirdparty;
-pub mod rollout;
-pub mod reconcile;
-pub mod telemetry;
 pub mod leader;
 pub mod olm;
+pub mod reconcile;
+pub mod rollout;
+pub mod telemetry;
+pub mod thirdparty;

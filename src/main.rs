@@ -16,7 +16,11 @@ use smbp_operator::{leader, olm};
 use tracing::{error, info};
 
 #[derive(Parser)]
-#[command(name = "smbp-operator", version, about = "Kubernetes operator for Self-Managed Big Peer")]
+#[command(
+    name = "smbp-operator",
+    version,
+    about = "Kubernetes operator for Self-Managed Big Peer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,7 +50,11 @@ struct RunArgs {
     #[arg(long, env = "LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
     leader_elect: bool,
     /// Name of the leader-election Lease.
-    #[arg(long, env = "LEADER_ELECTION_LEASE", default_value = "smbp-operator-leader")]
+    #[arg(
+        long,
+        env = "LEADER_ELECTION_LEASE",
+        default_value = "smbp-operator-leader"
+    )]
     leader_election_lease: String,
     /// Namespace of the Lease; the operator's own (POD_NAMESPACE) by default.
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
@@ -60,12 +68,18 @@ struct RunArgs {
 }
 
 fn namespaces(flag: &str) -> Vec<Option<String>> {
-    let list: Vec<Option<String>> = flag.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Some(s.to_string())).collect();
+    let list: Vec<Option<String>> = flag
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Some(s.to_string()))
+        .collect();
     if list.is_empty() { vec![None] } else { list }
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
     tokio::select! {
         _ = term.recv() => {},
         _ = tokio::signal::ctrl_c() => {},
@@ -74,23 +88,42 @@ async fn shutdown_signal() {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let _guard = tracing_setup::init(args.log_format, args.otlp_endpoint.as_deref())?;
-    let client = kube::Client::try_default().await.context("connecting to the API server")?;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the API server")?;
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
-    let health = Health { metrics: metrics.clone(), ready: ready.clone() };
+    let health = Health {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+    };
     tokio::spawn(async move {
         if let Err(e) = server::serve(args.metrics_bind_address, health).await {
             error!(error = %e, "metrics server failed");
         }
     });
-    client.apiserver_version().await.context("reaching the API server")?;
+    client
+        .apiserver_version()
+        .await
+        .context("reaching the API server")?;
 
-    let identity = std::env::var("POD_NAME").unwrap_or_else(|_| format!("{}-{}", hostname(), std::process::id()));
+    let identity = std::env::var("POD_NAME")
+        .unwrap_or_else(|_| format!("{}-{}", hostname(), std::process::id()));
     if args.leader_elect {
-        let mut leading = leader::elect(client.clone(), &args.leader_election_namespace, &args.leader_election_lease, identity.clone()).await?;
+        let mut leading = leader::elect(
+            client.clone(),
+            &args.leader_election_namespace,
+            &args.leader_election_lease,
+            identity.clone(),
+        )
+        .await?;
         // Standing by is a healthy state: ready regardless of leadership.
         ready.store(true, Ordering::Relaxed);
-        info!(identity, lease = args.leader_election_lease, "waiting for leadership");
+        info!(
+            identity,
+            lease = args.leader_election_lease,
+            "waiting for leadership"
+        );
         tokio::select! {
             r = leading.wait_for(|l| *l) => { r.context("leader election stopped")?; }
             _ = shutdown_signal() => { info!("shut down while standing by"); return Ok(()); }
@@ -119,7 +152,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<Context> {
-    let reporter = Reporter { controller: "smbp-operator".into(), instance: Some(identity.to_string()) };
+    let reporter = Reporter {
+        controller: "smbp-operator".into(),
+        instance: Some(identity.to_string()),
+    };
     Arc::new(Context {
         recorder: Recorder::new(client.clone(), reporter),
         client,
@@ -131,7 +167,9 @@ fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<C
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "smbp-operator".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "smbp-operator".into())
 }
 
 #[tokio::main]

@@ -4,7 +4,10 @@
 use super::BigPeer;
 
 fn sample() -> serde_json::Value {
-    serde_yaml::from_str(include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml")).unwrap()
+    serde_yaml::from_str(include_str!(
+        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
+    ))
+    .unwrap()
 }
 
 fn set(v: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
@@ -45,28 +48,100 @@ fn sample_is_valid() {
 fn invalid_cases() -> Vec<(Vec<(&'static str, serde_json::Value)>, &'static str)> {
     use serde_json::json;
     vec![
-        (vec![("/spec/store/minimumReplicationFactor", json!(4))], "minimumReplicationFactor must not exceed"),
-        (vec![("/spec/store/replicationFactor", json!(4)), ("/spec/store/minimumReplicationFactor", json!(2))], "replicationFactor must not exceed store.replicas"),
-        (vec![("/spec/store/replicas", json!(2))], "replicationFactor must not exceed store.replicas"),
-        (vec![("/spec/transactionLog/external", json!({"bootstrapServers": ["k:9092"]}))], "exactly one of transactionLog.strimzi"),
-        (vec![("/spec/transactionLog/strimzi", json!(null))], "exactly one of transactionLog.strimzi"),
-        (vec![("/spec/auth/keys/secrets", json!({"ca": {"name": "a"}, "inBand": {"name": "b"}, "jwt": {"name": "c"}}))], "exactly one of auth.keys"),
-        (vec![("/spec/auth/keys/certManager", json!(null))], "exactly one of auth.keys"),
-        (vec![("/spec/version", json!("latest"))], "version must be a Big Peer release"),
-        (vec![("/spec/auth/providers/tokenWebhook/url", json!("http://auth.example.com"))], "https:// URL"),
-        (vec![("/spec/auth/providers/tokenWebhook/url", json!("https://user:pw@auth.example.com/x"))], "no credentials"),
-        (vec![("/spec/transactionLog/strimzi", json!(null)), ("/spec/transactionLog/external", json!({"bootstrapServers": ["kafka"]}))], "host:port"),
+        (
+            vec![("/spec/store/minimumReplicationFactor", json!(4))],
+            "minimumReplicationFactor must not exceed",
+        ),
+        (
+            vec![
+                ("/spec/store/replicationFactor", json!(4)),
+                ("/spec/store/minimumReplicationFactor", json!(2)),
+            ],
+            "replicationFactor must not exceed store.replicas",
+        ),
+        (
+            vec![("/spec/store/replicas", json!(2))],
+            "replicationFactor must not exceed store.replicas",
+        ),
+        (
+            vec![(
+                "/spec/transactionLog/external",
+                json!({"bootstrapServers": ["k:9092"]}),
+            )],
+            "exactly one of transactionLog.strimzi",
+        ),
+        (
+            vec![("/spec/transactionLog/strimzi", json!(null))],
+            "exactly one of transactionLog.strimzi",
+        ),
+        (
+            vec![(
+                "/spec/auth/keys/secrets",
+                json!({"ca": {"name": "a"}, "inBand": {"name": "b"}, "jwt": {"name": "c"}}),
+            )],
+            "exactly one of auth.keys",
+        ),
+        (
+            vec![("/spec/auth/keys/certManager", json!(null))],
+            "exactly one of auth.keys",
+        ),
+        (
+            vec![("/spec/version", json!("latest"))],
+            "version must be a Big Peer release",
+        ),
+        (
+            vec![(
+                "/spec/auth/providers/tokenWebhook/url",
+                json!("http://auth.example.com"),
+            )],
+            "https:// URL",
+        ),
+        (
+            vec![(
+                "/spec/auth/providers/tokenWebhook/url",
+                json!("https://user:pw@auth.example.com/x"),
+            )],
+            "no credentials",
+        ),
         (
             vec![
                 ("/spec/transactionLog/strimzi", json!(null)),
-                ("/spec/transactionLog/external", json!({"bootstrapServers": ["k:9092"], "sasl": {"secretRef": {"name": "s"}}, "mtls": {"name": "m"}})),
+                (
+                    "/spec/transactionLog/external",
+                    json!({"bootstrapServers": ["kafka"]}),
+                ),
+            ],
+            "host:port",
+        ),
+        (
+            vec![
+                ("/spec/transactionLog/strimzi", json!(null)),
+                (
+                    "/spec/transactionLog/external",
+                    json!({"bootstrapServers": ["k:9092"], "sasl": {"secretRef": {"name": "s"}}, "mtls": {"name": "m"}}),
+                ),
             ],
             "choose one client authentication",
         ),
-        (vec![("/spec/transactionLog/topic/name", json!("bad topic!"))], "topic name may use only"),
-        (vec![("/spec/image/pullSecrets", json!([{"name": "Bad_Name"}]))], "DNS subdomain"),
-        (vec![("/spec/store/storage/size", json!("lots"))], "positive quantity"),
-        (vec![("/metadata/name", json!("a-very-long-bigpeer-name-that-is-over-forty-chars"))], "at most 40 characters"),
+        (
+            vec![("/spec/transactionLog/topic/name", json!("bad topic!"))],
+            "topic name may use only",
+        ),
+        (
+            vec![("/spec/image/pullSecrets", json!([{"name": "Bad_Name"}]))],
+            "DNS subdomain",
+        ),
+        (
+            vec![("/spec/store/storage/size", json!("lots"))],
+            "positive quantity",
+        ),
+        (
+            vec![(
+                "/metadata/name",
+                json!("a-very-long-bigpeer-name-that-is-over-forty-chars"),
+            )],
+            "at most 40 characters",
+        ),
     ]
 }
 
@@ -78,7 +153,10 @@ fn invalid_specs_are_rejected_with_actionable_messages() {
             set(&mut v, p, val.clone());
         }
         let e = errors(&v, None);
-        assert!(e.contains(expected), "{patches:?}: expected '{expected}', got '{e}'");
+        assert!(
+            e.contains(expected),
+            "{patches:?}: expected '{expected}', got '{e}'"
+        );
     }
 }
 
@@ -93,6 +171,10 @@ fn transition_rules() {
     set(&mut grow, "/spec/store/storage/size", json!("100Gi"));
     assert_eq!(errors(&grow, Some(&old)), "");
     let mut class = sample();
-    set(&mut class, "/spec/store/storage/storageClassName", json!("fast"));
+    set(
+        &mut class,
+        "/spec/store/storage/storageClassName",
+        json!("fast"),
+    );
     assert!(errors(&class, Some(&old)).contains("storageClassName cannot be changed"));
 }

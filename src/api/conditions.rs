@@ -70,14 +70,29 @@ pub struct DesiredCondition {
 
 impl DesiredCondition {
     /// New condition.
-    pub fn new(type_: ConditionType, status: bool, reason: &str, message: impl Into<String>) -> Self {
-        Self { type_, status, reason: reason.to_string(), message: message.into() }
+    pub fn new(
+        type_: ConditionType,
+        status: bool,
+        reason: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            type_,
+            status,
+            reason: reason.to_string(),
+            message: message.into(),
+        }
     }
 }
 
 /// Merge desired conditions into existing ones: `lastTransitionTime` changes only when the
 /// status flips, so a steady state writes an identical status.
-pub fn merge(existing: &[Condition], desired: &[DesiredCondition], generation: i64, now: &Time) -> Vec<Condition> {
+pub fn merge(
+    existing: &[Condition],
+    desired: &[DesiredCondition],
+    generation: i64,
+    now: &Time,
+) -> Vec<Condition> {
     let mut out: Vec<Condition> = desired
         .iter()
         .map(|d| {
@@ -97,7 +112,12 @@ pub fn merge(existing: &[Condition], desired: &[DesiredCondition], generation: i
             }
         })
         .collect();
-    out.sort_by_key(|c| ConditionType::ALL.iter().position(|t| t.as_str() == c.type_).unwrap_or(usize::MAX));
+    out.sort_by_key(|c| {
+        ConditionType::ALL
+            .iter()
+            .position(|t| t.as_str() == c.type_)
+            .unwrap_or(usize::MAX)
+    });
     out
 }
 
@@ -127,12 +147,27 @@ mod tests {
 
     #[test]
     fn transition_time_changes_only_on_flip() {
-        let d = vec![DesiredCondition::new(ConditionType::Ready, true, "AllReady", "ok")];
+        let d = vec![DesiredCondition::new(
+            ConditionType::Ready,
+            true,
+            "AllReady",
+            "ok",
+        )];
         let first = merge(&[], &d, 1, &t(10));
         let again = merge(&first, &d, 2, &t(20));
         assert_eq!(again[0].last_transition_time, t(10));
         assert_eq!(again[0].observed_generation, Some(2));
-        let flipped = merge(&again, &[DesiredCondition::new(ConditionType::Ready, false, "StoreNotReady", "x")], 2, &t(30));
+        let flipped = merge(
+            &again,
+            &[DesiredCondition::new(
+                ConditionType::Ready,
+                false,
+                "StoreNotReady",
+                "x",
+            )],
+            2,
+            &t(30),
+        );
         assert_eq!(flipped[0].last_transition_time, t(30));
     }
 

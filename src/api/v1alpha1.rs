@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Affinity, EnvVar, ResourceRequirements, Toleration, TopologySpreadConstraint};
+use k8s_openapi::api::core::v1::{
+    Affinity, EnvVar, ResourceRequirements, Toleration, TopologySpreadConstraint,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -241,7 +243,11 @@ impl StorageSpec {
 
 impl Default for StorageSpec {
     fn default() -> Self {
-        Self { size: Self::default_size(), storage_class_name: None, retention: RetentionSpec::default() }
+        Self {
+            size: Self::default_size(),
+            storage_class_name: None,
+            retention: RetentionSpec::default(),
+        }
     }
 }
 
@@ -293,11 +299,17 @@ pub struct ComponentSpec {
 impl ComponentSpec {
     /// Default of `spec.subscription`.
     pub fn subscription_default() -> Self {
-        Self { replicas: 2, pod: PodOptions::default() }
+        Self {
+            replicas: 2,
+            pod: PodOptions::default(),
+        }
     }
     /// Default of `spec.api`.
     pub fn api_default() -> Self {
-        Self { replicas: 2, pod: PodOptions::default() }
+        Self {
+            replicas: 2,
+            pod: PodOptions::default(),
+        }
     }
 }
 
@@ -394,7 +406,10 @@ pub struct DisruptionBudgetSpec {
 
 impl Default for DisruptionBudgetSpec {
     fn default() -> Self {
-        Self { enabled: true, max_unavailable: 1 }
+        Self {
+            enabled: true,
+            max_unavailable: 1,
+        }
     }
 }
 
@@ -653,7 +668,9 @@ impl RolloutSpec {
 
 impl Default for RolloutSpec {
     fn default() -> Self {
-        Self { progress_deadline_seconds: Self::default_deadline() }
+        Self {
+            progress_deadline_seconds: Self::default_deadline(),
+        }
     }
 }
 

@@ -120,7 +120,10 @@ struct Transition<'a> {
 }
 
 fn pair(dir: &str) -> CertPair {
-    CertPair { cert_file: format!("{dir}/tls.crt"), key_file: format!("{dir}/tls.key") }
+    CertPair {
+        cert_file: format!("{dir}/tls.crt"),
+        key_file: format!("{dir}/tls.key"),
+    }
 }
 
 /// Render `bigpeer.yaml`.
@@ -152,19 +155,32 @@ pub fn render(bp: &BigPeer, inputs: &BuildInputs) -> String {
     };
     let tls_ca_file = match (&tl.strimzi, &tl.external) {
         (Some(_), _) => Some(format!("{}/ca.crt", paths::KAFKA_CA)),
-        (None, Some(ext)) => ext.tls.as_ref().map(|t| format!("{}/{}", paths::KAFKA_CA, t.ca_secret_ref.key)),
+        (None, Some(ext)) => ext
+            .tls
+            .as_ref()
+            .map(|t| format!("{}/{}", paths::KAFKA_CA, t.ca_secret_ref.key)),
         _ => None,
     };
     let rendered = Rendered {
-        cluster: Cluster { name: name.clone(), namespace: &ns },
+        cluster: Cluster {
+            name: name.clone(),
+            namespace: &ns,
+        },
         version: &spec.version,
         topology: spec.topology(),
-        ports: Ports { sync: ports::SYNC, peer: ports::PEER, http: ports::HTTP, metrics: ports::METRICS },
+        ports: Ports {
+            sync: ports::SYNC,
+            peer: ports::PEER,
+            http: ports::HTTP,
+            metrics: ports::METRICS,
+        },
         peer_discovery: PeerDiscovery {
             headless_service: format!("{}.{ns}.svc", names::store_headless(&name)),
             port: ports::PEER,
         },
-        store: Store { data_dir: paths::DATA },
+        store: Store {
+            data_dir: paths::DATA,
+        },
         transaction_log: TransactionLog {
             bootstrap_servers: inputs.kafka_bootstrap.clone(),
             topic: topic_name(bp),
@@ -178,8 +194,19 @@ pub fn render(bp: &BigPeer, inputs: &BuildInputs) -> String {
             jwt: pair(&format!("{}/{}", paths::KEYS, Key::Jwt.dir())),
         },
         auth: Auth {
-            anonymous_token_file: spec.auth.providers.anonymous.as_ref().map(|a| format!("{}/{}", paths::ANONYMOUS_TOKEN, a.shared_token_secret_ref.key)),
-            token_webhook_url: spec.auth.providers.token_webhook.as_ref().map(|w| w.url.clone()),
+            anonymous_token_file: spec.auth.providers.anonymous.as_ref().map(|a| {
+                format!(
+                    "{}/{}",
+                    paths::ANONYMOUS_TOKEN,
+                    a.shared_token_secret_ref.key
+                )
+            }),
+            token_webhook_url: spec
+                .auth
+                .providers
+                .token_webhook
+                .as_ref()
+                .map(|w| w.url.clone()),
         },
     };
     serde_yaml::to_string(&rendered).expect("rendered configuration serializes")
@@ -189,11 +216,15 @@ pub fn render(bp: &BigPeer, inputs: &BuildInputs) -> String {
 pub fn render_transition(topology: Option<&TopologyStatus>) -> String {
     let t = Transition {
         current: topology.map(|t| &t.current),
-        target: topology.and_then(|t| t.transition.as_ref()).map(|t| &t.target),
-        phase: topology.and_then(|t| t.transition.as_ref()).map(|t| match t.phase {
-            crate::api::TransitionPhase::ConfigPublished => "ConfigPublished",
-            crate::api::TransitionPhase::RollingPods => "RollingPods",
-        }),
+        target: topology
+            .and_then(|t| t.transition.as_ref())
+            .map(|t| &t.target),
+        phase: topology
+            .and_then(|t| t.transition.as_ref())
+            .map(|t| match t.phase {
+                crate::api::TransitionPhase::ConfigPublished => "ConfigPublished",
+                crate::api::TransitionPhase::RollingPods => "RollingPods",
+            }),
     };
     serde_yaml::to_string(&t).expect("transition serializes")
 }
@@ -205,7 +236,9 @@ pub fn topic_name(bp: &BigPeer) -> String {
         .topic
         .name
         .clone()
-        .unwrap_or_else(|| names::default_topic(&bp.name_any(), &bp.namespace().unwrap_or_default()))
+        .unwrap_or_else(|| {
+            names::default_topic(&bp.name_any(), &bp.namespace().unwrap_or_default())
+        })
 }
 
 /// SHA-256 of the static configuration, hex.
@@ -219,7 +252,10 @@ pub fn config_map(bp: &BigPeer, config: &str, inputs: &BuildInputs) -> ConfigMap
         metadata: labels::meta(bp, names::config(&bp.name_any()), "config"),
         data: Some(BTreeMap::from([
             (CONFIG_FILE.to_string(), config.to_string()),
-            (TRANSITION_FILE.to_string(), render_transition(inputs.topology.as_ref())),
+            (
+                TRANSITION_FILE.to_string(),
+                render_transition(inputs.topology.as_ref()),
+            ),
         ])),
         ..Default::default()
     }

@@ -45,17 +45,26 @@ pub fn objects(bp: &BigPeer, cm: &CertManagerKeys) -> Vec<DesiredObject> {
         "kind": match cm.issuer_ref.kind { IssuerKind::Issuer => "Issuer", IssuerKind::ClusterIssuer => "ClusterIssuer" },
         "group": "cert-manager.io",
     });
-    let ca_issuer = json!({"name": names::ca_issuer(&bp_name), "kind": "Issuer", "group": "cert-manager.io"});
+    let ca_issuer =
+        json!({"name": names::ca_issuer(&bp_name), "kind": "Issuer", "group": "cert-manager.io"});
     let store = names::component(&bp_name, Component::Store);
     let headless = names::store_headless(&bp_name);
     let dns = vec![
         format!("{store}.{ns}.svc"),
         format!("*.{headless}.{ns}.svc"),
-        format!("{}.{ns}.svc", names::component(&bp_name, Component::Subscription)),
+        format!(
+            "{}.{ns}.svc",
+            names::component(&bp_name, Component::Subscription)
+        ),
         format!("{}.{ns}.svc", names::component(&bp_name, Component::Api)),
     ];
     vec![
-        certificate(bp, Key::Ca, user_issuer, json!({"isCA": true, "duration": "87600h", "renewBefore": "720h", "usages": ["cert sign", "crl sign"]})),
+        certificate(
+            bp,
+            Key::Ca,
+            user_issuer,
+            json!({"isCA": true, "duration": "87600h", "renewBefore": "720h", "usages": ["cert sign", "crl sign"]}),
+        ),
         DesiredObject::new(
             thirdparty::issuer(),
             json!({
@@ -64,7 +73,17 @@ pub fn objects(bp: &BigPeer, cm: &CertManagerKeys) -> Vec<DesiredObject> {
                 "spec": {"ca": {"secretName": names::key_secret(&bp_name, Key::Ca)}},
             }),
         ),
-        certificate(bp, Key::InBand, ca_issuer.clone(), json!({"duration": "2160h", "renewBefore": "360h", "dnsNames": dns, "usages": ["server auth", "client auth", "digital signature"]})),
-        certificate(bp, Key::Jwt, ca_issuer, json!({"duration": "2160h", "renewBefore": "360h", "usages": ["digital signature"]})),
+        certificate(
+            bp,
+            Key::InBand,
+            ca_issuer.clone(),
+            json!({"duration": "2160h", "renewBefore": "360h", "dnsNames": dns, "usages": ["server auth", "client auth", "digital signature"]}),
+        ),
+        certificate(
+            bp,
+            Key::Jwt,
+            ca_issuer,
+            json!({"duration": "2160h", "renewBefore": "360h", "usages": ["digital signature"]}),
+        ),
     ]
 }

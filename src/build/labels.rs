@@ -32,18 +32,24 @@ pub fn common(bp: &BigPeer, component: &str) -> BTreeMap<String, String> {
         (INSTANCE.to_string(), bp.name_any()),
         (COMPONENT.to_string(), component.to_string()),
         ("app.kubernetes.io/part-of".to_string(), "smbp".to_string()),
-        ("app.kubernetes.io/managed-by".to_string(), MANAGER.to_string()),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            MANAGER.to_string(),
+        ),
     ])
 }
 
 /// Label selector string matching every object of a BigPeer that this operator manages.
 pub fn instance_selector(bp_name: &str) -> String {
-    format!("app.kubernetes.io/name={APP_NAME},{INSTANCE}={bp_name},app.kubernetes.io/managed-by={MANAGER}")
+    format!(
+        "app.kubernetes.io/name={APP_NAME},{INSTANCE}={bp_name},app.kubernetes.io/managed-by={MANAGER}"
+    )
 }
 
 /// Controller owner reference to the BigPeer.
 pub fn owner(bp: &BigPeer) -> OwnerReference {
-    bp.controller_owner_ref(&()).expect("a BigPeer read from the API server has a name and uid")
+    bp.controller_owner_ref(&())
+        .expect("a BigPeer read from the API server has a name and uid")
 }
 
 /// Metadata of an owned object.

@@ -88,8 +88,15 @@ pub struct DesiredObject {
 impl DesiredObject {
     /// Wrap a JSON object.
     pub fn new(resource: ApiResource, body: Value) -> Self {
-        let name = body["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        Self { resource, name, body }
+        let name = body["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        Self {
+            resource,
+            name,
+            body,
+        }
     }
 
     /// Wrap a typed Kubernetes object.
@@ -133,20 +140,40 @@ pub fn desired(bp: &BigPeer, inputs: &BuildInputs) -> Vec<DesiredObject> {
 
     let rendered = config::render(bp, inputs);
     let hash = config::hash(&rendered);
-    out.push(DesiredObject::typed(&config::config_map(bp, &rendered, inputs)));
+    out.push(DesiredObject::typed(&config::config_map(
+        bp, &rendered, inputs,
+    )));
 
     out.push(DesiredObject::typed(&services::store_headless(bp)));
     for c in Component::ALL {
         out.push(DesiredObject::typed(&services::client(bp, c)));
     }
     if inputs.workloads {
-        out.push(DesiredObject::typed(&store::stateful_set(bp, inputs, &hash)));
-        out.push(DesiredObject::typed(&stateless::deployment(bp, Component::Subscription, &spec.subscription, inputs, &hash)));
-        out.push(DesiredObject::typed(&stateless::deployment(bp, Component::Api, &spec.api, inputs, &hash)));
+        out.push(DesiredObject::typed(&store::stateful_set(
+            bp, inputs, &hash,
+        )));
+        out.push(DesiredObject::typed(&stateless::deployment(
+            bp,
+            Component::Subscription,
+            &spec.subscription,
+            inputs,
+            &hash,
+        )));
+        out.push(DesiredObject::typed(&stateless::deployment(
+            bp,
+            Component::Api,
+            &spec.api,
+            inputs,
+            &hash,
+        )));
     }
     let budgets = [
         (Component::Store, &spec.store.pod, inputs.store_replicas),
-        (Component::Subscription, &spec.subscription.pod, spec.subscription.replicas),
+        (
+            Component::Subscription,
+            &spec.subscription.pod,
+            spec.subscription.replicas,
+        ),
         (Component::Api, &spec.api.pod, spec.api.replicas),
     ];
     for (c, opts, replicas) in budgets {

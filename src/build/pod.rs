@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HTTPGetAction,
-    LocalObjectReference as K8sLocalRef, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile,
-    SecretVolumeSource, SecurityContext, TopologySpreadConstraint, Volume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    HTTPGetAction, LocalObjectReference as K8sLocalRef, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource, SecurityContext,
+    TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -23,7 +24,13 @@ pub const DEFAULT_UID: i64 = 1000;
 pub const CONTAINER: &str = "bigpeer";
 
 /// Build the pod template of a component.
-pub fn template(bp: &BigPeer, component: Component, opts: &PodOptions, inputs: &BuildInputs, config_hash: &str) -> PodTemplateSpec {
+pub fn template(
+    bp: &BigPeer,
+    component: Component,
+    opts: &PodOptions,
+    inputs: &BuildInputs,
+    config_hash: &str,
+) -> PodTemplateSpec {
     let selector = labels::selector(bp, component);
     let mut pod_labels = opts.template.labels.clone();
     pod_labels.extend(labels::common(bp, component.as_str()));
@@ -39,7 +46,11 @@ pub fn template(bp: &BigPeer, component: Component, opts: &PodOptions, inputs: &
     }
 
     PodTemplateSpec {
-        metadata: Some(ObjectMeta { labels: Some(pod_labels), annotations: Some(annotations), ..Default::default() }),
+        metadata: Some(ObjectMeta {
+            labels: Some(pod_labels),
+            annotations: Some(annotations),
+            ..Default::default()
+        }),
         spec: Some(PodSpec {
             service_account_name: Some(names::service_account(&bp.name_any())),
             automount_service_account_token: Some(false),
@@ -49,11 +60,17 @@ pub fn template(bp: &BigPeer, component: Component, opts: &PodOptions, inputs: &
                 name: CONTAINER.to_string(),
                 image: Some(inputs.images.resolve(&bp.spec, component)),
                 image_pull_policy: Some(bp.spec.image.pull_policy.as_str().to_string()),
-                args: Some(vec![component.as_str().to_string(), format!("--config={}/{}", paths::CONFIG, config::CONFIG_FILE)]),
+                args: Some(vec![
+                    component.as_str().to_string(),
+                    format!("--config={}/{}", paths::CONFIG, config::CONFIG_FILE),
+                ]),
                 env: Some(env(bp, opts)),
                 ports: Some(container_ports(component)),
                 readiness_probe: Some(probe("/_ready")),
-                liveness_probe: Some(Probe { failure_threshold: Some(6), ..probe("/_health") }),
+                liveness_probe: Some(Probe {
+                    failure_threshold: Some(6),
+                    ..probe("/_health")
+                }),
                 resources: opts.resources.clone(),
                 security_context: Some(container_security(component, bp.spec.store.ipc_lock)),
                 volume_mounts: Some(mounts),
@@ -61,14 +78,27 @@ pub fn template(bp: &BigPeer, component: Component, opts: &PodOptions, inputs: &
             }],
             volumes: Some(volumes),
             image_pull_secrets: (!bp.spec.image.pull_secrets.is_empty()).then(|| {
-                bp.spec.image.pull_secrets.iter().map(|s| K8sLocalRef { name: s.name.clone() }).collect()
+                bp.spec
+                    .image
+                    .pull_secrets
+                    .iter()
+                    .map(|s| K8sLocalRef {
+                        name: s.name.clone(),
+                    })
+                    .collect()
             }),
-            node_selector: (!opts.scheduling.node_selector.is_empty()).then(|| opts.scheduling.node_selector.clone()),
-            tolerations: (!opts.scheduling.tolerations.is_empty()).then(|| opts.scheduling.tolerations.clone()),
+            node_selector: (!opts.scheduling.node_selector.is_empty())
+                .then(|| opts.scheduling.node_selector.clone()),
+            tolerations: (!opts.scheduling.tolerations.is_empty())
+                .then(|| opts.scheduling.tolerations.clone()),
             affinity: opts.scheduling.affinity.clone(),
             topology_spread_constraints: Some(spread(opts, selector)),
             priority_class_name: opts.template.priority_class_name.clone(),
-            termination_grace_period_seconds: Some(if component == Component::Store { 120 } else { 30 }),
+            termination_grace_period_seconds: Some(if component == Component::Store {
+                120
+            } else {
+                30
+            }),
             ..Default::default()
         }),
     }
@@ -76,7 +106,11 @@ pub fn template(bp: &BigPeer, component: Component, opts: &PodOptions, inputs: &
 
 fn env(bp: &BigPeer, opts: &PodOptions) -> Vec<EnvVar> {
     let mut env = vec![
-        EnvVar { name: "BIGPEER_CLUSTER".into(), value: Some(bp.name_any()), ..Default::default() },
+        EnvVar {
+            name: "BIGPEER_CLUSTER".into(),
+            value: Some(bp.name_any()),
+            ..Default::default()
+        },
         EnvVar {
             name: "POD_NAME".into(),
             value_from: Some(k8s_openapi::api::core::v1::EnvVarSource {
@@ -90,12 +124,23 @@ fn env(bp: &BigPeer, opts: &PodOptions) -> Vec<EnvVar> {
         },
     ];
     let ours: Vec<String> = env.iter().map(|e| e.name.clone()).collect();
-    env.extend(opts.template.env.iter().filter(|e| !ours.contains(&e.name)).cloned());
+    env.extend(
+        opts.template
+            .env
+            .iter()
+            .filter(|e| !ours.contains(&e.name))
+            .cloned(),
+    );
     env
 }
 
 fn container_ports(component: Component) -> Vec<ContainerPort> {
-    let port = |name: &str, p: i32| ContainerPort { name: Some(name.into()), container_port: p, protocol: Some("TCP".into()), ..Default::default() };
+    let port = |name: &str, p: i32| ContainerPort {
+        name: Some(name.into()),
+        container_port: p,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
     let mut out = match component {
         Component::Store => vec![port("peer", ports::PEER)],
         Component::Subscription => vec![port("sync", ports::SYNC), port("peer", ports::PEER)],
@@ -107,7 +152,11 @@ fn container_ports(component: Component) -> Vec<ContainerPort> {
 
 fn probe(path: &str) -> Probe {
     Probe {
-        http_get: Some(HTTPGetAction { path: Some(path.into()), port: IntOrString::String("metrics".into()), ..Default::default() }),
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("metrics".into()),
+            ..Default::default()
+        }),
         period_seconds: Some(10),
         timeout_seconds: Some(5),
         failure_threshold: Some(3),
@@ -126,7 +175,10 @@ pub fn pod_security(opts: &PodOptions, inputs: &BuildInputs) -> PodSecurityConte
         run_as_group: o.run_as_group.or(default_id),
         fs_group: o.fs_group.or(default_id),
         fs_group_change_policy: Some("OnRootMismatch".into()),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -140,8 +192,14 @@ pub fn container_security(component: Component, ipc_lock: bool) -> SecurityConte
         privileged: Some(false),
         read_only_root_filesystem: Some(true),
         run_as_non_root: Some(true),
-        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add }),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add,
+        }),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -157,33 +215,53 @@ fn spread(opts: &PodOptions, selector: BTreeMap<String, String>) -> Vec<Topology
             max_skew: 1,
             topology_key: key.into(),
             when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(LabelSelector { match_labels: Some(selector.clone()), ..Default::default() }),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..Default::default()
+            }),
             ..Default::default()
         })
         .collect()
 }
 
 fn empty_dir(name: &str) -> Volume {
-    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource::default()),
+        ..Default::default()
+    }
 }
 
 fn secret_volume(name: &str, secret: String) -> Volume {
     Volume {
         name: name.into(),
-        secret: Some(SecretVolumeSource { secret_name: Some(secret), default_mode: Some(0o440), ..Default::default() }),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret),
+            default_mode: Some(0o440),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
 
 fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount { name: name.into(), mount_path: path.into(), read_only: Some(read_only), ..Default::default() }
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: Some(read_only),
+        ..Default::default()
+    }
 }
 
 /// Names of the Secrets holding the keys.
 pub fn key_secrets(bp: &BigPeer) -> [(Key, String); 3] {
     let name = bp.name_any();
     match &bp.spec.auth.keys.secrets {
-        Some(s) => [(Key::Ca, s.ca.name.clone()), (Key::InBand, s.in_band.name.clone()), (Key::Jwt, s.jwt.name.clone())],
+        Some(s) => [
+            (Key::Ca, s.ca.name.clone()),
+            (Key::InBand, s.in_band.name.clone()),
+            (Key::Jwt, s.jwt.name.clone()),
+        ],
         None => Key::ALL.map(|k| (k, names::key_secret(&name, k))),
     }
 }
@@ -192,26 +270,56 @@ pub fn key_secrets(bp: &BigPeer) -> [(Key, String); 3] {
 pub fn mounted_secrets(bp: &BigPeer) -> Vec<(String, String, String)> {
     let mut out: Vec<(String, String, String)> = key_secrets(bp)
         .into_iter()
-        .map(|(k, s)| (format!("key-{}", k.dir()), s, format!("{}/{}", paths::KEYS, k.dir())))
+        .map(|(k, s)| {
+            (
+                format!("key-{}", k.dir()),
+                s,
+                format!("{}/{}", paths::KEYS, k.dir()),
+            )
+        })
         .collect();
     let tl = &bp.spec.transaction_log;
     if let Some(strimzi) = &tl.strimzi {
-        out.push(("kafka-ca".into(), format!("{}-cluster-ca-cert", strimzi.kafka_ref.name), paths::KAFKA_CA.into()));
-        out.push(("kafka-user".into(), names::kafka_user(&bp.name_any()), paths::KAFKA_USER.into()));
+        out.push((
+            "kafka-ca".into(),
+            format!("{}-cluster-ca-cert", strimzi.kafka_ref.name),
+            paths::KAFKA_CA.into(),
+        ));
+        out.push((
+            "kafka-user".into(),
+            names::kafka_user(&bp.name_any()),
+            paths::KAFKA_USER.into(),
+        ));
     }
     if let Some(ext) = &tl.external {
         if let Some(tls) = &ext.tls {
-            out.push(("kafka-ca".into(), tls.ca_secret_ref.name.clone(), paths::KAFKA_CA.into()));
+            out.push((
+                "kafka-ca".into(),
+                tls.ca_secret_ref.name.clone(),
+                paths::KAFKA_CA.into(),
+            ));
         }
         if let Some(sasl) = &ext.sasl {
-            out.push(("kafka-user".into(), sasl.secret_ref.name.clone(), paths::KAFKA_USER.into()));
+            out.push((
+                "kafka-user".into(),
+                sasl.secret_ref.name.clone(),
+                paths::KAFKA_USER.into(),
+            ));
         }
         if let Some(mtls) = &ext.mtls {
-            out.push(("kafka-user".into(), mtls.name.clone(), paths::KAFKA_USER.into()));
+            out.push((
+                "kafka-user".into(),
+                mtls.name.clone(),
+                paths::KAFKA_USER.into(),
+            ));
         }
     }
     if let Some(anon) = &bp.spec.auth.providers.anonymous {
-        out.push(("anonymous-token".into(), anon.shared_token_secret_ref.name.clone(), paths::ANONYMOUS_TOKEN.into()));
+        out.push((
+            "anonymous-token".into(),
+            anon.shared_token_secret_ref.name.clone(),
+            paths::ANONYMOUS_TOKEN.into(),
+        ));
     }
     out
 }
@@ -219,15 +327,26 @@ pub fn mounted_secrets(bp: &BigPeer) -> Vec<(String, String, String)> {
 fn shared_volumes(bp: &BigPeer) -> Vec<Volume> {
     let mut v = vec![Volume {
         name: "config".into(),
-        config_map: Some(ConfigMapVolumeSource { name: names::config(&bp.name_any()), ..Default::default() }),
+        config_map: Some(ConfigMapVolumeSource {
+            name: names::config(&bp.name_any()),
+            ..Default::default()
+        }),
         ..Default::default()
     }];
-    v.extend(mounted_secrets(bp).into_iter().map(|(vol, secret, _)| secret_volume(&vol, secret)));
+    v.extend(
+        mounted_secrets(bp)
+            .into_iter()
+            .map(|(vol, secret, _)| secret_volume(&vol, secret)),
+    );
     v
 }
 
 fn shared_mounts(bp: &BigPeer) -> Vec<VolumeMount> {
     let mut m = vec![mount("config", paths::CONFIG, true)];
-    m.extend(mounted_secrets(bp).into_iter().map(|(vol, _, path)| mount(&vol, &path, true)));
+    m.extend(
+        mounted_secrets(bp)
+            .into_iter()
+            .map(|(vol, _, path)| mount(&vol, &path, true)),
+    );
     m
 }

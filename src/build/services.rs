@@ -30,7 +30,11 @@ fn ports_of(component: Component) -> Vec<ServicePort> {
 /// ClusterIP Service in front of a component.
 pub fn client(bp: &BigPeer, component: Component) -> Service {
     Service {
-        metadata: labels::meta(bp, names::component(&bp.name_any(), component), component.as_str()),
+        metadata: labels::meta(
+            bp,
+            names::component(&bp.name_any(), component),
+            component.as_str(),
+        ),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
             selector: Some(labels::selector(bp, component)),
@@ -45,7 +49,11 @@ pub fn client(bp: &BigPeer, component: Component) -> Service {
 /// that peers can find each other while starting.
 pub fn store_headless(bp: &BigPeer) -> Service {
     Service {
-        metadata: labels::meta(bp, names::store_headless(&bp.name_any()), Component::Store.as_str()),
+        metadata: labels::meta(
+            bp,
+            names::store_headless(&bp.name_any()),
+            Component::Store.as_str(),
+        ),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".into()),
             publish_not_ready_addresses: Some(true),

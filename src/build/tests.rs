@@ -16,47 +16,97 @@ fn dns_label(max: usize) -> impl Strategy<Value = String> {
 fn store_spec() -> impl Strategy<Value = StoreSpec> {
     (1..9i32)
         .prop_flat_map(|replicas| (Just(replicas), 1..=replicas))
-        .prop_flat_map(|(replicas, rf)| (Just(replicas), Just(rf), 1..=rf, 1..4096i32, any::<bool>(), prop::sample::select(vec!["1Gi", "50Gi", "1Ti", "500M"]), prop::option::of(dns_label(20))))
-        .prop_map(|(replicas, rf, min_rf, partitions, ipc_lock, size, class)| StoreSpec {
-            replicas,
-            partitions,
-            replication_factor: rf,
-            minimum_replication_factor: min_rf,
-            ipc_lock,
-            storage: StorageSpec { size: size.into(), storage_class_name: class, ..Default::default() },
-            ..Default::default()
+        .prop_flat_map(|(replicas, rf)| {
+            (
+                Just(replicas),
+                Just(rf),
+                1..=rf,
+                1..4096i32,
+                any::<bool>(),
+                prop::sample::select(vec!["1Gi", "50Gi", "1Ti", "500M"]),
+                prop::option::of(dns_label(20)),
+            )
         })
+        .prop_map(
+            |(replicas, rf, min_rf, partitions, ipc_lock, size, class)| StoreSpec {
+                replicas,
+                partitions,
+                replication_factor: rf,
+                minimum_replication_factor: min_rf,
+                ipc_lock,
+                storage: StorageSpec {
+                    size: size.into(),
+                    storage_class_name: class,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
 }
 
 fn transaction_log() -> impl Strategy<Value = TransactionLogSpec> {
     prop_oneof![
         dns_label(30).prop_map(|k| TransactionLogSpec {
-            strimzi: Some(StrimziSpec { kafka_ref: KafkaRef { name: k }, listener: "tls".into(), topic_retention: RetentionPolicy::Retain }),
+            strimzi: Some(StrimziSpec {
+                kafka_ref: KafkaRef { name: k },
+                listener: "tls".into(),
+                topic_retention: RetentionPolicy::Retain
+            }),
             external: None,
             topic: TopicSpec::default(),
         }),
-        (prop::collection::vec("[a-z]{1,10}:9[0-9]{3}", 1..4), any::<bool>()).prop_map(|(servers, sasl)| TransactionLogSpec {
-            strimzi: None,
-            external: Some(ExternalKafkaSpec {
-                bootstrap_servers: servers,
-                tls: Some(KafkaTlsSpec { ca_secret_ref: SecretKeyRef { name: "kafka-ca".into(), key: "ca.crt".into() } }),
-                sasl: sasl.then(|| SaslSpec { mechanism: SaslMechanism::ScramSha512, secret_ref: LocalObjectReference { name: "kafka-creds".into() } }),
-                mtls: (!sasl).then(|| LocalObjectReference { name: "kafka-client".into() }),
+        (
+            prop::collection::vec("[a-z]{1,10}:9[0-9]{3}", 1..4),
+            any::<bool>()
+        )
+            .prop_map(|(servers, sasl)| TransactionLogSpec {
+                strimzi: None,
+                external: Some(ExternalKafkaSpec {
+                    bootstrap_servers: servers,
+                    tls: Some(KafkaTlsSpec {
+                        ca_secret_ref: SecretKeyRef {
+                            name: "kafka-ca".into(),
+                            key: "ca.crt".into()
+                        }
+                    }),
+                    sasl: sasl.then(|| SaslSpec {
+                        mechanism: SaslMechanism::ScramSha512,
+                        secret_ref: LocalObjectReference {
+                            name: "kafka-creds".into()
+                        }
+                    }),
+                    mtls: (!sasl).then(|| LocalObjectReference {
+                        name: "kafka-client".into()
+                    }),
+                }),
+                topic: TopicSpec::default(),
             }),
-            topic: TopicSpec::default(),
-        }),
     ]
 }
 
 fn keys() -> impl Strategy<Value = KeysSpec> {
     prop_oneof![
-        Just(KeysSpec { cert_manager: Some(CertManagerKeys { issuer_ref: IssuerRef { name: "ca".into(), kind: IssuerKind::ClusterIssuer } }), secrets: None }),
+        Just(KeysSpec {
+            cert_manager: Some(CertManagerKeys {
+                issuer_ref: IssuerRef {
+                    name: "ca".into(),
+                    kind: IssuerKind::ClusterIssuer
+                }
+            }),
+            secrets: None
+        }),
         Just(KeysSpec {
             cert_manager: None,
             secrets: Some(KeySecrets {
-                ca: LocalObjectReference { name: "k-ca".into() },
-                in_band: LocalObjectReference { name: "k-in".into() },
-                jwt: LocalObjectReference { name: "k-jwt".into() },
+                ca: LocalObjectReference {
+                    name: "k-ca".into()
+                },
+                in_band: LocalObjectReference {
+                    name: "k-in".into()
+                },
+                jwt: LocalObjectReference {
+                    name: "k-jwt".into()
+                },
             }),
         }),
     ]
@@ -111,15 +161,26 @@ fn inputs(bp: &BigPeer, openshift: bool) -> BuildInputs {
 }
 
 fn is_dns_label(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 63 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !s.starts_with('-') && !s.ends_with('-')
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 fn templates(objects: &[DesiredObject]) -> Vec<PodTemplateSpec> {
     objects
         .iter()
         .filter_map(|o| match o.resource.kind.as_str() {
-            "StatefulSet" => serde_json::from_value::<StatefulSet>(o.body.clone()).ok()?.spec.map(|s| s.template),
-            "Deployment" => serde_json::from_value::<Deployment>(o.body.clone()).ok()?.spec.map(|s| s.template),
+            "StatefulSet" => serde_json::from_value::<StatefulSet>(o.body.clone())
+                .ok()?
+                .spec
+                .map(|s| s.template),
+            "Deployment" => serde_json::from_value::<Deployment>(o.body.clone())
+                .ok()?
+                .spec
+                .map(|s| s.template),
             _ => None,
         })
         .collect()
@@ -240,7 +301,9 @@ fn operator_version_never_reaches_pod_templates() {
     let bp = sample();
     let objects = desired(&bp, &inputs(&bp, false));
     let text = serde_json::to_string(&templates(&objects)).unwrap();
-    assert!(!text.contains(env!("CARGO_PKG_VERSION")) || bp.spec.version == env!("CARGO_PKG_VERSION"));
+    assert!(
+        !text.contains(env!("CARGO_PKG_VERSION")) || bp.spec.version == env!("CARGO_PKG_VERSION")
+    );
 }
 
 #[test]
@@ -248,8 +311,13 @@ fn workloads_held_back_until_prerequisites() {
     let bp = sample();
     let mut i = inputs(&bp, false);
     i.workloads = false;
-    let kinds: Vec<String> = desired(&bp, &i).iter().map(|o| o.resource.kind.clone()).collect();
-    assert!(!kinds.contains(&"StatefulSet".to_string()) && !kinds.contains(&"Deployment".to_string()));
+    let kinds: Vec<String> = desired(&bp, &i)
+        .iter()
+        .map(|o| o.resource.kind.clone())
+        .collect();
+    assert!(
+        !kinds.contains(&"StatefulSet".to_string()) && !kinds.contains(&"Deployment".to_string())
+    );
     assert!(kinds.contains(&"ConfigMap".to_string()));
 }
 
@@ -259,35 +327,66 @@ fn missing_integrations_build_no_third_party_objects() {
     let mut i = inputs(&bp, false);
     i.cert_manager = false;
     i.strimzi = false;
-    assert!(desired(&bp, &i).iter().all(|o| !o.resource.group.contains("strimzi") && !o.resource.group.contains("cert-manager")));
+    assert!(desired(&bp, &i).iter().all(
+        |o| !o.resource.group.contains("strimzi") && !o.resource.group.contains("cert-manager")
+    ));
 }
 
 #[test]
 fn kafka_user_acls_cover_only_its_topic() {
     let bp = sample();
     let objects = desired(&bp, &inputs(&bp, false));
-    let user = objects.iter().find(|o| o.resource.kind == "KafkaUser").unwrap();
-    let acls = user.body["spec"]["authorization"]["acls"].as_array().unwrap();
-    let topics: Vec<&serde_json::Value> = acls.iter().filter(|a| a["resource"]["type"] == "topic").collect();
+    let user = objects
+        .iter()
+        .find(|o| o.resource.kind == "KafkaUser")
+        .unwrap();
+    let acls = user.body["spec"]["authorization"]["acls"]
+        .as_array()
+        .unwrap();
+    let topics: Vec<&serde_json::Value> = acls
+        .iter()
+        .filter(|a| a["resource"]["type"] == "topic")
+        .collect();
     assert_eq!(topics.len(), 1);
     assert_eq!(topics[0]["resource"]["name"], "prod-bigpeer-transactions");
     assert_eq!(topics[0]["resource"]["patternType"], "literal");
-    let topic = objects.iter().find(|o| o.resource.kind == "KafkaTopic").unwrap();
+    let topic = objects
+        .iter()
+        .find(|o| o.resource.kind == "KafkaTopic")
+        .unwrap();
     assert_eq!(topic.body["spec"]["config"]["cleanup.policy"], "delete");
-    assert_eq!(topic.body["spec"]["config"]["max.message.bytes"], "104857600");
-    assert_eq!(topic.body["metadata"]["labels"]["strimzi.io/cluster"], "events");
+    assert_eq!(
+        topic.body["spec"]["config"]["max.message.bytes"],
+        "104857600"
+    );
+    assert_eq!(
+        topic.body["metadata"]["labels"]["strimzi.io/cluster"],
+        "events"
+    );
 }
 
 #[test]
 fn related_images_override_defaults_per_version() {
     let bp = sample();
     let mut images = RelatedImages::default();
-    images.0.insert("RELATED_IMAGE_STORE_1_59_0".into(), "mirror.local/store@sha256:abc".into());
-    assert_eq!(images.resolve(&bp.spec, Component::Store), "mirror.local/store@sha256:abc");
-    assert_eq!(images.resolve(&bp.spec, Component::Api), "quay.io/ditto/big-peer-api:1.59.0");
+    images.0.insert(
+        "RELATED_IMAGE_STORE_1_59_0".into(),
+        "mirror.local/store@sha256:abc".into(),
+    );
+    assert_eq!(
+        images.resolve(&bp.spec, Component::Store),
+        "mirror.local/store@sha256:abc"
+    );
+    assert_eq!(
+        images.resolve(&bp.spec, Component::Api),
+        "quay.io/ditto/big-peer-api:1.59.0"
+    );
     let mut other = bp.spec.clone();
     other.image.registry = Some("registry.internal/ditto/".into());
-    assert_eq!(images.resolve(&other, Component::Store), "registry.internal/ditto/big-peer-store:1.59.0");
+    assert_eq!(
+        images.resolve(&other, Component::Store),
+        "registry.internal/ditto/big-peer-store:1.59.0"
+    );
     other.image.store = Some("x/y:z".into());
     assert_eq!(images.resolve(&other, Component::Store), "x/y:z");
 }
@@ -297,14 +396,20 @@ fn store_pdb_never_exceeds_spare_replicas() {
     let mut bp = sample();
     bp.spec.store.pod.disruption_budget.max_unavailable = 5;
     let pdb = disruption::budget(&bp, Component::Store, &bp.spec.store.pod, 3).unwrap();
-    assert_eq!(pdb.spec.unwrap().max_unavailable, Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1)));
+    assert_eq!(
+        pdb.spec.unwrap().max_unavailable,
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(1))
+    );
     bp.spec.store.pod.disruption_budget.enabled = false;
     assert!(disruption::budget(&bp, Component::Store, &bp.spec.store.pod, 3).is_none());
 }
 
 /// The sample from config/samples, parsed.
 pub fn sample() -> BigPeer {
-    let mut bp: BigPeer = serde_yaml::from_str(include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml")).unwrap();
+    let mut bp: BigPeer = serde_yaml::from_str(include_str!(
+        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
+    ))
+    .unwrap();
     bp.metadata.uid = Some("u-1".into());
     bp
 }

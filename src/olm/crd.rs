@@ -9,7 +9,11 @@ use crate::api::BigPeer;
 pub fn crds() -> Vec<CustomResourceDefinition> {
     let mut crd = BigPeer::crd();
     for v in &mut crd.spec.versions {
-        if let Some(schema) = v.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
+        if let Some(schema) = v
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
             schema.description = Some(
                 "BigPeer is a Self-Managed Big Peer cluster (Ditto sync server): store, subscription and API servers with their transaction log and keys, kept by smbp-operator.".into(),
             );
@@ -20,5 +24,8 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
 
 /// Multi-document YAML of every CRD.
 pub fn yaml() -> String {
-    crds().iter().map(|c| format!("---\n{}", serde_yaml::to_string(c).expect("CRDs serialize"))).collect()
+    crds()
+        .iter()
+        .map(|c| format!("---\n{}", serde_yaml::to_string(c).expect("CRDs serialize")))
+        .collect()
 }

@@ -30,8 +30,13 @@ pub async fn apply(client: &Client, ns: &str, objects: &[DesiredObject]) -> Resu
     let mut applied = Applied::default();
     for obj in objects {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &obj.resource);
-        let before = api.get_metadata_opt(&obj.name).await.ctx(|| format!("reading {}", obj.key()))?;
-        api.patch(&obj.name, &params, &Patch::Apply(&obj.body)).await.ctx(|| format!("applying {}", obj.key()))?;
+        let before = api
+            .get_metadata_opt(&obj.name)
+            .await
+            .ctx(|| format!("reading {}", obj.key()))?;
+        api.patch(&obj.name, &params, &Patch::Apply(&obj.body))
+            .await
+            .ctx(|| format!("applying {}", obj.key()))?;
         if before.is_none() {
             applied.created.push(obj.key());
         }
@@ -61,20 +66,39 @@ fn prunable(integrations: Integrations) -> Vec<ApiResource> {
 }
 
 /// Delete objects of this BigPeer (matched by labels and owner uid) that are not desired.
-pub async fn prune(client: &Client, bp: &BigPeer, integrations: Integrations, desired: &[DesiredObject]) -> Result<Vec<String>> {
+pub async fn prune(
+    client: &Client,
+    bp: &BigPeer,
+    integrations: Integrations,
+    desired: &[DesiredObject],
+) -> Result<Vec<String>> {
     let ns = bp.namespace().unwrap_or_default();
     let uid = labels::uid(bp);
-    let keep: BTreeSet<(String, String)> = desired.iter().map(|d| (d.resource.kind.clone(), d.name.clone())).collect();
+    let keep: BTreeSet<(String, String)> = desired
+        .iter()
+        .map(|d| (d.resource.kind.clone(), d.name.clone()))
+        .collect();
     let selector = labels::instance_selector(&bp.name_any());
     let mut pruned = vec![];
     for ar in prunable(integrations) {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-        let list = api.list_metadata(&ListParams::default().labels(&selector)).await.ctx(|| format!("listing {}", ar.plural))?;
+        let list = api
+            .list_metadata(&ListParams::default().labels(&selector))
+            .await
+            .ctx(|| format!("listing {}", ar.plural))?;
         for obj in list.items {
             let name = obj.name_any();
-            let owned = obj.owner_references().iter().any(|o| Some(&o.uid) == uid.as_ref());
-            if owned && !keep.contains(&(ar.kind.clone(), name.clone())) && obj.metadata.deletion_timestamp.is_none() {
-                api.delete(&name, &DeleteParams::background()).await.ctx(|| format!("pruning {}/{name}", ar.kind))?;
+            let owned = obj
+                .owner_references()
+                .iter()
+                .any(|o| Some(&o.uid) == uid.as_ref());
+            if owned
+                && !keep.contains(&(ar.kind.clone(), name.clone()))
+                && obj.metadata.deletion_timestamp.is_none()
+            {
+                api.delete(&name, &DeleteParams::background())
+                    .await
+                    .ctx(|| format!("pruning {}/{name}", ar.kind))?;
                 pruned.push(format!("{}/{name}", ar.kind));
             }
         }

@@ -23,16 +23,31 @@ pub enum Error {
 impl Error {
     /// Wrap a client error with what was being done.
     pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
-        Error::Kube { action: action.into(), source }
+        Error::Kube {
+            action: action.into(),
+            source,
+        }
     }
 
     /// CamelCase reason for conditions, Events and the errors metric.
     pub fn reason(&self) -> &'static str {
         match self {
-            Error::Kube { source: kube::Error::Api(s), .. } if s.code == 403 => "Forbidden",
-            Error::Kube { source: kube::Error::Api(s), .. } if s.code == 409 => "Conflict",
-            Error::Kube { source: kube::Error::Api(s), .. } if s.code == 422 => "Invalid",
-            Error::Kube { source: kube::Error::Api(_), .. } => "ApiError",
+            Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            } if s.code == 403 => "Forbidden",
+            Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            } if s.code == 409 => "Conflict",
+            Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            } if s.code == 422 => "Invalid",
+            Error::Kube {
+                source: kube::Error::Api(_),
+                ..
+            } => "ApiError",
             Error::Kube { .. } => "ApiUnreachable",
             Error::Finalizer(_) => "FinalizerFailed",
             Error::MissingField(_) => "InvalidObject",

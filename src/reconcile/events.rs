@@ -40,9 +40,20 @@ pub mod reason {
 }
 
 /// Publish an Event; failures are logged, never fatal.
-pub async fn publish(recorder: &Recorder, bp: &BigPeer, warning: bool, reason: &str, action: &str, note: String) {
+pub async fn publish(
+    recorder: &Recorder,
+    bp: &BigPeer,
+    warning: bool,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
     let event = Event {
-        type_: if warning { EventType::Warning } else { EventType::Normal },
+        type_: if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        },
         reason: reason.into(),
         note: Some(note),
         action: action.into(),

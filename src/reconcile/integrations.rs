@@ -29,19 +29,28 @@ impl IntegrationCache {
     /// Current integrations.
     pub async fn get(&self, client: &Client) -> Result<Integrations> {
         let mut slot = self.0.lock().await;
-        if let Some((at, found)) = *slot {
-            if at.elapsed() < TTL {
-                return Ok(found);
-            }
+        if let Some((at, found)) = *slot
+            && at.elapsed() < TTL
+        {
+            return Ok(found);
         }
-        let groups = client.list_api_groups().await.ctx(|| "discovering API groups".into())?;
+        let groups = client
+            .list_api_groups()
+            .await
+            .ctx(|| "discovering API groups".into())?;
         let serves = |group: &str, version: &str| {
-            groups.groups.iter().any(|g| g.name == group && g.versions.iter().any(|v| v.version == version))
+            groups
+                .groups
+                .iter()
+                .any(|g| g.name == group && g.versions.iter().any(|v| v.version == version))
         };
         let found = Integrations {
             strimzi: serves(thirdparty::STRIMZI_GROUP, "v1"),
             cert_manager: serves(thirdparty::CERT_MANAGER_GROUP, "v1"),
-            openshift: groups.groups.iter().any(|g| g.name == thirdparty::OPENSHIFT_SECURITY_GROUP),
+            openshift: groups
+                .groups
+                .iter()
+                .any(|g| g.name == thirdparty::OPENSHIFT_SECURITY_GROUP),
         };
         *slot = Some((Instant::now(), found));
         Ok(found)

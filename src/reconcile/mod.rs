@@ -19,11 +19,11 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::Recorder;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::reflector::ObjectRef;
-use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -35,9 +35,9 @@ use crate::api::{BigPeer, BigPeerStatus, Component, FINALIZER, PAUSED_ANNOTATION
 use crate::build::{self, BuildInputs, labels};
 use crate::images::RelatedImages;
 use crate::rollout::pods::{self, PodView};
+use crate::rollout::scale;
 use crate::rollout::store::{StoreStep, next_step};
 use crate::rollout::topology::{TopologyEvent, advance};
-use crate::rollout::scale;
 use crate::telemetry::metrics::{BigPeerState, Metrics};
 use error::{Context as _, Error, Result};
 use events::{publish, reason};
@@ -68,7 +68,9 @@ const IDLE: Duration = Duration::from_secs(300);
 const REVISION_LABEL: &str = "controller-revision-hash";
 
 fn is_paused(bp: &BigPeer) -> bool {
-    bp.annotations().get(PAUSED_ANNOTATION).is_some_and(|v| v == "true")
+    bp.annotations()
+        .get(PAUSED_ANNOTATION)
+        .is_some_and(|v| v == "true")
 }
 
 fn key(bp: &BigPeer) -> String {
@@ -79,18 +81,25 @@ fn key(bp: &BigPeer) -> String {
 pub async fn reconcile(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
     let span = info_span!("reconcile", bigpeer = %key(&bp), generation = bp.metadata.generation.unwrap_or_default());
     let started = Instant::now();
-    let result = reconcile_inner(bp.clone(), ctx.clone()).instrument(span).await;
-    ctx.metrics.reconciled(started.elapsed().as_secs_f64(), result.as_ref().err().map(Error::reason));
-    if result.is_ok() {
-        if let Some(uid) = bp.uid() {
-            ctx.failures.lock().await.remove(&uid);
-        }
+    let result = reconcile_inner(bp.clone(), ctx.clone())
+        .instrument(span)
+        .await;
+    ctx.metrics.reconciled(
+        started.elapsed().as_secs_f64(),
+        result.as_ref().err().map(Error::reason),
+    );
+    if result.is_ok()
+        && let Some(uid) = bp.uid()
+    {
+        ctx.failures.lock().await.remove(&uid);
     }
     result
 }
 
 async fn reconcile_inner(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
-    let ns = bp.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
+    let ns = bp
+        .namespace()
+        .ok_or(Error::MissingField("metadata.namespace"))?;
     let api: Api<BigPeer> = Api::namespaced(ctx.client.clone(), &ns);
     if bp.metadata.deletion_timestamp.is_none() && is_paused(&bp) {
         return pause(&api, &bp, &ctx).await;
@@ -109,7 +118,8 @@ async fn reconcile_inner(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> 
     })
     .await
     .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e) | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
         other => Error::Finalizer(other.to_string()),
     })
 }
@@ -117,7 +127,8 @@ async fn reconcile_inner(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> 
 /// Paused: change nothing but the ReconciliationPaused condition.
 async fn pause(api: &Api<BigPeer>, bp: &BigPeer, ctx: &Context) -> Result<Action> {
     let existing = bp.status.clone().unwrap_or_default();
-    let already = conditions::find(&existing.conditions, ConditionType::ReconciliationPaused).is_some_and(|c| c.status == "True");
+    let already = conditions::find(&existing.conditions, ConditionType::ReconciliationPaused)
+        .is_some_and(|c| c.status == "True");
     if !already {
         let now = Time(Timestamp::now());
         let mut desired: Vec<DesiredCondition> = existing
@@ -125,26 +136,54 @@ async fn pause(api: &Api<BigPeer>, bp: &BigPeer, ctx: &Context) -> Result<Action
             .iter()
             .filter(|c| c.type_ != ConditionType::ReconciliationPaused.as_str())
             .filter_map(|c| {
-                ConditionType::ALL.iter().find(|t| t.as_str() == c.type_).map(|t| DesiredCondition::new(*t, c.status == "True", &c.reason, c.message.clone()))
+                ConditionType::ALL
+                    .iter()
+                    .find(|t| t.as_str() == c.type_)
+                    .map(|t| {
+                        DesiredCondition::new(*t, c.status == "True", &c.reason, c.message.clone())
+                    })
             })
             .collect();
         desired.push(DesiredCondition::new(
             ConditionType::ReconciliationPaused,
             true,
             "PausedByAnnotation",
-            format!("{PAUSED_ANNOTATION} is \"true\": the operator changes nothing until it is removed"),
+            format!(
+                "{PAUSED_ANNOTATION} is \"true\": the operator changes nothing until it is removed"
+            ),
         ));
         let generation = existing.observed_generation.unwrap_or_default();
-        let status = BigPeerStatus { conditions: conditions::merge(&existing.conditions, &desired, generation, &now), ..existing };
+        let status = BigPeerStatus {
+            conditions: conditions::merge(&existing.conditions, &desired, generation, &now),
+            ..existing
+        };
         write_status(api, bp, &status).await?;
-        publish(&ctx.recorder, bp, false, reason::PAUSED, "Pause", "reconciliation paused by annotation".into()).await;
+        publish(
+            &ctx.recorder,
+            bp,
+            false,
+            reason::PAUSED,
+            "Pause",
+            "reconciliation paused by annotation".into(),
+        )
+        .await;
     }
-    ctx.metrics.set_state(&key(bp), Some(state_of(&bp.status.clone().unwrap_or_default(), true)));
+    ctx.metrics.set_state(
+        &key(bp),
+        Some(state_of(&bp.status.clone().unwrap_or_default(), true)),
+    );
     Ok(Action::await_change())
 }
 
 fn state_of(status: &BigPeerStatus, paused: bool) -> BigPeerState {
-    BigPeerState { conditions: status.conditions.iter().map(|c| (c.type_.clone(), c.status.clone())).collect(), paused }
+    BigPeerState {
+        conditions: status
+            .conditions
+            .iter()
+            .map(|c| (c.type_.clone(), c.status.clone()))
+            .collect(),
+        paused,
+    }
 }
 
 async fn write_status(api: &Api<BigPeer>, bp: &BigPeer, status: &BigPeerStatus) -> Result<()> {
@@ -152,9 +191,13 @@ async fn write_status(api: &Api<BigPeer>, bp: &BigPeer, status: &BigPeerStatus) 
         return Ok(());
     }
     let patch = json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeer", "status": status});
-    api.patch_status(&bp.name_any(), &PatchParams::apply(labels::MANAGER).force(), &Patch::Apply(&patch))
-        .await
-        .ctx(|| "writing status".into())?;
+    api.patch_status(
+        &bp.name_any(),
+        &PatchParams::apply(labels::MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .ctx(|| "writing status".into())?;
     Ok(())
 }
 
@@ -176,20 +219,45 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     let now = Timestamp::now();
     let deadline = i64::from(bp.spec.rollout.progress_deadline_seconds);
     let sts = observed.statefulset.as_ref();
-    let update_revision = sts.and_then(|s| s.status.as_ref()).and_then(|s| s.update_revision.clone());
+    let update_revision = sts
+        .and_then(|s| s.status.as_ref())
+        .and_then(|s| s.update_revision.clone());
     let views: Vec<(String, PodView)> = observed
         .pods
         .iter()
-        .map(|p| (component_of(p).unwrap_or_default().to_string(), pods::view(p, REVISION_LABEL, update_revision.as_deref(), now, deadline)))
+        .map(|p| {
+            (
+                component_of(p).unwrap_or_default().to_string(),
+                pods::view(p, REVISION_LABEL, update_revision.as_deref(), now, deadline),
+            )
+        })
         .collect();
-    let store_views: Vec<PodView> = views.iter().filter(|(c, _)| c == Component::Store.as_str()).map(|(_, v)| v.clone()).collect();
-    let stuck: Vec<(String, String)> = views.iter().filter_map(|(_, v)| v.stuck.clone().map(|r| (v.name.clone(), r))).collect();
+    let store_views: Vec<PodView> = views
+        .iter()
+        .filter(|(c, _)| c == Component::Store.as_str())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let stuck: Vec<(String, String)> = views
+        .iter()
+        .filter_map(|(_, v)| v.stuck.clone().map(|r| (v.name.clone(), r)))
+        .collect();
     let sts_replicas = sts.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas);
     let store_step = sts_replicas.map(|r| next_step(&store_views, usize::try_from(r).unwrap_or(0)));
-    let store_settled = store_step == Some(StoreStep::Done) && sts_replicas == Some(bp.spec.store.replicas);
-    let (topology, topology_event) = advance(previous.topology.as_ref(), &bp.spec.topology(), store_settled, &now.to_string());
+    let store_settled =
+        store_step == Some(StoreStep::Done) && sts_replicas == Some(bp.spec.store.replicas);
+    let (topology, topology_event) = advance(
+        previous.topology.as_ref(),
+        &bp.spec.topology(),
+        store_settled,
+        &now.to_string(),
+    );
     let all_ready = store_views.iter().all(|p| p.ready && !p.terminating);
-    let (store_replicas, scale_down_blocked) = scale::store_replicas(bp.spec.store.replicas, sts_replicas, all_ready, topology.transition.is_some());
+    let (store_replicas, scale_down_blocked) = scale::store_replicas(
+        bp.spec.store.replicas,
+        sts_replicas,
+        all_ready,
+        topology.transition.is_some(),
+    );
     let workloads = sts.is_some() || (observed.keys.ready && observed.transaction_log.ready);
 
     // Build.
@@ -214,22 +282,68 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
 
     // Tell.
     for created in &applied.created {
-        publish(&ctx.recorder, bp, false, reason::CREATED, "Create", format!("created {created}")).await;
+        publish(
+            &ctx.recorder,
+            bp,
+            false,
+            reason::CREATED,
+            "Create",
+            format!("created {created}"),
+        )
+        .await;
     }
     for p in &pruned {
-        publish(&ctx.recorder, bp, false, reason::PRUNED, "Delete", format!("deleted {p}, no longer desired")).await;
+        publish(
+            &ctx.recorder,
+            bp,
+            false,
+            reason::PRUNED,
+            "Delete",
+            format!("deleted {p}, no longer desired"),
+        )
+        .await;
     }
     if let Some(cur) = sts_replicas.filter(|c| *c != store_replicas) {
-        publish(&ctx.recorder, bp, false, reason::SCALING, "Scale", format!("scaling the store from {cur} to {store_replicas} pods")).await;
+        publish(
+            &ctx.recorder,
+            bp,
+            false,
+            reason::SCALING,
+            "Scale",
+            format!("scaling the store from {cur} to {store_replicas} pods"),
+        )
+        .await;
     }
     match &topology_event {
         Some(TopologyEvent::Started(t)) => {
-            let note = format!("moving to {} partitions, replication factor {}", t.partitions, t.replication_factor);
-            publish(&ctx.recorder, bp, false, reason::TOPOLOGY_TRANSITION_STARTED, "Transition", note).await;
+            let note = format!(
+                "moving to {} partitions, replication factor {}",
+                t.partitions, t.replication_factor
+            );
+            publish(
+                &ctx.recorder,
+                bp,
+                false,
+                reason::TOPOLOGY_TRANSITION_STARTED,
+                "Transition",
+                note,
+            )
+            .await;
         }
         Some(TopologyEvent::Completed(t)) => {
-            let note = format!("now on {} partitions, replication factor {}", t.partitions, t.replication_factor);
-            publish(&ctx.recorder, bp, false, reason::TOPOLOGY_TRANSITION_COMPLETED, "Transition", note).await;
+            let note = format!(
+                "now on {} partitions, replication factor {}",
+                t.partitions, t.replication_factor
+            );
+            publish(
+                &ctx.recorder,
+                bp,
+                false,
+                reason::TOPOLOGY_TRANSITION_COMPLETED,
+                "Transition",
+                note,
+            )
+            .await;
         }
         None => {}
     }
@@ -249,30 +363,62 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     let new_status = BigPeerStatus {
         observed_generation: Some(generation),
         conditions: conditions::merge(&previous.conditions, &wanted, generation, &now_time),
-        version: status::running_version(bp, &observed, &decisions).or_else(|| previous.version.clone()),
+        version: status::running_version(bp, &observed, &decisions)
+            .or_else(|| previous.version.clone()),
         store: Some(status::store_status(observed.statefulset.as_ref())),
-        subscription: Some(status::deployment_status(observed.deployments.get(&Component::Subscription))),
-        api: Some(status::deployment_status(observed.deployments.get(&Component::Api))),
+        subscription: Some(status::deployment_status(
+            observed.deployments.get(&Component::Subscription),
+        )),
+        api: Some(status::deployment_status(
+            observed.deployments.get(&Component::Api),
+        )),
         topology: Some(topology),
     };
     write_status(&api, bp, &new_status).await?;
-    ctx.metrics.set_state(&key(bp), Some(state_of(&new_status, false)));
+    ctx.metrics
+        .set_state(&key(bp), Some(state_of(&new_status, false)));
 
-    let settled = wanted.iter().any(|c| c.type_ == ConditionType::Ready && c.status);
-    Ok(Action::requeue(if settled && applied.created.is_empty() { IDLE } else { BUSY }))
+    let settled = wanted
+        .iter()
+        .any(|c| c.type_ == ConditionType::Ready && c.status);
+    Ok(Action::requeue(if settled && applied.created.is_empty() {
+        IDLE
+    } else {
+        BUSY
+    }))
 }
 
 /// Delete one store pod so that the StatefulSet recreates it on the current revision. The
 /// uid precondition makes sure the pod deleted is the one the decision was about.
 async fn replace_pod(ctx: &Context, bp: &BigPeer, pods: &[Pod], name: &str) -> Result<()> {
     let ns = bp.namespace().unwrap_or_default();
-    let uid = pods.iter().find(|p| p.name_any() == name).and_then(|p| p.uid());
+    let uid = pods
+        .iter()
+        .find(|p| p.name_any() == name)
+        .and_then(|p| p.uid());
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    let dp = DeleteParams { preconditions: Some(Preconditions { uid, resource_version: None }), ..Default::default() };
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid,
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
     match api.delete(name, &dp).await {
         Ok(_) => {
-            info!(pod = name, "replacing store pod to roll it onto the current revision");
-            publish(&ctx.recorder, bp, false, reason::ROLLING_POD, "Roll", format!("replacing store pod {name} to roll it onto the current revision")).await;
+            info!(
+                pod = name,
+                "replacing store pod to roll it onto the current revision"
+            );
+            publish(
+                &ctx.recorder,
+                bp,
+                false,
+                reason::ROLLING_POD,
+                "Roll",
+                format!("replacing store pod {name} to roll it onto the current revision"),
+            )
+            .await;
             Ok(())
         }
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
@@ -281,10 +427,21 @@ async fn replace_pod(ctx: &Context, bp: &BigPeer, pods: &[Pod], name: &str) -> R
 }
 
 /// Warning Events when Degraded changes to a new reason or message.
-async fn warn_on_new_trouble(ctx: &Context, bp: &BigPeer, previous: &BigPeerStatus, wanted: &[DesiredCondition]) {
-    let Some(d) = wanted.iter().find(|c| c.type_ == ConditionType::Degraded && c.status) else { return };
+async fn warn_on_new_trouble(
+    ctx: &Context,
+    bp: &BigPeer,
+    previous: &BigPeerStatus,
+    wanted: &[DesiredCondition],
+) {
+    let Some(d) = wanted
+        .iter()
+        .find(|c| c.type_ == ConditionType::Degraded && c.status)
+    else {
+        return;
+    };
     let before = conditions::find(&previous.conditions, ConditionType::Degraded);
-    if before.is_some_and(|b| b.status == "True" && b.reason == d.reason && b.message == d.message) {
+    if before.is_some_and(|b| b.status == "True" && b.reason == d.reason && b.message == d.message)
+    {
         return;
     }
     let r = match d.reason.as_str() {
@@ -315,18 +472,33 @@ pub fn error_policy(bp: Arc<BigPeer>, err: &Error, ctx: Arc<Context>) -> Action 
     };
     let (reason_, message) = (err.reason().to_string(), err.to_string());
     tokio::spawn(async move {
-        publish(&ctx.recorder, &bp, true, reason::RECONCILE_FAILED, "Reconcile", format!("{reason_}: {message}")).await;
+        publish(
+            &ctx.recorder,
+            &bp,
+            true,
+            reason::RECONCILE_FAILED,
+            "Reconcile",
+            format!("{reason_}: {message}"),
+        )
+        .await;
     });
     Action::requeue(backoff(n))
 }
 
 /// Delay after `n` consecutive failures.
 pub fn backoff(n: u32) -> Duration {
-    Duration::from_secs(5u64.saturating_mul(1u64 << n.saturating_sub(1).min(6)).min(300))
+    Duration::from_secs(
+        5u64.saturating_mul(1u64 << n.saturating_sub(1).min(6))
+            .min(300),
+    )
 }
 
 /// Run the controller for the given namespaces (`None` = all) until `shutdown` resolves.
-pub async fn run(ctx: Arc<Context>, namespaces: Vec<Option<String>>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) {
+pub async fn run(
+    ctx: Arc<Context>,
+    namespaces: Vec<Option<String>>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
     let controllers = namespaces.into_iter().map(|ns| {
         let client = ctx.client.clone();
@@ -345,7 +517,10 @@ pub async fn run(ctx: Arc<Context>, namespaces: Vec<Option<String>>, shutdown: i
                 }
             };
         }
-        let owned_cfg = || watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={}", labels::MANAGER));
+        let owned_cfg = || {
+            watcher::Config::default()
+                .labels(&format!("app.kubernetes.io/managed-by={}", labels::MANAGER))
+        };
         Controller::new(bps, watcher::Config::default())
             .owns(owned!(StatefulSet), owned_cfg())
             .owns(owned!(Deployment), owned_cfg())
@@ -354,10 +529,15 @@ pub async fn run(ctx: Arc<Context>, namespaces: Vec<Option<String>>, shutdown: i
             .owns(owned!(ServiceAccount), owned_cfg())
             .owns(owned!(PodDisruptionBudget), owned_cfg())
             // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
-            .watches(pods, watcher::Config::default().labels(&format!("app.kubernetes.io/name={}", labels::APP_NAME)), |pod| {
-                let name = pod.labels().get(labels::INSTANCE)?.clone();
-                Some(ObjectRef::new(&name).within(&pod.namespace()?))
-            })
+            .watches(
+                pods,
+                watcher::Config::default()
+                    .labels(&format!("app.kubernetes.io/name={}", labels::APP_NAME)),
+                |pod| {
+                    let name = pod.labels().get(labels::INSTANCE)?.clone();
+                    Some(ObjectRef::new(&name).within(&pod.namespace()?))
+                },
+            )
             .graceful_shutdown_on(shutdown.clone())
             .run(reconcile, error_policy, ctx.clone())
             .for_each(|res| async move {

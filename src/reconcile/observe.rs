@@ -27,10 +27,18 @@ pub struct Part {
 
 impl Part {
     fn ok(message: impl Into<String>) -> Self {
-        Self { ready: true, reason: "Ready", message: message.into() }
+        Self {
+            ready: true,
+            reason: "Ready",
+            message: message.into(),
+        }
     }
     fn not(reason: &'static str, message: impl Into<String>) -> Self {
-        Self { ready: false, reason, message: message.into() }
+        Self {
+            ready: false,
+            reason,
+            message: message.into(),
+        }
     }
 }
 
@@ -54,26 +62,56 @@ pub struct Observed {
 }
 
 /// Observe a BigPeer's world.
-pub async fn observe(client: &Client, bp: &BigPeer, integrations: Integrations) -> Result<Observed> {
-    let ns = bp.namespace().ok_or(super::error::Error::MissingField("metadata.namespace"))?;
+pub async fn observe(
+    client: &Client,
+    bp: &BigPeer,
+    integrations: Integrations,
+) -> Result<Observed> {
+    let ns = bp
+        .namespace()
+        .ok_or(super::error::Error::MissingField("metadata.namespace"))?;
     let name = bp.name_any();
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
-    let statefulset = sts_api.get_opt(&names::component(&name, Component::Store)).await.ctx(|| "reading the store StatefulSet".into())?;
+    let statefulset = sts_api
+        .get_opt(&names::component(&name, Component::Store))
+        .await
+        .ctx(|| "reading the store StatefulSet".into())?;
     let dep_api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let mut deployments = BTreeMap::new();
     for c in [Component::Subscription, Component::Api] {
-        if let Some(d) = dep_api.get_opt(&names::component(&name, c)).await.ctx(|| format!("reading the {} Deployment", c.as_str()))? {
+        if let Some(d) = dep_api
+            .get_opt(&names::component(&name, c))
+            .await
+            .ctx(|| format!("reading the {} Deployment", c.as_str()))?
+        {
             deployments.insert(c, d);
         }
     }
     let pod_api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-    let selector = format!("app.kubernetes.io/name={},{}={name}", labels::APP_NAME, labels::INSTANCE);
-    let pods = pod_api.list(&ListParams::default().labels(&selector)).await.ctx(|| "listing pods".into())?.items;
+    let selector = format!(
+        "app.kubernetes.io/name={},{}={name}",
+        labels::APP_NAME,
+        labels::INSTANCE
+    );
+    let pods = pod_api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .ctx(|| "listing pods".into())?
+        .items;
 
     let missing = missing_secrets(client, bp, &ns).await?;
     let keys = keys_part(client, bp, &ns, integrations, &missing).await?;
-    let (transaction_log, kafka_bootstrap) = transaction_log_part(client, bp, &ns, integrations, &missing).await?;
-    Ok(Observed { integrations, statefulset, deployments, pods, keys, transaction_log, kafka_bootstrap })
+    let (transaction_log, kafka_bootstrap) =
+        transaction_log_part(client, bp, &ns, integrations, &missing).await?;
+    Ok(Observed {
+        integrations,
+        statefulset,
+        deployments,
+        pods,
+        keys,
+        transaction_log,
+        kafka_bootstrap,
+    })
 }
 
 /// Names of the Secrets the pods mount that do not exist. Only metadata is read: the
@@ -82,7 +120,12 @@ async fn missing_secrets(client: &Client, bp: &BigPeer, ns: &str) -> Result<Vec<
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
     let mut missing = vec![];
     for (_, secret, _) in pod::mounted_secrets(bp) {
-        if api.get_metadata_opt(&secret).await.ctx(|| format!("checking Secret {secret}"))?.is_none() {
+        if api
+            .get_metadata_opt(&secret)
+            .await
+            .ctx(|| format!("checking Secret {secret}"))?
+            .is_none()
+        {
             missing.push(secret);
         }
     }
@@ -91,13 +134,25 @@ async fn missing_secrets(client: &Client, bp: &BigPeer, ns: &str) -> Result<Vec<
 
 fn ready_condition(obj: &DynamicObject) -> Option<(bool, String)> {
     let conditions = obj.data.get("status")?.get("conditions")?.as_array()?;
-    let ready = conditions.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
+    let ready = conditions
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
     let status = ready.get("status").and_then(Value::as_str) == Some("True");
-    let message = ready.get("message").and_then(Value::as_str).unwrap_or_default().to_string();
+    let message = ready
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     Some((status, message))
 }
 
-async fn keys_part(client: &Client, bp: &BigPeer, ns: &str, integrations: Integrations, missing: &[String]) -> Result<Part> {
+async fn keys_part(
+    client: &Client,
+    bp: &BigPeer,
+    ns: &str,
+    integrations: Integrations,
+    missing: &[String],
+) -> Result<Part> {
     let key_secrets: Vec<String> = pod::key_secrets(bp).into_iter().map(|(_, s)| s).collect();
     if bp.spec.auth.keys.cert_manager.is_some() {
         if !integrations.cert_manager {
@@ -106,21 +161,44 @@ async fn keys_part(client: &Client, bp: &BigPeer, ns: &str, integrations: Integr
                 "auth.keys.certManager needs cert-manager (cert-manager.io/v1), which this cluster does not serve: install cert-manager or use auth.keys.secrets",
             ));
         }
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &thirdparty::certificate());
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), ns, &thirdparty::certificate());
         for secret in &key_secrets {
-            match api.get_opt(secret).await.ctx(|| format!("reading Certificate {secret}"))? {
-                None => return Ok(Part::not("CertificatePending", format!("Certificate {secret} is being created"))),
+            match api
+                .get_opt(secret)
+                .await
+                .ctx(|| format!("reading Certificate {secret}"))?
+            {
+                None => {
+                    return Ok(Part::not(
+                        "CertificatePending",
+                        format!("Certificate {secret} is being created"),
+                    ));
+                }
                 Some(c) => match ready_condition(&c) {
                     Some((true, _)) => {}
-                    Some((false, m)) => return Ok(Part::not("CertificateNotReady", format!("Certificate {secret} is not ready: {m}"))),
-                    None => return Ok(Part::not("CertificatePending", format!("Certificate {secret} has not been issued yet"))),
+                    Some((false, m)) => {
+                        return Ok(Part::not(
+                            "CertificateNotReady",
+                            format!("Certificate {secret} is not ready: {m}"),
+                        ));
+                    }
+                    None => {
+                        return Ok(Part::not(
+                            "CertificatePending",
+                            format!("Certificate {secret} has not been issued yet"),
+                        ));
+                    }
                 },
             }
         }
     }
     let absent: Vec<&String> = key_secrets.iter().filter(|s| missing.contains(s)).collect();
     if !absent.is_empty() {
-        return Ok(Part::not("KeySecretMissing", format!("key Secrets not found: {}", join(&absent))));
+        return Ok(Part::not(
+            "KeySecretMissing",
+            format!("key Secrets not found: {}", join(&absent)),
+        ));
     }
     Ok(Part::ok("CA, in-band and JWT keys are present"))
 }
@@ -134,15 +212,33 @@ async fn transaction_log_part(
 ) -> Result<(Part, Vec<String>)> {
     let tl = &bp.spec.transaction_log;
     let key_secrets: Vec<String> = pod::key_secrets(bp).into_iter().map(|(_, s)| s).collect();
-    let kafka_missing: Vec<&String> = missing.iter().filter(|s| !key_secrets.contains(s)).collect();
+    let kafka_missing: Vec<&String> = missing
+        .iter()
+        .filter(|s| !key_secrets.contains(s))
+        .collect();
     if let Some(ext) = &tl.external {
         if !kafka_missing.is_empty() {
-            return Ok((Part::not("KafkaSecretMissing", format!("Secrets not found: {}", join(&kafka_missing))), ext.bootstrap_servers.clone()));
+            return Ok((
+                Part::not(
+                    "KafkaSecretMissing",
+                    format!("Secrets not found: {}", join(&kafka_missing)),
+                ),
+                ext.bootstrap_servers.clone(),
+            ));
         }
-        return Ok((Part::ok("external Kafka configured"), ext.bootstrap_servers.clone()));
+        return Ok((
+            Part::ok("external Kafka configured"),
+            ext.bootstrap_servers.clone(),
+        ));
     }
     let Some(strimzi) = &tl.strimzi else {
-        return Ok((Part::not("NoTransactionLog", "set transactionLog.strimzi or transactionLog.external"), vec![]));
+        return Ok((
+            Part::not(
+                "NoTransactionLog",
+                "set transactionLog.strimzi or transactionLog.external",
+            ),
+            vec![],
+        ));
     };
     if !integrations.strimzi {
         return Ok((
@@ -153,40 +249,98 @@ async fn transaction_log_part(
             vec![],
         ));
     }
-    let kafka_api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &thirdparty::kafka());
+    let kafka_api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), ns, &thirdparty::kafka());
     let kafka_name = &strimzi.kafka_ref.name;
-    let Some(kafka) = kafka_api.get_opt(kafka_name).await.ctx(|| format!("reading Kafka {kafka_name}"))? else {
-        return Ok((Part::not("KafkaNotFound", format!("Kafka {kafka_name} not found in namespace {ns}")), vec![]));
+    let Some(kafka) = kafka_api
+        .get_opt(kafka_name)
+        .await
+        .ctx(|| format!("reading Kafka {kafka_name}"))?
+    else {
+        return Ok((
+            Part::not(
+                "KafkaNotFound",
+                format!("Kafka {kafka_name} not found in namespace {ns}"),
+            ),
+            vec![],
+        ));
     };
     let bootstrap: Vec<String> = kafka
         .data
         .pointer("/status/listeners")
         .and_then(Value::as_array)
-        .and_then(|ls| ls.iter().find(|l| l.get("name").and_then(Value::as_str) == Some(strimzi.listener.as_str())))
+        .and_then(|ls| {
+            ls.iter()
+                .find(|l| l.get("name").and_then(Value::as_str) == Some(strimzi.listener.as_str()))
+        })
         .and_then(|l| l.get("bootstrapServers").and_then(Value::as_str))
         .map(|s| s.split(',').map(str::to_string).collect())
         .unwrap_or_default();
     if bootstrap.is_empty() {
         return Ok((
-            Part::not("KafkaListenerNotFound", format!("Kafka {kafka_name} reports no listener named '{}' in its status", strimzi.listener)),
+            Part::not(
+                "KafkaListenerNotFound",
+                format!(
+                    "Kafka {kafka_name} reports no listener named '{}' in its status",
+                    strimzi.listener
+                ),
+            ),
             vec![],
         ));
     }
     let name = bp.name_any();
-    for (ar, obj) in [(thirdparty::kafka_topic(), names::kafka_topic_object(&name)), (thirdparty::kafka_user(), names::kafka_user(&name))] {
+    for (ar, obj) in [
+        (thirdparty::kafka_topic(), names::kafka_topic_object(&name)),
+        (thirdparty::kafka_user(), names::kafka_user(&name)),
+    ] {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
-        match api.get_opt(&obj).await.ctx(|| format!("reading {} {obj}", ar.kind))?.as_ref().and_then(ready_condition) {
+        match api
+            .get_opt(&obj)
+            .await
+            .ctx(|| format!("reading {} {obj}", ar.kind))?
+            .as_ref()
+            .and_then(ready_condition)
+        {
             Some((true, _)) => {}
-            Some((false, m)) => return Ok((Part::not("KafkaResourceNotReady", format!("{} {obj} is not ready: {m}", ar.kind)), bootstrap)),
-            None => return Ok((Part::not("KafkaResourcePending", format!("waiting for Strimzi to reconcile {} {obj}", ar.kind)), bootstrap)),
+            Some((false, m)) => {
+                return Ok((
+                    Part::not(
+                        "KafkaResourceNotReady",
+                        format!("{} {obj} is not ready: {m}", ar.kind),
+                    ),
+                    bootstrap,
+                ));
+            }
+            None => {
+                return Ok((
+                    Part::not(
+                        "KafkaResourcePending",
+                        format!("waiting for Strimzi to reconcile {} {obj}", ar.kind),
+                    ),
+                    bootstrap,
+                ));
+            }
         }
     }
     if !kafka_missing.is_empty() {
-        return Ok((Part::not("KafkaSecretMissing", format!("Secrets not found: {}", join(&kafka_missing))), bootstrap));
+        return Ok((
+            Part::not(
+                "KafkaSecretMissing",
+                format!("Secrets not found: {}", join(&kafka_missing)),
+            ),
+            bootstrap,
+        ));
     }
-    Ok((Part::ok(format!("topic and user ready on Kafka {kafka_name}")), bootstrap))
+    Ok((
+        Part::ok(format!("topic and user ready on Kafka {kafka_name}")),
+        bootstrap,
+    ))
 }
 
 fn join(items: &[&String]) -> String {
-    items.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

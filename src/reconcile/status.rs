@@ -25,32 +25,81 @@ pub struct Decisions {
 
 /// Replica counts of the store.
 pub fn store_status(sts: Option<&StatefulSet>) -> ComponentStatus {
-    let spec = sts.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas).unwrap_or(0);
+    let spec = sts
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.replicas)
+        .unwrap_or(0);
     let st = sts.and_then(|s| s.status.as_ref());
-    counts(spec, st.and_then(|s| s.ready_replicas).unwrap_or(0), st.and_then(|s| s.updated_replicas).unwrap_or(0))
+    counts(
+        spec,
+        st.and_then(|s| s.ready_replicas).unwrap_or(0),
+        st.and_then(|s| s.updated_replicas).unwrap_or(0),
+    )
 }
 
 /// Replica counts of a Deployment.
 pub fn deployment_status(d: Option<&Deployment>) -> ComponentStatus {
-    let spec = d.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas).unwrap_or(0);
+    let spec = d
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.replicas)
+        .unwrap_or(0);
     let st = d.and_then(|s| s.status.as_ref());
-    counts(spec, st.and_then(|s| s.ready_replicas).unwrap_or(0), st.and_then(|s| s.updated_replicas).unwrap_or(0))
+    counts(
+        spec,
+        st.and_then(|s| s.ready_replicas).unwrap_or(0),
+        st.and_then(|s| s.updated_replicas).unwrap_or(0),
+    )
 }
 
 fn counts(desired: i32, ready: i32, updated: i32) -> ComponentStatus {
-    ComponentStatus { desired, ready, updated, summary: format!("{ready}/{desired}") }
+    ComponentStatus {
+        desired,
+        ready,
+        updated,
+        summary: format!("{ready}/{desired}"),
+    }
 }
 
-fn component_condition(t: T, name: &str, s: &ComponentStatus, wanted: i32, stuck: &[(String, String)], prefix: &str) -> C {
+fn component_condition(
+    t: T,
+    name: &str,
+    s: &ComponentStatus,
+    wanted: i32,
+    stuck: &[(String, String)],
+    prefix: &str,
+) -> C {
     if let Some((pod, reason)) = stuck.iter().find(|(p, _)| p.starts_with(prefix)) {
-        return C::new(t, false, "PodStuck", format!("pod {pod} is stuck: {reason}"));
+        return C::new(
+            t,
+            false,
+            "PodStuck",
+            format!("pod {pod} is stuck: {reason}"),
+        );
     }
     if s.desired == wanted && s.ready == wanted && s.updated == wanted {
-        C::new(t, true, "AllReplicasReady", format!("{name}: {}/{wanted} ready and up to date", s.ready))
+        C::new(
+            t,
+            true,
+            "AllReplicasReady",
+            format!("{name}: {}/{wanted} ready and up to date", s.ready),
+        )
     } else if s.updated < s.desired {
-        C::new(t, false, "RollingUpdate", format!("{name}: {}/{} updated, {} ready", s.updated, s.desired, s.ready))
+        C::new(
+            t,
+            false,
+            "RollingUpdate",
+            format!(
+                "{name}: {}/{} updated, {} ready",
+                s.updated, s.desired, s.ready
+            ),
+        )
     } else {
-        C::new(t, false, "ReplicasNotReady", format!("{name}: {}/{wanted} ready", s.ready))
+        C::new(
+            t,
+            false,
+            "ReplicasNotReady",
+            format!("{name}: {}/{wanted} ready", s.ready),
+        )
     }
 }
 
@@ -61,54 +110,161 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
     let sub = deployment_status(o.deployments.get(&Component::Subscription));
     let api = deployment_status(o.deployments.get(&Component::Api));
 
-    let mut store_c = component_condition(T::StoreReady, "store", &store, bp.spec.store.replicas, &d.stuck, &format!("{name}-store-"));
+    let mut store_c = component_condition(
+        T::StoreReady,
+        "store",
+        &store,
+        bp.spec.store.replicas,
+        &d.stuck,
+        &format!("{name}-store-"),
+    );
     if let Some(msg) = &d.scale_down_blocked {
         store_c = C::new(T::StoreReady, false, "ScaleDownBlocked", msg.clone());
     } else if let Some(StoreStep::Blocked { pod, reason }) = &d.store_step {
-        store_c = C::new(T::StoreReady, false, "RolloutBlocked", format!("rollout stopped at pod {pod}: {reason}; fix the spec to continue"));
+        store_c = C::new(
+            T::StoreReady,
+            false,
+            "RolloutBlocked",
+            format!("rollout stopped at pod {pod}: {reason}; fix the spec to continue"),
+        );
     }
-    let sub_c = component_condition(T::SubscriptionReady, "subscription", &sub, bp.spec.subscription.replicas, &d.stuck, &format!("{name}-subscription-"));
-    let api_c = component_condition(T::ApiReady, "api", &api, bp.spec.api.replicas, &d.stuck, &format!("{name}-api-"));
-    let keys_c = C::new(T::KeysReady, o.keys.ready, o.keys.reason, o.keys.message.clone());
-    let tl_c = C::new(T::TransactionLogReady, o.transaction_log.ready, o.transaction_log.reason, o.transaction_log.message.clone());
+    let sub_c = component_condition(
+        T::SubscriptionReady,
+        "subscription",
+        &sub,
+        bp.spec.subscription.replicas,
+        &d.stuck,
+        &format!("{name}-subscription-"),
+    );
+    let api_c = component_condition(
+        T::ApiReady,
+        "api",
+        &api,
+        bp.spec.api.replicas,
+        &d.stuck,
+        &format!("{name}-api-"),
+    );
+    let keys_c = C::new(
+        T::KeysReady,
+        o.keys.ready,
+        o.keys.reason,
+        o.keys.message.clone(),
+    );
+    let tl_c = C::new(
+        T::TransactionLogReady,
+        o.transaction_log.ready,
+        o.transaction_log.reason,
+        o.transaction_log.message.clone(),
+    );
 
     let parts = [&keys_c, &tl_c, &store_c, &sub_c, &api_c];
     let not_ready: Vec<&&C> = parts.iter().filter(|c| !c.status).collect();
     let ready = if not_ready.is_empty() && !d.transition {
-        C::new(T::Ready, true, "AllPartsReady", "every part is ready on the desired spec")
+        C::new(
+            T::Ready,
+            true,
+            "AllPartsReady",
+            "every part is ready on the desired spec",
+        )
     } else if let Some(first) = not_ready.first() {
-        C::new(T::Ready, false, "NotReady", format!("{} is False ({}): {}", first.type_.as_str(), first.reason, first.message))
+        C::new(
+            T::Ready,
+            false,
+            "NotReady",
+            format!(
+                "{} is False ({}): {}",
+                first.type_.as_str(),
+                first.reason,
+                first.message
+            ),
+        )
     } else {
-        C::new(T::Ready, false, "TopologyTransition", "a cluster configuration transition is in progress")
+        C::new(
+            T::Ready,
+            false,
+            "TopologyTransition",
+            "a cluster configuration transition is in progress",
+        )
     };
 
-    let degraded_by: Option<(String, String)> = if let Some(StoreStep::Blocked { pod, reason }) = &d.store_step {
-        Some(("RolloutBlocked".into(), format!("store rollout stopped at pod {pod}: {reason}")))
-    } else if let Some((pod, reason)) = d.stuck.first() {
-        Some(("PodStuck".into(), format!("pod {pod} is stuck: {reason}")))
-    } else if !o.keys.ready && o.keys.reason.ends_with("NotInstalled") {
-        Some((o.keys.reason.into(), o.keys.message.clone()))
-    } else if !o.transaction_log.ready && o.transaction_log.reason.ends_with("NotInstalled") {
-        Some((o.transaction_log.reason.into(), o.transaction_log.message.clone()))
-    } else {
-        d.scale_down_blocked.as_ref().map(|m| ("ScaleDownBlocked".into(), m.clone()))
-    };
+    let degraded_by: Option<(String, String)> =
+        if let Some(StoreStep::Blocked { pod, reason }) = &d.store_step {
+            Some((
+                "RolloutBlocked".into(),
+                format!("store rollout stopped at pod {pod}: {reason}"),
+            ))
+        } else if let Some((pod, reason)) = d.stuck.first() {
+            Some(("PodStuck".into(), format!("pod {pod} is stuck: {reason}")))
+        } else if !o.keys.ready && o.keys.reason.ends_with("NotInstalled") {
+            Some((o.keys.reason.into(), o.keys.message.clone()))
+        } else if !o.transaction_log.ready && o.transaction_log.reason.ends_with("NotInstalled") {
+            Some((
+                o.transaction_log.reason.into(),
+                o.transaction_log.message.clone(),
+            ))
+        } else {
+            d.scale_down_blocked
+                .as_ref()
+                .map(|m| ("ScaleDownBlocked".into(), m.clone()))
+        };
     let degraded = match degraded_by {
         Some((reason, msg)) => C::new(T::Degraded, true, &reason, msg),
         None => C::new(T::Degraded, false, "AsExpected", "nothing needs attention"),
     };
 
     let progressing = if d.workloads_waiting {
-        C::new(T::Progressing, true, "WaitingForPrerequisites", "workloads are created once keys and transaction log are ready")
+        C::new(
+            T::Progressing,
+            true,
+            "WaitingForPrerequisites",
+            "workloads are created once keys and transaction log are ready",
+        )
     } else if d.transition {
-        C::new(T::Progressing, true, "TopologyTransition", "store pods are moving to the new topology")
-    } else if matches!(d.store_step, Some(StoreStep::Replace(_)) | Some(StoreStep::Wait(_))) || !ready.status {
-        C::new(T::Progressing, true, "Reconciling", "bringing the cluster to the desired spec")
+        C::new(
+            T::Progressing,
+            true,
+            "TopologyTransition",
+            "store pods are moving to the new topology",
+        )
+    } else if matches!(
+        d.store_step,
+        Some(StoreStep::Replace(_)) | Some(StoreStep::Wait(_))
+    ) || !ready.status
+    {
+        C::new(
+            T::Progressing,
+            true,
+            "Reconciling",
+            "bringing the cluster to the desired spec",
+        )
     } else {
-        C::new(T::Progressing, false, "Complete", "the cluster matches the spec")
+        C::new(
+            T::Progressing,
+            false,
+            "Complete",
+            "the cluster matches the spec",
+        )
     };
-    let paused = C::new(T::ReconciliationPaused, false, "NotPaused", format!("set annotation {}=\"true\" to pause", crate::api::PAUSED_ANNOTATION));
-    vec![ready, progressing, degraded, tl_c, keys_c, store_c, sub_c, api_c, paused]
+    let paused = C::new(
+        T::ReconciliationPaused,
+        false,
+        "NotPaused",
+        format!(
+            "set annotation {}=\"true\" to pause",
+            crate::api::PAUSED_ANNOTATION
+        ),
+    );
+    vec![
+        ready,
+        progressing,
+        degraded,
+        tl_c,
+        keys_c,
+        store_c,
+        sub_c,
+        api_c,
+        paused,
+    ]
 }
 
 /// The version every pod runs, if all run the spec's.

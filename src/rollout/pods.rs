@@ -4,8 +4,14 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
 /// Container waiting reasons that will not clear on their own.
-const STUCK_REASONS: [&str; 6] =
-    ["CrashLoopBackOff", "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"];
+const STUCK_REASONS: [&str; 6] = [
+    "CrashLoopBackOff",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
 
 /// The facts about one pod that rollout decisions use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,16 +34,30 @@ pub struct PodView {
 pub fn failure_reason(pod: &Pod) -> Option<String> {
     let status = pod.status.as_ref()?;
     for c in status.conditions.iter().flatten() {
-        if c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable") {
-            return Some(format!("Unschedulable: {}", c.message.clone().unwrap_or_default()));
+        if c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")
+        {
+            return Some(format!(
+                "Unschedulable: {}",
+                c.message.clone().unwrap_or_default()
+            ));
         }
     }
-    let containers = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
+    let containers = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten());
     for cs in containers {
         if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
             let reason = w.reason.clone().unwrap_or_default();
             if STUCK_REASONS.contains(&reason.as_str()) {
-                return Some(format!("{reason}: {}", w.message.clone().unwrap_or_default()).trim_end_matches([':', ' ']).to_string());
+                return Some(
+                    format!("{reason}: {}", w.message.clone().unwrap_or_default())
+                        .trim_end_matches([':', ' '])
+                        .to_string(),
+                );
             }
         }
     }
@@ -71,16 +91,35 @@ fn unready_since(pod: &Pod) -> Option<Timestamp> {
 /// Build the view of a pod. `current_revision` is the workload's update revision (for a
 /// StatefulSet, `status.updateRevision`; for a Deployment's pods, the newest ReplicaSet's
 /// pod-template-hash).
-pub fn view(pod: &Pod, revision_label: &str, current_revision: Option<&str>, now: Timestamp, deadline_secs: i64) -> PodView {
+pub fn view(
+    pod: &Pod,
+    revision_label: &str,
+    current_revision: Option<&str>,
+    now: Timestamp,
+    deadline_secs: i64,
+) -> PodView {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let ordinal = name.rsplit('-').next().and_then(|s| s.parse().ok());
-    let revision = pod.metadata.labels.as_ref().and_then(|l| l.get(revision_label)).map(String::as_str);
+    let revision = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(revision_label))
+        .map(String::as_str);
     let ready = is_ready(pod);
     let stuck = if ready {
         None
     } else {
-        let overdue = unready_since(pod).is_some_and(|t| now.as_second() - t.as_second() >= deadline_secs);
-        if overdue { Some(failure_reason(pod).unwrap_or_else(|| "NotReady: the pod has not become ready".into())) } else { None }
+        let overdue =
+            unready_since(pod).is_some_and(|t| now.as_second() - t.as_second() >= deadline_secs);
+        if overdue {
+            Some(
+                failure_reason(pod)
+                    .unwrap_or_else(|| "NotReady: the pod has not become ready".into()),
+            )
+        } else {
+            None
+        }
     };
     PodView {
         name,

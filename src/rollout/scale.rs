@@ -2,14 +2,25 @@
 //! removing a pod then could drop partitions below their replication factor.
 
 /// Replicas to apply to the store StatefulSet, and why a scale-down is held back.
-pub fn store_replicas(desired: i32, current: Option<i32>, all_ready: bool, transition: bool) -> (i32, Option<String>) {
+pub fn store_replicas(
+    desired: i32,
+    current: Option<i32>,
+    all_ready: bool,
+    transition: bool,
+) -> (i32, Option<String>) {
     match current {
-        Some(cur) if desired < cur && transition => {
-            (cur, Some(format!("scale-down from {cur} to {desired} waits for the topology transition to finish")))
-        }
-        Some(cur) if desired < cur && !all_ready => {
-            (cur, Some(format!("scale-down from {cur} to {desired} waits until every store pod is ready")))
-        }
+        Some(cur) if desired < cur && transition => (
+            cur,
+            Some(format!(
+                "scale-down from {cur} to {desired} waits for the topology transition to finish"
+            )),
+        ),
+        Some(cur) if desired < cur && !all_ready => (
+            cur,
+            Some(format!(
+                "scale-down from {cur} to {desired} waits until every store pod is ready"
+            )),
+        ),
         _ => (desired, None),
     }
 }

@@ -28,8 +28,15 @@ pub fn next_step(pods: &[PodView], desired: usize) -> StoreStep {
     }
     // A pod already on the new revision that is stuck means the new revision does not
     // work here: touching more pods would only take more of the store down.
-    if let Some(p) = pods.iter().filter(|p| p.updated).find(|p| p.stuck.is_some()) {
-        return StoreStep::Blocked { pod: p.name.clone(), reason: p.stuck.clone().unwrap_or_default() };
+    if let Some(p) = pods
+        .iter()
+        .filter(|p| p.updated)
+        .find(|p| p.stuck.is_some())
+    {
+        return StoreStep::Blocked {
+            pod: p.name.clone(),
+            reason: p.stuck.clone().unwrap_or_default(),
+        };
     }
     // Outdated pods that are down anyway are replaced first: it costs no availability.
     if let Some(p) = highest(pods.iter().filter(|p| !p.updated && !p.ready)) {
@@ -74,7 +81,13 @@ mod tests {
             for prefix in &out {
                 for bits in 0..16u8 {
                     let mut v = prefix.clone();
-                    v.push(pod(i, bits & 1 != 0, bits & 2 != 0, bits & 4 != 0, bits & 8 != 0));
+                    v.push(pod(
+                        i,
+                        bits & 1 != 0,
+                        bits & 2 != 0,
+                        bits & 4 != 0,
+                        bits & 8 != 0,
+                    ));
                     next.push(v);
                 }
             }
@@ -92,11 +105,22 @@ mod tests {
                 StoreStep::Replace(name) => {
                     let p = pods.iter().find(|p| &p.name == name).unwrap();
                     assert!(!p.updated, "never replaces an updated pod: {pods:?}");
-                    assert!(!pods.iter().any(|p| p.terminating), "never replaces while one terminates: {pods:?}");
+                    assert!(
+                        !pods.iter().any(|p| p.terminating),
+                        "never replaces while one terminates: {pods:?}"
+                    );
                     if p.ready {
                         // Taking a ready pod down is allowed only when every pod is ready.
-                        assert_eq!(unready, 0, "took a ready pod down while another was unready: {pods:?}");
-                        let top = pods.iter().filter(|q| !q.updated).map(|q| q.ordinal).max().unwrap();
+                        assert_eq!(
+                            unready, 0,
+                            "took a ready pod down while another was unready: {pods:?}"
+                        );
+                        let top = pods
+                            .iter()
+                            .filter(|q| !q.updated)
+                            .map(|q| q.ordinal)
+                            .max()
+                            .unwrap();
                         assert_eq!(p.ordinal, top, "highest ordinal first: {pods:?}");
                     } else {
                         // Unready pods go first, so at most one extra pod is down at a time.
@@ -104,14 +128,20 @@ mod tests {
                     }
                 }
                 StoreStep::Done => {
-                    assert!(pods.iter().all(|p| p.updated && p.ready && !p.terminating), "done too early: {pods:?}");
+                    assert!(
+                        pods.iter().all(|p| p.updated && p.ready && !p.terminating),
+                        "done too early: {pods:?}"
+                    );
                 }
                 StoreStep::Blocked { pod, .. } => {
                     let p = pods.iter().find(|p| &p.name == pod).unwrap();
                     assert!(p.updated && p.stuck.is_some());
                 }
                 StoreStep::Wait(_) => {
-                    assert!(!pods.iter().all(|p| p.updated && p.ready && !p.terminating), "waits forever when done: {pods:?}");
+                    assert!(
+                        !pods.iter().all(|p| p.updated && p.ready && !p.terminating),
+                        "waits forever when done: {pods:?}"
+                    );
                 }
             }
         }
@@ -132,14 +162,28 @@ mod tests {
 
     #[test]
     fn unready_outdated_pod_goes_first() {
-        let pods = vec![pod(0, false, false, false, false), pod(1, false, true, false, false), pod(2, false, true, false, false)];
+        let pods = vec![
+            pod(0, false, false, false, false),
+            pod(1, false, true, false, false),
+            pod(2, false, true, false, false),
+        ];
         assert_eq!(next_step(&pods, 3), StoreStep::Replace("bp-store-0".into()));
     }
 
     #[test]
     fn stuck_new_pod_blocks() {
-        let pods = vec![pod(0, false, true, false, false), pod(1, false, true, false, false), pod(2, true, false, false, true)];
-        assert_eq!(next_step(&pods, 3), StoreStep::Blocked { pod: "bp-store-2".into(), reason: "CrashLoopBackOff".into() });
+        let pods = vec![
+            pod(0, false, true, false, false),
+            pod(1, false, true, false, false),
+            pod(2, true, false, false, true),
+        ];
+        assert_eq!(
+            next_step(&pods, 3),
+            StoreStep::Blocked {
+                pod: "bp-store-2".into(),
+                reason: "CrashLoopBackOff".into()
+            }
+        );
     }
 
     #[test]

@@ -56,13 +56,47 @@ impl Default for Metrics {
         let by_condition = Family::<ConditionLabel, Gauge>::default();
         let paused = Gauge::default();
         let leader = Gauge::default();
-        registry.register("reconciles", "Reconciles by result (success, error)", reconciles.clone());
-        registry.register_with_unit("reconcile_duration", "Duration of reconciles", prometheus_client::registry::Unit::Seconds, duration.clone());
-        registry.register("reconcile_errors", "Failed reconciles by reason", errors.clone());
-        registry.register("bigpeers", "Managed BigPeers by condition type and status", by_condition.clone());
-        registry.register("bigpeers_paused", "BigPeers with reconciliation paused", paused.clone());
-        registry.register("leader", "1 when this process holds the leader Lease", leader.clone());
-        Self { registry, reconciles, duration, errors, by_condition, paused, leader, states: Mutex::new(HashMap::new()) }
+        registry.register(
+            "reconciles",
+            "Reconciles by result (success, error)",
+            reconciles.clone(),
+        );
+        registry.register_with_unit(
+            "reconcile_duration",
+            "Duration of reconciles",
+            prometheus_client::registry::Unit::Seconds,
+            duration.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Failed reconciles by reason",
+            errors.clone(),
+        );
+        registry.register(
+            "bigpeers",
+            "Managed BigPeers by condition type and status",
+            by_condition.clone(),
+        );
+        registry.register(
+            "bigpeers_paused",
+            "BigPeers with reconciliation paused",
+            paused.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 when this process holds the leader Lease",
+            leader.clone(),
+        );
+        Self {
+            registry,
+            reconciles,
+            duration,
+            errors,
+            by_condition,
+            paused,
+            leader,
+            states: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -70,10 +104,20 @@ impl Metrics {
     /// Count a reconcile.
     pub fn reconciled(&self, seconds: f64, error_reason: Option<&str>) {
         self.duration.observe(seconds);
-        let result = if error_reason.is_some() { "error" } else { "success" };
-        self.reconciles.get_or_create(&ResultLabel { result: result.into() }).inc();
+        let result = if error_reason.is_some() {
+            "error"
+        } else {
+            "success"
+        };
+        self.reconciles
+            .get_or_create(&ResultLabel {
+                result: result.into(),
+            })
+            .inc();
         if let Some(r) = error_reason {
-            self.errors.get_or_create(&ReasonLabel { reason: r.into() }).inc();
+            self.errors
+                .get_or_create(&ReasonLabel { reason: r.into() })
+                .inc();
         }
     }
 
@@ -93,7 +137,12 @@ impl Metrics {
         for s in states.values() {
             paused += i64::from(s.paused);
             for (c, st) in &s.conditions {
-                self.by_condition.get_or_create(&ConditionLabel { condition: c.clone(), status: st.clone() }).inc();
+                self.by_condition
+                    .get_or_create(&ConditionLabel {
+                        condition: c.clone(),
+                        status: st.clone(),
+                    })
+                    .inc();
             }
         }
         self.paused.set(paused);
@@ -107,7 +156,8 @@ impl Metrics {
     /// Text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("encoding metrics to a string");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding metrics to a string");
         out
     }
 }
@@ -121,14 +171,38 @@ mod tests {
         let m = Metrics::default();
         m.reconciled(0.2, None);
         m.reconciled(0.1, Some("Forbidden"));
-        m.set_state("ns/a", Some(BigPeerState { conditions: vec![("Ready".into(), "True".into())], paused: true }));
-        m.set_state("ns/b", Some(BigPeerState { conditions: vec![("Ready".into(), "False".into())], paused: false }));
+        m.set_state(
+            "ns/a",
+            Some(BigPeerState {
+                conditions: vec![("Ready".into(), "True".into())],
+                paused: true,
+            }),
+        );
+        m.set_state(
+            "ns/b",
+            Some(BigPeerState {
+                conditions: vec![("Ready".into(), "False".into())],
+                paused: false,
+            }),
+        );
         let text = m.encode();
-        assert!(text.contains(r#"smbp_operator_reconciles_total{result="success"} 1"#), "{text}");
-        assert!(text.contains(r#"smbp_operator_reconcile_errors_total{reason="Forbidden"} 1"#), "{text}");
-        assert!(text.contains(r#"smbp_operator_bigpeers{condition="Ready",status="True"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"smbp_operator_reconciles_total{result="success"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"smbp_operator_reconcile_errors_total{reason="Forbidden"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"smbp_operator_bigpeers{condition="Ready",status="True"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("smbp_operator_bigpeers_paused 1"), "{text}");
-        assert!(text.contains("smbp_operator_reconcile_duration_seconds_count 2"), "{text}");
+        assert!(
+            text.contains("smbp_operator_reconcile_duration_seconds_count 2"),
+            "{text}"
+        );
         m.set_state("ns/a", None);
         assert!(m.encode().contains("smbp_operator_bigpeers_paused 0"));
     }

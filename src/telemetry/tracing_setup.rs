@@ -27,24 +27,43 @@ impl Drop for TracingGuard {
 
 /// Install the global subscriber. `RUST_LOG` filters (default `info`).
 pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<TracingGuard> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kube_lease_manager=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,kube_lease_manager=warn"));
     let fmt = match format {
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
     };
     let (otel, provider) = match otlp_endpoint {
         Some(endpoint) => {
             use opentelemetry_otlp::WithExportConfig;
-            let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint).build()?;
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()?;
             let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
-                .with_resource(opentelemetry_sdk::Resource::builder().with_service_name("smbp-operator").build())
+                .with_resource(
+                    opentelemetry_sdk::Resource::builder()
+                        .with_service_name("smbp-operator")
+                        .build(),
+                )
                 .build();
             let tracer = provider.tracer("smbp-operator");
-            (Some(tracing_opentelemetry::layer().with_tracer(tracer)), Some(provider))
+            (
+                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                Some(provider),
+            )
         }
         None => (None, None),
     };
-    tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()?;
     Ok(TracingGuard(provider))
 }

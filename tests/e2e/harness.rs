@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::ByteString;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject,
+};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -23,11 +25,18 @@ const FM: &str = "e2e";
 
 /// Admin client (system:masters) for setting up and asserting.
 pub async fn admin() -> Client {
-    Client::try_default().await.expect("KUBECONFIG points at the local control plane (run `make e2e`)")
+    Client::try_default()
+        .await
+        .expect("KUBECONFIG points at the local control plane (run `make e2e`)")
 }
 
 fn sa_subject() -> Subject {
-    Subject { kind: "ServiceAccount".into(), name: SA.into(), namespace: Some(OPERATOR_NS.into()), ..Default::default() }
+    Subject {
+        kind: "ServiceAccount".into(),
+        name: SA.into(),
+        namespace: Some(OPERATOR_NS.into()),
+        ..Default::default()
+    }
 }
 
 async fn apply<K>(api: &Api<K>, obj: &K)
@@ -36,7 +45,13 @@ where
 {
     let mut v = serde_json::to_value(obj).unwrap();
     v.as_object_mut().unwrap().remove("status");
-    api.patch(&obj.name_any(), &PatchParams::apply(FM).force(), &Patch::Apply(&v)).await.expect("apply");
+    api.patch(
+        &obj.name_any(),
+        &PatchParams::apply(FM).force(),
+        &Patch::Apply(&v),
+    )
+    .await
+    .expect("apply");
 }
 
 /// Install the CRDs and the operator's RBAC exactly as generated, and return a kubeconfig
@@ -47,14 +62,38 @@ pub async fn install(client: &Client) -> PathBuf {
         apply(&crds, &crd).await;
         wait_for("CRD established", Duration::from_secs(30), || async {
             let c = crds.get(&crd.name_any()).await.ok()?;
-            c.status?.conditions?.iter().any(|c| c.type_ == "Established" && c.status == "True").then_some(())
+            c.status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
         })
         .await;
     }
     let ns: Api<Namespace> = Api::all(client.clone());
-    apply(&ns, &Namespace { metadata: ObjectMeta { name: Some(OPERATOR_NS.into()), ..Default::default() }, ..Default::default() }).await;
+    apply(
+        &ns,
+        &Namespace {
+            metadata: ObjectMeta {
+                name: Some(OPERATOR_NS.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), OPERATOR_NS);
-    apply(&sas, &ServiceAccount { metadata: ObjectMeta { name: Some(SA.into()), ..Default::default() }, ..Default::default() }).await;
+    apply(
+        &sas,
+        &ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(SA.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await;
     let crs: Api<ClusterRole> = Api::all(client.clone());
     let cr = olm::rbac::manager_cluster_role();
     apply(&crs, &cr).await;
@@ -62,8 +101,15 @@ pub async fn install(client: &Client) -> PathBuf {
     apply(
         &crbs,
         &ClusterRoleBinding {
-            metadata: ObjectMeta { name: Some(cr.name_any()), ..Default::default() },
-            role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: cr.name_any() },
+            metadata: ObjectMeta {
+                name: Some(cr.name_any()),
+                ..Default::default()
+            },
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "ClusterRole".into(),
+                name: cr.name_any(),
+            },
             subjects: Some(vec![sa_subject()]),
         },
     )
@@ -75,15 +121,26 @@ pub async fn install(client: &Client) -> PathBuf {
     apply(
         &rbs,
         &RoleBinding {
-            metadata: ObjectMeta { name: Some(role.name_any()), ..Default::default() },
-            role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: role.name_any() },
+            metadata: ObjectMeta {
+                name: Some(role.name_any()),
+                ..Default::default()
+            },
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "Role".into(),
+                name: role.name_any(),
+            },
             subjects: Some(vec![sa_subject()]),
         },
     )
     .await;
 
     let tr = TokenRequest {
-        spec: TokenRequestSpec { audiences: vec![], expiration_seconds: Some(6 * 3600), ..Default::default() },
+        spec: TokenRequestSpec {
+            audiences: vec![],
+            expiration_seconds: Some(6 * 3600),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let token: TokenRequest = sas
@@ -95,13 +152,18 @@ pub async fn install(client: &Client) -> PathBuf {
     let admin_path = std::env::var("KUBECONFIG").expect("KUBECONFIG");
     let admin_cfg = kube::config::Kubeconfig::read_from(&admin_path).expect("admin kubeconfig");
     let cluster = admin_cfg.clusters[0].cluster.clone().expect("cluster");
-    let ca = match (&cluster.certificate_authority_data, &cluster.certificate_authority) {
+    let ca = match (
+        &cluster.certificate_authority_data,
+        &cluster.certificate_authority,
+    ) {
         (Some(d), _) => json!({"certificate-authority-data": d}),
         (None, Some(f)) => json!({"certificate-authority": f}),
         _ => json!({}),
     };
     let mut cl = json!({"server": cluster.server});
-    cl.as_object_mut().unwrap().extend(ca.as_object().unwrap().clone());
+    cl.as_object_mut()
+        .unwrap()
+        .extend(ca.as_object().unwrap().clone());
     let cfg = json!({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": "local", "cluster": cl}],
@@ -133,9 +195,14 @@ pub struct Operator {
 impl Operator {
     /// Start `smbp-operator run` with the operator's own credentials.
     pub fn start(kubeconfig: &PathBuf, name: &str, port: u16, leader_elect: bool) -> Operator {
-        let bin = std::env::var("SMBP_OPERATOR_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_smbp-operator").to_string());
+        let bin = std::env::var("SMBP_OPERATOR_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_smbp-operator").to_string());
         let log = logs_dir().join(format!("{name}.log"));
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let metrics = format!("127.0.0.1:{port}");
         let child = Command::new(bin)
             .arg("run")
@@ -151,13 +218,36 @@ impl Operator {
             .stderr(Stdio::from(out))
             .spawn()
             .expect("start the operator");
-        Operator { child, log, metrics }
+        Operator {
+            child,
+            log,
+            metrics,
+        }
     }
 
     /// SIGKILL, no chance to clean up.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Everything the operator logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET a path of the metrics/health server.
+    pub async fn http_get(&self, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(&self.metrics)
+            .await
+            .expect("metrics server reachable");
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
     }
 
     /// Still running.
@@ -196,32 +286,66 @@ pub async fn namespace(client: &Client, name: &str) -> String {
     let ns: Api<Namespace> = Api::all(client.clone());
     if ns.get_opt(name).await.unwrap().is_some() {
         let _ = ns.delete(name, &DeleteParams::default()).await;
-        wait_for("old namespace gone", Duration::from_secs(120), || async { ns.get_opt(name).await.unwrap().is_none().then_some(()) }).await;
+        wait_for("old namespace gone", Duration::from_secs(120), || async {
+            ns.get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
     }
     let labels = json!({
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/enforce-version": "latest",
     });
-    ns.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}})).unwrap()).await.unwrap();
+    ns.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}})).unwrap(),
+    )
+    .await
+    .unwrap();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), name);
-    let pem = |s: &str| ByteString(format!("-----BEGIN {s}-----\nMIIB\n-----END {s}-----\n").into_bytes());
+    let pem = |s: &str| {
+        ByteString(format!("-----BEGIN {s}-----\nMIIB\n-----END {s}-----\n").into_bytes())
+    };
     for key in ["keys-ca", "keys-in-band", "keys-jwt"] {
         let s = Secret {
-            metadata: ObjectMeta { name: Some(key.into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(key.into()),
+                ..Default::default()
+            },
             type_: Some("kubernetes.io/tls".into()),
-            data: Some([("tls.crt".into(), pem("CERTIFICATE")), ("tls.key".into(), pem("PRIVATE KEY")), ("ca.crt".into(), pem("CERTIFICATE"))].into()),
+            data: Some(
+                [
+                    ("tls.crt".into(), pem("CERTIFICATE")),
+                    ("tls.key".into(), pem("PRIVATE KEY")),
+                    ("ca.crt".into(), pem("CERTIFICATE")),
+                ]
+                .into(),
+            ),
             ..Default::default()
         };
         secrets.create(&PostParams::default(), &s).await.unwrap();
     }
-    for (n, k) in [("kafka-ca", "ca.crt"), ("kafka-creds", "username"), ("kafka-creds", "password")] {
+    for (n, k) in [
+        ("kafka-ca", "ca.crt"),
+        ("kafka-creds", "username"),
+        ("kafka-creds", "password"),
+    ] {
         let s = Secret {
-            metadata: ObjectMeta { name: Some(n.into()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(n.into()),
+                ..Default::default()
+            },
             string_data: Some([(k.into(), "s3cr3t-value-never-logged".into())].into()),
             ..Default::default()
         };
         let _ = secrets.create(&PostParams::default(), &s).await;
-        secrets.patch(n, &PatchParams::default(), &Patch::Merge(json!({"stringData": {k: "s3cr3t-value-never-logged"}}))).await.unwrap();
+        secrets
+            .patch(
+                n,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"stringData": {k: "s3cr3t-value-never-logged"}})),
+            )
+            .await
+            .unwrap();
     }
     name.to_string()
 }
@@ -253,16 +377,29 @@ pub fn bigpeer(name: &str, ns: &str) -> serde_json::Value {
 }
 
 /// Apply a BigPeer as a user would (`kubectl apply --server-side`).
-pub async fn apply_bigpeer(client: &Client, body: &serde_json::Value) -> Result<BigPeer, kube::Error> {
+pub async fn apply_bigpeer(
+    client: &Client,
+    body: &serde_json::Value,
+) -> Result<BigPeer, kube::Error> {
     let ns = body["metadata"]["namespace"].as_str().unwrap();
     let name = body["metadata"]["name"].as_str().unwrap();
     let api: Api<BigPeer> = Api::namespaced(client.clone(), ns);
-    api.patch(name, &PatchParams::apply("kubectl").force(), &Patch::Apply(body)).await
+    api.patch(
+        name,
+        &PatchParams::apply("kubectl").force(),
+        &Patch::Apply(body),
+    )
+    .await
 }
 
 /// Condition status of a BigPeer, e.g. ("True", reason, message).
 pub fn condition(bp: &BigPeer, type_: &str) -> Option<(String, String, String)> {
-    bp.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_).map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    bp.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
 /// Wait until Ready=True with observedGeneration equal to the current generation.

@@ -31,19 +31,28 @@ fn store_pods_selector(name: &str) -> String {
 }
 
 async fn pods(client: &Client, ns: &str, selector: &str) -> Vec<Pod> {
-    Api::<Pod>::namespaced(client.clone(), ns).list(&ListParams::default().labels(selector)).await.unwrap().items
+    Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(selector))
+        .await
+        .unwrap()
+        .items
 }
 
 fn pod_ready(p: &Pod) -> bool {
-    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 #[tokio::test]
 #[ignore = "needs the local control plane: run `make e2e`"]
 async fn create_reaches_ready_with_owned_objects_and_events() {
     let _ = IGNORE;
-    let (client, _op, ns) = setup("e2e-create", 18081).await;
-    let bp = apply_bigpeer(&client, &bigpeer("alpha", &ns)).await.unwrap();
+    let (client, op, ns) = setup("e2e-create", 18081).await;
+    let bp = apply_bigpeer(&client, &bigpeer("alpha", &ns))
+        .await
+        .unwrap();
     let uid = bp.uid().unwrap();
     let bp = wait_ready(&client, &ns, "alpha", LONG).await;
     let status = bp.status.clone().unwrap();
@@ -53,30 +62,92 @@ async fn create_reaches_ready_with_owned_objects_and_events() {
     assert_eq!(status.subscription.unwrap().summary, "2/2");
     assert!(bp.finalizers().iter().any(|f| f == "smbp.io/cleanup"));
 
-    let owned = |refs: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference]| refs.iter().any(|r| r.uid == uid && r.controller == Some(true));
-    let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns).get("alpha-store").await.unwrap();
+    let owned = |refs: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference]| {
+        refs.iter()
+            .any(|r| r.uid == uid && r.controller == Some(true))
+    };
+    let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns)
+        .get("alpha-store")
+        .await
+        .unwrap();
     assert!(owned(sts.owner_references()));
     for d in ["alpha-subscription", "alpha-api"] {
-        assert!(owned(Api::<Deployment>::namespaced(client.clone(), &ns).get(d).await.unwrap().owner_references()));
+        assert!(owned(
+            Api::<Deployment>::namespaced(client.clone(), &ns)
+                .get(d)
+                .await
+                .unwrap()
+                .owner_references()
+        ));
     }
-    for s in ["alpha-store", "alpha-store-headless", "alpha-subscription", "alpha-api"] {
-        assert!(owned(Api::<Service>::namespaced(client.clone(), &ns).get(s).await.unwrap().owner_references()));
+    for s in [
+        "alpha-store",
+        "alpha-store-headless",
+        "alpha-subscription",
+        "alpha-api",
+    ] {
+        assert!(owned(
+            Api::<Service>::namespaced(client.clone(), &ns)
+                .get(s)
+                .await
+                .unwrap()
+                .owner_references()
+        ));
     }
-    let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns).get("alpha-config").await.unwrap();
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns)
+        .get("alpha-config")
+        .await
+        .unwrap();
     assert!(owned(cm.owner_references()));
     let text = serde_json::to_string(&cm.data).unwrap();
-    assert!(!text.contains("s3cr3t"), "a secret value reached the ConfigMap");
-    assert!(!serde_json::to_string(&bp.status).unwrap().contains("s3cr3t"));
+    assert!(
+        !text.contains("s3cr3t"),
+        "a secret value reached the ConfigMap"
+    );
+    assert!(
+        !serde_json::to_string(&bp.status)
+            .unwrap()
+            .contains("s3cr3t")
+    );
 
     let store_pods = pods(&client, &ns, &store_pods_selector("alpha")).await;
     assert_eq!(store_pods.len(), 3);
     assert!(store_pods.iter().all(pod_ready));
-    let pvcs = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.unwrap();
+    let pvcs = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
     assert_eq!(pvcs.items.len(), 3);
 
-    let events = Api::<Event>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.unwrap();
-    let reasons: Vec<String> = events.items.iter().filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("alpha")).filter_map(|e| e.reason.clone()).collect();
-    assert!(reasons.iter().any(|r| r == "Created"), "no Created event: {reasons:?}");
+    let events = Api::<Event>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let reasons: Vec<String> = events
+        .items
+        .iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("alpha"))
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r == "Created"),
+        "no Created event: {reasons:?}"
+    );
+
+    let metrics = op.http_get("/metrics").await;
+    assert!(
+        metrics.contains(r#"smbp_operator_reconciles_total{result="success"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"smbp_operator_bigpeers{condition="Ready",status="True"}"#),
+        "{metrics}"
+    );
+    assert!(op.http_get("/readyz").await.contains(" 200 "));
+    assert!(
+        !op.logs().contains("s3cr3t"),
+        "a secret value reached the operator's logs"
+    );
 }
 
 #[tokio::test]
@@ -91,22 +162,58 @@ async fn scale_up_and_down_and_refuse_below_replication_factor() {
     body["spec"]["subscription"]["replicas"] = json!(3);
     apply_bigpeer(&client, &body).await.unwrap();
     let bp = wait_ready(&client, &ns, "scaly", LONG).await;
-    assert_eq!(bp.status.as_ref().unwrap().store.as_ref().unwrap().summary, "4/4");
-    assert_eq!(pods(&client, &ns, &store_pods_selector("scaly")).await.len(), 4);
-    assert_eq!(pods(&client, &ns, "app.kubernetes.io/instance=scaly,app.kubernetes.io/component=subscription").await.len(), 3);
+    assert_eq!(
+        bp.status.as_ref().unwrap().store.as_ref().unwrap().summary,
+        "4/4"
+    );
+    assert_eq!(
+        pods(&client, &ns, &store_pods_selector("scaly"))
+            .await
+            .len(),
+        4
+    );
+    assert_eq!(
+        pods(
+            &client,
+            &ns,
+            "app.kubernetes.io/instance=scaly,app.kubernetes.io/component=subscription"
+        )
+        .await
+        .len(),
+        3
+    );
 
     body["spec"]["store"]["replicas"] = json!(2);
     body["spec"]["subscription"]["replicas"] = json!(1);
     apply_bigpeer(&client, &body).await.unwrap();
     let bp = wait_ready(&client, &ns, "scaly", LONG).await;
-    assert_eq!(bp.status.as_ref().unwrap().store.as_ref().unwrap().summary, "2/2");
-    wait_for("store scaled down to 2 pods", LONG, || async { (pods(&client, &ns, &store_pods_selector("scaly")).await.len() == 2).then_some(()) }).await;
+    assert_eq!(
+        bp.status.as_ref().unwrap().store.as_ref().unwrap().summary,
+        "2/2"
+    );
+    wait_for("store scaled down to 2 pods", LONG, || async {
+        (pods(&client, &ns, &store_pods_selector("scaly"))
+            .await
+            .len()
+            == 2)
+            .then_some(())
+    })
+    .await;
 
     // Below the replication factor (2): refused at apply time, nothing changes.
     body["spec"]["store"]["replicas"] = json!(1);
-    let err = apply_bigpeer(&client, &body).await.expect_err("scale below replicationFactor must be refused");
-    assert!(err.to_string().contains("replicationFactor must not exceed store.replicas"), "{err}");
-    let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns).get("scaly-store").await.unwrap();
+    let err = apply_bigpeer(&client, &body)
+        .await
+        .expect_err("scale below replicationFactor must be refused");
+    assert!(
+        err.to_string()
+            .contains("replicationFactor must not exceed store.replicas"),
+        "{err}"
+    );
+    let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns)
+        .get("scaly-store")
+        .await
+        .unwrap();
     assert_eq!(sts.spec.unwrap().replicas, Some(2));
 }
 
@@ -117,7 +224,11 @@ async fn version_change_rolls_one_store_pod_at_a_time() {
     let mut body = bigpeer("rolly", &ns);
     apply_bigpeer(&client, &body).await.unwrap();
     wait_ready(&client, &ns, "rolly", LONG).await;
-    let before: Vec<String> = pods(&client, &ns, &store_pods_selector("rolly")).await.iter().map(|p| p.uid().unwrap()).collect();
+    let before: Vec<String> = pods(&client, &ns, &store_pods_selector("rolly"))
+        .await
+        .iter()
+        .map(|p| p.uid().unwrap())
+        .collect();
 
     body["spec"]["version"] = json!("1.60.0");
     apply_bigpeer(&client, &body).await.unwrap();
@@ -127,7 +238,11 @@ async fn version_change_rolls_one_store_pod_at_a_time() {
     let mut order = vec![];
     loop {
         let ps = pods(&client, &ns, &store_pods_selector("rolly")).await;
-        let down = ps.iter().filter(|p| !pod_ready(p) || p.metadata.deletion_timestamp.is_some()).count() + 3usize.saturating_sub(ps.len());
+        let down = ps
+            .iter()
+            .filter(|p| !pod_ready(p) || p.metadata.deletion_timestamp.is_some())
+            .count()
+            + 3usize.saturating_sub(ps.len());
         assert!(down <= 1, "{down} store pods unready or going at once");
         for p in &ps {
             if p.metadata.deletion_timestamp.is_some() && !order.contains(&p.name_any()) {
@@ -138,18 +253,36 @@ async fn version_change_rolls_one_store_pod_at_a_time() {
         if condition(&bp, "Progressing").is_some_and(|c| c.0 == "True") {
             saw_progress = true;
         }
-        if condition(&bp, "Ready").is_some_and(|c| c.0 == "True") && bp.status.as_ref().unwrap().version.as_deref() == Some("1.60.0") {
+        if condition(&bp, "Ready").is_some_and(|c| c.0 == "True")
+            && bp.status.as_ref().unwrap().version.as_deref() == Some("1.60.0")
+        {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(300), "rollout did not finish");
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "rollout did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(saw_progress, "status never showed Progressing");
     let after = pods(&client, &ns, &store_pods_selector("rolly")).await;
-    assert!(after.iter().all(|p| !before.contains(&p.uid().unwrap())), "every store pod was replaced");
-    assert!(after.iter().all(|p| p.spec.as_ref().unwrap().containers[0].image.as_deref().unwrap().ends_with(":1.60.0")));
+    assert!(
+        after.iter().all(|p| !before.contains(&p.uid().unwrap())),
+        "every store pod was replaced"
+    );
+    assert!(after.iter().all(|p| {
+        p.spec.as_ref().unwrap().containers[0]
+            .image
+            .as_deref()
+            .unwrap()
+            .ends_with(":1.60.0")
+    }));
     if order.len() == 3 {
-        assert_eq!(order, ["rolly-store-2", "rolly-store-1", "rolly-store-0"], "highest ordinal first");
+        assert_eq!(
+            order,
+            ["rolly-store-2", "rolly-store-1", "rolly-store-0"],
+            "highest ordinal first"
+        );
     }
 }
 
@@ -160,7 +293,11 @@ async fn stuck_rollout_stops_degraded_and_recovers() {
     let mut body = bigpeer("sticky", &ns);
     apply_bigpeer(&client, &body).await.unwrap();
     wait_ready(&client, &ns, "sticky", LONG).await;
-    let before: Vec<(String, String)> = pods(&client, &ns, &store_pods_selector("sticky")).await.iter().map(|p| (p.name_any(), p.uid().unwrap())).collect();
+    let before: Vec<(String, String)> = pods(&client, &ns, &store_pods_selector("sticky"))
+        .await
+        .iter()
+        .map(|p| (p.name_any(), p.uid().unwrap()))
+        .collect();
 
     body["spec"]["image"] = json!({"store": "registry.example/fail-store:1.59.0"});
     apply_bigpeer(&client, &body).await.unwrap();
@@ -173,15 +310,30 @@ async fn stuck_rollout_stops_degraded_and_recovers() {
     .await;
     let (_, _, msg) = condition(&bp, "Degraded").unwrap();
     assert!(msg.contains("sticky-store-2"), "{msg}");
-    assert!(msg.contains("ImagePull") || msg.contains("ErrImagePull"), "{msg}");
+    assert!(
+        msg.contains("ImagePull") || msg.contains("ErrImagePull"),
+        "{msg}"
+    );
     // Nothing else was touched: the other store pods are the same pods.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let now = pods(&client, &ns, &store_pods_selector("sticky")).await;
     for (name, uid) in before.iter().filter(|(n, _)| n != "sticky-store-2") {
-        assert!(now.iter().any(|p| &p.name_any() == name && &p.uid().unwrap() == uid), "{name} was touched");
+        assert!(
+            now.iter()
+                .any(|p| &p.name_any() == name && &p.uid().unwrap() == uid),
+            "{name} was touched"
+        );
     }
-    let events = Api::<Event>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.unwrap();
-    assert!(events.items.iter().any(|e| e.reason.as_deref() == Some("RolloutBlocked")));
+    let events = Api::<Event>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("RolloutBlocked"))
+    );
 
     body["spec"].as_object_mut().unwrap().remove("image");
     apply_bigpeer(&client, &body).await.unwrap();
@@ -193,19 +345,41 @@ async fn stuck_rollout_stops_degraded_and_recovers() {
 #[ignore = "needs the local control plane: run `make e2e`"]
 async fn drift_is_restored() {
     let (client, _op, ns) = setup("e2e-drift", 18085).await;
-    apply_bigpeer(&client, &bigpeer("drifty", &ns)).await.unwrap();
-    wait_ready(&client, &ns, "drifty", LONG).await;
-    let sts: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
-    sts.patch("drifty-store", &PatchParams::apply("intruder").force(), &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {"replicas": 1}})))
+    apply_bigpeer(&client, &bigpeer("drifty", &ns))
         .await
         .unwrap();
+    wait_ready(&client, &ns, "drifty", LONG).await;
+    let sts: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    sts.patch(
+        "drifty-store",
+        &PatchParams::apply("intruder").force(),
+        &Patch::Apply(
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {"replicas": 1}}),
+        ),
+    )
+    .await
+    .unwrap();
     let svc: Api<Service> = Api::namespaced(client.clone(), &ns);
-    svc.delete("drifty-api", &DeleteParams::default()).await.unwrap();
+    svc.delete("drifty-api", &DeleteParams::default())
+        .await
+        .unwrap();
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-    cms.patch("drifty-config", &PatchParams::default(), &Patch::Merge(json!({"data": {"bigpeer.yaml": "tampered"}}))).await.unwrap();
+    cms.patch(
+        "drifty-config",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"bigpeer.yaml": "tampered"}})),
+    )
+    .await
+    .unwrap();
 
-    wait_for("StatefulSet replicas restored", LONG, || async { (sts.get("drifty-store").await.ok()?.spec?.replicas == Some(3)).then_some(()) }).await;
-    wait_for("Service recreated", LONG, || async { svc.get_opt("drifty-api").await.ok()?.map(|_| ()) }).await;
+    wait_for("StatefulSet replicas restored", LONG, || async {
+        (sts.get("drifty-store").await.ok()?.spec?.replicas == Some(3)).then_some(())
+    })
+    .await;
+    wait_for("Service recreated", LONG, || async {
+        svc.get_opt("drifty-api").await.ok()?.map(|_| ())
+    })
+    .await;
     wait_for("ConfigMap restored", LONG, || async {
         let cm = cms.get("drifty-config").await.ok()?;
         (cm.data?.get("bigpeer.yaml")? != "tampered").then_some(())
@@ -222,7 +396,10 @@ async fn delete_with_retention(ns_name: &str, port: u16, policy: &str) {
     wait_ready(&client, &ns, "gone", LONG).await;
     let api: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
     api.delete("gone", &DeleteParams::default()).await.unwrap();
-    wait_for("BigPeer deleted", LONG, || async { api.get_opt("gone").await.ok()?.is_none().then_some(()) }).await;
+    wait_for("BigPeer deleted", LONG, || async {
+        api.get_opt("gone").await.ok()?.is_none().then_some(())
+    })
+    .await;
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
     let sts: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
     let deps: Api<Deployment> = Api::namespaced(client.clone(), &ns);
@@ -230,8 +407,15 @@ async fn delete_with_retention(ns_name: &str, port: u16, policy: &str) {
     wait_for("owned objects garbage-collected", LONG, || async {
         let left = sts.list(&ListParams::default()).await.ok()?.items.len()
             + deps.list(&ListParams::default()).await.ok()?.items.len()
-            + cms.list(&ListParams::default().labels("app.kubernetes.io/managed-by=smbp-operator")).await.ok()?.items.len()
-            + pods(&client, &ns, "app.kubernetes.io/instance=gone").await.len();
+            + cms
+                .list(&ListParams::default().labels("app.kubernetes.io/managed-by=smbp-operator"))
+                .await
+                .ok()?
+                .items
+                .len()
+            + pods(&client, &ns, "app.kubernetes.io/instance=gone")
+                .await
+                .len();
         (left == 0).then_some(())
     })
     .await;
@@ -241,7 +425,13 @@ async fn delete_with_retention(ns_name: &str, port: u16, policy: &str) {
         assert!(kept.iter().all(|p| p.owner_references().is_empty() && p.metadata.deletion_timestamp.is_none()));
     } else {
         wait_for("volumes deleted", LONG, || async {
-            pvcs.list(&ListParams::default()).await.ok()?.items.iter().all(|p| p.metadata.deletion_timestamp.is_some()).then_some(())
+            pvcs.list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .iter()
+                .all(|p| p.metadata.deletion_timestamp.is_some())
+                .then_some(())
         })
         .await;
     }
@@ -266,45 +456,137 @@ async fn invalid_specs_are_rejected_by_the_api_server() {
     install(&client).await;
     let ns = namespace(&client, "e2e-invalid").await;
     let cases: Vec<(&str, serde_json::Value, &str)> = vec![
-        ("/spec/store/minimumReplicationFactor", json!(3), "minimumReplicationFactor must not exceed"),
-        ("/spec/store/replicas", json!(1), "replicationFactor must not exceed store.replicas"),
-        ("/spec/store/replicationFactor", json!(4), "replicationFactor must not exceed store.replicas"),
-        ("/spec/transactionLog/strimzi", json!({"kafkaRef": {"name": "events"}}), "exactly one of transactionLog.strimzi"),
-        ("/spec/transactionLog", json!({}), "exactly one of transactionLog.strimzi"),
-        ("/spec/auth/keys/certManager", json!({"issuerRef": {"name": "ca"}}), "exactly one of auth.keys"),
+        (
+            "/spec/store/minimumReplicationFactor",
+            json!(3),
+            "minimumReplicationFactor must not exceed",
+        ),
+        (
+            "/spec/store/replicas",
+            json!(1),
+            "replicationFactor must not exceed store.replicas",
+        ),
+        (
+            "/spec/store/replicationFactor",
+            json!(4),
+            "replicationFactor must not exceed store.replicas",
+        ),
+        (
+            "/spec/transactionLog/strimzi",
+            json!({"kafkaRef": {"name": "events"}}),
+            "exactly one of transactionLog.strimzi",
+        ),
+        (
+            "/spec/transactionLog",
+            json!({}),
+            "exactly one of transactionLog.strimzi",
+        ),
+        (
+            "/spec/auth/keys/certManager",
+            json!({"issuerRef": {"name": "ca"}}),
+            "exactly one of auth.keys",
+        ),
         ("/spec/auth/keys", json!({}), "exactly one of auth.keys"),
-        ("/spec/version", json!("latest"), "version must be a Big Peer release"),
-        ("/spec/auth/providers/tokenWebhook/url", json!("http://auth.example.com/x"), "https:// URL"),
-        ("/spec/auth/providers/tokenWebhook/url", json!("https://u:p@auth.example.com/x"), "no credentials"),
-        ("/spec/transactionLog/external/bootstrapServers", json!(["kafka"]), "host:port"),
-        ("/spec/transactionLog/external/mtls", json!({"name": "client"}), "choose one client authentication"),
-        ("/spec/transactionLog/topic", json!({"name": "bad topic!"}), "topic name may use only"),
-        ("/spec/image/pullSecrets", json!([{"name": "Bad_Name"}]), "DNS subdomain"),
-        ("/spec/store/storage/size", json!("lots"), "positive quantity"),
-        ("/spec/store/replicas", json!(0), "should be greater than or equal to 1"),
-        ("/spec/image/pullPolicy", json!("Sometimes"), "Unsupported value"),
-        ("/metadata/name", json!("a-very-long-bigpeer-name-that-is-over-forty-chars"), "at most 40 characters"),
+        (
+            "/spec/version",
+            json!("latest"),
+            "version must be a Big Peer release",
+        ),
+        (
+            "/spec/auth/providers/tokenWebhook/url",
+            json!("http://auth.example.com/x"),
+            "https:// URL",
+        ),
+        (
+            "/spec/auth/providers/tokenWebhook/url",
+            json!("https://u:p@auth.example.com/x"),
+            "no credentials",
+        ),
+        (
+            "/spec/transactionLog/external/bootstrapServers",
+            json!(["kafka"]),
+            "host:port",
+        ),
+        (
+            "/spec/transactionLog/external/mtls",
+            json!({"name": "client"}),
+            "choose one client authentication",
+        ),
+        (
+            "/spec/transactionLog/topic",
+            json!({"name": "bad topic!"}),
+            "topic name may use only",
+        ),
+        (
+            "/spec/image/pullSecrets",
+            json!([{"name": "Bad_Name"}]),
+            "DNS subdomain",
+        ),
+        (
+            "/spec/store/storage/size",
+            json!("lots"),
+            "positive quantity",
+        ),
+        (
+            "/spec/store/replicas",
+            json!(0),
+            "should be greater than or equal to 1",
+        ),
+        (
+            "/spec/image/pullPolicy",
+            json!("Sometimes"),
+            "Unsupported value",
+        ),
+        (
+            "/metadata/name",
+            json!("a-very-long-bigpeer-name-that-is-over-forty-chars"),
+            "at most 40 characters",
+        ),
     ];
     assert!(cases.len() >= 15);
     for (pointer, value, expected) in cases {
         let mut body = bigpeer("bad", &ns);
         let (parent, key) = pointer.rsplit_once('/').unwrap();
         body.pointer_mut(parent).unwrap()[key] = value.clone();
-        let err = apply_bigpeer(&client, &body).await.expect_err(&format!("{pointer}={value} must be rejected"));
-        assert!(err.to_string().contains(expected), "{pointer}={value}: expected '{expected}', got: {err}");
+        let err = apply_bigpeer(&client, &body)
+            .await
+            .expect_err(&format!("{pointer}={value} must be rejected"));
+        assert!(
+            err.to_string().contains(expected),
+            "{pointer}={value}: expected '{expected}', got: {err}"
+        );
     }
     let api: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
-    assert!(api.list(&ListParams::default()).await.unwrap().items.is_empty(), "nothing is created for invalid specs");
+    assert!(
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "nothing is created for invalid specs"
+    );
 
     // Transition rules: storage may not shrink or change class.
     let good = bigpeer("good", &ns);
     apply_bigpeer(&client, &good).await.unwrap();
     let mut shrink = good.clone();
     shrink["spec"]["store"]["storage"]["size"] = json!("512Mi");
-    assert!(apply_bigpeer(&client, &shrink).await.unwrap_err().to_string().contains("cannot shrink"));
+    assert!(
+        apply_bigpeer(&client, &shrink)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("cannot shrink")
+    );
     let mut class = good.clone();
     class["spec"]["store"]["storage"]["storageClassName"] = json!("fast");
-    assert!(apply_bigpeer(&client, &class).await.unwrap_err().to_string().contains("storageClassName cannot be changed"));
+    assert!(
+        apply_bigpeer(&client, &class)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("storageClassName cannot be changed")
+    );
 }
 
 #[tokio::test]
@@ -318,14 +600,25 @@ async fn paused_changes_nothing_until_unpaused() {
     body["metadata"]["annotations"] = json!({"smbp.io/paused": "true"});
     apply_bigpeer(&client, &body).await.unwrap();
     wait_for("ReconciliationPaused=True", LONG, || async {
-        condition(&api.get("pausy").await.ok()?, "ReconciliationPaused").filter(|c| c.0 == "True").map(|_| ())
+        condition(&api.get("pausy").await.ok()?, "ReconciliationPaused")
+            .filter(|c| c.0 == "True")
+            .map(|_| ())
     })
     .await;
     body["spec"]["subscription"]["replicas"] = json!(4);
     apply_bigpeer(&client, &body).await.unwrap();
     tokio::time::sleep(Duration::from_secs(8)).await;
     let deps: Api<Deployment> = Api::namespaced(client.clone(), &ns);
-    assert_eq!(deps.get("pausy-subscription").await.unwrap().spec.unwrap().replicas, Some(2), "changed while paused");
+    assert_eq!(
+        deps.get("pausy-subscription")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .replicas,
+        Some(2),
+        "changed while paused"
+    );
 
     body["metadata"]["annotations"] = json!({"smbp.io/paused": "false"});
     apply_bigpeer(&client, &body).await.unwrap();
@@ -343,7 +636,8 @@ async fn missing_integrations_give_a_condition_not_a_crash() {
     let (client, mut op, ns) = setup("e2e-integrations", 18089).await;
     let mut body = bigpeer("needy", &ns);
     body["spec"]["transactionLog"] = json!({"strimzi": {"kafkaRef": {"name": "events"}}});
-    body["spec"]["auth"]["keys"] = json!({"certManager": {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}});
+    body["spec"]["auth"]["keys"] =
+        json!({"certManager": {"issuerRef": {"name": "ca", "kind": "ClusterIssuer"}}});
     apply_bigpeer(&client, &body).await.unwrap();
     let api: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
     let bp = wait_for("Degraded for a missing add-on", LONG, || async {
@@ -357,7 +651,18 @@ async fn missing_integrations_give_a_condition_not_a_crash() {
     assert_eq!(condition(&bp, "Degraded").unwrap().0, "True");
     assert!(op.alive(), "the operator crashed");
     let sts: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
-    assert!(sts.get_opt("needy-store").await.unwrap().is_none(), "no half-built cluster");
-    let events = Api::<Event>::namespaced(client.clone(), &ns).list(&ListParams::default()).await.unwrap();
-    assert!(events.items.iter().any(|e| e.reason.as_deref() == Some("IntegrationMissing")));
+    assert!(
+        sts.get_opt("needy-store").await.unwrap().is_none(),
+        "no half-built cluster"
+    );
+    let events = Api::<Event>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("IntegrationMissing"))
+    );
 }
