@@ -22,6 +22,19 @@ pub struct Applied {
     pub created: Vec<String>,
     /// Objects deleted because they are no longer desired (`Kind/name`).
     pub pruned: Vec<String>,
+    /// Workloads whose controller has not yet observed the applied spec (`Kind/name`):
+    /// their status still describes the previous spec.
+    pub pending: Vec<String>,
+}
+
+fn not_yet_observed(obj: &DynamicObject) -> bool {
+    let generation = obj.metadata.generation.unwrap_or_default();
+    let observed = obj
+        .data
+        .pointer("/status/observedGeneration")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or_default();
+    observed < generation
 }
 
 /// Apply every desired object with one field manager, forcing ownership of our fields.
@@ -34,9 +47,15 @@ pub async fn apply(client: &Client, ns: &str, objects: &[DesiredObject]) -> Resu
             .get_metadata_opt(&obj.name)
             .await
             .ctx(|| format!("reading {}", obj.key()))?;
-        api.patch(&obj.name, &params, &Patch::Apply(&obj.body))
+        let after = api
+            .patch(&obj.name, &params, &Patch::Apply(&obj.body))
             .await
             .ctx(|| format!("applying {}", obj.key()))?;
+        if matches!(obj.resource.kind.as_str(), "StatefulSet" | "Deployment")
+            && not_yet_observed(&after)
+        {
+            applied.pending.push(obj.key());
+        }
         if before.is_none() {
             applied.created.push(obj.key());
         }

@@ -276,6 +276,17 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     // Apply.
     let applied = apply::apply(&ctx.client, &ns, &desired).await?;
     let pruned = apply::prune(&ctx.client, bp, integrations, &desired).await?;
+    // What was observed before applying describes the previous spec when a workload changed:
+    // wait for its controller rather than acting (or reporting) on stale state.
+    let store_step = match store_step {
+        _ if !applied.pending.is_empty() => sts_replicas.map(|_| {
+            StoreStep::Wait(format!(
+                "waiting for {} to take up the new spec",
+                applied.pending.join(", ")
+            ))
+        }),
+        step => step,
+    };
     if let Some(StoreStep::Replace(pod)) = &store_step {
         replace_pod(ctx, bp, &observed.pods, pod).await?;
     }
@@ -354,6 +365,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         scale_down_blocked,
         stuck,
         workloads_waiting: !workloads,
+        pending: !applied.pending.is_empty(),
         transition: topology.transition.is_some(),
     };
     let wanted = status::conditions(bp, &observed, &decisions);

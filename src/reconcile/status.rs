@@ -21,6 +21,8 @@ pub struct Decisions {
     pub workloads_waiting: bool,
     /// A topology transition is in progress.
     pub transition: bool,
+    /// Workload controllers have not yet observed the applied spec.
+    pub pending: bool,
 }
 
 /// Replica counts of the store.
@@ -159,7 +161,14 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
 
     let parts = [&keys_c, &tl_c, &store_c, &sub_c, &api_c];
     let not_ready: Vec<&&C> = parts.iter().filter(|c| !c.status).collect();
-    let ready = if not_ready.is_empty() && !d.transition {
+    let ready = if d.pending {
+        C::new(
+            T::Ready,
+            false,
+            "RolloutPending",
+            "workloads are taking up the new spec",
+        )
+    } else if not_ready.is_empty() && !d.transition {
         C::new(
             T::Ready,
             true,
@@ -219,6 +228,13 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
             "WaitingForPrerequisites",
             "workloads are created once keys and transaction log are ready",
         )
+    } else if d.pending {
+        C::new(
+            T::Progressing,
+            true,
+            "RolloutPending",
+            "workloads are taking up the new spec",
+        )
     } else if d.transition {
         C::new(
             T::Progressing,
@@ -270,7 +286,8 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
 /// The version every pod runs, if all run the spec's.
 pub fn running_version(bp: &BigPeer, o: &Observed, d: &Decisions) -> Option<String> {
     let store = store_status(o.statefulset.as_ref());
-    let settled = matches!(d.store_step, Some(StoreStep::Done))
+    let settled = !d.pending
+        && matches!(d.store_step, Some(StoreStep::Done))
         && store.updated == store.desired
         && o.deployments.values().all(|dep| {
             let s = deployment_status(Some(dep));

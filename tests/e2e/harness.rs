@@ -282,7 +282,13 @@ where
 
 /// A fresh namespace enforcing the restricted Pod Security Standard, with the Secrets a
 /// BigPeer using existing keys and an external Kafka needs.
-pub async fn namespace(client: &Client, name: &str) -> String {
+pub async fn namespace(client: &Client, prefix: &str) -> String {
+    // Unique per run: a namespace of an earlier run may still be terminating.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = &format!("{prefix}-{:06x}", nanos % 0xffffff);
     let ns: Api<Namespace> = Api::all(client.clone());
     if ns.get_opt(name).await.unwrap().is_some() {
         let _ = ns.delete(name, &DeleteParams::default()).await;
