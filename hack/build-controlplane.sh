@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Build the test control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl, fake-provisioner as one multi-call binary; kwok; kwok's stage config) into a cache
+# directory outside the checkout, keyed by versions and by a hash of the build inputs:
+#
+#   ${SMBP_CACHE:-$HOME/.cache/smbp-operator}/controlplane/<k8s>-<kwok>-<hash>/bin/
+#
+# If that directory is already complete the script returns at once. The bin dir is printed as
+# the last line of stdout; progress goes to stderr. Needs only Go (>= the go line in the go.mod
+# files) and the Go module proxy. Cold build: tens of minutes on 2 cores.
+#
+# Env: SMBP_CACHE (cache root), SMBP_BUILD_FORCE=1 (rebuild even if cached).
+set -euo pipefail
+
+HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CP_DIR="$HACK_DIR/controlplane"
+KWOK_DIR="$HACK_DIR/kwok"
+CACHE_ROOT="${SMBP_CACHE:-$HOME/.cache/smbp-operator}"
+
+log() { echo "build-controlplane: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+modver() { # modver <go.mod> <module path>: the required version, from the go.mod text
+  awk -v m="$2" '($1 == m && $2 ~ /^v/) || ($1 == "require" && $2 == m) { print ($1 == "require" ? $3 : $2); exit }' "$1"
+}
+K8S_VERSION="$(modver "$CP_DIR/go.mod" k8s.io/kubernetes)"
+KWOK_VERSION="$(modver "$KWOK_DIR/go.mod" sigs.k8s.io/kwok)"
+[[ -n "$K8S_VERSION" ]] || die "k8s.io/kubernetes not found in $CP_DIR/go.mod"
+[[ -n "$KWOK_VERSION" ]] || die "sigs.k8s.io/kwok not found in $KWOK_DIR/go.mod"
+
+# Everything that changes the output. (Editing this script's build flags? bump BUILD_REV.)
+BUILD_REV=1
+INPUTS=(
+  "$CP_DIR/go.mod" "$CP_DIR/go.sum" "$CP_DIR"/*.go
+  "$KWOK_DIR/go.mod" "$KWOK_DIR/go.sum" "$KWOK_DIR"/stages/*.yaml
+)
+HASH="$( { echo "rev=$BUILD_REV"; cat "${INPUTS[@]}"; } | sha256sum | cut -c1-12)"
+OUT="$CACHE_ROOT/controlplane/${K8S_VERSION}-${KWOK_VERSION}-${HASH}"
+BIN="$OUT/bin"
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl fake-provisioner)
+
+if [[ "${SMBP_BUILD_FORCE:-0}" != 1 && -f "$OUT/.complete" ]]; then
+  echo "$BIN"
+  exit 0
+fi
+
+command -v go >/dev/null || die "Go is not installed (need Go >= $(awk '$1=="go"{print $2}' "$CP_DIR/go.mod"))"
+mkdir -p "$CACHE_ROOT/controlplane"
+
+# One build at a time per cache root; a second caller waits and then finds the cache complete.
+exec 9>"$CACHE_ROOT/controlplane/.build.lock"
+if command -v flock >/dev/null; then
+  flock 9
+fi
+if [[ "${SMBP_BUILD_FORCE:-0}" != 1 && -f "$OUT/.complete" ]]; then
+  echo "$BIN"
+  exit 0
+fi
+
+TMP="$(mktemp -d "$CACHE_ROOT/controlplane/.tmp.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+mkdir -p "$TMP/bin"
+
+# go.mod/go.sum are committed and complete: build read-only so the checkout is never modified.
+export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+
+K8S_MINOR="${K8S_VERSION#v}"; K8S_MINOR="${K8S_MINOR#*.}"; K8S_MINOR="${K8S_MINOR%%.*}"
+K8S_MAJOR="${K8S_VERSION#v}"; K8S_MAJOR="${K8S_MAJOR%%.*}"
+# buildDate: the release time of the kubernetes module (reproducible); gitCommit is unknown for
+# a module build, so it is an all-zero placeholder.
+BUILD_DATE="$(cd "$CP_DIR" && go list -m -f '{{with .Time}}{{.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' k8s.io/kubernetes 2>/dev/null || true)"
+[[ -n "$BUILD_DATE" ]] || BUILD_DATE="1970-01-01T00:00:00Z"
+LDFLAGS="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  LDFLAGS+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=$K8S_MAJOR -X $pkg.gitMinor=$K8S_MINOR"
+  LDFLAGS+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
+  LDFLAGS+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000"
+done
+
+log "building control plane $K8S_VERSION + kwok $KWOK_VERSION into $OUT (cold builds take tens of minutes)"
+start=$SECONDS
+(cd "$CP_DIR" && go build -trimpath -ldflags "$LDFLAGS" -o "$TMP/bin/controlplane" .) \
+  || die "control plane build failed (if go.sum is incomplete: cd hack/controlplane && go mod tidy)"
+log "control plane built in $((SECONDS - start))s"
+for c in "${COMPONENTS[@]}"; do ln -sf controlplane "$TMP/bin/$c"; done
+
+start=$SECONDS
+(cd "$KWOK_DIR" && go build -trimpath -ldflags "-s -w" -o "$TMP/bin/kwok" "sigs.k8s.io/kwok/cmd/kwok") \
+  || die "kwok build failed"
+log "kwok built in $((SECONDS - start))s"
+
+# kwok ships no default stages: assemble them from the module's kustomize/stage/ files.
+KWOK_SRC="$(cd "$KWOK_DIR" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+[[ -d "$KWOK_SRC/kustomize/stage" ]] || die "kwok module source not found at '$KWOK_SRC'"
+S="$KWOK_SRC/kustomize/stage"
+HEARTBEAT="$S/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml"
+[[ -f "$HEARTBEAT" ]] || HEARTBEAT="$S/node/heartbeat/node-heartbeat.yaml"
+# Must stay identical to the selector in hack/kwok/stages/pod-image-pull-failure.yaml.
+FAILING_IMAGE_JQ='[(.spec.initContainers // [])[].image, (.spec.containers // [])[].image] | any(contains("fail-") or endswith(":unpullable"))'
+grep -qF "$FAILING_IMAGE_JQ" "$KWOK_DIR/stages/pod-image-pull-failure.yaml" \
+  || die "FAILING_IMAGE_JQ differs from the selector in hack/kwok/stages/pod-image-pull-failure.yaml"
+{
+  for f in "$S/node/fast/node-initialize.yaml" "$HEARTBEAT" "$S/pod/fast/pod-ready.yaml" \
+           "$S/pod/fast/pod-complete.yaml" "$S/pod/fast/pod-delete.yaml"; do
+    [[ -f "$f" ]] || die "missing kwok stage file $f"
+    echo "---"
+    echo "# from sigs.k8s.io/kwok@$KWOK_VERSION ${f#"$KWOK_SRC/"}"
+    if [[ "$f" == */pod-ready.yaml ]]; then
+      # Pods with failing images must never be selected by pod-ready.
+      awk -v jq="$FAILING_IMAGE_JQ" '
+        { print }
+        /^    matchExpressions:$/ && !done {
+          print "    - key: '\''" jq "'\''"
+          print "      operator: '\''NotIn'\''"
+          print "      values:"
+          print "      - '\''true'\''"
+          done = 1
+        }
+        END { if (!done) exit 3 }' "$f" || die "could not patch $f (layout changed?)"
+    else
+      cat "$f"
+    fi
+    echo
+  done
+  echo "---"
+  echo "# from hack/kwok/stages/pod-image-pull-failure.yaml"
+  cat "$KWOK_DIR/stages/pod-image-pull-failure.yaml"
+} > "$TMP/kwok-stages.yaml"
+
+"$TMP/bin/kube-apiserver" --version >&2
+"$TMP/bin/kwok" --version >&2 2>/dev/null || true
+
+printf 'k8s=%s\nkwok=%s\nhash=%s\nbuilt=%s\n' "$K8S_VERSION" "$KWOK_VERSION" "$HASH" \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$TMP/versions"
+touch "$TMP/.complete"
+rm -rf "$OUT"
+mv "$TMP" "$OUT"
+trap - EXIT
+# Keep the cache bounded: only the 3 most recent builds stay.
+ls -1dt "$CACHE_ROOT/controlplane"/v*-v*-*/ 2>/dev/null | tail -n +4 | while read -r old; do
+  log "pruning old build ${old%/}"
+  rm -rf "${old%/}"
+done
+log "done: $BIN"
+echo "$BIN"

@@ -1,0 +1,41 @@
+# Shared settings for hack/cluster-up.sh, cluster-down.sh, cluster-selftest.sh and install-crds.sh.
+# Sourced, not executed.
+
+HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(git -C "$HACK_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$HACK_DIR/.." && pwd))"
+STATE_DIR="${SMBP_CLUSTER_DIR:-$REPO_ROOT/.cache/cluster}"
+
+# Loopback ports (override through the environment).
+ETCD_PORT="${SMBP_ETCD_PORT:-23791}"
+ETCD_PEER_PORT="${SMBP_ETCD_PEER_PORT:-23801}"
+APISERVER_PORT="${SMBP_APISERVER_PORT:-26443}"
+KCM_PORT="${SMBP_KCM_PORT:-26257}"
+SCHEDULER_PORT="${SMBP_SCHEDULER_PORT:-26259}"
+KWOK_PORT="${SMBP_KWOK_PORT:-26080}"
+
+# Start order; cluster-down stops in reverse.
+CLUSTER_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok fake-provisioner)
+
+# pid_is_ours <pid>: the process exists and was started by us for this state dir
+# (its command line mentions the state dir, and it runs one of the cached binaries).
+pid_is_ours() {
+  local pid="$1" cmdline exe
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  [[ -r "/proc/$pid/cmdline" ]] || return 1
+  cmdline="$( { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"$STATE_DIR"* ]] || return 1
+  exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
+  # (" (deleted)" is appended when the cached binary was replaced since the process started)
+  [[ "$exe" == */controlplane || "$exe" == */kwok || "$exe" == */controlplane" (deleted)" || "$exe" == */kwok" (deleted)" ]]
+}
+
+# our_pids: every live process started for this state dir, whether or not a pid file remains.
+our_pids() {
+  local d pid
+  for d in /proc/[0-9]*; do
+    pid="${d#/proc/}"
+    if pid_is_ours "$pid"; then echo "$pid"; fi
+  done
+}
+
+kubectl_state() { "$STATE_DIR/bin/kubectl" --kubeconfig "$STATE_DIR/kubeconfig" "$@"; }
