@@ -201,6 +201,14 @@ async fn write_status(api: &Api<BigPeer>, bp: &BigPeer, status: &BigPeerStatus) 
     Ok(())
 }
 
+fn deployment_replicas(observed: &observe::Observed, c: Component) -> Option<i32> {
+    observed
+        .deployments
+        .get(&c)
+        .and_then(|d| d.spec.as_ref())
+        .and_then(|s| s.replicas)
+}
+
 fn component_of(pod: &Pod) -> Option<&str> {
     pod.labels().get(labels::COMPONENT).map(String::as_str)
 }
@@ -314,16 +322,24 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         )
         .await;
     }
-    if let Some(cur) = sts_replicas.filter(|c| *c != store_replicas) {
-        publish(
-            &ctx.recorder,
-            bp,
-            false,
-            reason::SCALING,
-            "Scale",
-            format!("scaling the store from {cur} to {store_replicas} pods"),
-        )
-        .await;
+    let scaled = [
+        (Component::Store, sts_replicas, store_replicas),
+        (
+            Component::Subscription,
+            deployment_replicas(&observed, Component::Subscription),
+            bp.spec.subscription.replicas,
+        ),
+        (
+            Component::Api,
+            deployment_replicas(&observed, Component::Api),
+            bp.spec.api.replicas,
+        ),
+    ];
+    for (component, current, wanted) in scaled {
+        if let Some(cur) = current.filter(|c| *c != wanted) {
+            let note = format!("scaling {} from {cur} to {wanted} pods", component.as_str());
+            publish(&ctx.recorder, bp, false, reason::SCALING, "Scale", note).await;
+        }
     }
     match &topology_event {
         Some(TopologyEvent::Started(t)) => {

@@ -239,9 +239,10 @@ impl Operator {
     /// GET a path of the metrics/health server.
     pub async fn http_get(&self, path: &str) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(&self.metrics)
-            .await
-            .expect("metrics server reachable");
+        // Empty until the server listens, so that callers can poll.
+        let Ok(mut s) = tokio::net::TcpStream::connect(&self.metrics).await else {
+            return String::new();
+        };
         s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
             .await
             .unwrap();

@@ -3,6 +3,7 @@
 //! test namespaces enforce the restricted Pod Security Standard.
 
 mod harness;
+mod resilience;
 
 use std::time::Duration;
 
