@@ -674,3 +674,81 @@ async fn missing_integrations_give_a_condition_not_a_crash() {
             .any(|e| e.reason.as_deref() == Some("IntegrationMissing"))
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn topology_transition_is_staged_and_survives_a_restart() {
+    let client = admin().await;
+    let kubeconfig = install(&client).await;
+    let ns = namespace(&client, "e2e-topology").await;
+    let mut op = Operator::start(&kubeconfig, "topology", 18130, false);
+    let mut body = bigpeer("topo", &ns);
+    apply_bigpeer(&client, &body).await.unwrap();
+    wait_ready(&client, &ns, "topo", LONG).await;
+    let api: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
+
+    body["spec"]["store"]["partitions"] = json!(24);
+    body["spec"]["store"]["replicationFactor"] = json!(3);
+    apply_bigpeer(&client, &body).await.unwrap();
+    let t = wait_for("transition recorded in status", LONG, || async {
+        let bp = api.get("topo").await.ok()?;
+        bp.status?.topology?.transition
+    })
+    .await;
+    assert_eq!(t.target.partitions, 24);
+    assert_eq!(t.target.replication_factor, 3);
+    // Restart the operator in the middle: it resumes from status.
+    op.kill();
+    let _op = Operator::start(&kubeconfig, "topology", 18131, false);
+    let bp = wait_for("transition completed", LONG, || async {
+        let bp = api.get("topo").await.ok()?;
+        let topo = bp.status.as_ref()?.topology.clone()?;
+        (topo.transition.is_none() && topo.current.partitions == 24).then_some(bp)
+    })
+    .await;
+    assert_eq!(
+        bp.status
+            .as_ref()
+            .unwrap()
+            .topology
+            .as_ref()
+            .unwrap()
+            .current
+            .replication_factor,
+        3
+    );
+    let bp = wait_ready(&client, &ns, "topo", LONG).await;
+    assert_eq!(bp.status.unwrap().topology.unwrap().current.partitions, 24);
+    let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns)
+        .get("topo-config")
+        .await
+        .unwrap();
+    let data = cm.data.unwrap();
+    assert!(data["bigpeer.yaml"].contains("partitions: 24"));
+    assert!(
+        !data["transition.yaml"].contains("target"),
+        "{}",
+        data["transition.yaml"]
+    );
+    let events = Api::<Event>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let reasons: Vec<String> = events
+        .items
+        .iter()
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r == "TopologyTransitionStarted"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r == "TopologyTransitionCompleted"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r == "RollingPod"),
+        "store pods rolled onto the new topology: {reasons:?}"
+    );
+}
