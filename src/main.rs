@@ -34,6 +34,8 @@ enum Command {
     Crd,
     /// Print the RBAC the operator needs as YAML (ClusterRole and leader-election Role).
     Rbac,
+    /// Generate the OLM bundle, File-Based Catalog, scorecard and config/ files.
+    BundleGen(BundleArgs),
     /// Print the version.
     Version,
 }
@@ -65,6 +67,85 @@ struct RunArgs {
     /// OTLP gRPC endpoint for traces, e.g. http://otel-collector:4317; off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     otlp_endpoint: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct BundleArgs {
+    /// Version of this release (semver, no leading v).
+    #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
+    version: String,
+    /// Creation timestamp written to the CSV (RFC 3339); an input so output is reproducible.
+    #[arg(long)]
+    created_at: String,
+    /// Channels of this bundle, comma separated.
+    #[arg(long, default_value = "stable,candidate", value_delimiter = ',')]
+    channels: Vec<String>,
+    /// Default channel of the package.
+    #[arg(long, default_value = "stable")]
+    default_channel: String,
+    /// CSV this release replaces, e.g. smbp-operator.v0.1.0.
+    #[arg(long)]
+    replaces: Option<String>,
+    /// Versions this release can skip from (only together with --replaces).
+    #[arg(long, requires = "replaces")]
+    skip_range: Option<String>,
+    /// Operator image (a digest in a real release).
+    #[arg(long)]
+    operator_image: Option<String>,
+    /// Bundle image the catalog points at (a digest in a real release).
+    #[arg(long)]
+    bundle_image: Option<String>,
+    /// Big Peer image override as RELATED_IMAGE_NAME=reference (repeatable).
+    #[arg(long = "related-image")]
+    related_images: Vec<String>,
+    /// Repository root to write into.
+    #[arg(long, default_value = ".")]
+    output: std::path::PathBuf,
+    /// Also record this version under releases/<version>/ (immutable afterwards).
+    #[arg(long)]
+    release: bool,
+}
+
+fn bundle_gen(a: BundleArgs) -> anyhow::Result<()> {
+    use smbp_operator::olm::{generate, release::Release};
+    let mut r = Release::with_defaults(&a.version, &a.created_at);
+    r.channels = a.channels;
+    r.default_channel = a.default_channel;
+    r.replaces = a.replaces;
+    r.skip_range = a.skip_range;
+    if let Some(i) = a.operator_image {
+        r.operator_image = i;
+    }
+    if let Some(i) = a.bundle_image {
+        r.bundle_image = i;
+    }
+    for kv in a.related_images {
+        let (k, v) = kv
+            .split_once('=')
+            .context("--related-image takes NAME=reference")?;
+        let hit = r
+            .bigpeer_images
+            .iter_mut()
+            .find(|(c, ver, _)| smbp_operator::images::related_image_var(*c, ver) == k);
+        match hit {
+            Some(entry) => entry.2 = v.to_string(),
+            None => anyhow::bail!("{k} is not a related image of this release"),
+        }
+    }
+    let previous = generate::released(&a.output, &r.version)?;
+    let mut files = generate::files(&r, &previous);
+    if a.release {
+        files.extend(generate::release_files(&r));
+    }
+    let written = generate::write(&a.output, &files)?;
+    eprintln!(
+        "bundle-gen: {} v{}: wrote {} files ({} earlier releases in the catalog)",
+        smbp_operator::olm::release::PACKAGE,
+        r.version,
+        written.len(),
+        previous.len()
+    );
+    Ok(())
 }
 
 fn namespaces(flag: &str) -> Vec<Option<String>> {
@@ -189,6 +270,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::BundleGen(args) => bundle_gen(args),
         Command::Version => {
             println!("smbp-operator {}", env!("CARGO_PKG_VERSION"));
             Ok(())

@@ -20,7 +20,7 @@ use smbp_operator::olm;
 
 /// Namespace the operator's ServiceAccount and Lease live in.
 pub const OPERATOR_NS: &str = "smbp-system";
-const SA: &str = "smbp-operator";
+const SA: &str = smbp_operator::olm::manager::SERVICE_ACCOUNT;
 const FM: &str = "e2e";
 
 /// Admin client (system:masters) for setting up and asserting.

@@ -752,3 +752,51 @@ async fn topology_transition_is_staged_and_survives_a_restart() {
         "store pods rolled onto the new topology: {reasons:?}"
     );
 }
+
+/// `kubectl apply -k config/default` installs the operator without OLM: every object is
+/// accepted and the operator Deployment becomes available in a restricted namespace.
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn kustomize_install_is_accepted() {
+    let client = admin().await;
+    install(&client).await;
+    let kubectl = std::env::var("SMBP_CLUSTER_DIR")
+        .map(|d| format!("{d}/bin/kubectl"))
+        .unwrap_or_else(|_| "kubectl".into());
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new(&kubectl)
+        .args([
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-k",
+            &format!("{root}/config/default"),
+        ])
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), "smbp-system");
+    wait_for("operator Deployment available", LONG, || async {
+        let d = deps.get("smbp-operator-controller-manager").await.ok()?;
+        (d.status?.available_replicas == Some(1)).then_some(())
+    })
+    .await;
+    let ns = Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .get("smbp-system")
+        .await
+        .unwrap();
+    assert_eq!(
+        ns.labels()
+            .get("pod-security.kubernetes.io/enforce")
+            .map(String::as_str),
+        Some("restricted")
+    );
+    // Leave the e2e operator's own objects alone: remove only the Deployment.
+    deps.delete("smbp-operator-controller-manager", &DeleteParams::default())
+        .await
+        .unwrap();
+}

@@ -1,0 +1,451 @@
+//! The ClusterServiceVersion. Every claim in it (install modes, capability level, the
+//! OpenShift feature annotations) is true of the code; the tests below pin the claims.
+
+use base64::Engine;
+use k8s_openapi::api::rbac::v1::PolicyRule;
+use serde_json::{Value, json};
+
+use super::manager;
+use super::rbac;
+use super::release::{self, Release};
+
+/// Capability level the operator reaches: it installs and upgrades without restarting Big
+/// Peer pods (no backup/restore yet, so not Full Lifecycle).
+pub const CAPABILITY: &str = "Seamless Upgrades";
+
+const DESCRIPTION: &str = r#"Self-Managed Big Peer is the server side of Ditto's peer-to-peer sync: a partitioned,
+replicated document store, subscription servers that small peers sync with over WebSocket, HTTP
+API servers, and a Kafka transaction log.
+
+smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resource:
+
+* **Store** as a StatefulSet with one volume per pod, rolled one pod at a time (unready pods
+  first, never while another pod is unready); a stuck pod stops the rollout and is reported.
+* **Subscription and API servers** as Deployments, with PodDisruptionBudgets and zone spreading.
+* **Transaction log** on a Strimzi-managed Kafka (KafkaTopic plus a KafkaUser allowed only that
+  topic) or on any external Kafka (TLS, SASL/SCRAM or mTLS).
+* **Keys** issued by cert-manager or taken from existing Secrets.
+* Staged **topology transitions** when partitions or the replication factor change, recorded
+  in status and resumed after restarts.
+* Apply-time validation of every cross-field rule, `Ready`/`Degraded` and per-part conditions,
+  Events, Prometheus metrics, a pause annotation, and volume retention on delete.
+
+Pods run under the restricted Pod Security Standard and OpenShift's restricted-v2 SCC.
+Operator upgrades never restart Big Peer pods.
+
+### Before you start
+Install cert-manager if Big Peer keys should be issued by it, and Strimzi if the transaction
+log should run on a Strimzi-managed Kafka. Neither is needed otherwise.
+"#;
+
+fn icon() -> Value {
+    let svg = include_str!("assets/icon.svg");
+    json!([{"base64data": base64::engine::general_purpose::STANDARD.encode(svg), "mediatype": "image/svg+xml"}])
+}
+
+fn descriptor(path: &str, name: &str, description: &str, x: &[&str]) -> Value {
+    json!({"path": path, "displayName": name, "description": description, "x-descriptors": x})
+}
+
+const TEXT: &str = "urn:alm:descriptor:com.tectonic.ui:text";
+const NUMBER: &str = "urn:alm:descriptor:com.tectonic.ui:number";
+const PODS: &str = "urn:alm:descriptor:com.tectonic.ui:podCount";
+const FIELD_GROUP: &str = "urn:alm:descriptor:com.tectonic.ui:fieldGroup:";
+const ADVANCED: &str = "urn:alm:descriptor:com.tectonic.ui:advanced";
+
+fn spec_descriptors() -> Vec<Value> {
+    let store = &format!("{FIELD_GROUP}store");
+    vec![
+        descriptor(
+            "version",
+            "Big Peer version",
+            "Big Peer release to run; changing it rolls the pods one at a time.",
+            &[TEXT],
+        ),
+        descriptor(
+            "image",
+            "Images",
+            "Registry mirror, per-component image overrides, pull policy and pull secrets.",
+            &[ADVANCED],
+        ),
+        descriptor(
+            "image.pullPolicy",
+            "Image pull policy",
+            "Image pull policy of every Big Peer container.",
+            &[
+                "urn:alm:descriptor:com.tectonic.ui:imagePullPolicy",
+                ADVANCED,
+            ],
+        ),
+        descriptor(
+            "store",
+            "Store",
+            "The partitioned, replicated document store.",
+            &[store],
+        ),
+        descriptor(
+            "store.replicas",
+            "Store replicas",
+            "Number of store pods; never fewer than the replication factor.",
+            &[PODS, store],
+        ),
+        descriptor(
+            "store.partitions",
+            "Partitions",
+            "Number of data partitions.",
+            &[NUMBER, store],
+        ),
+        descriptor(
+            "store.replicationFactor",
+            "Replication factor",
+            "Copies kept of every partition.",
+            &[NUMBER, store],
+        ),
+        descriptor(
+            "store.minimumReplicationFactor",
+            "Minimum replication factor",
+            "Copies that must acknowledge a write.",
+            &[NUMBER, store],
+        ),
+        descriptor(
+            "store.storage.size",
+            "Volume size",
+            "Size of each store volume; it may grow, never shrink.",
+            &[TEXT, store],
+        ),
+        descriptor(
+            "store.storage.storageClassName",
+            "Storage class",
+            "Storage class of the store volumes; immutable.",
+            &["urn:alm:descriptor:io.kubernetes:StorageClass", store],
+        ),
+        descriptor(
+            "store.pod.resources",
+            "Store resources",
+            "CPU and memory of each store pod.",
+            &[
+                "urn:alm:descriptor:com.tectonic.ui:resourceRequirements",
+                store,
+            ],
+        ),
+        descriptor(
+            "subscription",
+            "Subscription servers",
+            "Servers small peers sync with.",
+            &[&format!("{FIELD_GROUP}subscription")],
+        ),
+        descriptor(
+            "subscription.replicas",
+            "Subscription replicas",
+            "Number of subscription pods.",
+            &[PODS],
+        ),
+        descriptor(
+            "api",
+            "API servers",
+            "HTTP API servers.",
+            &[&format!("{FIELD_GROUP}api")],
+        ),
+        descriptor(
+            "api.replicas",
+            "API replicas",
+            "Number of API pods.",
+            &[PODS],
+        ),
+        descriptor(
+            "transactionLog",
+            "Transaction log",
+            "Kafka topic of this Big Peer: on Strimzi or an external Kafka.",
+            &[&format!("{FIELD_GROUP}transactionLog")],
+        ),
+        descriptor(
+            "transactionLog.strimzi.kafkaRef.name",
+            "Strimzi Kafka",
+            "Name of the Strimzi Kafka in this namespace.",
+            &[TEXT],
+        ),
+        descriptor(
+            "transactionLog.external.bootstrapServers",
+            "Bootstrap servers",
+            "host:port of the external Kafka brokers.",
+            &[TEXT],
+        ),
+        descriptor(
+            "auth",
+            "Authentication",
+            "Keys and identity providers.",
+            &[&format!("{FIELD_GROUP}auth")],
+        ),
+        descriptor(
+            "auth.keys.certManager.issuerRef.name",
+            "cert-manager issuer",
+            "Issuer or ClusterIssuer that signs the Big Peer CA.",
+            &[TEXT],
+        ),
+        descriptor(
+            "auth.keys.secrets.ca.name",
+            "CA Secret",
+            "TLS Secret of the Big Peer CA.",
+            &["urn:alm:descriptor:io.kubernetes:Secret"],
+        ),
+        descriptor(
+            "auth.providers.tokenWebhook.url",
+            "Token webhook",
+            "HTTPS URL that validates small peers' tokens.",
+            &[TEXT],
+        ),
+        descriptor(
+            "rollout",
+            "Rollout",
+            "How changes are rolled out.",
+            &[ADVANCED],
+        ),
+        descriptor(
+            "rollout.progressDeadlineSeconds",
+            "Progress deadline",
+            "Seconds a pod may stay unready before the rollout stops.",
+            &[NUMBER, ADVANCED],
+        ),
+    ]
+}
+
+fn status_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "conditions",
+            "Conditions",
+            "Ready, Progressing, Degraded and one condition per part.",
+            &["urn:alm:descriptor:io.kubernetes.conditions"],
+        ),
+        descriptor(
+            "observedGeneration",
+            "Observed generation",
+            "Generation of the spec the status describes.",
+            &[TEXT],
+        ),
+        descriptor(
+            "version",
+            "Running version",
+            "Big Peer version every pod runs.",
+            &[TEXT],
+        ),
+        descriptor("store", "Store", "Store replicas.", &[TEXT]),
+        descriptor(
+            "store.summary",
+            "Store pods",
+            "Ready and desired store pods.",
+            &[TEXT],
+        ),
+        descriptor(
+            "subscription",
+            "Subscription",
+            "Subscription replicas.",
+            &[TEXT],
+        ),
+        descriptor(
+            "subscription.summary",
+            "Subscription pods",
+            "Ready and desired subscription pods.",
+            &[TEXT],
+        ),
+        descriptor("api", "API", "API replicas.", &[TEXT]),
+        descriptor(
+            "api.summary",
+            "API pods",
+            "Ready and desired API pods.",
+            &[TEXT],
+        ),
+        descriptor(
+            "topology",
+            "Topology",
+            "Store topology in force and any transition in progress.",
+            &[TEXT],
+        ),
+    ]
+}
+
+/// Everything the operator creates for a BigPeer, for the console's resource view.
+fn owned_resources() -> Value {
+    json!([
+        {"kind": "StatefulSet", "version": "v1", "name": ""},
+        {"kind": "Deployment", "version": "v1", "name": ""},
+        {"kind": "Service", "version": "v1", "name": ""},
+        {"kind": "ConfigMap", "version": "v1", "name": ""},
+        {"kind": "PodDisruptionBudget", "version": "v1", "name": ""},
+        {"kind": "ServiceAccount", "version": "v1", "name": ""},
+        {"kind": "Pod", "version": "v1", "name": ""},
+        {"kind": "PersistentVolumeClaim", "version": "v1", "name": ""},
+    ])
+}
+
+fn permissions(rules: Vec<PolicyRule>) -> Value {
+    json!([{"serviceAccountName": manager::SERVICE_ACCOUNT, "rules": rules}])
+}
+
+/// The CSV for a release. `example` is the alm-examples sample.
+pub fn csv(r: &Release, example: &Value) -> Value {
+    let mut rules = rbac::namespaced_rules();
+    rules.extend(rbac::leader_election_rules());
+    let mut spec = json!({
+        "displayName": "Self-Managed Big Peer",
+        "description": DESCRIPTION,
+        "icon": icon(),
+        "keywords": ["ditto", "big peer", "sync", "crdt", "database", "edge", "offline-first"],
+        "maintainers": [{"name": "smbp-operator maintainers", "email": "smbp-operator@smbp.io"}],
+        "provider": {"name": "smbp-operator project", "url": "https://github.com/smbp-io/smbp-operator"},
+        "links": [
+            {"name": "Source", "url": "https://github.com/smbp-io/smbp-operator"},
+            {"name": "Documentation", "url": "https://github.com/smbp-io/smbp-operator#readme"},
+            {"name": "Ditto Big Peer", "url": "https://docs.ditto.live"},
+        ],
+        "maturity": "alpha",
+        "minKubeVersion": release::MIN_KUBE_VERSION,
+        "version": r.version,
+        "installModes": [
+            {"type": "OwnNamespace", "supported": true},
+            {"type": "SingleNamespace", "supported": true},
+            {"type": "MultiNamespace", "supported": true},
+            {"type": "AllNamespaces", "supported": true},
+        ],
+        "install": {
+            "strategy": "deployment",
+            "spec": {
+                "deployments": [{"name": manager::NAME, "label": manager::labels(), "spec": manager::deployment(r, true).spec}],
+                "permissions": permissions(rules),
+            }
+        },
+        "customresourcedefinitions": {"owned": [{
+            "name": "bigpeers.smbp.io",
+            "version": "v1alpha1",
+            "kind": "BigPeer",
+            "displayName": "Big Peer",
+            "description": "A Self-Managed Big Peer cluster: store, subscription and API servers with their transaction log and keys.",
+            "resources": owned_resources(),
+            "specDescriptors": spec_descriptors(),
+            "statusDescriptors": status_descriptors(),
+        }]},
+        "relatedImages": r.related_images().into_iter().map(|(name, image)| json!({"name": name.to_lowercase().replace('_', "-"), "image": image})).collect::<Vec<_>>(),
+    });
+    if let Some(rep) = &r.replaces {
+        spec["replaces"] = json!(rep);
+    }
+    let mut annotations = json!({
+        "alm-examples": serde_json::to_string_pretty(&json!([example])).expect("example serializes"),
+        "capabilities": CAPABILITY,
+        "categories": "Database,Streaming & Messaging",
+        "containerImage": r.operator_image,
+        "createdAt": r.created_at,
+        "description": "Deploys and operates Self-Managed Big Peer, the server side of Ditto sync.",
+        "repository": "https://github.com/smbp-io/smbp-operator",
+        "support": "smbp-operator project",
+        "operatorframework.io/suggested-namespace": release::SUGGESTED_NAMESPACE,
+        "operators.openshift.io/valid-subscription": "[\"Ditto Big Peer subscription\"]",
+        "operators.operatorframework.io/builder": "smbp-operator-bundle-gen",
+        // Every image is in relatedImages and reaches the operator as RELATED_IMAGE_* variables.
+        "features.operators.openshift.io/disconnected": "true",
+        // rustls with ring is not a FIPS-validated module.
+        "features.operators.openshift.io/fips-compliant": "false",
+        // The operator does not pass cluster proxy settings on to Big Peer pods.
+        "features.operators.openshift.io/proxy-aware": "false",
+        // The operator does not read the cluster's TLS security profile.
+        "features.operators.openshift.io/tls-profiles": "false",
+        // No cloud token authentication is used.
+        "features.operators.openshift.io/token-auth-aws": "false",
+        "features.operators.openshift.io/token-auth-azure": "false",
+        "features.operators.openshift.io/token-auth-gcp": "false",
+        "features.operators.openshift.io/cnf": "false",
+        "features.operators.openshift.io/cni": "false",
+        "features.operators.openshift.io/csi": "false",
+    });
+    if let Some(skip) = &r.skip_range {
+        annotations["olm.skipRange"] = json!(skip);
+    }
+    json!({
+        "apiVersion": "operators.coreos.com/v1alpha1",
+        "kind": "ClusterServiceVersion",
+        "metadata": {
+            "name": r.csv_name(),
+            "namespace": "placeholder",
+            "annotations": annotations,
+            "labels": {
+                "operatorframework.io/arch.amd64": "supported",
+                "operatorframework.io/arch.arm64": "supported",
+                "operatorframework.io/os.linux": "supported",
+            },
+        },
+        "spec": spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release() -> Release {
+        Release::with_defaults("1.2.3", "2026-01-01T00:00:00Z")
+    }
+
+    #[test]
+    fn every_related_image_reaches_the_deployment() {
+        let r = release();
+        let csv = csv(&r, &json!({}));
+        let env = &csv["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        for (name, image) in r
+            .related_images()
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("RELATED_IMAGE_"))
+        {
+            assert!(
+                env.as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["name"] == name && e["value"] == image),
+                "{name}"
+            );
+        }
+        let related = csv["spec"]["relatedImages"].as_array().unwrap();
+        assert_eq!(related.len(), r.related_images().len());
+    }
+
+    #[test]
+    fn watch_namespace_comes_from_olm_target_namespaces() {
+        let csv = csv(&release(), &json!({}));
+        let env = csv["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().clone();
+        let wn = env.iter().find(|e| e["name"] == "WATCH_NAMESPACE").unwrap();
+        assert_eq!(
+            wn["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.annotations['olm.targetNamespaces']"
+        );
+    }
+
+    #[test]
+    fn openshift_feature_annotations_are_all_present() {
+        let csv = csv(&release(), &json!({}));
+        for f in [
+            "disconnected",
+            "fips-compliant",
+            "proxy-aware",
+            "tls-profiles",
+            "token-auth-aws",
+            "token-auth-azure",
+            "token-auth-gcp",
+        ] {
+            let v = &csv["metadata"]["annotations"][format!("features.operators.openshift.io/{f}")];
+            assert!(v == "true" || v == "false", "{f}");
+        }
+    }
+
+    #[test]
+    fn skip_range_only_with_replaces_is_the_callers_rule() {
+        let mut r = release();
+        r.replaces = Some("smbp-operator.v1.2.2".into());
+        r.skip_range = Some(">=1.0.0 <1.2.3".into());
+        let c = csv(&r, &json!({}));
+        assert_eq!(c["spec"]["replaces"], "smbp-operator.v1.2.2");
+        assert_eq!(
+            c["metadata"]["annotations"]["olm.skipRange"],
+            ">=1.0.0 <1.2.3"
+        );
+    }
+}

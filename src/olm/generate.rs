@@ -1,0 +1,181 @@
+//! `bundle-gen`: every generated packaging file, from one release description plus the
+//! released bundles kept under `releases/<version>/`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::bundle::{self, File};
+use super::catalog::{self, Entry};
+use super::kustomize;
+use super::release::{self, Release};
+
+/// What `releases/<version>/release.yaml` records besides the bundle itself.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRecord {
+    /// Bundle image the catalog points at.
+    pub bundle_image: String,
+    /// Channels of the bundle.
+    pub channels: Vec<String>,
+}
+
+/// Released bundles, oldest first, except `current`.
+pub fn released(root: &Path, current: &str) -> anyhow::Result<Vec<Entry>> {
+    let dir = root.join("releases");
+    let mut versions: Vec<(Vec<u64>, String)> = vec![];
+    if dir.exists() {
+        for e in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let name = e?.file_name().to_string_lossy().to_string();
+            if name != current {
+                let key = name.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+                versions.push((key, name));
+            }
+        }
+    }
+    versions.sort();
+    versions
+        .into_iter()
+        .map(|(_, v)| {
+            let base = dir.join(&v);
+            let csv_path = base.join(format!(
+                "bundle/manifests/{}.clusterserviceversion.yaml",
+                release::PACKAGE
+            ));
+            let csv: Value = serde_yaml::from_str(
+                &std::fs::read_to_string(&csv_path)
+                    .with_context(|| format!("reading {}", csv_path.display()))?,
+            )?;
+            let record: ReleaseRecord =
+                serde_yaml::from_str(&std::fs::read_to_string(base.join("release.yaml"))?)?;
+            Ok(Entry {
+                csv,
+                image: record.bundle_image,
+                channels: record.channels,
+            })
+        })
+        .collect()
+}
+
+/// Every generated file of the repository for this release.
+pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
+    if r.skip_range.is_some() && r.replaces.is_none() {
+        // OLM's rule of thumb for FBC: skipRange only together with replaces.
+        panic!("skipRange needs replaces");
+    }
+    let mut out = bundle::files(r, "bundle", true);
+    out.extend(kustomize::files(r));
+    out.extend(
+        super::scorecard::layout()
+            .into_iter()
+            .filter(|(p, _)| p.starts_with("scorecard/")),
+    );
+    let csv = super::csv::csv(r, &bundle::example());
+    let mut entries: Vec<Entry> = previous.to_vec();
+    entries.push(Entry {
+        csv: csv.clone(),
+        image: r.bundle_image.clone(),
+        channels: r.channels.clone(),
+    });
+    let icon = csv["spec"]["icon"][0].clone();
+    let description = csv["spec"]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    out.push((
+        format!("catalog/{}/catalog.yaml", release::PACKAGE),
+        catalog::render(&entries, &r.default_channel, &icon, &description),
+    ));
+    out.push(("catalog.Dockerfile".into(), catalog::dockerfile()));
+    out
+}
+
+/// Files that record this version as released (immutable afterwards).
+pub fn release_files(r: &Release) -> Vec<File> {
+    let base = format!("releases/{}", r.version);
+    let mut out = bundle::files(r, &format!("{base}/bundle"), false);
+    let record = ReleaseRecord {
+        bundle_image: r.bundle_image.clone(),
+        channels: r.channels.clone(),
+    };
+    out.push((
+        format!("{base}/release.yaml"),
+        serde_yaml::to_string(&record).expect("record serializes"),
+    ));
+    out
+}
+
+/// Write files under `root`. A file under `releases/` that exists must not change.
+pub fn write(root: &Path, files: &[File]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut written = vec![];
+    for (rel, content) in files {
+        let path = root.join(rel);
+        if rel.starts_with("releases/") && path.exists() {
+            let old = std::fs::read_to_string(&path)?;
+            if &old != content {
+                bail!(
+                    "{rel} belongs to a published release and would change; releases are immutable"
+                );
+            }
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_byte_identical() {
+        let r = Release::with_defaults("0.2.0", "2026-11-23T00:00:00Z");
+        assert_eq!(files(&r, &[]), files(&r, &[]));
+    }
+
+    #[test]
+    fn catalog_graph_follows_replaces() {
+        let old = Release::with_defaults("0.1.0", "2026-11-01T00:00:00Z");
+        let mut new = Release::with_defaults("0.2.0", "2026-11-23T00:00:00Z");
+        new.replaces = Some(old.csv_name());
+        let prev = Entry {
+            csv: super::super::csv::csv(&old, &bundle::example()),
+            image: old.bundle_image.clone(),
+            channels: old.channels.clone(),
+        };
+        let all = files(&new, &[prev]);
+        let catalog = &all
+            .iter()
+            .find(|(p, _)| p.ends_with("catalog.yaml"))
+            .unwrap()
+            .1;
+        let docs: Vec<Value> = serde_yaml::Deserializer::from_str(catalog)
+            .map(|d| Value::deserialize(d).unwrap())
+            .collect();
+        let stable = docs
+            .iter()
+            .find(|d| d["schema"] == "olm.channel" && d["name"] == "stable")
+            .unwrap();
+        assert_eq!(stable["entries"][1]["replaces"], "smbp-operator.v0.1.0");
+        assert_eq!(
+            docs.iter().filter(|d| d["schema"] == "olm.bundle").count(),
+            2
+        );
+        assert!(
+            docs.iter()
+                .filter(|d| d["schema"] == "olm.bundle")
+                .all(|b| b["properties"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["type"] == "olm.csv.metadata"))
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! What a release of the operator is made of: the inputs of `bundle-gen`.
+
+use crate::api::Component;
+use crate::images;
+
+/// OLM package name.
+pub const PACKAGE: &str = "smbp-operator";
+/// Namespace the operator is installed to by default.
+pub const SUGGESTED_NAMESPACE: &str = "smbp-system";
+/// Big Peer versions whose images this operator release ships as related images.
+pub const BIGPEER_VERSIONS: &[&str] = &["1.59.0"];
+/// Oldest Kubernetes the operator supports (k8s-openapi feature floor).
+pub const MIN_KUBE_VERSION: &str = "1.33.0";
+/// OpenShift releases the bundle claims (their newest is Kubernetes 1.34).
+pub const OPENSHIFT_VERSIONS: &str = "v4.18-v4.21";
+/// Kubernetes version of the newest OpenShift release claimed, for the validators.
+pub const OPENSHIFT_NEWEST_KUBE: &str = "1.34";
+
+/// Inputs of one release's bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    /// Semantic version, without a leading v.
+    pub version: String,
+    /// Channels this bundle is in.
+    pub channels: Vec<String>,
+    /// Default channel of the package.
+    pub default_channel: String,
+    /// The CSV this one replaces (`smbp-operator.v0.1.0`).
+    pub replaces: Option<String>,
+    /// Versions this one may skip to (only with `replaces`).
+    pub skip_range: Option<String>,
+    /// Operator image (by digest in a real release).
+    pub operator_image: String,
+    /// Bundle image (by digest in a real release), referenced by the catalog.
+    pub bundle_image: String,
+    /// Big Peer images by component and version.
+    pub bigpeer_images: Vec<(Component, String, String)>,
+    /// Creation time (RFC 3339), an input so that output is reproducible.
+    pub created_at: String,
+}
+
+impl Release {
+    /// CSV name of this release.
+    pub fn csv_name(&self) -> String {
+        csv_name(&self.version)
+    }
+
+    /// Defaults for a version: images under the project's registry by tag. A release
+    /// passes digest-pinned references instead.
+    pub fn with_defaults(version: &str, created_at: &str) -> Self {
+        let bigpeer_images = BIGPEER_VERSIONS
+            .iter()
+            .flat_map(|v| {
+                Component::ALL.into_iter().map(move |c| {
+                    (
+                        c,
+                        v.to_string(),
+                        format!("{}/{}:{v}", images::DEFAULT_REGISTRY, images::repository(c)),
+                    )
+                })
+            })
+            .collect();
+        Self {
+            version: version.into(),
+            channels: vec!["stable".into(), "candidate".into()],
+            default_channel: "stable".into(),
+            replaces: None,
+            skip_range: None,
+            operator_image: format!("quay.io/smbp/smbp-operator:v{version}"),
+            bundle_image: format!("quay.io/smbp/smbp-operator-bundle:v{version}"),
+            bigpeer_images,
+            created_at: created_at.into(),
+        }
+    }
+
+    /// `RELATED_IMAGE_*` variables of the operator Deployment, and the names for `relatedImages`.
+    pub fn related_images(&self) -> Vec<(String, String)> {
+        let mut out = vec![("smbp-operator".to_string(), self.operator_image.clone())];
+        out.extend(
+            self.bigpeer_images
+                .iter()
+                .map(|(c, v, img)| (images::related_image_var(*c, v), img.clone())),
+        );
+        out
+    }
+}
+
+/// CSV name of a version.
+pub fn csv_name(version: &str) -> String {
+    format!("{PACKAGE}.v{version}")
+}
