@@ -8,7 +8,7 @@ BIN ?= target/debug/smbp-operator
 # Release inputs of the generated bundle (see README "Packaging").
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 BUNDLE_CREATED_AT ?= 2026-11-23T05:00:00Z
-REPLACES ?=
+REPLACES ?= smbp-operator.v0.1.0
 OPERATOR_IMAGE ?= quay.io/smbp/smbp-operator:v$(VERSION)
 BUNDLE_IMAGE ?= quay.io/smbp/smbp-operator-bundle:v$(VERSION)
 GENERATED := config/crd config/rbac config/manager config/default config/manifests config/scorecard config/samples/kustomization.yaml \
