@@ -11,6 +11,8 @@ BUNDLE_CREATED_AT ?= 2026-11-23T05:00:00Z
 REPLACES ?= smbp-operator.v0.1.0
 OPERATOR_IMAGE ?= quay.io/smbp/smbp-operator:v$(VERSION)
 BUNDLE_IMAGE ?= quay.io/smbp/smbp-operator-bundle:v$(VERSION)
+# Development bundles use image tags; the release workflow sets REQUIRE_DIGESTS=true.
+REQUIRE_DIGESTS ?= false
 GENERATED := config/crd config/rbac config/manager config/default config/manifests config/scorecard config/samples/kustomization.yaml \
 	bundle bundle.Dockerfile catalog catalog.Dockerfile scorecard
 
@@ -29,7 +31,7 @@ e2e: build cluster-up ## End-to-end tests against the local control plane (start
 	SMBP_OPERATOR_BIN=$(CURDIR)/$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-test: check-generated unit e2e ## Everything CI runs: generated files fresh, unit, end-to-end
+test: check-generated validate-bundle unit e2e ## Everything CI runs: generated files fresh, bundle validation, unit, end-to-end
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
@@ -43,6 +45,11 @@ manifests: build ## Regenerate config/, bundle/, catalog/ and scorecard/ (all ge
 	  --operator-image $(OPERATOR_IMAGE) --bundle-image $(BUNDLE_IMAGE)
 
 bundle: manifests ## Regenerate the OLM bundle and File-Based Catalog (same as manifests)
+
+validate-bundle: ## Validate bundle/ and catalog/ with operator-framework's validators, scorecard and opm
+	BUNDLE_K8S_VERSION=1.34 BUNDLE_DOCKERFILE=bundle.Dockerfile BUNDLE_REQUIRE_DIGESTS=$(REQUIRE_DIGESTS) \
+	  hack/olm/validate-bundle.sh bundle catalog
+	"$$(OLM_TOOLS=actionlint hack/olm/build-tools.sh | tail -n 1)/actionlint" .github/workflows/*.yml
 
 check-generated: manifests ## Fail when generated files differ from what is committed
 	@git diff --exit-code -- $(GENERATED) || { echo "generated files are stale: run 'make manifests' and commit"; exit 1; }
