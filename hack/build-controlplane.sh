@@ -9,7 +9,12 @@
 # the last line of stdout; progress goes to stderr. Needs only Go (>= the go line in the go.mod
 # files) and the Go module proxy. Cold build: tens of minutes on 2 cores.
 #
-# Env: SMBP_CACHE (cache root), SMBP_BUILD_FORCE=1 (rebuild even if cached).
+# The optional add-ons (cert-manager, Strimzi CRDs + stand-in; hack/addons.sh) are built and
+# cached too, by hack/build-addons.sh, so that `hack/addons.sh up` never waits for a build. A
+# failure there is only a warning: the default cluster does not use them.
+#
+# Env: SMBP_CACHE (cache root), SMBP_BUILD_FORCE=1 (rebuild even if cached),
+#      SMBP_BUILD_ADDONS=0 (do not build the add-ons).
 set -euo pipefail
 
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,7 +44,14 @@ OUT="$CACHE_ROOT/controlplane/${K8S_VERSION}-${KWOK_VERSION}-${HASH}"
 BIN="$OUT/bin"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl fake-provisioner)
 
+build_addons() {
+  [[ "${SMBP_BUILD_ADDONS:-1}" != 0 ]] || return 0
+  "$HACK_DIR/build-addons.sh" all >/dev/null \
+    || log "WARNING: building the add-ons failed (hack/build-addons.sh); the cluster works without them"
+}
+
 if [[ "${SMBP_BUILD_FORCE:-0}" != 1 && -f "$OUT/.complete" ]]; then
+  build_addons
   echo "$BIN"
   exit 0
 fi
@@ -53,6 +65,8 @@ if command -v flock >/dev/null; then
   flock 9
 fi
 if [[ "${SMBP_BUILD_FORCE:-0}" != 1 && -f "$OUT/.complete" ]]; then
+  exec 9>&-
+  build_addons
   echo "$BIN"
   exit 0
 fi
@@ -143,4 +157,6 @@ ls -1dt "$CACHE_ROOT/controlplane"/v*-v*-*/ 2>/dev/null | tail -n +4 | while rea
   rm -rf "${old%/}"
 done
 log "done: $BIN"
+exec 9>&-
+build_addons
 echo "$BIN"

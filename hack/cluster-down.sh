@@ -2,46 +2,19 @@
 # Stop the test control plane started by hack/cluster-up.sh and remove its state directory
 # (${SMBP_CLUSTER_DIR:-<repo>/.cache/cluster}) unless KEEP_STATE=1. Idempotent.
 #
-# Only processes started for this state dir are touched: those in its pid files, plus any
-# leftover whose command line names the state dir and whose executable is the cached
-# controlplane or kwok binary.
+# Only processes started for this state dir are touched: those in its pid files (add-ons from
+# hack/addons.sh first, then the control plane), plus any leftover whose command line names the
+# state dir and whose executable is a cached controlplane, kwok or add-on binary.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
 
 log() { echo "cluster-down: $*" >&2; }
 
-# stop_pids <pid>...: SIGTERM, wait up to 10s, then SIGKILL whatever is left.
-stop_pids() {
-  local pid pids=() deadline
-  for pid in "$@"; do
-    if pid_is_ours "$pid"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid")
-    fi
-  done
-  ((${#pids[@]})) || return 0
-  deadline=$((SECONDS + 10))
-  while ((SECONDS < deadline)); do
-    local left=()
-    for pid in "${pids[@]}"; do
-      if pid_is_ours "$pid"; then left+=("$pid"); fi
-    done
-    ((${#left[@]})) || return 0
-    pids=("${left[@]}")
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do
-    if pid_is_ours "$pid"; then
-      log "pid $pid did not stop after SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-}
-
 stopped=0
-# Reverse start order: clients first, etcd last.
-for ((i = ${#CLUSTER_COMPONENTS[@]} - 1; i >= 0; i--)); do
-  c="${CLUSTER_COMPONENTS[$i]}"
+# Add-ons, then the control plane in reverse start order: clients first, etcd last.
+order=("${ADDON_PROCESSES[@]}")
+for ((i = ${#CLUSTER_COMPONENTS[@]} - 1; i >= 0; i--)); do order+=("${CLUSTER_COMPONENTS[$i]}"); done
+for c in "${order[@]}"; do
   f="$STATE_DIR/pids/$c.pid"
   [[ -f "$f" ]] || continue
   pid="$(cat "$f" 2>/dev/null || true)"
@@ -50,7 +23,7 @@ for ((i = ${#CLUSTER_COMPONENTS[@]} - 1; i >= 0; i--)); do
     stop_pids "$pid"
     stopped=$((stopped + 1))
   fi
-  rm -f "$f"
+  rm -f "$f" "$STATE_DIR/pids/$c.ready"
 done
 
 # Anything left over (a pid file lost, a crashed cluster-up, ...).

@@ -15,9 +15,12 @@ KWOK_PORT="${SMBP_KWOK_PORT:-26080}"
 
 # Start order; cluster-down stops in reverse.
 CLUSTER_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok fake-provisioner)
+# Optional add-on processes (hack/addons.sh; pid files pids/<name>.pid); cluster-down stops them first.
+ADDON_PROCESSES=(addon-certmanager addon-strimzi)
 
 # pid_is_ours <pid>: the process exists and was started by us for this state dir
-# (its command line mentions the state dir, and it runs one of the cached binaries).
+# (its command line mentions the state dir, and it runs one of the cached binaries: the control
+# plane, kwok, or an add-on from hack/build-addons.sh).
 pid_is_ours() {
   local pid="$1" cmdline exe
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
@@ -26,7 +29,11 @@ pid_is_ours() {
   [[ "$cmdline" == *"$STATE_DIR"* ]] || return 1
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null)" || return 1
   # (" (deleted)" is appended when the cached binary was replaced since the process started)
-  [[ "$exe" == */controlplane || "$exe" == */kwok || "$exe" == */controlplane" (deleted)" || "$exe" == */kwok" (deleted)" ]]
+  exe="${exe% (deleted)}"
+  case "$exe" in
+    */controlplane | */kwok | */cert-manager-controller | */strimzi-standin) return 0 ;;
+  esac
+  return 1
 }
 
 # our_pids: every live process started for this state dir, whether or not a pid file remains.
@@ -35,6 +42,34 @@ our_pids() {
   for d in /proc/[0-9]*; do
     pid="${d#/proc/}"
     if pid_is_ours "$pid"; then echo "$pid"; fi
+  done
+}
+
+# stop_pids <pid>...: SIGTERM those that are ours, wait up to 10s, then SIGKILL whatever is left.
+stop_pids() {
+  local pid pids=() deadline
+  for pid in "$@"; do
+    if pid_is_ours "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  ((${#pids[@]})) || return 0
+  deadline=$((SECONDS + 10))
+  while ((SECONDS < deadline)); do
+    local left=()
+    for pid in "${pids[@]}"; do
+      if pid_is_ours "$pid"; then left+=("$pid"); fi
+    done
+    ((${#left[@]})) || return 0
+    pids=("${left[@]}")
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    if pid_is_ours "$pid"; then
+      echo "pid $pid did not stop after SIGTERM; sending SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   done
 }
 

@@ -8,6 +8,10 @@
 # Idempotent: if the cluster is already up and healthy it only prints how to use it.
 # Stop it with hack/cluster-down.sh.
 #
+# Optional add-ons (none by default: the cluster has no cert-manager or Strimzi CRDs):
+#   SMBP_ADDONS=certmanager,strimzi  also runs `hack/addons.sh up <those>` (see hack/addons.sh;
+#   add-ons can also be brought up and down later on the running cluster).
+#
 # Env: SMBP_CLUSTER_DIR, SMBP_CACHE (binary cache root), SMBP_NODES (default 6, 2 per zone),
 #      ports SMBP_ETCD_PORT (23791) SMBP_ETCD_PEER_PORT (23801) SMBP_APISERVER_PORT (26443)
 #      SMBP_KCM_PORT (26257) SMBP_SCHEDULER_PORT (26259) SMBP_KWOK_PORT (26080).
@@ -36,6 +40,7 @@ Use it:
   # or, also putting kubectl on PATH:
   source $STATE_DIR/env
   kubectl get nodes
+Add-ons:  hack/addons.sh up|down|status certmanager strimzi
 Stop it:  hack/cluster-down.sh   (KEEP_STATE=1 keeps $STATE_DIR)
 EOF
 }
@@ -50,8 +55,17 @@ healthy() {
   [[ "$(kubectl_state get --raw /readyz --request-timeout=5s 2>/dev/null)" == ok ]]
 }
 
+start_addons() {
+  local addons="${SMBP_ADDONS:-}"
+  addons="${addons//,/ }"
+  [[ -n "${addons// /}" ]] || return 0
+  # shellcheck disable=SC2086
+  "$HACK_DIR/addons.sh" up $addons
+}
+
 if healthy; then
   log "already running and healthy"
+  start_addons
   usage
   exit 0
 fi
@@ -363,6 +377,7 @@ default_sa() { kubectl_state -n default get serviceaccount default; }
 wait_for "the default ServiceAccount (controller-manager up)" 120 kube-controller-manager default_sa
 for c in "${CLUSTER_COMPONENTS[@]}"; do alive "$c" || die "$c is not running"; done
 
-trap - EXIT
 log "cluster ready in $((SECONDS - t0))s"
+start_addons
+trap - EXIT
 usage

@@ -409,6 +409,19 @@ pub fn condition(bp: &BigPeer, type_: &str) -> Option<(String, String, String)> 
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
+/// Reasons of the Events recorded in a namespace.
+pub async fn event_reasons(client: &Client, ns: &str) -> Vec<String> {
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    events
+        .list(&kube::api::ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|e| e.reason)
+        .collect()
+}
+
 /// Wait until Ready=True with observedGeneration equal to the current generation.
 pub async fn wait_ready(client: &Client, ns: &str, name: &str, timeout: Duration) -> BigPeer {
     let api: Api<BigPeer> = Api::namespaced(client.clone(), ns);

@@ -3,6 +3,7 @@
 //! test namespaces enforce the restricted Pod Security Standard.
 
 mod harness;
+mod integrations;
 mod resilience;
 
 use std::time::Duration;
@@ -325,15 +326,11 @@ async fn stuck_rollout_stops_degraded_and_recovers() {
             "{name} was touched"
         );
     }
-    let events = Api::<Event>::namespaced(client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .unwrap();
     assert!(
-        events
-            .items
+        event_reasons(&client, &ns)
+            .await
             .iter()
-            .any(|e| e.reason.as_deref() == Some("RolloutBlocked"))
+            .any(|r| r == "RolloutBlocked")
     );
 
     body["spec"].as_object_mut().unwrap().remove("image");
@@ -663,15 +660,11 @@ async fn missing_integrations_give_a_condition_not_a_crash() {
         sts.get_opt("needy-store").await.unwrap().is_none(),
         "no half-built cluster"
     );
-    let events = Api::<Event>::namespaced(client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .unwrap();
     assert!(
-        events
-            .items
+        event_reasons(&client, &ns)
+            .await
             .iter()
-            .any(|e| e.reason.as_deref() == Some("IntegrationMissing"))
+            .any(|r| r == "IntegrationMissing")
     );
 }
 
@@ -730,15 +723,7 @@ async fn topology_transition_is_staged_and_survives_a_restart() {
         "{}",
         data["transition.yaml"]
     );
-    let events = Api::<Event>::namespaced(client.clone(), &ns)
-        .list(&ListParams::default())
-        .await
-        .unwrap();
-    let reasons: Vec<String> = events
-        .items
-        .iter()
-        .filter_map(|e| e.reason.clone())
-        .collect();
+    let reasons = event_reasons(&client, &ns).await;
     assert!(
         reasons.iter().any(|r| r == "TopologyTransitionStarted"),
         "{reasons:?}"
