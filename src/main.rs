@@ -221,12 +221,19 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
                 _ = lost => error!("lost leadership: stopping so that only the new leader writes"),
             }
         };
-        reconcile::run(ctx, namespaces(&args.watch_namespace), shutdown).await;
+        // Already ready (standing by); stays ready while the new leader's caches fill.
+        reconcile::run(ctx, namespaces(&args.watch_namespace), shutdown, ready).await;
     } else {
-        ready.store(true, Ordering::Relaxed);
         metrics.set_leader(true);
         let ctx = context(client, metrics, &identity);
-        reconcile::run(ctx, namespaces(&args.watch_namespace), shutdown_signal()).await;
+        // Ready once the caches are synced.
+        reconcile::run(
+            ctx,
+            namespaces(&args.watch_namespace),
+            shutdown_signal(),
+            ready,
+        )
+        .await;
     }
     info!("stopped");
     Ok(())

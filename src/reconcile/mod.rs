@@ -522,57 +522,94 @@ pub fn backoff(n: u32) -> Duration {
 }
 
 /// Run the controller for the given namespaces (`None` = all) until `shutdown` resolves.
+/// `synced` is set once every controller's BigPeer cache has been filled.
 pub async fn run(
     ctx: Arc<Context>,
     namespaces: Vec<Option<String>>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    synced: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-    let controllers = namespaces.into_iter().map(|ns| {
-        let client = ctx.client.clone();
-        let api = |c: &Client| -> (Api<BigPeer>, Api<PartialObjectMeta<Pod>>) {
-            match &ns {
-                Some(n) => (Api::namespaced(c.clone(), n), Api::namespaced(c.clone(), n)),
-                None => (Api::all(c.clone()), Api::all(c.clone())),
-            }
-        };
-        let (bps, pods) = api(&client);
-        macro_rules! owned {
-            ($t:ty) => {
+    let mut stores = vec![];
+    let controllers: Vec<_> = namespaces
+        .into_iter()
+        .map(|ns| {
+            let client = ctx.client.clone();
+            let api = |c: &Client| -> (Api<BigPeer>, Api<PartialObjectMeta<Pod>>) {
                 match &ns {
-                    Some(n) => Api::<$t>::namespaced(client.clone(), n),
-                    None => Api::<$t>::all(client.clone()),
+                    Some(n) => (Api::namespaced(c.clone(), n), Api::namespaced(c.clone(), n)),
+                    None => (Api::all(c.clone()), Api::all(c.clone())),
                 }
             };
-        }
-        let owned_cfg = || {
-            watcher::Config::default()
-                .labels(&format!("app.kubernetes.io/managed-by={}", labels::MANAGER))
-        };
-        Controller::new(bps, watcher::Config::default())
-            .owns(owned!(StatefulSet), owned_cfg())
-            .owns(owned!(Deployment), owned_cfg())
-            .owns(owned!(Service), owned_cfg())
-            .owns(owned!(ConfigMap), owned_cfg())
-            .owns(owned!(ServiceAccount), owned_cfg())
-            .owns(owned!(PodDisruptionBudget), owned_cfg())
-            // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
-            .watches(
-                pods,
+            let (bps, pods) = api(&client);
+            macro_rules! owned {
+                ($t:ty) => {
+                    match &ns {
+                        Some(n) => Api::<$t>::namespaced(client.clone(), n),
+                        None => Api::<$t>::all(client.clone()),
+                    }
+                };
+            }
+            let owned_cfg = || {
                 watcher::Config::default()
-                    .labels(&format!("app.kubernetes.io/name={}", labels::APP_NAME)),
-                |pod| {
-                    let name = pod.labels().get(labels::INSTANCE)?.clone();
-                    Some(ObjectRef::new(&name).within(&pod.namespace()?))
-                },
-            )
-            .graceful_shutdown_on(shutdown.clone())
-            .run(reconcile, error_policy, ctx.clone())
-            .for_each(|res| async move {
-                if let Err(e) = res {
-                    tracing::debug!(error = %e, "controller event");
+                    .labels(&format!("app.kubernetes.io/managed-by={}", labels::MANAGER))
+            };
+            let controller = Controller::new(bps, watcher::Config::default());
+            stores.push(controller.store());
+            controller
+                .owns(owned!(StatefulSet), owned_cfg())
+                .owns(owned!(Deployment), owned_cfg())
+                .owns(owned!(Service), owned_cfg())
+                .owns(owned!(ConfigMap), owned_cfg())
+                .owns(owned!(ServiceAccount), owned_cfg())
+                .owns(owned!(PodDisruptionBudget), owned_cfg())
+                // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
+                .watches(
+                    pods,
+                    watcher::Config::default()
+                        .labels(&format!("app.kubernetes.io/name={}", labels::APP_NAME)),
+                    |pod| {
+                        let name = pod.labels().get(labels::INSTANCE)?.clone();
+                        Some(ObjectRef::new(&name).within(&pod.namespace()?))
+                    },
+                )
+                .graceful_shutdown_on(shutdown.clone())
+                .run(reconcile, error_policy, ctx.clone())
+                .for_each(|res| async move {
+                    if let Err(e) = res {
+                        tracing::debug!(error = %e, "controller event");
+                    }
+                })
+        })
+        .collect();
+    tokio::spawn(async move {
+        for store in stores {
+            // The store's readiness signal wakes only its most recent waiter (the controller's
+            // own runner), so ask again every second instead of waiting once.
+            loop {
+                match tokio::time::timeout(Duration::from_secs(1), store.wait_until_ready()).await {
+                    Ok(Ok(())) => break,
+                    Ok(Err(_)) => return,
+                    Err(_) => continue,
                 }
-            })
+            }
+        }
+        synced.store(true, std::sync::atomic::Ordering::Relaxed);
+        info!("caches synced");
     });
     futures::future::join_all(controllers).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let delays: Vec<u64> = (1..=10).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300, 300, 300]);
+        assert_eq!(backoff(0), Duration::from_secs(5));
+        assert_eq!(backoff(u32::MAX), Duration::from_secs(300));
+    }
 }

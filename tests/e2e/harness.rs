@@ -251,6 +251,22 @@ impl Operator {
         out
     }
 
+    /// SIGTERM, then wait (bounded) for the process to exit; returns whether it exited cleanly.
+    pub async fn terminate(&mut self) -> bool {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        for _ in 0..120 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("the operator did not exit within 30s of SIGTERM");
+    }
+
     /// Still running.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -329,3 +329,26 @@ async fn only_the_lease_holder_writes_and_killing_it_hands_over() {
             .contains("smbp_operator_leader 1")
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn sigterm_shuts_down_cleanly() {
+    let client = admin().await;
+    let kubeconfig = install(&client).await;
+    let ns = namespace(&client, "e2e-sigterm").await;
+    let mut op = Operator::start(&kubeconfig, "sigterm", 18150, false);
+    wait_for("ready once caches are synced", LONG, || async {
+        op.http_get("/readyz").await.contains(" 200 ").then_some(())
+    })
+    .await;
+    apply_bigpeer(&client, &bigpeer("term", &ns)).await.unwrap();
+    wait_ready(&client, &ns, "term", LONG).await;
+    assert!(
+        op.terminate().await,
+        "the operator exited with an error on SIGTERM"
+    );
+    assert!(
+        op.logs().contains("stopped"),
+        "no orderly shutdown in the logs"
+    );
+}
