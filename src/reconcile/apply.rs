@@ -1,8 +1,9 @@
 //! Server-side apply of the desired objects, and pruning of owned objects no longer desired.
+//! One inventory read per kind serves both: it tells what is new and what is left over.
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
@@ -27,6 +28,14 @@ pub struct Applied {
     pub pending: Vec<String>,
 }
 
+/// An owned object found in the cluster.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Found {
+    kind: String,
+    name: String,
+    prunable: bool,
+}
+
 fn not_yet_observed(obj: &DynamicObject) -> bool {
     let generation = obj.metadata.generation.unwrap_or_default();
     let observed = obj
@@ -37,16 +46,83 @@ fn not_yet_observed(obj: &DynamicObject) -> bool {
     observed < generation
 }
 
-/// Apply every desired object with one field manager, forcing ownership of our fields.
-pub async fn apply(client: &Client, ns: &str, objects: &[DesiredObject]) -> Result<Applied> {
+/// Kinds the operator owns, and whether it may prune them. The store StatefulSet is never
+/// pruned: it is kept even when the spec no longer asks for it, so that no store pod or
+/// volume is lost by mistake. A KafkaTopic is pruned only when the spec moves away from
+/// Strimzi; topic retention on delete is the finalizer's job.
+fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
+    let mut kinds = vec![
+        (ApiResource::erase::<StatefulSet>(&()), false),
+        (ApiResource::erase::<ServiceAccount>(&()), true),
+        (ApiResource::erase::<ConfigMap>(&()), true),
+        (ApiResource::erase::<Service>(&()), true),
+        (ApiResource::erase::<Deployment>(&()), true),
+        (ApiResource::erase::<PodDisruptionBudget>(&()), true),
+    ];
+    if integrations.cert_manager {
+        kinds.extend([
+            (thirdparty::certificate(), true),
+            (thirdparty::issuer(), true),
+        ]);
+    }
+    if integrations.strimzi {
+        kinds.extend([
+            (thirdparty::kafka_topic(), true),
+            (thirdparty::kafka_user(), true),
+        ]);
+    }
+    kinds
+}
+
+/// Owned objects of this BigPeer (matched by labels and owner uid), metadata only.
+async fn inventory(
+    client: &Client,
+    bp: &BigPeer,
+    integrations: Integrations,
+) -> Result<BTreeSet<Found>> {
+    let ns = bp.namespace().unwrap_or_default();
+    let uid = labels::uid(bp);
+    let selector = labels::instance_selector(&bp.name_any());
+    let mut found = BTreeSet::new();
+    for (ar, prunable) in owned_kinds(integrations) {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+        let list = api
+            .list_metadata(&ListParams::default().labels(&selector))
+            .await
+            .ctx(|| format!("listing {}", ar.plural))?;
+        for obj in list.items {
+            if obj
+                .owner_references()
+                .iter()
+                .any(|o| Some(&o.uid) == uid.as_ref())
+                && obj.metadata.deletion_timestamp.is_none()
+            {
+                found.insert(Found {
+                    kind: ar.kind.clone(),
+                    name: obj.name_any(),
+                    prunable,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Apply every desired object with one field manager (forcing ownership of our fields), then
+/// delete owned objects that are no longer desired.
+pub async fn apply_and_prune(
+    client: &Client,
+    bp: &BigPeer,
+    integrations: Integrations,
+    objects: &[DesiredObject],
+) -> Result<Applied> {
+    let ns = bp.namespace().unwrap_or_default();
+    let existing = inventory(client, bp, integrations).await?;
+    let exists = |kind: &str, name: &str| existing.iter().any(|f| f.kind == kind && f.name == name);
     let params = PatchParams::apply(labels::MANAGER).force();
     let mut applied = Applied::default();
     for obj in objects {
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &obj.resource);
-        let before = api
-            .get_metadata_opt(&obj.name)
-            .await
-            .ctx(|| format!("reading {}", obj.key()))?;
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &obj.resource);
         let after = api
             .patch(&obj.name, &params, &Patch::Apply(&obj.body))
             .await
@@ -56,71 +132,24 @@ pub async fn apply(client: &Client, ns: &str, objects: &[DesiredObject]) -> Resu
         {
             applied.pending.push(obj.key());
         }
-        if before.is_none() {
+        if !exists(&obj.resource.kind, &obj.name) {
             applied.created.push(obj.key());
         }
     }
-    Ok(applied)
-}
-
-/// Kinds the operator may prune. The store StatefulSet is never pruned: it is kept even when
-/// the spec no longer asks for it, so that no store pod or volume is lost by mistake.
-fn prunable(integrations: Integrations) -> Vec<ApiResource> {
-    let mut kinds = vec![
-        ApiResource::erase::<ServiceAccount>(&()),
-        ApiResource::erase::<ConfigMap>(&()),
-        ApiResource::erase::<Service>(&()),
-        ApiResource::erase::<Deployment>(&()),
-        ApiResource::erase::<PodDisruptionBudget>(&()),
-    ];
-    if integrations.cert_manager {
-        kinds.extend([thirdparty::certificate(), thirdparty::issuer()]);
-    }
-    if integrations.strimzi {
-        // A KafkaTopic is pruned only when the spec moves away from Strimzi; topic retention
-        // on delete is the finalizer's job.
-        kinds.extend([thirdparty::kafka_topic(), thirdparty::kafka_user()]);
-    }
-    kinds
-}
-
-/// Delete objects of this BigPeer (matched by labels and owner uid) that are not desired.
-pub async fn prune(
-    client: &Client,
-    bp: &BigPeer,
-    integrations: Integrations,
-    desired: &[DesiredObject],
-) -> Result<Vec<String>> {
-    let ns = bp.namespace().unwrap_or_default();
-    let uid = labels::uid(bp);
-    let keep: BTreeSet<(String, String)> = desired
+    let keep: BTreeSet<(&str, &str)> = objects
         .iter()
-        .map(|d| (d.resource.kind.clone(), d.name.clone()))
+        .map(|d| (d.resource.kind.as_str(), d.name.as_str()))
         .collect();
-    let selector = labels::instance_selector(&bp.name_any());
-    let mut pruned = vec![];
-    for ar in prunable(integrations) {
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-        let list = api
-            .list_metadata(&ListParams::default().labels(&selector))
-            .await
-            .ctx(|| format!("listing {}", ar.plural))?;
-        for obj in list.items {
-            let name = obj.name_any();
-            let owned = obj
-                .owner_references()
-                .iter()
-                .any(|o| Some(&o.uid) == uid.as_ref());
-            if owned
-                && !keep.contains(&(ar.kind.clone(), name.clone()))
-                && obj.metadata.deletion_timestamp.is_none()
-            {
-                api.delete(&name, &DeleteParams::background())
-                    .await
-                    .ctx(|| format!("pruning {}/{name}", ar.kind))?;
-                pruned.push(format!("{}/{name}", ar.kind));
-            }
+    for (ar, _) in owned_kinds(integrations) {
+        for f in existing.iter().filter(|f| {
+            f.prunable && f.kind == ar.kind && !keep.contains(&(f.kind.as_str(), f.name.as_str()))
+        }) {
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+            api.delete(&f.name, &DeleteParams::background())
+                .await
+                .ctx(|| format!("pruning {}/{}", f.kind, f.name))?;
+            applied.pruned.push(format!("{}/{}", f.kind, f.name));
         }
     }
-    Ok(pruned)
+    Ok(applied)
 }

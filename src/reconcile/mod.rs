@@ -282,8 +282,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     let desired = build::desired(bp, &inputs);
 
     // Apply.
-    let applied = apply::apply(&ctx.client, &ns, &desired).await?;
-    let pruned = apply::prune(&ctx.client, bp, integrations, &desired).await?;
+    let applied = apply::apply_and_prune(&ctx.client, bp, integrations, &desired).await?;
     // What was observed before applying describes the previous spec when a workload changed:
     // wait for its controller rather than acting (or reporting) on stale state.
     let store_step = match store_step {
@@ -311,7 +310,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         )
         .await;
     }
-    for p in &pruned {
+    for p in &applied.pruned {
         publish(
             &ctx.recorder,
             bp,

@@ -384,6 +384,31 @@ async fn drift_is_restored() {
     })
     .await;
     wait_ready(&client, &ns, "drifty", LONG).await;
+
+    // An object the spec no longer asks for is pruned.
+    let mut body = bigpeer("drifty", &ns);
+    body["spec"]["api"]["pod"] = json!({"disruptionBudget": {"enabled": false}});
+    apply_bigpeer(&client, &body).await.unwrap();
+    let pdbs: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> =
+        Api::namespaced(client.clone(), &ns);
+    wait_for("api PDB pruned", LONG, || async {
+        pdbs.get_opt("drifty-api")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        pdbs.get_opt("drifty-store").await.unwrap().is_some(),
+        "other budgets stay"
+    );
+    assert!(
+        event_reasons(&client, &ns)
+            .await
+            .iter()
+            .any(|r| r == "Pruned")
+    );
 }
 
 async fn delete_with_retention(ns_name: &str, port: u16, policy: &str) {
