@@ -16,7 +16,7 @@ REQUIRE_DIGESTS ?= false
 GENERATED := config/crd config/rbac config/manager config/default config/manifests config/scorecard config/samples/kustomization.yaml \
 	bundle bundle.Dockerfile catalog catalog.Dockerfile scorecard
 
-.PHONY: help build test unit e2e lint fmt manifests bundle validate-bundle check-generated run cluster-up cluster-down bench clean
+.PHONY: help build test unit e2e olm-e2e olm-down lint fmt manifests bundle validate-bundle check-generated run cluster-up cluster-down bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -31,7 +31,15 @@ e2e: build cluster-up ## End-to-end tests against the local control plane (start
 	SMBP_OPERATOR_BIN=$(CURDIR)/$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-test: check-generated validate-bundle unit e2e ## Everything CI runs: generated files fresh, bundle validation, unit, end-to-end
+test: check-generated validate-bundle unit e2e olm-e2e ## Everything CI runs: generated files, bundle validation, unit, e2e, OLM e2e
+
+olm-e2e: build cluster-up ## OLM install/upgrade/install-modes/OpenShift/uninstall tests with real OLM (starts it if needed)
+	hack/olm-up.sh
+	SMBP_OPERATOR_BIN=$(CURDIR)/$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
+	  $(CARGO) test --locked --test olm -- --ignored --test-threads=1
+
+olm-down: ## Stop OLM on the local control plane and delete its CRDs
+	hack/olm-down.sh
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check

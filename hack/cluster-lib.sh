@@ -31,7 +31,7 @@ pid_is_ours() {
   # (" (deleted)" is appended when the cached binary was replaced since the process started)
   exe="${exe% (deleted)}"
   case "$exe" in
-    */controlplane | */kwok | */cert-manager-controller | */strimzi-standin) return 0 ;;
+    */controlplane | */kwok | */cert-manager-controller | */strimzi-standin | */olm | */catalog | */opm) return 0 ;;
   esac
   return 1
 }

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Run OLM v0 (its real `olm` and `catalog` operators, built from Go modules by
+# hack/olm/build-tools.sh) out of cluster against the test control plane (hack/cluster-up.sh),
+# and serve a test catalog of this repository's bundles with the real `opm serve` on loopback:
+#
+#   hack/olm-up.sh      install OLM's CRDs (github.com/operator-framework/api v0.45.0), create
+#                       namespaces olm and operators, the global OperatorGroup in operators,
+#                       build the test catalog, start opm/olm/catalog, create the CatalogSource
+#                       olm/smbp-catalog with spec.address 127.0.0.1:<port>, wait until READY
+#   hack/olm-down.sh    stop them and delete what olm-up created (CRDs of OLM included)
+#
+# The test catalog (<state>/olm/catalog) holds the previous release, rendered from the immutable
+# releases/<N-1>/bundle, and the current bundle/, rendered with `opm render` (manifests inlined as
+# olm.bundle.object, so catalog-operator installs them without a bundle-unpack Job or any image),
+# plus the olm.package and olm.channel documents of the committed catalog/ (stable, candidate).
+# The bundles keep `image: ""`: OLM installs a bundle's inline objects only when it has no image
+# (with one, catalog-operator starts an unpack Job, which on kwok "completes" with nothing).
+#
+# What is simulated: the operator's Deployment pods are kwok fakes (Ready, never run); the tests
+# run the operator binary as a local process with the ServiceAccount OLM created for the CSV.
+# Processes run detached with pids/logs in the state dir (pids/olm-*.pid, logs/olm-*.log), so
+# hack/cluster-down.sh stops them as well. Idempotent: a running OLM is left alone.
+#
+# Note: OLM's olm and catalog operators always bind a health/metrics server on *:8080 (not
+# configurable in v0.46.0); the second one to start (or both, if 8080 is taken) logs the bind
+# error and carries on: nothing here depends on it.
+#
+# It also builds the previous release's operator binary (step 7) and writes <state>/olm/env
+# (read by tests/olm): SMBP_OPERATOR_PREVIOUS_BIN, SMBP_OLM_PREVIOUS_VERSION, ...
+#
+# Env: SMBP_CLUSTER_DIR, SMBP_CACHE, SMBP_OPM_PORT (default 50151; the CatalogSource address),
+#      SMBP_OLM_SKIP_PREVIOUS=1 (do not build the previous release's binary).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
+
+OPM_PORT="${SMBP_OPM_PORT:-50151}"
+OLM_NS=olm
+OPERATORS_NS=operators
+CATSRC=smbp-catalog
+PACKAGE=smbp-operator
+
+log() { echo "olm-up: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+t0=$SECONDS
+
+k() { kubectl_state "$@"; }
+[[ -x "$STATE_DIR/bin/kubectl" && -f "$STATE_DIR/kubeconfig" ]] \
+  || die "no cluster at $STATE_DIR: run hack/cluster-up.sh first"
+[[ "$(k get --raw /readyz --request-timeout=5s 2>/dev/null)" == ok ]] \
+  || die "the cluster at $STATE_DIR is not ready (hack/cluster-up.sh)"
+
+mkdir -p "$STATE_DIR/pids" "$STATE_DIR/logs" "$STATE_DIR/olm"
+if command -v flock >/dev/null; then
+  exec 8>"$STATE_DIR/pids/olm.lock"
+  flock 8
+fi
+
+BIN="$(OLM_TOOLS="olm opm" "$HACK_DIR/olm/build-tools.sh" | tail -n 1)"
+[[ -x "$BIN/olm" && -x "$BIN/catalog" && -x "$BIN/opm" ]] || die "hack/olm/build-tools.sh gave no olm/catalog/opm in '$BIN'"
+CRDS="$BIN/../crds"
+
+pidfile() { echo "$STATE_DIR/pids/olm-$1.pid"; }
+running() { local pid; pid="$(cat "$(pidfile "$1")" 2>/dev/null)" || return 1; pid_is_ours "$pid"; }
+start_process() { # start_process <name> <binary> args... (env KUBECONFIG is set for all)
+  local name="$1" bin="$2" pid; shift 2
+  if running "$name"; then log "$name: already running (pid $(cat "$(pidfile "$name")"))"; return 0; fi
+  KUBECONFIG="$STATE_DIR/kubeconfig" setsid "$bin" "$@" </dev/null >"$STATE_DIR/logs/olm-$name.log" 2>&1 8>&- &
+  pid=$!
+  echo "$pid" > "$(pidfile "$name")"
+  sleep 0.5
+  kill -0 "$pid" 2>/dev/null || { tail -n 20 "$STATE_DIR/logs/olm-$name.log" >&2; die "$name failed to start"; }
+  log "started $name (pid $pid, log $STATE_DIR/logs/olm-$name.log)"
+}
+wait_until() { # wait_until <seconds> <what> <command...>
+  local secs="$1" what="$2" deadline; shift 2
+  deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "timed out after ${secs}s waiting for $what"
+    sleep 0.5
+  done
+}
+
+# 1. OLM's CRDs (the CSV CRD is ~800 KB: server-side apply).
+log "installing OLM CRDs from $CRDS"
+crd_files=("$CRDS"/operators.coreos.com_*.yaml)
+((${#crd_files[@]} > 1)) || die "no OLM CRDs in $CRDS"
+k apply --server-side --force-conflicts "${crd_files[@]/#/-f=}" >/dev/null
+for f in "${crd_files[@]}"; do
+  n="$(basename "$f" .yaml)"; n="${n#operators.coreos.com_}.operators.coreos.com"
+  k wait --for=condition=Established --timeout=60s "crd/$n" >/dev/null
+done
+
+# 2. Namespaces and the global OperatorGroup (as OLM's own install manifests create them).
+for ns in "$OLM_NS" "$OPERATORS_NS"; do
+  k create namespace "$ns" --dry-run=client -o yaml | k apply -f - >/dev/null
+done
+k apply -f - >/dev/null <<EOF
+apiVersion: operators.coreos.com/v1
+kind: OperatorGroup
+metadata: {name: global-operators, namespace: $OPERATORS_NS}
+EOF
+k apply -f - >/dev/null <<EOF
+apiVersion: operators.coreos.com/v1
+kind: OperatorGroup
+metadata: {name: olm-operators, namespace: $OLM_NS}
+spec: {targetNamespaces: [$OLM_NS]}
+EOF
+
+# 3. The test catalog: N-1 from releases/, N from bundle/, package+channels from catalog/.
+CAT="$STATE_DIR/olm/catalog/$PACKAGE"
+rm -rf "$STATE_DIR/olm/catalog"; mkdir -p "$CAT"
+prev="$(ls -d "$REPO_ROOT"/releases/*/bundle 2>/dev/null | sort -V | tail -n 1)"
+[[ -n "$prev" ]] || die "no releases/<version>/bundle"
+# The olm.package and olm.channel documents of the committed catalog (every doc but olm.bundle).
+awk 'function flush() { if (doc != "" && doc !~ /(^|\n)schema: olm\.bundle\n/) printf "---\n%s", doc; doc = "" }
+     /^---$/ { flush(); next } { doc = doc $0 "\n" } END { flush() }' \
+  <(cat "$REPO_ROOT/catalog/$PACKAGE/catalog.yaml"; echo; echo ---) > "$CAT/package.yaml"
+grep -q '^schema: olm.channel' "$CAT/package.yaml" || die "no olm.channel in catalog/$PACKAGE/catalog.yaml"
+render() { # render <bundle dir> <out>
+  "$BIN/opm" render "$1" -o yaml > "$2"
+  # OLM uses the inline objects only when the bundle has no image (BundlePath ""); with an image
+  # catalog-operator would unpack it with a Job (whose kwok pod "completes" with nothing).
+  grep -q '^image: ""$' "$2" || die "opm render $1: expected image \"\" (inline bundle)"
+  log "catalog: $(sed -n 's/^name: //p' "$2" | head -n 1) from ${1#"$REPO_ROOT"/}"
+}
+render "$prev" "$CAT/previous.yaml"
+render "$REPO_ROOT/bundle" "$CAT/current.yaml"
+"$BIN/opm" validate "$STATE_DIR/olm/catalog" || die "opm validate failed on the test catalog"
+
+# 4. opm serve on loopback (it binds all interfaces; only 127.0.0.1 is used).
+if running opm; then
+  # The catalog content may have changed: restart so that it serves what was just rendered.
+  stop_pids "$(cat "$(pidfile opm)")"
+fi
+start_process opm "$BIN/opm" serve "$STATE_DIR/olm/catalog" -p "$OPM_PORT" --pprof-addr "" -t /dev/null
+echo "$OPM_PORT" > "$STATE_DIR/olm/opm-port"
+wait_until 60 "opm serve on 127.0.0.1:$OPM_PORT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$OPM_PORT"
+
+# 5. OLM's operators, out of cluster. (olm takes the kubeconfig from KUBECONFIG; --log_dir only
+#    puts the state dir on its command line for pid_is_ours, it has no effect with logtostderr.)
+start_process olm "$BIN/olm" --namespace "$OLM_NS" --writeStatusName "" --writePackageServerStatusName "" \
+  --log_dir "$STATE_DIR/logs"
+start_process catalog "$BIN/catalog" --kubeconfig "$STATE_DIR/kubeconfig" --namespace "$OLM_NS" \
+  --writeStatusName "" --configmapServerImage test.invalid/configmap-operator-registry:unused \
+  --opmImage test.invalid/opm:unused --util-image test.invalid/olm:unused
+
+# 6. The CatalogSource, talking to opm serve directly (no registry pod).
+k apply -f - >/dev/null <<EOF
+apiVersion: operators.coreos.com/v1alpha1
+kind: CatalogSource
+metadata: {name: $CATSRC, namespace: $OLM_NS}
+spec:
+  sourceType: grpc
+  address: 127.0.0.1:$OPM_PORT
+  displayName: smbp-operator test catalog
+  publisher: smbp-operator tests
+EOF
+wait_until 120 "CatalogSource $OLM_NS/$CATSRC READY" bash -c \
+  "[[ \"\$('$STATE_DIR/bin/kubectl' --kubeconfig '$STATE_DIR/kubeconfig' -n $OLM_NS get catalogsource $CATSRC -o jsonpath='{.status.connectionState.lastObservedState}')\" == READY ]]"
+
+# 7. The previous release's operator binary (for the upgrade test), built once per version from
+#    its release commit (the commit that added releases/<version>/release.yaml), read-only:
+#    `git archive` into the cache, `cargo build --locked` with its own target dir there.
+prev_version="$(basename "$(dirname "$prev")")"
+PREV_DIR="${SMBP_CACHE:-$HOME/.cache/smbp-operator}/releases/$prev_version"
+PREV_BIN="$PREV_DIR/target/debug/smbp-operator"
+if [[ "${SMBP_OLM_SKIP_PREVIOUS:-0}" != 1 ]]; then
+  commit="$(git -C "$REPO_ROOT" log --diff-filter=A --format=%H -- "releases/$prev_version/release.yaml" | tail -n 1)"
+  [[ -n "$commit" ]] || die "no commit adds releases/$prev_version/release.yaml (a shallow clone? fetch the full history)"
+  if [[ "$(cat "$PREV_DIR/commit" 2>/dev/null)" != "$commit" || ! -x "$PREV_BIN" ]]; then
+    log "building smbp-operator $prev_version from ${commit:0:12} in $PREV_DIR (once per version)"
+    rm -rf "$PREV_DIR/src" "$PREV_DIR/commit"; mkdir -p "$PREV_DIR/src"
+    git -C "$REPO_ROOT" archive "$commit" | tar -x -C "$PREV_DIR/src"
+    (cd "$PREV_DIR/src" && CARGO_TARGET_DIR="$PREV_DIR/target" cargo build --locked --bin smbp-operator) \
+      > "$PREV_DIR/build.log" 2>&1 || { tail -n 30 "$PREV_DIR/build.log" >&2; die "building $prev_version failed"; }
+    echo "$commit" > "$PREV_DIR/commit"
+  fi
+  log "previous release binary: $PREV_BIN ($("$PREV_BIN" --version 2>/dev/null || echo "?"))"
+fi
+
+cat > "$STATE_DIR/olm/env" <<EOF
+# Written by hack/olm-up.sh
+export SMBP_OLM_NAMESPACE=$OLM_NS
+export SMBP_OLM_CATALOG_SOURCE=$CATSRC
+export SMBP_OLM_OPM_PORT=$OPM_PORT
+export SMBP_OLM_PREVIOUS_BUNDLE=$prev
+export SMBP_OLM_PREVIOUS_VERSION=$prev_version
+export SMBP_OPERATOR_PREVIOUS_BIN=$PREV_BIN
+EOF
+log "OLM ready in $((SECONDS - t0))s: CatalogSource $OLM_NS/$CATSRC -> opm serve 127.0.0.1:$OPM_PORT ($(basename "$(dirname "$prev")") + $(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1))"

@@ -1,0 +1,864 @@
+//! OLM end-to-end tests: the operator installed and upgraded by OLM v0 itself (its real `olm` and
+//! `catalog` operators, out of cluster) from a catalog served by the real `opm serve`, on the local
+//! control plane. Simulated: the CSV Deployment's pods (kwok), and the operator, which runs as a
+//! local process authenticated as the ServiceAccount OLM created, so only the RBAC OLM created
+//! from the CSV applies. Run with `make olm-e2e` (hack/olm-up.sh first).
+//!
+//! Every test installs into fresh namespaces and removes its Subscription, CSV and OperatorGroup
+//! at the end: OLM refuses two OperatorGroups whose target namespaces intersect providing the
+//! same API, and an AllNamespaces group intersects with every other.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use harness::*;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use smbp_operator::api::BigPeer;
+
+const CURRENT: &str = concat!("smbp-operator.v", env!("CARGO_PKG_VERSION"));
+const CRD: &str = "bigpeers.smbp.io";
+const OLM_TIMEOUT: Duration = Duration::from_secs(180);
+const READY: Duration = Duration::from_secs(120);
+
+fn previous_csv() -> String {
+    format!("smbp-operator.v{}", olm_env("SMBP_OLM_PREVIOUS_VERSION"))
+}
+
+/// Print a line of the report (visible with --nocapture; also kept in the log dir).
+fn report(line: &str) {
+    println!("[olm-e2e] {line}");
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(logs_dir().join("report.txt"))
+        .unwrap();
+    let _ = writeln!(f, "{line}");
+}
+
+async fn operator_group(client: &Client, ns: &str, targets: Option<&[String]>) {
+    let spec = match targets {
+        Some(t) => json!({"targetNamespaces": t}),
+        None => json!({}),
+    };
+    operator_groups(client, ns)
+        .create(
+            &PostParams::default(),
+            &dynamic(json!({
+                "apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup",
+                "metadata": {"name": "smbp", "namespace": ns}, "spec": spec,
+            })),
+        )
+        .await
+        .expect("OperatorGroup");
+}
+
+async fn subscribe(client: &Client, ns: &str, manual: bool, starting_csv: Option<&str>) {
+    let (source, source_ns) = catalog_source();
+    let mut spec = json!({
+        "channel": "stable", "name": PACKAGE, "source": source, "sourceNamespace": source_ns,
+        "installPlanApproval": if manual { "Manual" } else { "Automatic" },
+    });
+    if let Some(s) = starting_csv {
+        spec["startingCSV"] = json!(s);
+    }
+    subscriptions(client, ns)
+        .create(
+            &PostParams::default(),
+            &dynamic(json!({
+                "apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+                "metadata": {"name": PACKAGE, "namespace": ns}, "spec": spec,
+            })),
+        )
+        .await
+        .expect("Subscription");
+}
+
+/// The InstallPlan that installs `csv`; records its phases until it has one of `until`.
+async fn wait_install_plan(
+    client: &Client,
+    ns: &str,
+    csv: &str,
+    until: &[&str],
+) -> (String, Vec<String>) {
+    let api = install_plans(client, ns);
+    let phases: std::cell::RefCell<Vec<String>> = Default::default();
+    let what = format!("InstallPlan for {csv} in {ns} reaching {until:?}");
+    let name = wait_for(&what, OLM_TIMEOUT, || async {
+        let ips = api.list(&ListParams::default()).await.ok()?;
+        let ip = ips.items.into_iter().find(|ip| {
+            ip.data["spec"]["clusterServiceVersionNames"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|n| n == csv))
+        })?;
+        let phase = ip.data["status"]["phase"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let mut p = phases.borrow_mut();
+        if p.last() != Some(&phase) {
+            p.push(phase.clone());
+        }
+        until.contains(&phase.as_str()).then(|| ip.name_any())
+    })
+    .await;
+    let phases = phases.into_inner();
+    (name, phases)
+}
+
+async fn approve(client: &Client, ns: &str, ip: &str) {
+    install_plans(client, ns)
+        .patch(
+            ip,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"approved": true}})),
+        )
+        .await
+        .expect("approve InstallPlan");
+}
+
+/// Wait for the CSV to be Succeeded; returns OLM's phase history (status.conditions).
+async fn wait_csv_succeeded(client: &Client, ns: &str, csv: &str) -> String {
+    let api = csvs(client, ns);
+    let what = format!("CSV {ns}/{csv} Succeeded");
+    let o = wait_for(&what, OLM_TIMEOUT, || async {
+        let o = api.get(csv).await.ok()?;
+        (o.data["status"]["phase"] == "Succeeded").then_some(o)
+    })
+    .await;
+    csv_history(&o)
+}
+
+fn csv_history(o: &DynamicObject) -> String {
+    o.data["status"]["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    format!(
+                        "{}/{}",
+                        c["phase"].as_str().unwrap_or(""),
+                        c["reason"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        })
+        .unwrap_or_default()
+}
+
+async fn crd_established(client: &Client) -> CustomResourceDefinition {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    wait_for("CRD bigpeers.smbp.io established", READY, || async {
+        let c = crds.get(CRD).await.ok()?;
+        c.status
+            .as_ref()?
+            .conditions
+            .as_ref()?
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True")
+            .then_some(c)
+    })
+    .await
+}
+
+/// The CSV's Deployment available (its kwok pod Ready); returns OLM's WATCH_NAMESPACE for it
+/// (the pod template's olm.targetNamespaces annotation, which the CSV maps to WATCH_NAMESPACE).
+async fn deployment_available(client: &Client, ns: &str, csv: &str) -> String {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let d = wait_for(
+        &format!("Deployment {ns}/{DEPLOYMENT} of {csv} available"),
+        READY,
+        || async {
+            let d = api.get(DEPLOYMENT).await.ok()?;
+            let owned = d.labels().get("olm.owner").is_some_and(|o| o == csv);
+            let s = d.status.as_ref()?;
+            let available = s.available_replicas.unwrap_or(0) >= 1
+                && s.updated_replicas == s.replicas
+                && s.observed_generation == d.metadata.generation;
+            (owned && available).then_some(d)
+        },
+    )
+    .await;
+    let tmpl = d.spec.unwrap().template;
+    let anns = tmpl
+        .metadata
+        .and_then(|m| m.annotations)
+        .unwrap_or_default();
+    let env = tmpl.spec.unwrap().containers[0]
+        .env
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        env.iter().any(|e| e.name == "WATCH_NAMESPACE"),
+        "the CSV's Deployment has WATCH_NAMESPACE"
+    );
+    anns.get("olm.targetNamespaces")
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The RBAC OLM created for the CSV: Roles (per namespace) and ClusterRoles labelled olm.owner.
+async fn rbac_summary(client: &Client, csv: &str) -> String {
+    let sel = ListParams::default().labels(&format!("olm.owner={csv}"));
+    let roles: Api<Role> = Api::all(client.clone());
+    let mut per_ns: BTreeMap<String, usize> = BTreeMap::new();
+    for r in roles.list(&sel).await.unwrap().items {
+        *per_ns.entry(r.namespace().unwrap_or_default()).or_default() += 1;
+    }
+    let crs: Api<ClusterRole> = Api::all(client.clone());
+    let n_cr = crs.list(&sel).await.unwrap().items.len();
+    format!("Roles per namespace {per_ns:?}, ClusterRoles {n_cr}")
+}
+
+/// OperatorGroup + Subscription (Automatic) → InstallPlan Complete → CSV Succeeded, CRD
+/// established, Deployment available, SA and RBAC created. Returns the WATCH_NAMESPACE OLM set.
+async fn install(client: &Client, ns: &str, targets: Option<&[String]>, label: &str) -> String {
+    let t0 = Instant::now();
+    operator_group(client, ns, targets).await;
+    subscribe(client, ns, false, None).await;
+    let (ip, ip_phases) = wait_install_plan(client, ns, CURRENT, &["Complete", "Failed"]).await;
+    let history = wait_csv_succeeded(client, ns, CURRENT).await;
+    assert!(
+        ip_phases.last().is_some_and(|p| p == "Complete"),
+        "InstallPlan {ip}: {ip_phases:?}"
+    );
+    crd_established(client).await;
+    let watch = deployment_available(client, ns, CURRENT).await;
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    assert!(
+        sas.get_opt(SA).await.unwrap().is_some(),
+        "OLM created ServiceAccount {SA}"
+    );
+    let rbac = rbac_summary(client, CURRENT).await;
+    assert!(
+        rbac != "Roles per namespace {}, ClusterRoles 0",
+        "OLM created RBAC from the CSV's permissions: {rbac}"
+    );
+    report(&format!(
+        "{label}: {CURRENT} installed in {:.1}s; InstallPlan {ip} phases {ip_phases:?}; CSV {history}; \
+         olm.targetNamespaces={watch:?}; {rbac}",
+        t0.elapsed().as_secs_f64()
+    ));
+    watch
+}
+
+/// Delete the Subscription and the CSV (what a user does to uninstall), wait until OLM removed
+/// the Deployment.
+async fn uninstall(client: &Client, ns: &str, csv: &str) {
+    let _ = subscriptions(client, ns)
+        .delete(PACKAGE, &DeleteParams::default())
+        .await;
+    let _ = csvs(client, ns).delete(csv, &DeleteParams::default()).await;
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let c = csvs(client, ns);
+    wait_for(
+        &format!("{csv} and its Deployment gone from {ns}"),
+        READY,
+        || async {
+            (c.get_opt(csv).await.ok()?.is_none() && deps.get_opt(DEPLOYMENT).await.ok()?.is_none())
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Tear down an install completely: uninstall, delete the OperatorGroup, and wait until OLM has
+/// no CSV of the package anywhere (copied CSVs of AllNamespaces groups included).
+async fn teardown(client: &Client, ns: &str, csv: &str, namespaces: &[String]) {
+    uninstall(client, ns, csv).await;
+    let _ = operator_groups(client, ns)
+        .delete("smbp", &DeleteParams::default())
+        .await;
+    let all = olm_api(client, None, "v1alpha1", "ClusterServiceVersion");
+    wait_for(
+        "no CSV of the package left (copied CSVs included)",
+        READY,
+        || async {
+            let l = all.list(&ListParams::default()).await.ok()?;
+            (!l.items
+                .iter()
+                .any(|c| c.name_any().starts_with("smbp-operator.v")))
+            .then_some(())
+        },
+    )
+    .await;
+    delete_namespaces(client, namespaces).await;
+}
+
+/// Remove what an earlier, failed test left: every Subscription of the package, its CSV and the
+/// test's OperatorGroup (an AllNamespaces group left behind would clash with every later install).
+async fn cleanup_leftovers(client: &Client) {
+    let subs = olm_api(client, None, "v1alpha1", "Subscription");
+    let mut namespaces: Vec<String> = vec![];
+    for s in subs.list(&ListParams::default()).await.unwrap().items {
+        if s.data["spec"]["name"] == PACKAGE {
+            let ns = s.namespace().unwrap();
+            let _ = subscriptions(client, &ns)
+                .delete(&s.name_any(), &DeleteParams::default())
+                .await;
+            namespaces.push(ns);
+        }
+    }
+    let all = olm_api(client, None, "v1alpha1", "ClusterServiceVersion");
+    for c in all.list(&ListParams::default()).await.unwrap().items {
+        let copied = c.labels().get("olm.copiedFrom").is_some();
+        if c.name_any().starts_with("smbp-operator.v") && !copied {
+            let ns = c.namespace().unwrap();
+            let _ = csvs(client, &ns)
+                .delete(&c.name_any(), &DeleteParams::default())
+                .await;
+            namespaces.push(ns);
+        }
+    }
+    for ns in &namespaces {
+        let _ = operator_groups(client, ns)
+            .delete("smbp", &DeleteParams::default())
+            .await;
+    }
+    wait_for("leftover CSVs of the package gone", READY, || async {
+        let l = all.list(&ListParams::default()).await.ok()?;
+        (!l.items
+            .iter()
+            .any(|c| c.name_any().starts_with("smbp-operator.v")))
+        .then_some(())
+    })
+    .await;
+    if !namespaces.is_empty() {
+        namespaces.sort();
+        namespaces.dedup();
+        report(&format!(
+            "cleaned up leftovers of an earlier run in {namespaces:?}"
+        ));
+        delete_namespaces(client, &namespaces).await;
+    }
+}
+
+/// Pod UIDs of a namespace, by name.
+async fn pod_uids(client: &Client, ns: &str) -> BTreeMap<String, String> {
+    Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| (p.name_any(), p.uid().unwrap()))
+        .collect()
+}
+
+/// The workloads' generations and StatefulSet revisions: what an operator-caused rollout changes.
+async fn workload_state(client: &Client, ns: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for s in Api::<StatefulSet>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        let st = s.status.clone().unwrap_or_default();
+        m.insert(
+            format!("sts/{}", s.name_any()),
+            format!(
+                "gen={:?} updateRevision={:?} currentRevision={:?}",
+                s.metadata.generation, st.update_revision, st.current_revision
+            ),
+        );
+    }
+    for d in Api::<Deployment>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        let hash = d
+            .spec
+            .as_ref()
+            .map(|s| serde_json::to_string(&s.template).unwrap())
+            .unwrap_or_default();
+        m.insert(
+            format!("deploy/{}", d.name_any()),
+            format!(
+                "gen={:?} template-len={}",
+                d.metadata.generation,
+                hash.len()
+            ),
+        );
+    }
+    m
+}
+
+/// The store StatefulSet's pod securityContext (runAsUser, fsGroup).
+async fn store_ids(client: &Client, ns: &str, bp: &str) -> (Option<i64>, Option<i64>) {
+    let sts = Api::<StatefulSet>::namespaced(client.clone(), ns)
+        .get(&format!("{bp}-store"))
+        .await
+        .expect("store StatefulSet");
+    let sc = sts
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .security_context
+        .unwrap_or_default();
+    (sc.run_as_user, sc.fs_group)
+}
+
+async fn openshift_api(client: &Client) -> bool {
+    client
+        .list_api_groups()
+        .await
+        .unwrap()
+        .groups
+        .iter()
+        .any(|g| g.name == "security.openshift.io")
+}
+
+/// Assert the store's pod identity fits the plane: fixed ids on vanilla Kubernetes, none on
+/// OpenShift (restricted-v2 assigns them).
+async fn assert_store_ids(client: &Client, ns: &str, bp: &str, openshift: bool) {
+    let (uid, fs) = store_ids(client, ns, bp).await;
+    if openshift {
+        assert_eq!(
+            (uid, fs),
+            (None, None),
+            "on OpenShift the operator sets no runAsUser/fsGroup"
+        );
+    } else {
+        assert!(
+            uid.is_some() && fs.is_some(),
+            "on vanilla Kubernetes the store has fixed ids: {uid:?} {fs:?}"
+        );
+    }
+}
+
+async fn install_flow(client: &Client, label: &str, openshift: bool) {
+    cleanup_leftovers(client).await;
+    assert_eq!(openshift_api(client).await, openshift, "plane flavour");
+    let ns = plain_namespace(client, "olm-install").await;
+    let watch = install(client, &ns, None, label).await;
+    assert_eq!(watch, "", "AllNamespaces: OLM sets WATCH_NAMESPACE to all");
+    // The real operator with the identity and RBAC OLM created.
+    let kc = sa_kubeconfig(client, &ns, &format!("{label}-sa")).await;
+    let mut op = Operator::start(
+        &current_bin(),
+        &kc,
+        &format!("{label}-operator"),
+        &ns,
+        &watch,
+    );
+    let bp_ns = bigpeer_namespace(client, "olm-bp").await;
+    apply_bigpeer(client, &bigpeer("inst", &bp_ns)).await;
+    let t = Instant::now();
+    wait_ready(client, &bp_ns, "inst", READY).await;
+    assert!(op.alive(), "operator running: {}", op.logs());
+    assert_store_ids(client, &bp_ns, "inst", openshift).await;
+    report(&format!(
+        "{label}: BigPeer Ready under the OLM-created RBAC in {:.1}s",
+        t.elapsed().as_secs_f64()
+    ));
+    let _ = Api::<BigPeer>::namespaced(client.clone(), &bp_ns)
+        .delete("inst", &DeleteParams::default())
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    op.stop();
+    teardown(client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
+}
+
+async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
+    cleanup_leftovers(client).await;
+    assert_eq!(openshift_api(client).await, openshift, "plane flavour");
+    let prev = previous_csv();
+    let t0 = Instant::now();
+    let ns = plain_namespace(client, "olm-upgrade").await;
+    operator_group(client, &ns, None).await;
+    subscribe(client, &ns, true, Some(&prev)).await;
+    let (ip1, ip1_before) = wait_install_plan(client, &ns, &prev, &["RequiresApproval"]).await;
+    approve(client, &ns, &ip1).await;
+    let (_, ip1_after) = wait_install_plan(client, &ns, &prev, &["Complete", "Failed"]).await;
+    let h1 = wait_csv_succeeded(client, &ns, &prev).await;
+    crd_established(client).await;
+    let watch = deployment_available(client, &ns, &prev).await;
+    let rbac1 = rbac_summary(client, &prev).await;
+    report(&format!(
+        "{label}: {prev} installed (manual approval) in {:.1}s; InstallPlan {ip1} phases {ip1_before:?}+{ip1_after:?}; CSV {h1}; {rbac1}",
+        t0.elapsed().as_secs_f64()
+    ));
+
+    // The previous release's operator, as the ServiceAccount with the previous CSV's RBAC.
+    let kc = sa_kubeconfig(client, &ns, &format!("{label}-sa-prev")).await;
+    let mut old = Operator::start(
+        &previous_bin(),
+        &kc,
+        &format!("{label}-operator-prev"),
+        &ns,
+        &watch,
+    );
+    let bp_ns = bigpeer_namespace(client, "olm-bp").await;
+    apply_bigpeer(client, &bigpeer("upg", &bp_ns)).await;
+    let bp = wait_ready(client, &bp_ns, "upg", READY).await;
+    assert!(old.alive(), "previous operator running: {}", old.logs());
+    assert_store_ids(client, &bp_ns, "upg", openshift).await;
+    let pods_before = pod_uids(client, &bp_ns).await;
+    let work_before = workload_state(client, &bp_ns).await;
+    assert!(!pods_before.is_empty());
+    old.stop();
+
+    // The upgrade: OLM offers the current CSV (replaces the previous one) for approval.
+    let t1 = Instant::now();
+    let (ip2, ip2_before) = wait_install_plan(client, &ns, CURRENT, &["RequiresApproval"]).await;
+    approve(client, &ns, &ip2).await;
+    let (_, ip2_after) = wait_install_plan(client, &ns, CURRENT, &["Complete", "Failed"]).await;
+    let h2 = wait_csv_succeeded(client, &ns, CURRENT).await;
+    let c = csvs(client, &ns).get(CURRENT).await.unwrap();
+    assert_eq!(
+        c.data["spec"]["replaces"],
+        json!(prev),
+        "{CURRENT} replaces {prev}"
+    );
+    let api = csvs(client, &ns);
+    wait_for(
+        &format!("{prev} gone after the upgrade"),
+        OLM_TIMEOUT,
+        || async { api.get_opt(&prev).await.ok()?.is_none().then_some(()) },
+    )
+    .await;
+    let crd = crd_established(client).await;
+    let watch2 = deployment_available(client, &ns, CURRENT).await;
+    assert_eq!(watch, watch2);
+    let rbac2 = rbac_summary(client, CURRENT).await;
+    report(&format!(
+        "{label}: upgrade {prev} -> {CURRENT} in {:.1}s; InstallPlan {ip2} phases {ip2_before:?}+{ip2_after:?}; CSV {h2}; \
+         CRD storedVersions {:?}; {rbac2}",
+        t1.elapsed().as_secs_f64(),
+        crd.status.and_then(|s| s.stored_versions)
+    ));
+
+    // The new operator with a fresh token: the RBAC OLM created for the new CSV.
+    let kc = sa_kubeconfig(client, &ns, &format!("{label}-sa-current")).await;
+    let mut new = Operator::start(
+        &current_bin(),
+        &kc,
+        &format!("{label}-operator-current"),
+        &ns,
+        &watch2,
+    );
+    // Let it reconcile the existing BigPeer (it records its generation in status again), then
+    // look for anything the operator upgrade rolled.
+    let bps: Api<BigPeer> = Api::namespaced(client.clone(), &bp_ns);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(new.alive(), "operator running: {}", new.logs());
+    let bp_now = wait_ready(client, &bp_ns, "upg", READY).await;
+    assert_eq!(bp_now.metadata.generation, bp.metadata.generation);
+    assert_eq!(
+        pod_uids(client, &bp_ns).await,
+        pods_before,
+        "no pod replaced by the operator upgrade"
+    );
+    assert_eq!(
+        workload_state(client, &bp_ns).await,
+        work_before,
+        "no rollout caused by the operator upgrade"
+    );
+
+    // And it keeps reconciling: a change to the BigPeer is rolled out.
+    let mut body = bigpeer("upg", &bp_ns);
+    body["spec"]["subscription"]["replicas"] = json!(3);
+    apply_bigpeer(client, &body).await;
+    wait_ready(client, &bp_ns, "upg", READY).await;
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), &bp_ns);
+    wait_for("subscription Deployment scaled to 3", READY, || async {
+        let l = deps.list(&ListParams::default()).await.ok()?;
+        l.items
+            .iter()
+            .any(|d| {
+                d.name_any().ends_with("subscription")
+                    && d.spec.as_ref().and_then(|s| s.replicas) == Some(3)
+            })
+            .then_some(())
+    })
+    .await;
+    report(&format!(
+        "{label}: after the upgrade, {} pods untouched, BigPeer change reconciled by {CURRENT}",
+        pods_before.len()
+    ));
+    let _ = bps.delete("upg", &DeleteParams::default()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    new.stop();
+    teardown(client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
+}
+
+#[tokio::test]
+#[ignore = "needs OLM on the local control plane: run make olm-e2e"]
+async fn install_from_catalog() {
+    install_flow(&admin().await, "vanilla/install", false).await;
+}
+
+#[tokio::test]
+#[ignore = "needs OLM on the local control plane: run make olm-e2e"]
+async fn upgrade_from_previous_release() {
+    upgrade_flow(&admin().await, "vanilla/upgrade", false).await;
+}
+
+#[tokio::test]
+#[ignore = "needs OLM on the local control plane: run make olm-e2e"]
+async fn install_modes() {
+    let client = admin().await;
+    cleanup_leftovers(&client).await;
+    for mode in [
+        "OwnNamespace",
+        "SingleNamespace",
+        "MultiNamespace",
+        "AllNamespaces",
+    ] {
+        let ns = plain_namespace(&client, "olm-mode").await;
+        let a = bigpeer_namespace(&client, "olm-ta").await;
+        let b = bigpeer_namespace(&client, "olm-tb").await;
+        let other = bigpeer_namespace(&client, "olm-other").await;
+        // Own: the install namespace doubles as the BigPeer namespace; give it the Secrets.
+        let (targets, reconciled, untouched): (Option<Vec<String>>, Vec<String>, Vec<String>) =
+            match mode {
+                "OwnNamespace" => (
+                    Some(vec![a.clone()]),
+                    vec![a.clone()],
+                    vec![b.clone(), other.clone()],
+                ),
+                "SingleNamespace" => (
+                    Some(vec![a.clone()]),
+                    vec![a.clone()],
+                    vec![b.clone(), other.clone()],
+                ),
+                "MultiNamespace" => (
+                    Some(vec![a.clone(), b.clone()]),
+                    vec![a.clone(), b.clone()],
+                    vec![other.clone()],
+                ),
+                _ => (None, vec![a.clone(), b.clone(), other.clone()], vec![]),
+            };
+        // OwnNamespace: the operator installs into its only target namespace.
+        let install_ns = if mode == "OwnNamespace" {
+            a.clone()
+        } else {
+            ns.clone()
+        };
+        let watch = install(
+            &client,
+            &install_ns,
+            targets.as_deref(),
+            &format!("mode/{mode}"),
+        )
+        .await;
+        let expect_watch = targets.clone().map(|t| t.join(",")).unwrap_or_default();
+        let mut got: Vec<&str> = watch.split(',').filter(|s| !s.is_empty()).collect();
+        got.sort();
+        let mut want: Vec<&str> = expect_watch.split(',').filter(|s| !s.is_empty()).collect();
+        want.sort();
+        assert_eq!(got, want, "{mode}: OLM's target namespaces");
+        let kc = sa_kubeconfig(&client, &install_ns, &format!("mode-{mode}")).await;
+        let mut op = Operator::start(
+            &current_bin(),
+            &kc,
+            &format!("mode-{mode}-operator"),
+            &install_ns,
+            &watch,
+        );
+        for n in reconciled.iter().chain(&untouched) {
+            apply_bigpeer(&client, &bigpeer("scoped", n)).await;
+        }
+        for n in &reconciled {
+            wait_ready(&client, n, "scoped", READY).await;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        for n in &untouched {
+            let bp = Api::<BigPeer>::namespaced(client.clone(), n)
+                .get("scoped")
+                .await
+                .unwrap();
+            assert!(
+                bp.status.is_none(),
+                "{mode}: BigPeer in non-target {n} got a status"
+            );
+            let sts = Api::<StatefulSet>::namespaced(client.clone(), n)
+                .list(&ListParams::default())
+                .await
+                .unwrap();
+            assert!(
+                sts.items.is_empty(),
+                "{mode}: StatefulSet in non-target {n}"
+            );
+        }
+        assert!(op.alive(), "operator running: {}", op.logs());
+        // Which RBAC OLM made of the CSV's `permissions` in the target namespaces.
+        let roles: Api<Role> = Api::all(client.clone());
+        let sel = ListParams::default().labels(&format!("olm.owner={CURRENT}"));
+        let role_ns: Vec<String> = roles
+            .list(&sel)
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter_map(|r| r.namespace())
+            .collect();
+        report(&format!(
+            "mode/{mode}: watch={watch:?}; reconciled {} namespace(s), untouched {}; Roles in {role_ns:?}",
+            reconciled.len(),
+            untouched.len()
+        ));
+        for n in reconciled.iter() {
+            let _ = Api::<BigPeer>::namespaced(client.clone(), n)
+                .delete("scoped", &DeleteParams::default())
+                .await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        op.stop();
+        teardown(&client, &install_ns, CURRENT, &[ns, a, b, other]).await;
+    }
+}
+
+/// hack/install-crds.sh openshift on the running plane; removed again on drop so that the other
+/// tests see a vanilla plane.
+struct OpenShiftCrds;
+impl OpenShiftCrds {
+    fn install() -> OpenShiftCrds {
+        let hack = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/install-crds.sh");
+        let st = std::process::Command::new(hack)
+            .arg("openshift")
+            .env("SMBP_CLUSTER_DIR", state_dir())
+            .status()
+            .expect("hack/install-crds.sh");
+        assert!(st.success(), "hack/install-crds.sh openshift");
+        OpenShiftCrds
+    }
+}
+impl Drop for OpenShiftCrds {
+    fn drop(&mut self) {
+        let kubectl = state_dir().join("bin/kubectl");
+        let out = std::process::Command::new(&kubectl)
+            .args(["get", "crd", "-o", "name"])
+            .output()
+            .expect("kubectl");
+        let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.ends_with(".openshift.io"))
+            .map(String::from)
+            .collect();
+        if !names.is_empty() {
+            let _ = std::process::Command::new(&kubectl)
+                .arg("delete")
+                .args(&names)
+                .arg("--wait=true")
+                .status();
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs OLM on the local control plane: run make olm-e2e"]
+async fn openshift_install_and_upgrade() {
+    let client = admin().await;
+    let crds = OpenShiftCrds::install();
+    // Discovery caches in the API server settle quickly; wait until the group is served.
+    wait_for("security.openshift.io served", READY, || async {
+        openshift_api(&client).await.then_some(())
+    })
+    .await;
+    install_flow(&client, "openshift/install", true).await;
+    upgrade_flow(&client, "openshift/upgrade", true).await;
+    drop(crds);
+    wait_for("security.openshift.io gone", READY, || async {
+        (!openshift_api(&client).await).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs OLM on the local control plane: run make olm-e2e"]
+async fn uninstall_keeps_bigpeers() {
+    let client = admin().await;
+    cleanup_leftovers(&client).await;
+    let ns = plain_namespace(&client, "olm-uninstall").await;
+    let watch = install(&client, &ns, None, "uninstall").await;
+    let kc = sa_kubeconfig(&client, &ns, "uninstall-sa").await;
+    let mut op = Operator::start(&current_bin(), &kc, "uninstall-operator", &ns, &watch);
+    let bp_ns = bigpeer_namespace(&client, "olm-bp").await;
+    apply_bigpeer(&client, &bigpeer("keep", &bp_ns)).await;
+    wait_ready(&client, &bp_ns, "keep", READY).await;
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &bp_ns);
+    let pvc_before: Vec<String> = wait_for("store PVCs", READY, || async {
+        let l: Vec<String> = pvcs
+            .list(&ListParams::default())
+            .await
+            .ok()?
+            .items
+            .iter()
+            .map(|p| p.name_any())
+            .collect();
+        (l.len() >= 3).then_some(l)
+    })
+    .await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &bp_ns);
+    let sec_before: Vec<String> = secrets
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.name_any())
+        .collect();
+    let t = Instant::now();
+    op.stop();
+    uninstall(&client, &ns, CURRENT).await;
+    let el = t.elapsed();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let bp = Api::<BigPeer>::namespaced(client.clone(), &bp_ns)
+        .get("keep")
+        .await
+        .expect("BigPeer kept");
+    assert!(bp.metadata.deletion_timestamp.is_none());
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    assert!(
+        crds.get_opt(CRD).await.unwrap().is_some(),
+        "OLM keeps the CRD"
+    );
+    let pvc_after: Vec<String> = pvcs
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|p| p.name_any())
+        .collect();
+    assert_eq!(pvc_after, pvc_before, "PVCs kept");
+    let sec_after: Vec<String> = secrets
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|s| s.name_any())
+        .collect();
+    assert_eq!(sec_after, sec_before, "Secrets kept");
+    let sts = Api::<StatefulSet>::namespaced(client.clone(), &bp_ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    report(&format!(
+        "uninstall: Subscription+CSV deleted in {:.1}s; kept BigPeer, {} PVCs, {} Secrets, {} StatefulSet(s)",
+        el.as_secs_f64(),
+        pvc_after.len(),
+        sec_after.len(),
+        sts.items.len()
+    ));
+    // Leave the BigPeer namespace (it has a finalizer-holding BigPeer and no operator); the
+    // install namespace goes.
+    let _ = operator_groups(&client, &ns)
+        .delete("smbp", &DeleteParams::default())
+        .await;
+    delete_namespaces(&client, &[ns]).await;
+}
