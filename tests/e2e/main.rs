@@ -2,6 +2,8 @@
 //! the API server holds. The operator runs as its own process with only its own RBAC, and
 //! test namespaces enforce the restricted Pod Security Standard.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 mod integrations;
 mod resilience;

@@ -105,7 +105,7 @@ async fn assert_converged(client: &Client, ns: &str, name: &str) {
 /// Poll fast until `milestone` holds, then SIGKILL the operator and start a fresh one.
 async fn kill_at<F, Fut>(
     op: &mut Operator,
-    kubeconfig: &std::path::PathBuf,
+    kubeconfig: &std::path::Path,
     name: &str,
     port: u16,
     what: &str,

@@ -8,6 +8,8 @@
 //! at the end: OLM refuses two OperatorGroups whose target namespaces intersect providing the
 //! same API, and an AllNamespaces group intersects with every other.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
 use std::collections::BTreeMap;
@@ -454,7 +456,9 @@ async fn install_flow(client: &Client, label: &str, openshift: bool) {
         &watch,
     );
     let bp_ns = bigpeer_namespace(client, "olm-bp").await;
-    apply_bigpeer(client, &bigpeer("inst", &bp_ns)).await;
+    apply_bigpeer(client, &bigpeer("inst", &bp_ns))
+        .await
+        .expect("apply BigPeer");
     let t = Instant::now();
     wait_ready(client, &bp_ns, "inst", READY).await;
     assert!(op.alive(), "operator running: {}", op.logs());
@@ -467,7 +471,7 @@ async fn install_flow(client: &Client, label: &str, openshift: bool) {
         .delete("inst", &DeleteParams::default())
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    op.stop();
+    op.kill();
     teardown(client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
 }
 
@@ -501,14 +505,16 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
         &watch,
     );
     let bp_ns = bigpeer_namespace(client, "olm-bp").await;
-    apply_bigpeer(client, &bigpeer("upg", &bp_ns)).await;
+    apply_bigpeer(client, &bigpeer("upg", &bp_ns))
+        .await
+        .expect("apply BigPeer");
     let bp = wait_ready(client, &bp_ns, "upg", READY).await;
     assert!(old.alive(), "previous operator running: {}", old.logs());
     assert_store_ids(client, &bp_ns, "upg", openshift).await;
     let pods_before = pod_uids(client, &bp_ns).await;
     let work_before = workload_state(client, &bp_ns).await;
     assert!(!pods_before.is_empty());
-    old.stop();
+    old.kill();
 
     // The upgrade: OLM offers the current CSV (replaces the previous one) for approval.
     let t1 = Instant::now();
@@ -570,7 +576,7 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
     // And it keeps reconciling: a change to the BigPeer is rolled out.
     let mut body = bigpeer("upg", &bp_ns);
     body["spec"]["subscription"]["replicas"] = json!(3);
-    apply_bigpeer(client, &body).await;
+    apply_bigpeer(client, &body).await.expect("apply BigPeer");
     wait_ready(client, &bp_ns, "upg", READY).await;
     let deps: Api<Deployment> = Api::namespaced(client.clone(), &bp_ns);
     wait_for("subscription Deployment scaled to 3", READY, || async {
@@ -590,7 +596,7 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
     ));
     let _ = bps.delete("upg", &DeleteParams::default()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    new.stop();
+    new.kill();
     teardown(client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
 }
 
@@ -669,7 +675,9 @@ async fn install_modes() {
             &watch,
         );
         for n in reconciled.iter().chain(&untouched) {
-            apply_bigpeer(&client, &bigpeer("scoped", n)).await;
+            apply_bigpeer(&client, &bigpeer("scoped", n))
+                .await
+                .expect("apply BigPeer");
         }
         for n in &reconciled {
             wait_ready(&client, n, "scoped", READY).await;
@@ -716,7 +724,7 @@ async fn install_modes() {
                 .await;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
-        op.stop();
+        op.kill();
         teardown(&client, &install_ns, CURRENT, &[ns, a, b, other]).await;
     }
 }
@@ -787,7 +795,9 @@ async fn uninstall_keeps_bigpeers() {
     let kc = sa_kubeconfig(&client, &ns, "uninstall-sa").await;
     let mut op = Operator::start(&current_bin(), &kc, "uninstall-operator", &ns, &watch);
     let bp_ns = bigpeer_namespace(&client, "olm-bp").await;
-    apply_bigpeer(&client, &bigpeer("keep", &bp_ns)).await;
+    apply_bigpeer(&client, &bigpeer("keep", &bp_ns))
+        .await
+        .expect("apply BigPeer");
     wait_ready(&client, &bp_ns, "keep", READY).await;
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &bp_ns);
     let pvc_before: Vec<String> = wait_for("store PVCs", READY, || async {
@@ -812,7 +822,7 @@ async fn uninstall_keeps_bigpeers() {
         .map(|s| s.name_any())
         .collect();
     let t = Instant::now();
-    op.stop();
+    op.kill();
     uninstall(&client, &ns, CURRENT).await;
     let el = t.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
