@@ -440,6 +440,29 @@ async fn assert_store_ids(client: &Client, ns: &str, bp: &str, openshift: bool) 
     }
 }
 
+/// Run `bin` as the ServiceAccount OLM created in `ns` (so with the CSV's RBAC only), create
+/// a BigPeer in a fresh namespace and wait until it is Ready with the platform's pod identity.
+async fn operate_bigpeer(
+    client: &Client,
+    bin: &str,
+    ns: &str,
+    watch: &str,
+    tag: &str,
+    name: &str,
+    openshift: bool,
+) -> (Operator, String, BigPeer) {
+    let kc = sa_kubeconfig(client, ns, &format!("{tag}-sa")).await;
+    let mut op = Operator::start(bin, &kc, tag, ns, watch);
+    let bp_ns = bigpeer_namespace(client, "olm-bp").await;
+    apply_bigpeer(client, &bigpeer(name, &bp_ns))
+        .await
+        .expect("apply BigPeer");
+    let bp = wait_ready(client, &bp_ns, name, READY).await;
+    assert!(op.alive(), "operator {tag} running: {}", op.logs());
+    assert_store_ids(client, &bp_ns, name, openshift).await;
+    (op, bp_ns, bp)
+}
+
 async fn install_flow(client: &Client, label: &str, openshift: bool) {
     cleanup_leftovers(client).await;
     assert_eq!(openshift_api(client).await, openshift, "plane flavour");
@@ -447,22 +470,17 @@ async fn install_flow(client: &Client, label: &str, openshift: bool) {
     let watch = install(client, &ns, None, label).await;
     assert_eq!(watch, "", "AllNamespaces: OLM sets WATCH_NAMESPACE to all");
     // The real operator with the identity and RBAC OLM created.
-    let kc = sa_kubeconfig(client, &ns, &format!("{label}-sa")).await;
-    let mut op = Operator::start(
+    let t = Instant::now();
+    let (mut op, bp_ns, _) = operate_bigpeer(
+        client,
         &current_bin(),
-        &kc,
-        &format!("{label}-operator"),
         &ns,
         &watch,
-    );
-    let bp_ns = bigpeer_namespace(client, "olm-bp").await;
-    apply_bigpeer(client, &bigpeer("inst", &bp_ns))
-        .await
-        .expect("apply BigPeer");
-    let t = Instant::now();
-    wait_ready(client, &bp_ns, "inst", READY).await;
-    assert!(op.alive(), "operator running: {}", op.logs());
-    assert_store_ids(client, &bp_ns, "inst", openshift).await;
+        &format!("{label}-operator"),
+        "inst",
+        openshift,
+    )
+    .await;
     report(&format!(
         "{label}: BigPeer Ready under the OLM-created RBAC in {:.1}s",
         t.elapsed().as_secs_f64()
@@ -496,21 +514,16 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
     ));
 
     // The previous release's operator, as the ServiceAccount with the previous CSV's RBAC.
-    let kc = sa_kubeconfig(client, &ns, &format!("{label}-sa-prev")).await;
-    let mut old = Operator::start(
+    let (mut old, bp_ns, bp) = operate_bigpeer(
+        client,
         &previous_bin(),
-        &kc,
-        &format!("{label}-operator-prev"),
         &ns,
         &watch,
-    );
-    let bp_ns = bigpeer_namespace(client, "olm-bp").await;
-    apply_bigpeer(client, &bigpeer("upg", &bp_ns))
-        .await
-        .expect("apply BigPeer");
-    let bp = wait_ready(client, &bp_ns, "upg", READY).await;
-    assert!(old.alive(), "previous operator running: {}", old.logs());
-    assert_store_ids(client, &bp_ns, "upg", openshift).await;
+        &format!("{label}-operator-prev"),
+        "upg",
+        openshift,
+    )
+    .await;
     let pods_before = pod_uids(client, &bp_ns).await;
     let work_before = workload_state(client, &bp_ns).await;
     assert!(!pods_before.is_empty());
