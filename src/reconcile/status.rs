@@ -105,6 +105,11 @@ fn component_condition(
     }
 }
 
+/// Names of a component's pods start with its workload's name and a dash.
+fn pod_prefix(bp_name: &str, c: Component) -> String {
+    format!("{}-", crate::build::names::component(bp_name, c))
+}
+
 /// All conditions, from observations and decisions.
 pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
     let name = bp.metadata.name.clone().unwrap_or_default();
@@ -118,7 +123,7 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
         &store,
         bp.spec.store.replicas,
         &d.stuck,
-        &format!("{name}-store-"),
+        &pod_prefix(&name, Component::Store),
     );
     if let Some(msg) = &d.scale_down_blocked {
         store_c = C::new(T::StoreReady, false, "ScaleDownBlocked", msg.clone());
@@ -136,7 +141,7 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
         &sub,
         bp.spec.subscription.replicas,
         &d.stuck,
-        &format!("{name}-subscription-"),
+        &pod_prefix(&name, Component::Subscription),
     );
     let api_c = component_condition(
         T::ApiReady,
@@ -144,7 +149,7 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
         &api,
         bp.spec.api.replicas,
         &d.stuck,
-        &format!("{name}-api-"),
+        &pod_prefix(&name, Component::Api),
     );
     let keys_c = C::new(
         T::KeysReady,

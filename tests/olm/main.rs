@@ -463,6 +463,20 @@ async fn operate_bigpeer(
     (op, bp_ns, bp)
 }
 
+/// Names of the objects an Api lists.
+async fn names_in<K>(api: &Api<K>) -> Vec<String>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|o| o.name_any())
+        .collect()
+}
+
 async fn install_flow(client: &Client, label: &str, openshift: bool) {
     cleanup_leftovers(client).await;
     assert_eq!(openshift_api(client).await, openshift, "plane flavour");
@@ -814,26 +828,12 @@ async fn uninstall_keeps_bigpeers() {
     wait_ready(&client, &bp_ns, "keep", READY).await;
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &bp_ns);
     let pvc_before: Vec<String> = wait_for("store PVCs", READY, || async {
-        let l: Vec<String> = pvcs
-            .list(&ListParams::default())
-            .await
-            .ok()?
-            .items
-            .iter()
-            .map(|p| p.name_any())
-            .collect();
+        let l = names_in(&pvcs).await;
         (l.len() >= 3).then_some(l)
     })
     .await;
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &bp_ns);
-    let sec_before: Vec<String> = secrets
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|s| s.name_any())
-        .collect();
+    let sec_before = names_in(&secrets).await;
     let t = Instant::now();
     op.kill();
     uninstall(&client, &ns, CURRENT).await;
@@ -849,23 +849,9 @@ async fn uninstall_keeps_bigpeers() {
         crds.get_opt(CRD).await.unwrap().is_some(),
         "OLM keeps the CRD"
     );
-    let pvc_after: Vec<String> = pvcs
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|p| p.name_any())
-        .collect();
+    let pvc_after = names_in(&pvcs).await;
     assert_eq!(pvc_after, pvc_before, "PVCs kept");
-    let sec_after: Vec<String> = secrets
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|s| s.name_any())
-        .collect();
+    let sec_after = names_in(&secrets).await;
     assert_eq!(sec_after, sec_before, "Secrets kept");
     let sts = Api::<StatefulSet>::namespaced(client.clone(), &bp_ns)
         .list(&ListParams::default())
