@@ -1,6 +1,8 @@
 //! The `BigPeer` custom resource: types, defaults, conditions and apply-time rules.
 
 pub mod conditions;
+pub mod monitoring;
+pub mod network;
 pub mod v1alpha1;
 
 pub use v1alpha1::*;

@@ -13,6 +13,9 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::monitoring::*;
+pub use super::network::*;
+
 /// A Self-Managed Big Peer cluster: the server side of Ditto sync (store, subscription and API
 /// servers) with its transaction log and keys. The operator creates and keeps every part of it.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -75,6 +78,15 @@ pub struct BigPeerSpec {
     /// How version and configuration changes are rolled out.
     #[serde(default)]
     pub rollout: RolloutSpec,
+
+    /// How Big Peer is exposed (a public host name through a load balancer, node ports, an
+    /// Ingress, Gateway API or OpenShift Routes) and the NetworkPolicies that fence it in.
+    #[serde(default)]
+    pub network: NetworkSpec,
+
+    /// Scraping of the Big Peer components by the Prometheus Operator.
+    #[serde(default)]
+    pub monitoring: MonitoringSpec,
 }
 
 /// Image sources.
@@ -699,6 +711,9 @@ pub struct BigPeerStatus {
     /// The store topology in force and any transition in progress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology: Option<TopologyStatus>,
+    /// How Big Peer is exposed: mode, client URLs and TLS state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<ExposureStatus>,
 }
 
 /// Replica counts of one component.

@@ -141,6 +141,8 @@ prop_compose! {
                 },
             },
             rollout: RolloutSpec::default(),
+            network: NetworkSpec::default(),
+            monitoring: MonitoringSpec::default(),
         });
         bp.metadata = ObjectMeta { name: Some(name), namespace: Some(ns), uid: Some(uid), ..Default::default() };
         bp

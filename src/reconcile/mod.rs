@@ -400,6 +400,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
             observed.deployments.get(&Component::Api),
         )),
         topology: Some(topology),
+        exposure: previous.exposure.clone(),
     };
     write_status(&api, bp, &new_status).await?;
     ctx.metrics
