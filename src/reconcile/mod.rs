@@ -87,6 +87,7 @@ pub async fn reconcile(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
     ctx.metrics.reconciled(
         started.elapsed().as_secs_f64(),
         result.as_ref().err().map(Error::reason),
+        None,
     );
     if result.is_ok()
         && let Some(uid) = bp.uid()
@@ -111,7 +112,8 @@ async fn reconcile_inner(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> 
             Finalizer::Cleanup(bp) => {
                 let integrations = c.integrations.get(&c.client).await?;
                 finalize::cleanup(&c.client, &c.recorder, &bp, integrations.strimzi).await?;
-                c.metrics.set_state(&key(&bp), None);
+                c.metrics
+                    .forget_bigpeer(&bp.namespace().unwrap_or_default(), &bp.name_any());
                 Ok(Action::await_change())
             }
         }
@@ -168,9 +170,10 @@ async fn pause(api: &Api<BigPeer>, bp: &BigPeer, ctx: &Context) -> Result<Action
         )
         .await;
     }
-    ctx.metrics.set_state(
-        &key(bp),
-        Some(state_of(&bp.status.clone().unwrap_or_default(), true)),
+    ctx.metrics.set_bigpeer(
+        &bp.namespace().unwrap_or_default(),
+        &bp.name_any(),
+        state_of(&bp.status.clone().unwrap_or_default(), true),
     );
     Ok(Action::await_change())
 }
@@ -183,6 +186,7 @@ fn state_of(status: &BigPeerStatus, paused: bool) -> BigPeerState {
             .map(|c| (c.type_.clone(), c.status.clone()))
             .collect(),
         paused,
+        ..Default::default()
     }
 }
 
@@ -403,8 +407,11 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         exposure: previous.exposure.clone(),
     };
     write_status(&api, bp, &new_status).await?;
-    ctx.metrics
-        .set_state(&key(bp), Some(state_of(&new_status, false)));
+    ctx.metrics.set_bigpeer(
+        &bp.namespace().unwrap_or_default(),
+        &bp.name_any(),
+        state_of(&new_status, false),
+    );
 
     let settled = wanted
         .iter()

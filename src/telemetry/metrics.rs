@@ -1,14 +1,23 @@
-//! Operator metrics (Prometheus text format via prometheus-client).
+//! Operator metrics (prometheus-client). `encode` writes OpenMetrics text, the only format
+//! that carries the reconcile-duration exemplars.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::histogram::exponential_buckets;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Metric, Registry, Unit};
+
+use crate::api::conditions::ConditionType;
+
+/// Prefix of every metric name.
+pub const PREFIX: &str = "smbp_operator";
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabel {
@@ -26,84 +35,250 @@ struct ConditionLabel {
     status: String,
 }
 
-/// What one BigPeer contributes to the gauges.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BigPeerLabels {
+    namespace: String,
+    bigpeer: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BigPeerConditionLabels {
+    namespace: String,
+    bigpeer: String,
+    condition: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IntegrationLabel {
+    integration: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: String,
+}
+
+/// Exemplar labels of a reconcile-duration observation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TraceLabel {
+    trace_id: String,
+}
+
+/// A trace id usable as an exemplar: W3C trace ids are hex and never all zeros. OpenMetrics
+/// caps an exemplar's labels at 128 characters, which 64 hex digits keep well clear of.
+fn valid_trace_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_hexdigit())
+        && id.bytes().any(|b| b != b'0')
+}
+
+/// Optional add-ons whose availability the operator exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Integration {
+    /// Strimzi (`kafka.strimzi.io`).
+    Strimzi,
+    /// cert-manager (`cert-manager.io`).
+    CertManager,
+    /// OpenShift (`security.openshift.io`).
+    OpenShift,
+    /// Gateway API (`gateway.networking.k8s.io`).
+    GatewayApi,
+    /// OpenShift Routes (`route.openshift.io`).
+    OpenShiftRoute,
+    /// Prometheus Operator (`monitoring.coreos.com`).
+    PrometheusOperator,
+}
+
+impl Integration {
+    /// All integrations.
+    pub const ALL: [Integration; 6] = [
+        Integration::Strimzi,
+        Integration::CertManager,
+        Integration::OpenShift,
+        Integration::GatewayApi,
+        Integration::OpenShiftRoute,
+        Integration::PrometheusOperator,
+    ];
+
+    /// Value of the `integration` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Integration::Strimzi => "strimzi",
+            Integration::CertManager => "cert-manager",
+            Integration::OpenShift => "openshift",
+            Integration::GatewayApi => "gateway-api",
+            Integration::OpenShiftRoute => "openshift-route",
+            Integration::PrometheusOperator => "prometheus-operator",
+        }
+    }
+}
+
+/// What one BigPeer contributes to the metrics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BigPeerState {
-    /// (condition type, status) pairs.
+    /// (condition type, status) pairs, status being "True", "False" or "Unknown".
     pub conditions: Vec<(String, String)>,
     /// Paused by annotation.
     pub paused: bool,
+    /// Pods are being moved to a new revision or topology.
+    pub rollout_in_progress: bool,
+    /// Pods unready past `spec.rollout.progressDeadlineSeconds`.
+    pub stuck_pods: u32,
+}
+
+/// Per-BigPeer states and the aggregate series last written, under one lock so that
+/// concurrent reconciles never leave the gauges inconsistent.
+#[derive(Default)]
+struct Books {
+    states: HashMap<(String, String), BigPeerState>,
+    aggregate: Vec<ConditionLabel>,
 }
 
 /// All operator metrics.
 pub struct Metrics {
     registry: Registry,
+    families: Vec<String>,
     reconciles: Family<ResultLabel, Counter>,
-    duration: Histogram,
+    duration: HistogramWithExemplars<TraceLabel>,
     errors: Family<ReasonLabel, Counter>,
     by_condition: Family<ConditionLabel, Gauge>,
     paused: Gauge,
     leader: Gauge,
-    states: Mutex<HashMap<String, BigPeerState>>,
+    condition: Family<BigPeerConditionLabels, Gauge>,
+    rollout: Family<BigPeerLabels, Gauge>,
+    stuck: Family<BigPeerLabels, Gauge>,
+    integrations: Family<IntegrationLabel, Gauge>,
+    books: Mutex<Books>,
+}
+
+/// Registers metrics under the prefix and remembers their family names.
+struct Registrar {
+    registry: Registry,
+    names: Vec<String>,
+}
+
+impl Registrar {
+    fn add(&mut self, name: &str, help: &str, unit: Option<Unit>, metric: impl Metric) {
+        let suffix = unit.as_ref().map(|u| format!("_{}", u.as_str()));
+        self.names
+            .push(format!("{PREFIX}_{name}{}", suffix.unwrap_or_default()));
+        match unit {
+            Some(u) => self.registry.register_with_unit(name, help, u, metric),
+            None => self.registry.register(name, help, metric),
+        }
+    }
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("smbp_operator");
+        let mut r = Registrar {
+            registry: Registry::with_prefix(PREFIX),
+            names: vec![],
+        };
         let reconciles = Family::<ResultLabel, Counter>::default();
-        let duration = Histogram::new(exponential_buckets(0.01, 2.0, 12));
+        let duration = HistogramWithExemplars::new(exponential_buckets(0.01, 2.0, 12));
         let errors = Family::<ReasonLabel, Counter>::default();
         let by_condition = Family::<ConditionLabel, Gauge>::default();
         let paused = Gauge::default();
         let leader = Gauge::default();
-        registry.register(
+        let condition = Family::<BigPeerConditionLabels, Gauge>::default();
+        let rollout = Family::<BigPeerLabels, Gauge>::default();
+        let stuck = Family::<BigPeerLabels, Gauge>::default();
+        let integrations = Family::<IntegrationLabel, Gauge>::default();
+        r.add(
             "reconciles",
             "Reconciles by result (success, error)",
+            None,
             reconciles.clone(),
         );
-        registry.register_with_unit(
+        r.add(
             "reconcile_duration",
-            "Duration of reconciles",
-            prometheus_client::registry::Unit::Seconds,
+            "Duration of reconciles; exemplars carry the reconcile's trace_id",
+            Some(Unit::Seconds),
             duration.clone(),
         );
-        registry.register(
+        r.add(
             "reconcile_errors",
             "Failed reconciles by reason",
+            None,
             errors.clone(),
         );
-        registry.register(
+        r.add(
             "bigpeers",
             "Managed BigPeers by condition type and status",
+            None,
             by_condition.clone(),
         );
-        registry.register(
+        r.add(
             "bigpeers_paused",
             "BigPeers with reconciliation paused",
+            None,
             paused.clone(),
         );
-        registry.register(
+        r.add(
             "leader",
             "1 when this process holds the leader Lease",
+            None,
             leader.clone(),
         );
+        r.add(
+            "bigpeer_condition",
+            "1 when the BigPeer's condition is True, 0 when False or Unknown",
+            None,
+            condition.clone(),
+        );
+        r.add(
+            "bigpeer_rollout_in_progress",
+            "1 while the BigPeer's pods are being moved to a new revision or topology",
+            None,
+            rollout.clone(),
+        );
+        r.add(
+            "bigpeer_stuck_pods",
+            "Pods of the BigPeer unready past spec.rollout.progressDeadlineSeconds",
+            None,
+            stuck.clone(),
+        );
+        r.add(
+            "integration_available",
+            "1 when the cluster serves the optional add-on's API",
+            None,
+            integrations.clone(),
+        );
+        r.add(
+            "build",
+            "Version of the running operator",
+            None,
+            Info::new(VersionLabel {
+                version: env!("CARGO_PKG_VERSION").into(),
+            }),
+        );
         Self {
-            registry,
+            registry: r.registry,
+            families: r.names,
             reconciles,
             duration,
             errors,
             by_condition,
             paused,
             leader,
-            states: Mutex::new(HashMap::new()),
+            condition,
+            rollout,
+            stuck,
+            integrations,
+            books: Mutex::new(Books::default()),
         }
     }
 }
 
 impl Metrics {
-    /// Count a reconcile.
-    pub fn reconciled(&self, seconds: f64, error_reason: Option<&str>) {
-        self.duration.observe(seconds);
+    /// Count a reconcile; `trace_id` (hex) becomes the duration observation's exemplar.
+    pub fn reconciled(&self, seconds: f64, error_reason: Option<&str>, trace_id: Option<&str>) {
+        let exemplar = trace_id.filter(|t| valid_trace_id(t)).map(|t| TraceLabel {
+            trace_id: t.to_string(),
+        });
+        let at = exemplar.as_ref().map(|_| SystemTime::now());
+        self.duration.observe(seconds, exemplar, at);
         let result = if error_reason.is_some() {
             "error"
         } else {
@@ -121,31 +296,105 @@ impl Metrics {
         }
     }
 
-    /// Record a BigPeer's state (key: namespace/name); `None` forgets it.
-    pub fn set_state(&self, key: &str, state: Option<BigPeerState>) {
-        let mut states = self.states.lock().expect("metrics lock");
-        match state {
-            Some(s) => {
-                states.insert(key.to_string(), s);
-            }
-            None => {
-                states.remove(key);
+    /// Record a BigPeer's state, replacing what was recorded before.
+    pub fn set_bigpeer(&self, namespace: &str, name: &str, state: BigPeerState) {
+        let mut books = self.books.lock().expect("metrics lock");
+        let key = (namespace.to_string(), name.to_string());
+        let labels = BigPeerLabels {
+            namespace: namespace.into(),
+            bigpeer: name.into(),
+        };
+        let condition_labels = |c: &str| BigPeerConditionLabels {
+            namespace: namespace.into(),
+            bigpeer: name.into(),
+            condition: c.into(),
+        };
+        if let Some(old) = books.states.get(&key) {
+            for (c, _) in &old.conditions {
+                if !state.conditions.iter().any(|(n, _)| n == c) {
+                    self.condition.remove(&condition_labels(c));
+                }
             }
         }
-        self.by_condition.clear();
+        for (c, status) in &state.conditions {
+            self.condition
+                .get_or_create(&condition_labels(c))
+                .set(i64::from(status == "True"));
+        }
+        self.rollout
+            .get_or_create(&labels)
+            .set(i64::from(state.rollout_in_progress));
+        self.stuck
+            .get_or_create(&labels)
+            .set(i64::from(state.stuck_pods));
+        books.states.insert(key, state);
+        self.write_aggregates(&mut books);
+    }
+
+    /// Remove every series of a deleted BigPeer.
+    pub fn forget_bigpeer(&self, namespace: &str, name: &str) {
+        let mut books = self.books.lock().expect("metrics lock");
+        let Some(old) = books
+            .states
+            .remove(&(namespace.to_string(), name.to_string()))
+        else {
+            return;
+        };
+        for (c, _) in &old.conditions {
+            self.condition.remove(&BigPeerConditionLabels {
+                namespace: namespace.into(),
+                bigpeer: name.into(),
+                condition: c.clone(),
+            });
+        }
+        let labels = BigPeerLabels {
+            namespace: namespace.into(),
+            bigpeer: name.into(),
+        };
+        self.rollout.remove(&labels);
+        self.stuck.remove(&labels);
+        self.write_aggregates(&mut books);
+    }
+
+    /// Recompute the counts over all BigPeers; series whose count dropped to zero go away
+    /// (as before) and the others are overwritten in place, so a scrape never sees a gap.
+    fn write_aggregates(&self, books: &mut Books) {
+        let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
         let mut paused = 0;
-        for s in states.values() {
+        for s in books.states.values() {
             paused += i64::from(s.paused);
             for (c, st) in &s.conditions {
-                self.by_condition
-                    .get_or_create(&ConditionLabel {
-                        condition: c.clone(),
-                        status: st.clone(),
-                    })
-                    .inc();
+                *counts.entry((c.clone(), st.clone())).or_default() += 1;
             }
         }
+        let now: Vec<ConditionLabel> = counts
+            .keys()
+            .map(|(c, s)| ConditionLabel {
+                condition: c.clone(),
+                status: s.clone(),
+            })
+            .collect();
+        for old in books.aggregate.drain(..) {
+            if !now.contains(&old) {
+                self.by_condition.remove(&old);
+            }
+        }
+        for (label, n) in now.iter().zip(counts.values()) {
+            self.by_condition.get_or_create(label).set(*n);
+        }
+        books.aggregate = now;
         self.paused.set(paused);
+    }
+
+    /// Availability of optional add-ons, as last discovered.
+    pub fn set_integrations(&self, found: impl IntoIterator<Item = (Integration, bool)>) {
+        for (i, available) in found {
+            self.integrations
+                .get_or_create(&IntegrationLabel {
+                    integration: i.as_str().into(),
+                })
+                .set(i64::from(available));
+        }
     }
 
     /// Leadership changed.
@@ -153,57 +402,284 @@ impl Metrics {
         self.leader.set(i64::from(leader));
     }
 
-    /// Text exposition.
+    /// OpenMetrics text exposition (`application/openmetrics-text; version=1.0.0`).
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("encoding metrics to a string");
         out
     }
+
+    /// Names of the registered families, in registration order.
+    pub fn family_names(&self) -> &[String] {
+        &self.families
+    }
+
+    /// A registry with at least one series in every family, so that names, types and label
+    /// names can be read off its encoding (metrics reference, dashboard and rule checks).
+    pub fn example() -> Self {
+        let m = Self::default();
+        m.reconciled(0.25, None, Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        m.reconciled(1.5, Some("Conflict"), None);
+        m.set_leader(true);
+        m.set_integrations(Integration::ALL.map(|i| (i, i != Integration::OpenShift)));
+        m.set_bigpeer(
+            "bigpeer",
+            "prod",
+            BigPeerState {
+                conditions: ConditionType::ALL
+                    .iter()
+                    .map(|t| {
+                        let on = matches!(t, ConditionType::Progressing | ConditionType::Degraded);
+                        (
+                            t.as_str().to_string(),
+                            if on { "True" } else { "False" }.into(),
+                        )
+                    })
+                    .collect(),
+                paused: false,
+                rollout_in_progress: true,
+                stuck_pods: 1,
+            },
+        );
+        m
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::exposition::{self, Family as Fam};
+
+    fn parse(m: &Metrics) -> Vec<Fam> {
+        exposition::parse(&m.encode()).expect("the registry encodes valid OpenMetrics")
+    }
+
+    /// Value of the one sample with exactly these labels, if any.
+    fn value(fams: &[Fam], sample: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let found: Vec<f64> = fams
+            .iter()
+            .flat_map(|f| &f.samples)
+            .filter(|s| {
+                s.name == sample
+                    && s.labels.len() == labels.len()
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.iter().any(|(a, b)| a == k && b == v))
+            })
+            .map(|s| s.value)
+            .collect();
+        assert!(found.len() <= 1, "{sample} {labels:?} twice");
+        found.first().copied()
+    }
+
+    fn state(conditions: &[(&str, &str)], paused: bool, rollout: bool, stuck: u32) -> BigPeerState {
+        BigPeerState {
+            conditions: conditions
+                .iter()
+                .map(|(c, s)| (c.to_string(), s.to_string()))
+                .collect(),
+            paused,
+            rollout_in_progress: rollout,
+            stuck_pods: stuck,
+        }
+    }
 
     #[test]
     fn exposes_counts_and_states() {
         let m = Metrics::default();
-        m.reconciled(0.2, None);
-        m.reconciled(0.1, Some("Forbidden"));
-        m.set_state(
-            "ns/a",
-            Some(BigPeerState {
-                conditions: vec![("Ready".into(), "True".into())],
-                paused: true,
-            }),
+        m.reconciled(0.2, None, None);
+        m.reconciled(0.1, Some("Forbidden"), None);
+        m.set_bigpeer("ns", "a", state(&[("Ready", "True")], true, false, 0));
+        m.set_bigpeer("ns", "b", state(&[("Ready", "False")], false, false, 0));
+        let f = parse(&m);
+        let total = "smbp_operator_reconciles_total";
+        assert_eq!(value(&f, total, &[("result", "success")]), Some(1.0));
+        assert_eq!(value(&f, total, &[("result", "error")]), Some(1.0));
+        assert_eq!(
+            value(
+                &f,
+                "smbp_operator_reconcile_errors_total",
+                &[("reason", "Forbidden")]
+            ),
+            Some(1.0)
         );
-        m.set_state(
-            "ns/b",
-            Some(BigPeerState {
-                conditions: vec![("Ready".into(), "False".into())],
-                paused: false,
-            }),
+        let agg = "smbp_operator_bigpeers";
+        assert_eq!(
+            value(&f, agg, &[("condition", "Ready"), ("status", "True")]),
+            Some(1.0)
         );
-        let text = m.encode();
+        assert_eq!(
+            value(&f, agg, &[("condition", "Ready"), ("status", "False")]),
+            Some(1.0)
+        );
+        assert_eq!(value(&f, "smbp_operator_bigpeers_paused", &[]), Some(1.0));
+        assert_eq!(
+            value(&f, "smbp_operator_reconcile_duration_seconds_count", &[]),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&f, "smbp_operator_reconcile_duration_seconds_sum", &[])
+                .map(|v| (v * 10.0).round()),
+            Some(3.0)
+        );
+        m.forget_bigpeer("ns", "a");
+        let f = parse(&m);
+        assert_eq!(value(&f, "smbp_operator_bigpeers_paused", &[]), Some(0.0));
+        assert_eq!(
+            value(&f, agg, &[("condition", "Ready"), ("status", "True")]),
+            None
+        );
+        assert_eq!(
+            value(&f, agg, &[("condition", "Ready"), ("status", "False")]),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn per_bigpeer_series_follow_the_latest_state() {
+        let m = Metrics::default();
+        let cond = "smbp_operator_bigpeer_condition";
+        let ready = [
+            ("namespace", "ns"),
+            ("bigpeer", "a"),
+            ("condition", "Ready"),
+        ];
+        let degraded = [
+            ("namespace", "ns"),
+            ("bigpeer", "a"),
+            ("condition", "Degraded"),
+        ];
+        let who = [("namespace", "ns"), ("bigpeer", "a")];
+        m.set_bigpeer(
+            "ns",
+            "a",
+            state(&[("Ready", "False"), ("Degraded", "True")], false, true, 2),
+        );
+        let f = parse(&m);
+        assert_eq!(value(&f, cond, &ready), Some(0.0));
+        assert_eq!(value(&f, cond, &degraded), Some(1.0));
+        assert_eq!(
+            value(&f, "smbp_operator_bigpeer_rollout_in_progress", &who),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&f, "smbp_operator_bigpeer_stuck_pods", &who),
+            Some(2.0)
+        );
+
+        // Unknown counts as not True; a condition that disappears loses its series.
+        m.set_bigpeer("ns", "a", state(&[("Ready", "Unknown")], false, false, 0));
+        let f = parse(&m);
+        assert_eq!(value(&f, cond, &ready), Some(0.0));
+        assert_eq!(value(&f, cond, &degraded), None);
+        assert_eq!(
+            value(&f, "smbp_operator_bigpeer_rollout_in_progress", &who),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&f, "smbp_operator_bigpeer_stuck_pods", &who),
+            Some(0.0)
+        );
+
+        m.set_bigpeer("ns", "a", state(&[("Ready", "True")], false, false, 0));
+        assert_eq!(value(&parse(&m), cond, &ready), Some(1.0));
+    }
+
+    #[test]
+    fn forgetting_a_bigpeer_removes_only_its_series() {
+        let m = Metrics::default();
+        m.set_bigpeer("ns", "a", state(&[("Ready", "True")], false, true, 1));
+        m.set_bigpeer("other", "a", state(&[("Ready", "True")], false, false, 0));
+        m.forget_bigpeer("ns", "a");
+        m.forget_bigpeer("ns", "never-seen");
+        let f = parse(&m);
+        let mentions = |bp_ns: &str| {
+            f.iter()
+                .flat_map(|f| &f.samples)
+                .any(|s| s.labels.iter().any(|(k, v)| k == "namespace" && v == bp_ns))
+        };
+        assert!(!mentions("ns"), "{}", m.encode());
+        assert!(mentions("other"));
+        assert_eq!(
+            value(
+                &f,
+                "smbp_operator_bigpeers",
+                &[("condition", "Ready"), ("status", "True")]
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn integrations_build_info_and_leader() {
+        let m = Metrics::default();
+        m.set_integrations([
+            (Integration::Strimzi, true),
+            (Integration::GatewayApi, false),
+        ]);
+        m.set_integrations([(Integration::Strimzi, false)]);
+        m.set_leader(true);
+        let f = parse(&m);
+        let avail = "smbp_operator_integration_available";
+        assert_eq!(value(&f, avail, &[("integration", "strimzi")]), Some(0.0));
+        assert_eq!(
+            value(&f, avail, &[("integration", "gateway-api")]),
+            Some(0.0)
+        );
+        assert_eq!(value(&f, avail, &[("integration", "cert-manager")]), None);
+        assert_eq!(
+            value(
+                &f,
+                "smbp_operator_build_info",
+                &[("version", env!("CARGO_PKG_VERSION"))]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(value(&f, "smbp_operator_leader", &[]), Some(1.0));
+    }
+
+    #[test]
+    fn exemplars_carry_valid_trace_ids_only() {
+        let m = Metrics::default();
+        m.reconciled(0.03, None, Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        m.reconciled(0.3, None, Some("00000000000000000000000000000000"));
+        m.reconciled(3.0, None, Some("not hex\"} 1"));
+        m.reconciled(30.0, None, None);
+        let f = parse(&m);
+        let exemplars: Vec<&str> = f
+            .iter()
+            .flat_map(|f| &f.samples)
+            .filter_map(|s| s.exemplar.as_deref())
+            .collect();
+        assert_eq!(exemplars.len(), 1, "{}", m.encode());
+        assert!(exemplars[0].starts_with(r#"{trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 0.03 "#));
+        let bucket = m
+            .encode()
+            .lines()
+            .find(|l| l.contains("# {trace_id="))
+            .unwrap()
+            .to_string();
         assert!(
-            text.contains(r#"smbp_operator_reconciles_total{result="success"} 1"#),
-            "{text}"
+            bucket.starts_with(r#"smbp_operator_reconcile_duration_seconds_bucket{le="0.04"} 1"#),
+            "{bucket}"
         );
-        assert!(
-            text.contains(r#"smbp_operator_reconcile_errors_total{reason="Forbidden"} 1"#),
-            "{text}"
+    }
+
+    #[test]
+    fn example_fills_every_family() {
+        let example = parse(&Metrics::example());
+        assert_eq!(
+            Metrics::default().family_names(),
+            example.iter().map(|f| f.name.clone()).collect::<Vec<_>>()
         );
-        assert!(
-            text.contains(r#"smbp_operator_bigpeers{condition="Ready",status="True"} 1"#),
-            "{text}"
-        );
-        assert!(text.contains("smbp_operator_bigpeers_paused 1"), "{text}");
-        assert!(
-            text.contains("smbp_operator_reconcile_duration_seconds_count 2"),
-            "{text}"
-        );
-        m.set_state("ns/a", None);
-        assert!(m.encode().contains("smbp_operator_bigpeers_paused 0"));
+        for f in &example {
+            assert!(
+                !f.samples.is_empty(),
+                "{} has no sample in Metrics::example",
+                f.name
+            );
+            assert!(f.name.starts_with("smbp_operator_"), "{}", f.name);
+        }
     }
 }
