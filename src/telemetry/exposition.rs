@@ -25,7 +25,7 @@ pub struct Sample {
     /// Series name, e.g. `smbp_operator_reconciles_total`.
     pub name: String,
     /// Labels in exposition order.
-    pub labels: Vec<(String, String)>,
+    pub labels: Labels,
     /// Value.
     pub value: f64,
     /// Exemplar text after `# `, e.g. `{trace_id="…"} 0.2 1700000000.0`.
@@ -169,8 +169,11 @@ fn sample(line: &str) -> Result<Sample, String> {
     })
 }
 
+/// Label names and values in exposition order.
+pub type Labels = Vec<(String, String)>;
+
 /// Labels after `{`, up to and including `}`; returns the labels and the text after.
-fn label_set(mut s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+fn label_set(mut s: &str) -> Result<(Labels, &str), String> {
     let mut labels = vec![];
     loop {
         if let Some(after) = s.strip_prefix('}') {

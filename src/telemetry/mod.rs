@@ -1,5 +1,7 @@
 //! Metrics, health endpoints, logs and traces.
 
+#[cfg(test)]
+mod assets_check;
 pub mod exposition;
 pub mod metrics;
 pub mod reference;
