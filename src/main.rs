@@ -104,6 +104,10 @@ struct BundleArgs {
     /// Also record this version under releases/<version>/ (immutable afterwards).
     #[arg(long)]
     release: bool,
+    /// Ship the ServiceMonitor and PrometheusRule in the bundle (only for catalogs whose
+    /// clusters serve monitoring.coreos.com/v1: OLM fails the install elsewhere).
+    #[arg(long)]
+    bundle_monitoring: bool,
 }
 
 fn bundle_gen(a: BundleArgs) -> anyhow::Result<()> {
@@ -113,6 +117,7 @@ fn bundle_gen(a: BundleArgs) -> anyhow::Result<()> {
     r.default_channel = a.default_channel;
     r.replaces = a.replaces;
     r.skip_range = a.skip_range;
+    r.bundle_monitoring = a.bundle_monitoring;
     if let Some(i) = a.operator_image {
         r.operator_image = i;
     }

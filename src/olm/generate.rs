@@ -1,5 +1,5 @@
 //! `bundle-gen`: every generated packaging file, from one release description plus the
-//! released bundles kept under `releases/<version>/`.
+//! released bundles kept under `releases/<version>/`, and the metrics reference.
 
 use std::path::{Path, PathBuf};
 
@@ -89,6 +89,10 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
         catalog::render(&entries, &r.default_channel, &icon, &description),
     ));
     out.push(("catalog.Dockerfile".into(), catalog::dockerfile()));
+    out.push((
+        crate::telemetry::reference::PATH.into(),
+        crate::telemetry::reference::markdown(),
+    ));
     out
 }
 

@@ -1,5 +1,6 @@
 //! Generated deployment artifacts: CRD YAML, RBAC (one source of truth for config/ and the
-//! CSV), the OLM bundle, the File-Based Catalog and the scorecard configuration.
+//! CSV), the OLM bundle, the File-Based Catalog, the scorecard configuration and the
+//! monitoring assets.
 
 pub mod bundle;
 pub mod catalog;
@@ -8,6 +9,7 @@ pub mod csv;
 pub mod generate;
 pub mod kustomize;
 pub mod manager;
+pub mod monitoring;
 pub mod rbac;
 pub mod release;
 pub mod scorecard;

@@ -37,6 +37,10 @@ pub struct Release {
     pub bigpeer_images: Vec<(Component, String, String)>,
     /// Creation time (RFC 3339), an input so that output is reproducible.
     pub created_at: String,
+    /// Ship the ServiceMonitor and PrometheusRule in the bundle. Only for catalogs whose
+    /// clusters all serve `monitoring.coreos.com/v1` (OpenShift): elsewhere OLM fails the
+    /// InstallPlan over them.
+    pub bundle_monitoring: bool,
 }
 
 impl Release {
@@ -70,6 +74,7 @@ impl Release {
             bundle_image: format!("quay.io/smbp/smbp-operator-bundle:v{version}"),
             bigpeer_images,
             created_at: created_at.into(),
+            bundle_monitoring: false,
         }
     }
 
