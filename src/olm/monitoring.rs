@@ -52,14 +52,19 @@ const SERVICE_MONITOR_NOTE: &str = "\
 #   operator defines (docs/metrics.md).
 ";
 
-/// The operator's ServiceMonitor over the metrics Service (`bundle::metrics_service`).
+/// The Service the ServiceMonitor selects: the one in the bundle and `config/default`.
+fn metrics_service() -> Value {
+    bundle::metrics_service()
+}
+
+/// The operator's ServiceMonitor over the metrics Service.
 pub fn service_monitor() -> Value {
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
         "metadata": {"name": SERVICE_MONITOR, "labels": manager::labels()},
         "spec": {
-            "selector": {"matchLabels": bundle::metrics_service()["metadata"]["labels"].clone()},
+            "selector": {"matchLabels": metrics_service()["metadata"]["labels"].clone()},
             "endpoints": [{
                 "port": "metrics",
                 "path": "/metrics",
@@ -183,7 +188,7 @@ mod tests {
     #[test]
     fn service_monitor_scrapes_the_metrics_service_port() {
         let sm = service_monitor();
-        let svc = bundle::metrics_service();
+        let svc = metrics_service();
         let selector = sm["spec"]["selector"]["matchLabels"].as_object().unwrap();
         assert!(!selector.is_empty());
         for (k, v) in selector {
@@ -209,9 +214,7 @@ mod tests {
         // Prometheus Operator names the job after the Service; the rules match on it.
         let job = format!(
             "job=\"{}\"",
-            bundle::metrics_service()["metadata"]["name"]
-                .as_str()
-                .unwrap()
+            metrics_service()["metadata"]["name"].as_str().unwrap()
         );
         assert!(RULES.contains(&job), "rules do not select {job}");
         for d in &DASHBOARDS {
