@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod disruption;
+pub mod exposure;
 pub mod kafka;
 pub mod keys;
 pub mod labels;
@@ -12,6 +13,8 @@ pub mod services;
 pub mod stateless;
 pub mod store;
 
+#[cfg(test)]
+mod exposure_tests;
 #[cfg(test)]
 mod tests;
 
@@ -72,6 +75,12 @@ pub struct BuildInputs {
     pub cert_manager: bool,
     /// Strimzi is installed (needed for `transactionLog.strimzi`).
     pub strimzi: bool,
+    /// The Gateway API is installed (needed for `network.expose.gatewayAPI`).
+    pub gateway_api: bool,
+    /// OpenShift Routes are served (needed for `network.expose.route`).
+    pub openshift_route: bool,
+    /// The Prometheus Operator's API is installed (needed for `monitoring`).
+    pub prometheus_operator: bool,
 }
 
 /// One object to server-side apply.
@@ -148,6 +157,7 @@ pub fn desired(bp: &BigPeer, inputs: &BuildInputs) -> Vec<DesiredObject> {
     for c in Component::ALL {
         out.push(DesiredObject::typed(&services::client(bp, c)));
     }
+    out.extend(exposure::objects(bp, inputs));
     if inputs.workloads {
         out.push(DesiredObject::typed(&store::stateful_set(
             bp, inputs, &hash,

@@ -159,6 +159,9 @@ fn inputs(bp: &BigPeer, openshift: bool) -> BuildInputs {
         workloads: true,
         cert_manager: true,
         strimzi: true,
+        gateway_api: true,
+        openshift_route: true,
+        prometheus_operator: true,
     }
 }
 

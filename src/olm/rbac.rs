@@ -54,6 +54,21 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             MANAGE,
         ),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
+        rule(&["networking.k8s.io"], &["ingresses"], MANAGE),
+        rule(&["gateway.networking.k8s.io"], &["httproutes"], MANAGE),
+        rule(&["gateway.networking.k8s.io"], &["gateways"], &["get"]),
+        rule(&["route.openshift.io"], &["routes"], MANAGE),
+        // Setting spec.host on a Route needs this subresource permission.
+        rule(
+            &["route.openshift.io"],
+            &["routes/custom-host"],
+            &["create"],
+        ),
+        rule(
+            &["monitoring.coreos.com"],
+            &["servicemonitors", "podmonitors"],
+            MANAGE,
+        ),
     ]
 }
 

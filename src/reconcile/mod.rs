@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod error;
 pub mod events;
+pub mod exposure;
 pub mod finalize;
 pub mod integrations;
 pub mod observe;
@@ -278,6 +279,9 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         workloads,
         cert_manager: integrations.cert_manager,
         strimzi: integrations.strimzi,
+        gateway_api: integrations.gateway_api,
+        openshift_route: integrations.openshift_route,
+        prometheus_operator: integrations.prometheus_operator,
     };
     let desired = build::desired(bp, &inputs);
 
@@ -383,7 +387,8 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         pending: !applied.pending.is_empty(),
         transition: topology.transition.is_some(),
     };
-    let wanted = status::conditions(bp, &observed, &decisions);
+    let (exposure_status, exposed) = exposure::assess(bp, integrations, &observed.exposure);
+    let wanted = status::conditions(bp, &observed, &decisions, &[exposed]);
     warn_on_new_trouble(ctx, bp, &previous, &wanted).await;
     let now_time = Time(now);
     let generation = bp.metadata.generation.unwrap_or_default();
@@ -400,7 +405,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
             observed.deployments.get(&Component::Api),
         )),
         topology: Some(topology),
-        exposure: previous.exposure.clone(),
+        exposure: Some(exposure_status),
     };
     write_status(&api, bp, &new_status).await?;
     ctx.metrics
