@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures::{Future, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -65,6 +66,10 @@ pub struct Context {
 const BUSY: Duration = Duration::from_secs(5);
 /// Periodic resync of a settled BigPeer.
 const IDLE: Duration = Duration::from_secs(300);
+/// Ready, but waiting on something outside the operator's watches: an add-on API to be
+/// installed (discovery is cached for 30 s), or a controller whose objects are not watched
+/// (Gateway, router, cert-manager) to report.
+const WAITING: Duration = Duration::from_secs(15);
 /// StatefulSet label with a pod's revision.
 const REVISION_LABEL: &str = "controller-revision-hash";
 
@@ -411,13 +416,21 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     ctx.metrics
         .set_state(&key(bp), Some(state_of(&new_status, false)));
 
-    let settled = wanted
+    let is = |t: ConditionType| wanted.iter().any(|c| c.type_ == t && c.status);
+    let ready = is(ConditionType::Ready) && applied.created.is_empty();
+    let addons_done = wanted
         .iter()
-        .any(|c| c.type_ == ConditionType::Ready && c.status);
-    Ok(Action::requeue(if settled && applied.created.is_empty() {
-        IDLE
-    } else {
-        BUSY
+        .filter(|c| {
+            matches!(
+                c.type_,
+                ConditionType::Exposed | ConditionType::MonitoringReady
+            )
+        })
+        .all(|c| c.status);
+    Ok(Action::requeue(match (ready, addons_done) {
+        (true, true) => IDLE,
+        (true, false) => WAITING,
+        (false, _) => BUSY,
     }))
 }
 
@@ -568,6 +581,7 @@ pub async fn run(
                 .owns(owned!(ConfigMap), owned_cfg())
                 .owns(owned!(ServiceAccount), owned_cfg())
                 .owns(owned!(PodDisruptionBudget), owned_cfg())
+                .owns(owned!(Ingress), owned_cfg())
                 // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
                 .watches(
                     pods,

@@ -176,3 +176,56 @@ pub async fn event_reasons(client: &Client, ns: &str) -> Vec<String> {
         .filter_map(|e| e.reason)
         .collect()
 }
+
+/// Run `hack/addons.sh <action> <addon>...` (up or down) against the test cluster.
+pub fn run_addons(action: &str, which: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/addons.sh");
+    let out = std::process::Command::new(script)
+        .arg(action)
+        .args(which)
+        .output()
+        .expect("hack/addons.sh runs");
+    assert!(
+        out.status.success(),
+        "addons {action} {which:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Install third-party CRDs with `hack/install-crds.sh <kind>...`.
+pub fn install_crds(kinds: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/install-crds.sh");
+    let out = std::process::Command::new(script)
+        .args(kinds)
+        .output()
+        .expect("hack/install-crds.sh runs");
+    assert!(
+        out.status.success(),
+        "install-crds {kinds:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Delete every CRD of an API group and wait until the group is gone.
+pub async fn remove_crds(client: &Client, group: &str) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let of_group = || async {
+        crds.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|c| c.spec.group == group)
+            .map(|c| c.name_any())
+            .collect::<Vec<_>>()
+    };
+    for name in of_group().await {
+        let _ = crds.delete(&name, &Default::default()).await;
+    }
+    wait_for(
+        &format!("CRDs of {group} deleted"),
+        Duration::from_secs(60),
+        || async { of_group().await.is_empty().then_some(()) },
+    )
+    .await;
+}
