@@ -235,6 +235,14 @@ pub struct GatewayApiExposure {
     /// must allow routes from this namespace.
     #[schemars(length(min = 1, max = 32))]
     pub parent_refs: Vec<GatewayParentRef>,
+    /// `timeouts.request` of the HTTPRoute rules for WebSocket sync and auth (`/_ditto`),
+    /// for example "0s" to lift the deadline on long-lived sync sessions: some
+    /// implementations (Envoy-based ones end requests after 15 s) otherwise cut them. The
+    /// implementation must support HTTPRoute timeouts (an extended Gateway API feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(r"self.matches('^([0-9]{1,5}(h|m|s|ms)){1,4}$')").message("gatewayAPI.syncRequestTimeout must be a Gateway API duration such as 0s, 3600s or 1h"))]
+    #[schemars(length(min = 2, max = 32))]
+    pub sync_request_timeout: Option<String>,
     /// Annotations put on the HTTPRoute as given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,

@@ -289,10 +289,14 @@ fn http_route(bp: &BigPeer, host: &str, gw: &GatewayApiExposure) -> DesiredObjec
     let rules: Vec<Value> = PATHS
         .iter()
         .map(|p| {
-            json!({
+            let mut rule = json!({
                 "matches": [{"path": {"type": "PathPrefix", "value": p.path}}],
                 "backendRefs": [{"name": names::component(&bp_name, p.component), "port": p.port}],
-            })
+            });
+            if let (Some(t), Component::Subscription) = (&gw.sync_request_timeout, p.component) {
+                rule["timeouts"] = json!({ "request": t });
+            }
+            rule
         })
         .collect();
     DesiredObject::new(

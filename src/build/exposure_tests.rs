@@ -65,6 +65,7 @@ fn gateway_mode() -> ExposeSpec {
                 section_name: Some("https".into()),
                 port: None,
             }],
+            sync_request_timeout: Some("0s".into()),
             annotations: BTreeMap::new(),
         }),
         ..Default::default()
@@ -275,6 +276,21 @@ fn http_route_attaches_to_the_users_gateway_only() {
             ("/_ditto".into(), "prod-subscription".into(), 8080),
             ("/".into(), "prod-api".into(), 10080),
         ]
+    );
+    let timeouts: Vec<&Value> = r["spec"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| &x["timeouts"])
+        .collect();
+    assert_eq!(
+        timeouts,
+        vec![
+            &json!({"request": "0s"}),
+            &json!({"request": "0s"}),
+            &Value::Null
+        ],
+        "only the WebSocket sync and auth rules get the sync timeout"
     );
     assert!(exposure::objects(&bp, &inputs(false)).is_empty());
 }
