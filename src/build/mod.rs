@@ -7,6 +7,8 @@ pub mod kafka;
 pub mod keys;
 pub mod labels;
 pub mod names;
+#[cfg(test)]
+mod netpol_eval;
 pub mod pod;
 pub mod services;
 pub mod stateless;
