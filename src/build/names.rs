@@ -30,6 +30,11 @@ pub fn pdb(bp: &str, c: Component) -> String {
     component(bp, c)
 }
 
+/// NetworkPolicy of a component: `<bp>-store`, `<bp>-subscription`, `<bp>-api`.
+pub fn network_policy(bp: &str, c: Component) -> String {
+    component(bp, c)
+}
+
 /// Default Kafka topic: `<bp>-<namespace>-transactions`, unique per Big Peer cluster.
 pub fn default_topic(bp: &str, ns: &str) -> String {
     format!("{bp}-{ns}-transactions")
