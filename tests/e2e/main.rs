@@ -6,6 +6,7 @@
 mod common;
 mod harness;
 mod integrations;
+mod network_policies;
 mod resilience;
 
 use std::time::Duration;
