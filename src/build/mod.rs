@@ -8,6 +8,11 @@ pub mod kafka;
 pub mod keys;
 pub mod labels;
 pub mod names;
+#[cfg(test)]
+mod netpol_eval;
+#[cfg(test)]
+mod netpol_table;
+pub mod network_policy;
 pub mod pod;
 pub mod services;
 pub mod stateless;
@@ -16,7 +21,7 @@ pub mod store;
 #[cfg(test)]
 mod exposure_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::ResourceExt;
@@ -138,6 +143,12 @@ pub fn service_account(bp: &BigPeer) -> ServiceAccount {
 pub fn desired(bp: &BigPeer, inputs: &BuildInputs) -> Vec<DesiredObject> {
     let spec = &bp.spec;
     let mut out = vec![DesiredObject::typed(&service_account(bp))];
+    // Traffic policy first: it is in force before any pod starts.
+    out.extend(
+        network_policy::policies(bp, inputs)
+            .iter()
+            .map(DesiredObject::typed),
+    );
 
     if let (Some(cm), true) = (&spec.auth.keys.cert_manager, inputs.cert_manager) {
         out.extend(keys::objects(bp, cm));

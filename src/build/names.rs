@@ -50,6 +50,11 @@ pub fn public_tls(bp: &str) -> String {
     format!("{bp}-public-tls")
 }
 
+/// NetworkPolicy of a component: `<bp>-store`, `<bp>-subscription`, `<bp>-api`.
+pub fn network_policy(bp: &str, c: Component) -> String {
+    component(bp, c)
+}
+
 /// Default Kafka topic: `<bp>-<namespace>-transactions`, unique per Big Peer cluster.
 pub fn default_topic(bp: &str, ns: &str) -> String {
     format!("{bp}-{ns}-transactions")

@@ -25,6 +25,8 @@ smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resour
 * **Transaction log** on a Strimzi-managed Kafka (KafkaTopic plus a KafkaUser allowed only that
   topic) or on any external Kafka (TLS, SASL/SCRAM or mTLS).
 * **Keys** issued by cert-manager or taken from existing Secrets.
+* **NetworkPolicies** per component, on by default: each accepts and sends only the traffic
+  Big Peer needs, narrowed further by the sources and destinations you name.
 * Staged **topology transitions** when partitions or the replication factor change, recorded
   in status and resumed after restarts.
 * Apply-time validation of every cross-field rule, `Ready`/`Degraded` and per-part conditions,
@@ -272,6 +274,7 @@ fn owned_resources() -> Value {
         {"kind": "Service", "version": "v1", "name": ""},
         {"kind": "ConfigMap", "version": "v1", "name": ""},
         {"kind": "PodDisruptionBudget", "version": "v1", "name": ""},
+        {"kind": "NetworkPolicy", "version": "v1", "name": ""},
         {"kind": "ServiceAccount", "version": "v1", "name": ""},
         {"kind": "Pod", "version": "v1", "name": ""},
         {"kind": "PersistentVolumeClaim", "version": "v1", "name": ""},

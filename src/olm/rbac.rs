@@ -46,6 +46,7 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         ),
         rule(&[""], &["secrets"], &["get"]),
         rule(&["policy"], &["poddisruptionbudgets"], MANAGE),
+        rule(&["networking.k8s.io"], &["networkpolicies"], MANAGE),
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
         rule(&["cert-manager.io"], &["certificates", "issuers"], MANAGE),
         rule(

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
@@ -60,6 +61,7 @@ fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
         (ApiResource::erase::<Deployment>(&()), true),
         (ApiResource::erase::<PodDisruptionBudget>(&()), true),
         (ApiResource::erase::<Ingress>(&()), true),
+        (ApiResource::erase::<NetworkPolicy>(&()), true),
     ];
     if integrations.cert_manager {
         kinds.extend([

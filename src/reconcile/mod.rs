@@ -17,6 +17,7 @@ use futures::{Future, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -582,6 +583,7 @@ pub async fn run(
                 .owns(owned!(ServiceAccount), owned_cfg())
                 .owns(owned!(PodDisruptionBudget), owned_cfg())
                 .owns(owned!(Ingress), owned_cfg())
+                .owns(owned!(NetworkPolicy), owned_cfg())
                 // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
                 .watches(
                     pods,

@@ -7,6 +7,7 @@ mod common;
 mod exposure;
 mod harness;
 mod integrations;
+mod network_policies;
 mod resilience;
 
 use std::time::Duration;
