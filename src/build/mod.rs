@@ -7,6 +7,7 @@ pub mod exposure;
 pub mod kafka;
 pub mod keys;
 pub mod labels;
+pub mod monitoring;
 pub mod names;
 #[cfg(test)]
 mod netpol_eval;
@@ -169,6 +170,7 @@ pub fn desired(bp: &BigPeer, inputs: &BuildInputs) -> Vec<DesiredObject> {
         out.push(DesiredObject::typed(&services::client(bp, c)));
     }
     out.extend(exposure::objects(bp, inputs));
+    out.extend(monitoring::monitor(bp, inputs.prometheus_operator));
     if inputs.workloads {
         out.push(DesiredObject::typed(&store::stateful_set(
             bp, inputs, &hash,

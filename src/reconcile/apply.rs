@@ -72,6 +72,12 @@ fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
     if integrations.gateway_api {
         kinds.push((thirdparty::http_route(), true));
     }
+    if integrations.prometheus_operator {
+        kinds.extend([
+            (thirdparty::service_monitor(), true),
+            (thirdparty::pod_monitor(), true),
+        ]);
+    }
     if integrations.openshift_route {
         kinds.push((thirdparty::openshift_route(), true));
     }

@@ -394,7 +394,13 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         transition: topology.transition.is_some(),
     };
     let (exposure_status, exposed) = exposure::assess(bp, integrations, &observed.exposure);
-    let wanted = status::conditions(bp, &observed, &decisions, &[exposed]);
+    let addons: Vec<DesiredCondition> = std::iter::once(exposed)
+        .chain(status::monitoring_condition(
+            bp,
+            integrations.prometheus_operator,
+        ))
+        .collect();
+    let wanted = status::conditions(bp, &observed, &decisions, &addons);
     warn_on_new_trouble(ctx, bp, &previous, &wanted).await;
     let now_time = Time(now);
     let generation = bp.metadata.generation.unwrap_or_default();

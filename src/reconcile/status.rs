@@ -316,3 +316,35 @@ pub fn running_version(bp: &BigPeer, o: &Observed, d: &Decisions) -> Option<Stri
         });
     settled.then(|| bp.spec.version.clone())
 }
+
+/// `MonitoringReady` when `spec.monitoring.enabled`; nothing otherwise.
+pub fn monitoring_condition(bp: &BigPeer, prometheus_operator: bool) -> Option<C> {
+    let m = &bp.spec.monitoring;
+    if !m.enabled {
+        return None;
+    }
+    let kind = match m.resource {
+        crate::api::MonitorKind::ServiceMonitor => "ServiceMonitor",
+        crate::api::MonitorKind::PodMonitor => "PodMonitor",
+    };
+    Some(if prometheus_operator {
+        C::new(
+            T::MonitoringReady,
+            true,
+            "MonitorApplied",
+            format!(
+                "{kind} {} selects the components' metrics port",
+                crate::build::monitoring::name(bp)
+            ),
+        )
+    } else {
+        C::new(
+            T::MonitoringReady,
+            false,
+            "PrometheusOperatorNotInstalled",
+            format!(
+                "spec.monitoring needs the Prometheus Operator's API (monitoring.coreos.com/v1) for its {kind}; install it or set monitoring.enabled=false"
+            ),
+        )
+    })
+}
