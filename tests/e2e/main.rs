@@ -6,6 +6,7 @@
 mod common;
 mod harness;
 mod integrations;
+mod metrics_auth;
 mod resilience;
 
 use std::time::Duration;
