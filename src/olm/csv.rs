@@ -315,6 +315,7 @@ pub fn csv(r: &Release, example: &Value) -> Value {
             "spec": {
                 "deployments": [{"name": manager::NAME, "label": manager::labels(), "spec": manager::deployment(r, true).spec}],
                 "permissions": permissions(rules),
+                "clusterPermissions": permissions(rbac::cluster_rules()),
             }
         },
         "customresourcedefinitions": {"owned": [{
@@ -419,6 +420,20 @@ mod tests {
         assert_eq!(
             wn["valueFrom"]["fieldRef"]["fieldPath"],
             "metadata.annotations['olm.targetNamespaces']"
+        );
+    }
+
+    #[test]
+    fn review_rules_are_cluster_permissions_of_the_operator() {
+        let csv = csv(&release(), &json!({}));
+        let install = &csv["spec"]["install"]["spec"];
+        let cluster = install["clusterPermissions"].as_array().unwrap();
+        assert_eq!(cluster.len(), 1);
+        assert_eq!(cluster[0]["serviceAccountName"], manager::SERVICE_ACCOUNT);
+        assert_eq!(cluster[0]["rules"], json!(rbac::cluster_rules()));
+        let namespaced = install["permissions"][0]["rules"].to_string();
+        assert!(
+            !namespaced.contains("tokenreviews") && !namespaced.contains("subjectaccessreviews")
         );
     }
 

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::release::{self, Release};
-use super::{crd, manager, rbac, scorecard};
+use super::{bundle, crd, manager, rbac, scorecard};
 
 fn y(v: &impl serde::Serialize) -> String {
     serde_yaml::to_string(v).expect("manifests serialize")
@@ -54,7 +54,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": release::SUGGESTED_NAMESPACE,
-        "resources": ["../crd", "../rbac", "../manager"],
+        "resources": ["../crd", "../rbac", "../manager", "metrics_service.yaml"],
     });
     let mut out = vec![
         (
@@ -77,6 +77,10 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         ),
         ("config/rbac/service_account.yaml".into(), y(&sa)),
         (
+            "config/rbac/metrics_reader_role.yaml".into(),
+            y(&bundle::value(&rbac::metrics_reader_cluster_role())),
+        ),
+        (
             "config/rbac/kustomization.yaml".into(),
             kustomization(&[
                 "service_account.yaml",
@@ -84,6 +88,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
                 "role_binding.yaml",
                 "leader_election_role.yaml",
                 "leader_election_role_binding.yaml",
+                "metrics_reader_role.yaml",
             ]),
         ),
         ("config/manager/namespace.yaml".into(), y(&namespace)),
@@ -93,6 +98,10 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
             kustomization(&["namespace.yaml", "manager.yaml"]),
         ),
         ("config/default/kustomization.yaml".into(), y(&default)),
+        (
+            "config/default/metrics_service.yaml".into(),
+            y(&bundle::value(&manager::metrics_service())),
+        ),
         (
             "config/samples/kustomization.yaml".into(),
             kustomization(&["smbp_v1alpha1_bigpeer.yaml"]),

@@ -44,7 +44,8 @@ where
     .expect("apply");
 }
 
-/// Install the CRDs and the operator's RBAC exactly as generated, and return a kubeconfig
+/// Install the CRDs and the operator's RBAC (and the metrics-reader ClusterRole) exactly as
+/// generated, and return a kubeconfig
 /// that authenticates as the operator's ServiceAccount.
 pub async fn install(client: &Client) -> PathBuf {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -104,6 +105,7 @@ pub async fn install(client: &Client) -> PathBuf {
         },
     )
     .await;
+    apply(&crs, &olm::rbac::metrics_reader_cluster_role()).await;
     let roles: Api<Role> = Api::namespaced(client.clone(), OPERATOR_NS);
     let role = olm::rbac::leader_election_role();
     apply(&roles, &role).await;
@@ -142,13 +144,25 @@ pub fn logs_dir() -> PathBuf {
 impl Operator {
     /// Start `smbp-operator run` with the operator's own credentials, watching all namespaces.
     pub fn start(kubeconfig: &Path, name: &str, port: u16, leader_elect: bool) -> Operator {
+        Operator::start_with(kubeconfig, name, port, leader_elect, &[])
+    }
+
+    /// [`Operator::start`] with extra environment, e.g. `METRICS_SECURE=true`.
+    pub fn start_with(
+        kubeconfig: &Path,
+        name: &str,
+        port: u16,
+        leader_elect: bool,
+        extra: &[(&str, &str)],
+    ) -> Operator {
         let log = logs_dir().join(format!("{name}.log"));
         let le = leader_elect.to_string();
-        let env = [
+        let mut env = vec![
             ("POD_NAMESPACE", OPERATOR_NS),
             ("POD_NAME", name),
             ("LEADER_ELECT", le.as_str()),
         ];
+        env.extend_from_slice(extra);
         Operator::spawn(
             &current_bin(),
             kubeconfig,

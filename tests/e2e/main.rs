@@ -7,6 +7,7 @@ mod common;
 mod exposure;
 mod harness;
 mod integrations;
+mod metrics_auth;
 mod monitoring;
 mod network_policies;
 mod resilience;
