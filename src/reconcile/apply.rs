@@ -11,6 +11,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
 use kube::{Client, ResourceExt};
+use tracing::{Instrument, info_span};
 
 use super::error::{Context, Result};
 use super::integrations::Integrations;
@@ -133,7 +134,9 @@ pub async fn apply_and_prune(
     objects: &[DesiredObject],
 ) -> Result<Applied> {
     let ns = bp.namespace().unwrap_or_default();
-    let existing = inventory(client, bp, integrations).await?;
+    let existing = inventory(client, bp, integrations)
+        .instrument(info_span!("inventory"))
+        .await?;
     let exists = |kind: &str, name: &str| existing.iter().any(|f| f.kind == kind && f.name == name);
     let params = PatchParams::apply(labels::MANAGER).force();
     let mut applied = Applied::default();
@@ -141,6 +144,7 @@ pub async fn apply_and_prune(
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &obj.resource);
         let after = api
             .patch(&obj.name, &params, &Patch::Apply(&obj.body))
+            .instrument(info_span!("apply", kind = %obj.resource.kind, name = %obj.name))
             .await
             .ctx(|| format!("applying {}", obj.key()))?;
         if matches!(obj.resource.kind.as_str(), "StatefulSet" | "Deployment")
@@ -162,6 +166,7 @@ pub async fn apply_and_prune(
         }) {
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
             api.delete(&f.name, &DeleteParams::background())
+                .instrument(info_span!("prune", kind = %f.kind, name = %f.name))
                 .await
                 .ctx(|| format!("pruning {}/{}", f.kind, f.name))?;
             applied.pruned.push(format!("{}/{}", f.kind, f.name));

@@ -86,7 +86,16 @@ fn key(bp: &BigPeer) -> String {
 
 /// Reconcile one BigPeer (entry point for the controller).
 pub async fn reconcile(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
-    let span = info_span!("reconcile", bigpeer = %key(&bp), generation = bp.metadata.generation.unwrap_or_default());
+    let span = info_span!(
+        "reconcile",
+        bigpeer = %key(&bp),
+        generation = bp.metadata.generation.unwrap_or_default(),
+        trace_id = tracing::field::Empty,
+    );
+    let trace_id = crate::telemetry::tracing_setup::trace_id(&span);
+    if let Some(id) = &trace_id {
+        span.record("trace_id", id.as_str());
+    }
     let started = Instant::now();
     let result = reconcile_inner(bp.clone(), ctx.clone())
         .instrument(span)
@@ -228,7 +237,9 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
 
     // Observe.
     let integrations = ctx.integrations.get(&ctx.client).await?;
-    let observed = observe::observe(&ctx.client, bp, integrations).await?;
+    let observed = observe::observe(&ctx.client, bp, integrations)
+        .instrument(info_span!("observe"))
+        .await?;
 
     // Decide.
     let now = Timestamp::now();
@@ -289,10 +300,12 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         openshift_route: integrations.openshift_route,
         prometheus_operator: integrations.prometheus_operator,
     };
-    let desired = build::desired(bp, &inputs);
+    let desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
 
     // Apply.
-    let applied = apply::apply_and_prune(&ctx.client, bp, integrations, &desired).await?;
+    let applied = apply::apply_and_prune(&ctx.client, bp, integrations, &desired)
+        .instrument(info_span!("apply_and_prune", objects = desired.len()))
+        .await?;
     // What was observed before applying describes the previous spec when a workload changed:
     // wait for its controller rather than acting (or reporting) on stale state.
     let store_step = match store_step {
@@ -419,7 +432,9 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         topology: Some(topology),
         exposure: Some(exposure_status),
     };
-    write_status(&api, bp, &new_status).await?;
+    write_status(&api, bp, &new_status)
+        .instrument(info_span!("write_status"))
+        .await?;
     ctx.metrics
         .set_state(&key(bp), Some(state_of(&new_status, false)));
 
