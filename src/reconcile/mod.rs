@@ -31,7 +31,7 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::Mutex;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{self, ConditionType, DesiredCondition};
 use crate::api::{BigPeer, BigPeerStatus, Component, FINALIZER, PAUSED_ANNOTATION};
@@ -98,10 +98,19 @@ pub async fn reconcile(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
     }
     let started = Instant::now();
     let result = reconcile_inner(bp.clone(), ctx.clone())
-        .instrument(span)
+        .instrument(span.clone())
         .await;
+    let elapsed = started.elapsed();
+    span.in_scope(|| match &result {
+        Ok(action) => debug!(elapsed_ms = elapsed.as_millis(), ?action, "reconciled"),
+        Err(e) => debug!(
+            elapsed_ms = elapsed.as_millis(),
+            reason = e.reason(),
+            "reconcile failed"
+        ),
+    });
     ctx.metrics.reconciled(
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
         result.as_ref().err().map(Error::reason),
     );
     if result.is_ok()

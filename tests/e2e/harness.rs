@@ -10,8 +10,10 @@ use k8s_openapi::api::rbac::v1::{
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams};
+use kube::api::{DeleteParams, PostParams};
 use kube::{Client, ResourceExt};
 use smbp_operator::olm;
+use smbp_operator::olm::rbac::METRICS_READER;
 
 pub use crate::common::*;
 
@@ -242,4 +244,66 @@ pub async fn remove_crds(client: &Client, group: &str) {
         || async { of_group().await.is_empty().then_some(()) },
     )
     .await;
+}
+
+/// Tokens of two ServiceAccounts: `scraper`, bound to the metrics-reader ClusterRole, and
+/// `stranger`, bound to nothing.
+pub struct Readers {
+    /// Token of `scraper`.
+    pub scraper: String,
+    /// Token of `stranger`.
+    pub stranger: String,
+    /// The ClusterRoleBinding to remove afterwards.
+    pub binding: String,
+}
+
+pub async fn readers(client: &Client, ns: &str) -> Readers {
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    for name in ["scraper", "stranger"] {
+        let sa = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        sas.create(&PostParams::default(), &sa).await.unwrap();
+    }
+    let binding = unique("e2e-metrics-reader");
+    let crb = ClusterRoleBinding {
+        metadata: ObjectMeta {
+            name: Some(binding.clone()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: METRICS_READER.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "scraper".into(),
+            namespace: Some(ns.into()),
+            ..Default::default()
+        }]),
+    };
+    Api::<ClusterRoleBinding>::all(client.clone())
+        .create(&PostParams::default(), &crb)
+        .await
+        .unwrap();
+    Readers {
+        scraper: service_account_token(client, ns, "scraper").await,
+        stranger: service_account_token(client, ns, "stranger").await,
+        binding,
+    }
+}
+
+/// Remove the binding and the namespace of [`readers`].
+pub async fn cleanup_readers(client: &Client, ns: &str, r: &Readers) {
+    let _ = Api::<ClusterRoleBinding>::all(client.clone())
+        .delete(&r.binding, &DeleteParams::default())
+        .await;
+    let _ = Api::<Namespace>::all(client.clone())
+        .delete(ns, &DeleteParams::default())
+        .await;
 }

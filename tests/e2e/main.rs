@@ -10,6 +10,7 @@ mod integrations;
 mod metrics_auth;
 mod monitoring;
 mod network_policies;
+mod prometheus;
 mod resilience;
 
 use std::time::Duration;

@@ -4,73 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleRef, Subject};
-use kube::Client;
-use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
-use smbp_operator::olm::rbac::METRICS_READER;
-
 use crate::harness::*;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// Tokens of two ServiceAccounts: `scraper`, bound to the metrics-reader ClusterRole, and
-/// `stranger`, bound to nothing.
-struct Readers {
-    scraper: String,
-    stranger: String,
-    binding: String,
-}
-
-async fn readers(client: &Client, ns: &str) -> Readers {
-    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
-    for name in ["scraper", "stranger"] {
-        let sa = ServiceAccount {
-            metadata: ObjectMeta {
-                name: Some(name.into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        sas.create(&PostParams::default(), &sa).await.unwrap();
-    }
-    let binding = unique("e2e-metrics-reader");
-    let crb = ClusterRoleBinding {
-        metadata: ObjectMeta {
-            name: Some(binding.clone()),
-            ..Default::default()
-        },
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: METRICS_READER.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: "scraper".into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    };
-    Api::<ClusterRoleBinding>::all(client.clone())
-        .create(&PostParams::default(), &crb)
-        .await
-        .unwrap();
-    Readers {
-        scraper: service_account_token(client, ns, "scraper").await,
-        stranger: service_account_token(client, ns, "stranger").await,
-        binding,
-    }
-}
-
-async fn cleanup(client: &Client, ns: &str, r: &Readers) {
-    let _ = Api::<ClusterRoleBinding>::all(client.clone())
-        .delete(&r.binding, &DeleteParams::default())
-        .await;
-    let _ = Api::<Namespace>::all(client.clone())
-        .delete(ns, &DeleteParams::default())
-        .await;
-}
 
 #[tokio::test]
 #[ignore = "needs the local control plane: run `make e2e`"]
@@ -141,7 +77,7 @@ async fn secure_metrics_answer_only_authorized_readers() {
     for token in [&r.scraper, &r.stranger] {
         assert!(!logs.contains(token.as_str()), "a token reached the logs");
     }
-    cleanup(&client, &ns, &r).await;
+    cleanup_readers(&client, &ns, &r).await;
 }
 
 /// A CA and leaf certificates for localhost it signs.
@@ -225,5 +161,5 @@ async fn metrics_certificate_from_a_directory_is_verified_and_renewed() {
         op.logs()
             .contains("serving the renewed metrics certificate")
     );
-    cleanup(&client, &ns, &r).await;
+    cleanup_readers(&client, &ns, &r).await;
 }
