@@ -21,6 +21,9 @@ fn main() {
         workloads: true,
         cert_manager: true,
         strimzi: true,
+        gateway_api: true,
+        openshift_route: true,
+        prometheus_operator: true,
     };
     let objects = desired(&bp, &inputs);
     let bytes: usize = objects

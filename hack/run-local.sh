@@ -36,14 +36,20 @@ spec:
     keys: {secrets: {ca: {name: demo-ca}, inBand: {name: demo-in-band}, jwt: {name: demo-jwt}}}
 YAML
 
-LOG_FORMAT=text LEADER_ELECT=false METRICS_BIND_ADDRESS=127.0.0.1:8080 "$bin" run &
+# Plain HTTP metrics for a local run (the Deployments serve them over HTTPS with --metrics-secure).
+# SMBP_RUN_METRICS_ADDRESS / SMBP_RUN_HEALTH_ADDRESS move them when 8080/8081 are taken.
+metrics_addr="${SMBP_RUN_METRICS_ADDRESS:-127.0.0.1:8080}"
+health_addr="${SMBP_RUN_HEALTH_ADDRESS:-127.0.0.1:8081}"
+LOG_FORMAT=text LEADER_ELECT=false METRICS_SECURE=false METRICS_BIND_ADDRESS="$metrics_addr" \
+  HEALTH_PROBE_BIND_ADDRESS="$health_addr" "$bin" run &
 op=$!
 trap 'kill $op 2>/dev/null; wait $op 2>/dev/null' EXIT INT TERM
 kubectl -n "$ns" wait bigpeer/demo --for=condition=Ready --timeout=180s
 kubectl -n "$ns" get bigpeer,statefulset,deployment,pods,pvc
 cat <<MSG
 
-The operator runs against the local control plane (metrics: http://127.0.0.1:8080/metrics).
+The operator runs against the local control plane (metrics: http://$metrics_addr/metrics,
+probes: http://$health_addr/healthz and /readyz).
 Try:  source $state/env && kubectl -n $ns edit bigpeer demo
 Ctrl-C stops the operator; 'make cluster-down' stops the control plane.
 MSG

@@ -1,6 +1,7 @@
 //! `smbp-operator`: run the controller, or print the artifacts it generates.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,7 +11,8 @@ use kube::runtime::events::{Recorder, Reporter};
 use smbp_operator::images::RelatedImages;
 use smbp_operator::reconcile::{self, Context, integrations::IntegrationCache};
 use smbp_operator::telemetry::metrics::Metrics;
-use smbp_operator::telemetry::server::{self, Health};
+use smbp_operator::telemetry::review::KubeReviewer;
+use smbp_operator::telemetry::server::{self, Security};
 use smbp_operator::telemetry::tracing_setup::{self, LogFormat};
 use smbp_operator::{leader, olm};
 use tracing::{error, info};
@@ -45,9 +47,21 @@ struct RunArgs {
     /// Namespaces to watch, comma separated; empty watches all namespaces.
     #[arg(long, env = "WATCH_NAMESPACE", default_value = "")]
     watch_namespace: String,
-    /// Address of /metrics, /healthz and /readyz.
-    #[arg(long, env = "METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080")]
+    /// Address of /metrics: host:port, or :port for every interface (8443 by convention
+    /// with --metrics-secure).
+    #[arg(long, env = "METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080", value_parser = server::parse_bind_address)]
     metrics_bind_address: SocketAddr,
+    /// Address of the /healthz and /readyz probes (always plain HTTP).
+    #[arg(long, env = "HEALTH_PROBE_BIND_ADDRESS", default_value = "0.0.0.0:8081", value_parser = server::parse_bind_address)]
+    health_probe_bind_address: SocketAddr,
+    /// Serve /metrics over HTTPS, only to bearer tokens whose user may get the non-resource
+    /// URL /metrics (TokenReview + SubjectAccessReview); plain HTTP when false.
+    #[arg(long, env = "METRICS_SECURE", default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    metrics_secure: bool,
+    /// Directory holding tls.crt and tls.key for --metrics-secure, reloaded when they change;
+    /// a self-signed certificate made at start when unset.
+    #[arg(long, env = "METRICS_CERT_DIR")]
+    metrics_cert_dir: Option<PathBuf>,
     /// Take part in leader election; only the Lease holder reconciles.
     #[arg(long, env = "LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
     leader_elect: bool,
@@ -172,22 +186,52 @@ async fn shutdown_signal() {
     }
 }
 
+/// How /metrics is served. The self-signed certificate names the metrics Service in the
+/// operator's namespace.
+fn endpoints(args: &RunArgs) -> anyhow::Result<server::Config> {
+    let cert_dir = args
+        .metrics_cert_dir
+        .clone()
+        .filter(|d| !d.as_os_str().is_empty());
+    let security = match (args.metrics_secure, cert_dir) {
+        (false, Some(_)) => anyhow::bail!("--metrics-cert-dir needs --metrics-secure=true"),
+        (false, None) => Security::Plain,
+        (true, cert_dir) => {
+            let svc = olm::manager::METRICS_SERVICE;
+            let ns = &args.leader_election_namespace;
+            Security::Secure {
+                cert_dir,
+                names: vec![
+                    "localhost".into(),
+                    format!("{svc}.{ns}.svc"),
+                    format!("{svc}.{ns}.svc.cluster.local"),
+                ],
+            }
+        }
+    };
+    Ok(server::Config {
+        health: args.health_probe_bind_address,
+        metrics: args.metrics_bind_address,
+        security,
+    })
+}
+
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let _guard = tracing_setup::init(args.log_format, args.otlp_endpoint.as_deref())?;
+    let endpoints = endpoints(&args)?;
     let client = kube::Client::try_default()
         .await
         .context("connecting to the API server")?;
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
-    let health = Health {
-        metrics: metrics.clone(),
-        ready: ready.clone(),
-    };
-    tokio::spawn(async move {
-        if let Err(e) = server::serve(args.metrics_bind_address, health).await {
-            error!(error = %e, "metrics server failed");
-        }
-    });
+    server::start(
+        endpoints,
+        metrics.clone(),
+        ready.clone(),
+        Arc::new(KubeReviewer::new(client.clone())),
+    )
+    .await
+    .context("starting the metrics and health endpoints")?;
     client
         .apiserver_version()
         .await
@@ -287,5 +331,56 @@ async fn main() -> anyhow::Result<()> {
             println!("smbp-operator {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(extra: &[&str]) -> RunArgs {
+        let argv = ["smbp-operator", "run"].iter().chain(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_generated_deployment_args_parse_to_secure_metrics() {
+        let args = olm::manager::args();
+        let extra: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+        let a = run_args(&extra);
+        let cfg = endpoints(&a).unwrap();
+        assert_eq!(cfg.metrics, "0.0.0.0:8443".parse().unwrap());
+        assert_eq!(cfg.health, "0.0.0.0:8081".parse().unwrap());
+        match cfg.security {
+            Security::Secure { cert_dir, names } => {
+                assert_eq!(cert_dir, None);
+                assert!(names.contains(&"localhost".to_string()));
+            }
+            Security::Plain => panic!("the Deployment must serve secure metrics"),
+        }
+    }
+
+    #[test]
+    fn local_runs_default_to_plain_http() {
+        // Only meaningful when the environment does not set the flags.
+        if std::env::var_os("METRICS_SECURE").is_some()
+            || std::env::var_os("METRICS_CERT_DIR").is_some()
+        {
+            return;
+        }
+        let cfg = endpoints(&run_args(&[])).unwrap();
+        assert_eq!(cfg.security, Security::Plain);
+        let bare = run_args(&["--metrics-secure", "--metrics-bind-address=:9443"]);
+        assert!(bare.metrics_secure);
+        assert_eq!(bare.metrics_bind_address, "0.0.0.0:9443".parse().unwrap());
+        let with_dir = run_args(&["--metrics-secure=true", "--metrics-cert-dir=/certs"]);
+        match endpoints(&with_dir).unwrap().security {
+            Security::Secure { cert_dir, .. } => assert_eq!(cert_dir, Some("/certs".into())),
+            Security::Plain => panic!("secure expected"),
+        }
+        assert!(endpoints(&run_args(&["--metrics-cert-dir=/certs"])).is_err());
     }
 }

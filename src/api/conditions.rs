@@ -21,13 +21,17 @@ pub enum ConditionType {
     SubscriptionReady,
     /// API pods are ready.
     ApiReady,
+    /// The public endpoint is in place (exposure objects accepted, address assigned).
+    Exposed,
+    /// The ServiceMonitor or PodMonitor is in place (when monitoring is enabled).
+    MonitoringReady,
     /// `smbp.io/paused` is set.
     ReconciliationPaused,
 }
 
 impl ConditionType {
     /// All types, in the order they are shown.
-    pub const ALL: [ConditionType; 9] = [
+    pub const ALL: [ConditionType; 11] = [
         ConditionType::Ready,
         ConditionType::Progressing,
         ConditionType::Degraded,
@@ -36,6 +40,8 @@ impl ConditionType {
         ConditionType::StoreReady,
         ConditionType::SubscriptionReady,
         ConditionType::ApiReady,
+        ConditionType::Exposed,
+        ConditionType::MonitoringReady,
         ConditionType::ReconciliationPaused,
     ];
 
@@ -50,6 +56,8 @@ impl ConditionType {
             ConditionType::StoreReady => "StoreReady",
             ConditionType::SubscriptionReady => "SubscriptionReady",
             ConditionType::ApiReady => "ApiReady",
+            ConditionType::Exposed => "Exposed",
+            ConditionType::MonitoringReady => "MonitoringReady",
             ConditionType::ReconciliationPaused => "ReconciliationPaused",
         }
     }

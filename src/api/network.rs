@@ -29,7 +29,8 @@ pub struct NetworkSpec {
     /// Services only) when unset. Switching modes removes the previous mode's objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose: Option<ExposeSpec>,
-    /// NetworkPolicies that let each component accept and send only the traffic it needs.
+    /// NetworkPolicies, on by default, that let each component accept and send only the
+    /// traffic it needs. `enabled: false` removes them.
     #[serde(default)]
     pub policies: NetworkPoliciesSpec,
 }
@@ -235,6 +236,14 @@ pub struct GatewayApiExposure {
     /// must allow routes from this namespace.
     #[schemars(length(min = 1, max = 32))]
     pub parent_refs: Vec<GatewayParentRef>,
+    /// `timeouts.request` of the HTTPRoute rules for WebSocket sync and auth (`/_ditto`),
+    /// for example "0s" to lift the deadline on long-lived sync sessions: some
+    /// implementations (Envoy-based ones end requests after 15 s) otherwise cut them. The
+    /// implementation must support HTTPRoute timeouts (an extended Gateway API feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(r"self.matches('^([0-9]{1,5}(h|m|s|ms)){1,4}$')").message("gatewayAPI.syncRequestTimeout must be a Gateway API duration such as 0s, 3600s or 1h"))]
+    #[schemars(length(min = 2, max = 32))]
+    pub sync_request_timeout: Option<String>,
     /// Annotations put on the HTTPRoute as given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
@@ -354,46 +363,56 @@ impl InsecureEdgePolicy {
     }
 }
 
-/// NetworkPolicies: on by default. Each component gets one policy that denies everything
-/// but the paths it needs. Lists that are empty mean "any source" or "any destination" on
-/// the ports concerned; set them to narrow further.
+/// NetworkPolicies, on by default: one per component (`<name>-store`, `<name>-subscription`,
+/// `<name>-api`) admitting only Big Peer to Big Peer traffic from this BigPeer's own pods,
+/// client traffic on the sync and HTTP ports and metrics scrapes, and sending only DNS,
+/// Kafka, token webhook and Big Peer to Big Peer traffic. An empty list means any source
+/// or destination on the ports concerned; set it to narrow. The operator itself never
+/// connects to Big Peer pods, so nothing is opened for it.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkPoliciesSpec {
     /// Create the NetworkPolicies. Turn off only where another tool manages traffic policy.
     #[serde(default = "default_true")]
     pub enabled: bool,
-    /// Where client traffic to the sync and HTTP ports may come from: your ingress
-    /// controller's or gateway's pods, for example a namespaceSelector for
-    /// `kubernetes.io/metadata.name: ingress-nginx`. Any source when empty (always the
-    /// case for loadBalancer and nodePort, whose clients come through the nodes).
+    /// Where client traffic to the sync (8080, subscription) and HTTP (10080, api) ports
+    /// may come from: your ingress controller's, gateway's or router's pods, for example a
+    /// namespaceSelector for `kubernetes.io/metadata.name: ingress-nginx`. In-cluster
+    /// clients of the Services must be listed too. Any source when empty, and always in the
+    /// loadBalancer and nodePort modes, whose clients arrive through the nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub ingress_from: Vec<NetworkPolicyPeer>,
-    /// Where metrics scrapes (port 9100) may come from, for example your Prometheus
-    /// namespace. Any source when empty.
+    /// Where metrics scrapes (port 9100, which also serves the health probes) may come
+    /// from, for example your Prometheus namespace. Any source when empty. Where your
+    /// network plugin applies policies to kubelet probes, add the nodes' addresses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub metrics_from: Vec<NetworkPolicyPeer>,
-    /// Where DNS queries (port 53 and 5353, UDP and TCP) may go. Any destination when empty.
+    /// Where DNS queries (ports 53 and 5353, UDP and TCP) may go, for example the cluster
+    /// DNS pods. Any destination when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub dns_to: Vec<NetworkPolicyPeer>,
-    /// Where the Kafka brokers of an external transaction log are, for example an ipBlock.
-    /// Any destination on the bootstrap servers' ports when empty. With Strimzi the broker
-    /// pods are found by their `strimzi.io/cluster` label.
+    /// Where the Kafka brokers are, for example an ipBlock. External transaction log: any
+    /// destination on the bootstrap servers' ports when empty. Strimzi: the Kafka's pods in
+    /// this namespace (labels `strimzi.io/cluster` and `strimzi.io/kind: Kafka`), plus these
+    /// peers, on the listener's port (every port until the Kafka reports its address).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub kafka_to: Vec<NetworkPolicyPeer>,
-    /// Where the token webhook runs. Any destination on the webhook URL's port when empty.
+    /// Where the token webhook runs; only the subscription servers call it. Any
+    /// destination on the webhook URL's port (443 unless the URL names one) when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub auth_webhook_to: Vec<NetworkPolicyPeer>,
-    /// Extra ingress rules added to every component's policy.
+    /// Extra ingress rules added to every component's policy, for example for a mesh
+    /// sidecar or a debugging tool.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub extra_ingress: Vec<NetworkPolicyIngressRule>,
-    /// Extra egress rules added to every component's policy.
+    /// Extra egress rules added to every component's policy, for example to Kafka brokers
+    /// that advertise ports other than the bootstrap servers'.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub extra_egress: Vec<NetworkPolicyEgressRule>,

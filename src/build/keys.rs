@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::names::{self, Key};
 use super::{DesiredObject, labels};
-use crate::api::{BigPeer, CertManagerKeys, Component, IssuerKind};
+use crate::api::{BigPeer, CertManagerKeys, Component, IssuerKind, IssuerRef};
 use crate::thirdparty;
 use kube::ResourceExt;
 
@@ -36,15 +36,20 @@ fn certificate(bp: &BigPeer, key: Key, issuer: Value, extra: Value) -> DesiredOb
     )
 }
 
+/// A cert-manager `issuerRef` for the user's Issuer or ClusterIssuer.
+pub fn issuer_ref(r: &IssuerRef) -> Value {
+    json!({
+        "name": r.name,
+        "kind": match r.kind { IssuerKind::Issuer => "Issuer", IssuerKind::ClusterIssuer => "ClusterIssuer" },
+        "group": "cert-manager.io",
+    })
+}
+
 /// Every cert-manager object for the keys.
 pub fn objects(bp: &BigPeer, cm: &CertManagerKeys) -> Vec<DesiredObject> {
     let bp_name = bp.name_any();
     let ns = bp.namespace().unwrap_or_default();
-    let user_issuer = json!({
-        "name": cm.issuer_ref.name,
-        "kind": match cm.issuer_ref.kind { IssuerKind::Issuer => "Issuer", IssuerKind::ClusterIssuer => "ClusterIssuer" },
-        "group": "cert-manager.io",
-    });
+    let user_issuer = issuer_ref(&cm.issuer_ref);
     let ca_issuer =
         json!({"name": names::ca_issuer(&bp_name), "kind": "Issuer", "group": "cert-manager.io"});
     let store = names::component(&bp_name, Component::Store);

@@ -25,6 +25,14 @@ pub fn selector(bp: &BigPeer, component: Component) -> BTreeMap<String, String> 
     ])
 }
 
+/// Labels that select every pod of a BigPeer, whatever its component.
+pub fn instance(bp: &BigPeer) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), APP_NAME.to_string()),
+        (INSTANCE.to_string(), bp.name_any()),
+    ])
+}
+
 /// Labels of every object of a BigPeer. `component` is e.g. "store" or "config".
 pub fn common(bp: &BigPeer, component: &str) -> BTreeMap<String, String> {
     BTreeMap::from([

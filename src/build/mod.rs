@@ -3,17 +3,26 @@
 
 pub mod config;
 pub mod disruption;
+pub mod exposure;
 pub mod kafka;
 pub mod keys;
 pub mod labels;
+pub mod monitoring;
 pub mod names;
+#[cfg(test)]
+mod netpol_eval;
+#[cfg(test)]
+mod netpol_table;
+pub mod network_policy;
 pub mod pod;
 pub mod services;
 pub mod stateless;
 pub mod store;
 
 #[cfg(test)]
-mod tests;
+mod exposure_tests;
+#[cfg(test)]
+pub(crate) mod tests;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::ResourceExt;
@@ -72,6 +81,12 @@ pub struct BuildInputs {
     pub cert_manager: bool,
     /// Strimzi is installed (needed for `transactionLog.strimzi`).
     pub strimzi: bool,
+    /// The Gateway API is installed (needed for `network.expose.gatewayAPI`).
+    pub gateway_api: bool,
+    /// OpenShift Routes are served (needed for `network.expose.route`).
+    pub openshift_route: bool,
+    /// The Prometheus Operator's API is installed (needed for `monitoring`).
+    pub prometheus_operator: bool,
 }
 
 /// One object to server-side apply.
@@ -129,6 +144,12 @@ pub fn service_account(bp: &BigPeer) -> ServiceAccount {
 pub fn desired(bp: &BigPeer, inputs: &BuildInputs) -> Vec<DesiredObject> {
     let spec = &bp.spec;
     let mut out = vec![DesiredObject::typed(&service_account(bp))];
+    // Traffic policy first: it is in force before any pod starts.
+    out.extend(
+        network_policy::policies(bp, inputs)
+            .iter()
+            .map(DesiredObject::typed),
+    );
 
     if let (Some(cm), true) = (&spec.auth.keys.cert_manager, inputs.cert_manager) {
         out.extend(keys::objects(bp, cm));
@@ -148,6 +169,8 @@ pub fn desired(bp: &BigPeer, inputs: &BuildInputs) -> Vec<DesiredObject> {
     for c in Component::ALL {
         out.push(DesiredObject::typed(&services::client(bp, c)));
     }
+    out.extend(exposure::objects(bp, inputs));
+    out.extend(monitoring::monitor(bp, inputs.prometheus_operator));
     if inputs.workloads {
         out.push(DesiredObject::typed(&store::stateful_set(
             bp, inputs, &hash,

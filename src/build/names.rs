@@ -30,6 +30,31 @@ pub fn pdb(bp: &str, c: Component) -> String {
     component(bp, c)
 }
 
+/// LoadBalancer or NodePort Service that carries the public sync and HTTP ports.
+pub fn public_service(bp: &str) -> String {
+    format!("{bp}-public")
+}
+
+/// Ingress or HTTPRoute for the public host name.
+pub fn public_route(bp: &str) -> String {
+    bp.to_string()
+}
+
+/// OpenShift Route of one public path (`auth`, `sync` or `api`).
+pub fn openshift_route(bp: &str, path: &str) -> String {
+    format!("{bp}-{path}")
+}
+
+/// Certificate and TLS Secret that cert-manager issues for the public host name.
+pub fn public_tls(bp: &str) -> String {
+    format!("{bp}-public-tls")
+}
+
+/// NetworkPolicy of a component: `<bp>-store`, `<bp>-subscription`, `<bp>-api`.
+pub fn network_policy(bp: &str, c: Component) -> String {
+    component(bp, c)
+}
+
 /// Default Kafka topic: `<bp>-<namespace>-transactions`, unique per Big Peer cluster.
 pub fn default_topic(bp: &str, ns: &str) -> String {
     format!("{bp}-{ns}-transactions")

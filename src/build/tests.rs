@@ -3,9 +3,17 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec};
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::ObjectMeta;
 use proptest::prelude::*;
 
+use super::netpol_eval::{self, Cluster, Direction, Endpoint, Pod};
+use super::netpol_table::{network_policies, templates_by_component};
 use super::*;
 use crate::api::*;
 
@@ -112,6 +120,114 @@ fn keys() -> impl Strategy<Value = KeysSpec> {
     ]
 }
 
+/// Test range of `extraIngress`/`extraEgress` ports: clear of every Big Peer port.
+const EXTRA_PORTS: std::ops::Range<i32> = 7000..8000;
+
+fn selector(pairs: Vec<(String, String)>) -> Option<LabelSelector> {
+    Some(LabelSelector {
+        match_labels: Some(pairs.into_iter().collect()),
+        ..Default::default()
+    })
+}
+
+/// A peer: a namespace, a namespace and pods in it, or an IPv4 block.
+fn peer() -> impl Strategy<Value = NetworkPolicyPeer> {
+    prop_oneof![
+        dns_label(20).prop_map(|ns| NetworkPolicyPeer {
+            namespace_selector: selector(vec![("kubernetes.io/metadata.name".into(), ns)]),
+            ..Default::default()
+        }),
+        (dns_label(20), dns_label(10)).prop_map(|(ns, app)| NetworkPolicyPeer {
+            namespace_selector: selector(vec![("kubernetes.io/metadata.name".into(), ns)]),
+            pod_selector: selector(vec![("app".into(), app)]),
+            ..Default::default()
+        }),
+        (1..=223u8, 0..=255u8).prop_map(|(a, b)| NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: format!("{a}.{b}.0.0/16"),
+                except: None,
+            }),
+            ..Default::default()
+        }),
+    ]
+}
+
+fn peers() -> impl Strategy<Value = Vec<NetworkPolicyPeer>> {
+    prop::collection::vec(peer(), 0..3)
+}
+
+fn extra_port() -> impl Strategy<Value = Option<Vec<NetworkPolicyPort>>> {
+    EXTRA_PORTS.prop_map(|p| {
+        Some(vec![NetworkPolicyPort {
+            port: Some(IntOrString::Int(p)),
+            ..Default::default()
+        }])
+    })
+}
+
+fn policies_spec() -> impl Strategy<Value = NetworkPoliciesSpec> {
+    (
+        prop::bool::weighted(0.8),
+        (peers(), peers(), peers(), peers(), peers()),
+        prop::collection::vec(
+            (prop::option::of(peers()), extra_port())
+                .prop_map(|(from, ports)| NetworkPolicyIngressRule { from, ports }),
+            0..2,
+        ),
+        prop::collection::vec(
+            (prop::option::of(peers()), extra_port())
+                .prop_map(|(to, ports)| NetworkPolicyEgressRule { to, ports }),
+            0..2,
+        ),
+    )
+        .prop_map(
+            |(
+                enabled,
+                (ingress_from, metrics_from, dns_to, kafka_to, auth_webhook_to),
+                extra_ingress,
+                extra_egress,
+            )| {
+                NetworkPoliciesSpec {
+                    enabled,
+                    ingress_from,
+                    metrics_from,
+                    dns_to,
+                    kafka_to,
+                    auth_webhook_to,
+                    extra_ingress,
+                    extra_egress,
+                }
+            },
+        )
+}
+
+fn network() -> impl Strategy<Value = NetworkSpec> {
+    let expose = prop_oneof![
+        Just(None),
+        Just(Some(ExposeSpec {
+            none: Some(NoExposure {}),
+            ..Default::default()
+        })),
+        Just(Some(ExposeSpec {
+            load_balancer: Some(LoadBalancerExposure::default()),
+            ..Default::default()
+        })),
+        Just(Some(ExposeSpec {
+            node_port: Some(NodePortExposure::default()),
+            ..Default::default()
+        })),
+        Just(Some(ExposeSpec {
+            ingress: Some(IngressExposure::default()),
+            ..Default::default()
+        })),
+    ];
+    (expose, policies_spec()).prop_map(|(expose, policies)| NetworkSpec {
+        hostname: Some("bigpeer.example.com".into()),
+        expose,
+        policies,
+    })
+}
+
 prop_compose! {
     fn bigpeer()(
         name in dns_label(40),
@@ -125,6 +241,7 @@ prop_compose! {
         webhook in any::<bool>(),
         version in "[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{1,2}",
         uid in "[0-9a-f]{8}",
+        network in network(),
     ) -> BigPeer {
         let mut bp = BigPeer::new(&name, BigPeerSpec {
             version,
@@ -141,7 +258,7 @@ prop_compose! {
                 },
             },
             rollout: RolloutSpec::default(),
-            network: NetworkSpec::default(),
+            network,
             monitoring: MonitoringSpec::default(),
         });
         bp.metadata = ObjectMeta { name: Some(name), namespace: Some(ns), uid: Some(uid), ..Default::default() };
@@ -159,7 +276,15 @@ fn inputs(bp: &BigPeer, openshift: bool) -> BuildInputs {
         workloads: true,
         cert_manager: true,
         strimzi: true,
+        gateway_api: true,
+        openshift_route: true,
+        prometheus_operator: true,
     }
+}
+
+/// Inputs for the sample: off OpenShift, Kafka bootstrap `kafka:9093`, every add-on present.
+pub fn sample_inputs(bp: &BigPeer) -> BuildInputs {
+    inputs(bp, false)
 }
 
 fn is_dns_label(s: &str) -> bool {
@@ -295,6 +420,149 @@ proptest! {
         let mut other = bp.clone();
         other.spec.subscription.replicas += 1;
         prop_assert_eq!(before, templates(&desired(&other, &i)));
+    }
+}
+
+/// An endpoint that a generated peer admits: a pod in the selected namespace wearing the
+/// selected labels, or an address inside the block.
+fn source_for(peer: &NetworkPolicyPeer) -> Endpoint {
+    if let Some(block) = &peer.ip_block {
+        let base = block.cidr.split_once(".0.0/").expect("a /16 block").0;
+        return Endpoint::external(&format!("{base}.0.1"));
+    }
+    let ns = peer
+        .namespace_selector
+        .as_ref()
+        .unwrap()
+        .match_labels
+        .as_ref()
+        .unwrap()["kubernetes.io/metadata.name"]
+        .clone();
+    let labels = peer
+        .pod_selector
+        .as_ref()
+        .and_then(|s| s.match_labels.clone())
+        .unwrap_or_else(|| netpol_eval::labels(&[("app", "anything")]));
+    Endpoint::Pod(Pod::new(&ns, labels, "10.9.0.1", &[]))
+}
+
+/// Sources an empty list admits: some pod elsewhere and some address outside.
+fn anywhere() -> Vec<Endpoint> {
+    vec![
+        Endpoint::Pod(Pod::new(
+            "anywhere",
+            netpol_eval::labels(&[("app", "x")]),
+            "10.9.0.2",
+            &[],
+        )),
+        Endpoint::external("203.0.113.9"),
+    ]
+}
+
+/// The component pods of a BigPeer (made from its templates) and the cluster of its policies.
+fn fenced(bp: &BigPeer, openshift: bool) -> (Vec<(String, Pod)>, Cluster) {
+    let objects = desired(bp, &inputs(bp, openshift));
+    let ns = bp.namespace().unwrap();
+    let pods = templates_by_component(&objects)
+        .into_iter()
+        .map(|(c, t)| (c, Pod::from_template(&ns, "10.8.0.1", &t)))
+        .collect();
+    let mut cluster = Cluster::default();
+    cluster.policies = network_policies(&objects);
+    (pods, cluster)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn each_component_pod_is_selected_by_exactly_its_policy(bp in bigpeer(), openshift in any::<bool>()) {
+        let (pods, cluster) = fenced(&bp, openshift);
+        prop_assert_eq!(pods.len(), 3);
+        let enabled = bp.spec.network.policies.enabled;
+        prop_assert_eq!(cluster.policies.len(), if enabled { 3 } else { 0 });
+        for (component, pod) in &pods {
+            for direction in [Direction::Ingress, Direction::Egress] {
+                let selecting = cluster.selecting(pod, direction);
+                if enabled {
+                    prop_assert_eq!(selecting.len(), 1, "{} {:?}", component, direction);
+                    prop_assert_eq!(selecting[0].name_any(), format!("{}-{component}", bp.name_any()));
+                } else {
+                    prop_assert!(selecting.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn disabling_removes_every_policy(mut bp in bigpeer()) {
+        bp.spec.network.policies.enabled = false;
+        prop_assert!(network_policies(&desired(&bp, &inputs(&bp, false))).is_empty());
+        bp.spec.network.policies.enabled = true;
+        prop_assert_eq!(network_policies(&desired(&bp, &inputs(&bp, false))).len(), 3);
+    }
+
+    #[test]
+    fn metrics_reachable_from_every_configured_source(bp in bigpeer()) {
+        let (pods, cluster) = fenced(&bp, false);
+        let from = &bp.spec.network.policies.metrics_from;
+        let sources = if from.is_empty() { anywhere() } else { from.iter().map(source_for).collect() };
+        for (component, pod) in &pods {
+            for src in &sources {
+                prop_assert!(
+                    cluster.allows(src, &Endpoint::Pod(pod.clone()), ports::METRICS, "TCP"),
+                    "{:?} cannot scrape {}", src, component
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn clients_reach_sync_and_http_from_every_configured_source(bp in bigpeer()) {
+        let (pods, cluster) = fenced(&bp, false);
+        let network = &bp.spec.network;
+        let through_nodes = matches!(network.mode(), ExposureMode::LoadBalancer | ExposureMode::NodePort);
+        let sources = if through_nodes || network.policies.ingress_from.is_empty() {
+            anywhere()
+        } else {
+            network.policies.ingress_from.iter().map(source_for).collect()
+        };
+        for (component, pod) in &pods {
+            let port = match component.as_str() {
+                "subscription" => ports::SYNC,
+                "api" => ports::HTTP,
+                _ => continue,
+            };
+            for src in &sources {
+                prop_assert!(cluster.allows(src, &Endpoint::Pod(pod.clone()), port, "TCP"), "{:?} -> {}", src, component);
+            }
+        }
+    }
+
+    #[test]
+    fn peer_port_never_reachable_from_another_namespace(bp in bigpeer()) {
+        prop_assume!(bp.spec.network.policies.enabled);
+        let (pods, cluster) = fenced(&bp, false);
+        let elsewhere = if bp.namespace().as_deref() == Some("elsewhere") { "elsewhere-2" } else { "elsewhere" };
+        let mut sources = vec![Endpoint::external("192.0.2.1")];
+        // Every Big Peer pod's labels, worn in another namespace.
+        for (_, pod) in &pods {
+            sources.push(Endpoint::Pod(Pod { namespace: elsewhere.into(), ..pod.clone() }));
+        }
+        for src in bp.spec.network.policies.ingress_from.iter().chain(&bp.spec.network.policies.metrics_from) {
+            let src = source_for(src);
+            if matches!(&src, Endpoint::Pod(p) if Some(&p.namespace) != bp.namespace().as_ref()) {
+                sources.push(src);
+            }
+        }
+        for (component, pod) in pods.iter().filter(|(c, _)| c != "api") {
+            for src in &sources {
+                prop_assert!(
+                    !cluster.allows(src, &Endpoint::Pod(pod.clone()), ports::PEER, "TCP"),
+                    "{:?} reaches the peer port of {}", src, component
+                );
+            }
+        }
     }
 }
 

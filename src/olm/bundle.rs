@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::release::{self, Release};
-use super::{crd, csv, manager, monitoring, scorecard};
+use super::{crd, csv, manager, monitoring, rbac, scorecard};
 
 /// A generated file: path relative to the repository root, and its content.
 pub type File = (String, String);
@@ -67,17 +67,9 @@ fn annotations(r: &Release) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The Service in front of the operator's metrics port.
-pub fn metrics_service() -> Value {
-    json!({
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "smbp-operator-metrics", "labels": manager::labels()},
-        "spec": {
-            "selector": manager::labels(),
-            "ports": [{"name": "metrics", "port": 8080, "targetPort": "metrics", "protocol": "TCP"}],
-        },
-    })
+/// A typed object as a JSON value (keys sorted, like every generated file).
+pub fn value(v: &impl serde::Serialize) -> Value {
+    serde_json::to_value(v).expect("manifests serialize")
 }
 
 /// Every file of the bundle, under `dir` (e.g. "bundle"), plus `bundle.Dockerfile` beside it
@@ -101,8 +93,18 @@ pub fn files(r: &Release, dir: &str, dockerfile: bool) -> Vec<File> {
             crd::crds().iter().map(yaml).collect::<String>(),
         ),
         (
-            format!("{dir}/manifests/smbp-operator-metrics_v1_service.yaml"),
-            yaml(&metrics_service()),
+            format!(
+                "{dir}/manifests/{}_v1_service.yaml",
+                manager::METRICS_SERVICE
+            ),
+            yaml(&value(&manager::metrics_service())),
+        ),
+        (
+            format!(
+                "{dir}/manifests/{}_rbac.authorization.k8s.io_v1_clusterrole.yaml",
+                rbac::METRICS_READER
+            ),
+            yaml(&value(&rbac::metrics_reader_cluster_role())),
         ),
         (
             format!("{dir}/metadata/annotations.yaml"),

@@ -25,6 +25,8 @@ smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resour
 * **Transaction log** on a Strimzi-managed Kafka (KafkaTopic plus a KafkaUser allowed only that
   topic) or on any external Kafka (TLS, SASL/SCRAM or mTLS).
 * **Keys** issued by cert-manager or taken from existing Secrets.
+* **NetworkPolicies** per component, on by default: each accepts and sends only the traffic
+  Big Peer needs, narrowed further by the sources and destinations you name.
 * Staged **topology transitions** when partitions or the replication factor change, recorded
   in status and resumed after restarts.
 * Apply-time validation of every cross-field rule, `Ready`/`Degraded` and per-part conditions,
@@ -272,6 +274,7 @@ fn owned_resources() -> Value {
         {"kind": "Service", "version": "v1", "name": ""},
         {"kind": "ConfigMap", "version": "v1", "name": ""},
         {"kind": "PodDisruptionBudget", "version": "v1", "name": ""},
+        {"kind": "NetworkPolicy", "version": "v1", "name": ""},
         {"kind": "ServiceAccount", "version": "v1", "name": ""},
         {"kind": "Pod", "version": "v1", "name": ""},
         {"kind": "PersistentVolumeClaim", "version": "v1", "name": ""},
@@ -312,6 +315,7 @@ pub fn csv(r: &Release, example: &Value) -> Value {
             "spec": {
                 "deployments": [{"name": manager::NAME, "label": manager::labels(), "spec": manager::deployment(r, true).spec}],
                 "permissions": permissions(rules),
+                "clusterPermissions": permissions(rbac::cluster_rules()),
             }
         },
         "customresourcedefinitions": {"owned": [{
@@ -416,6 +420,20 @@ mod tests {
         assert_eq!(
             wn["valueFrom"]["fieldRef"]["fieldPath"],
             "metadata.annotations['olm.targetNamespaces']"
+        );
+    }
+
+    #[test]
+    fn review_rules_are_cluster_permissions_of_the_operator() {
+        let csv = csv(&release(), &json!({}));
+        let install = &csv["spec"]["install"]["spec"];
+        let cluster = install["clusterPermissions"].as_array().unwrap();
+        assert_eq!(cluster.len(), 1);
+        assert_eq!(cluster[0]["serviceAccountName"], manager::SERVICE_ACCOUNT);
+        assert_eq!(cluster[0]["rules"], json!(rbac::cluster_rules()));
+        let namespaced = install["permissions"][0]["rules"].to_string();
+        assert!(
+            !namespaced.contains("tokenreviews") && !namespaced.contains("subjectaccessreviews")
         );
     }
 

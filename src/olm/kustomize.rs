@@ -91,6 +91,10 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         ),
         ("config/rbac/service_account.yaml".into(), y(&sa)),
         (
+            "config/rbac/metrics_reader_role.yaml".into(),
+            y(&bundle::value(&rbac::metrics_reader_cluster_role())),
+        ),
+        (
             "config/rbac/kustomization.yaml".into(),
             kustomization(&[
                 "service_account.yaml",
@@ -98,6 +102,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
                 "role_binding.yaml",
                 "leader_election_role.yaml",
                 "leader_election_role_binding.yaml",
+                "metrics_reader_role.yaml",
             ]),
         ),
         ("config/manager/namespace.yaml".into(), y(&namespace)),
@@ -112,7 +117,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         ),
         (
             "config/default/metrics_service.yaml".into(),
-            y(&bundle::metrics_service()),
+            y(&bundle::value(&manager::metrics_service())),
         ),
         (
             "config/samples/kustomization.yaml".into(),

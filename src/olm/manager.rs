@@ -5,7 +5,7 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy}
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
     ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, SecurityContext,
+    SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -18,6 +18,12 @@ use super::release::Release;
 pub const NAME: &str = "smbp-operator-controller-manager";
 /// ServiceAccount name.
 pub const SERVICE_ACCOUNT: &str = "smbp-operator-controller-manager";
+/// Name of the Service in front of the metrics port.
+pub const METRICS_SERVICE: &str = "smbp-operator-metrics";
+/// Metrics port (HTTPS with authentication and authorization).
+pub const METRICS_PORT: i32 = 8443;
+/// Health probe port (plain HTTP).
+pub const HEALTH_PORT: i32 = 8081;
 
 /// Labels of the operator pods.
 pub fn labels() -> BTreeMap<String, String> {
@@ -51,11 +57,54 @@ fn probe(path: &str, delay: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.into()),
-            port: IntOrString::String("metrics".into()),
+            port: IntOrString::String("health".into()),
             ..Default::default()
         }),
         initial_delay_seconds: Some(delay),
         period_seconds: Some(10),
+        ..Default::default()
+    }
+}
+
+fn port(name: &str, number: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: number,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+/// Arguments of the operator container: metrics over HTTPS for authorized readers only,
+/// probes in plain HTTP on their own port.
+pub fn args() -> Vec<String> {
+    vec![
+        "run".into(),
+        "--metrics-secure=true".into(),
+        format!("--metrics-bind-address=0.0.0.0:{METRICS_PORT}"),
+        format!("--health-probe-bind-address=0.0.0.0:{HEALTH_PORT}"),
+    ]
+}
+
+/// The Service in front of the metrics port (scraped by a ServiceMonitor with a bearer token).
+pub fn metrics_service() -> Service {
+    Service {
+        metadata: ObjectMeta {
+            name: Some(METRICS_SERVICE.into()),
+            labels: Some(labels()),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            selector: Some(labels()),
+            ports: Some(vec![ServicePort {
+                name: Some("metrics".into()),
+                port: METRICS_PORT,
+                target_port: Some(IntOrString::String("metrics".into())),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -139,14 +188,12 @@ pub fn deployment(release: &Release, olm: bool) -> Deployment {
                     containers: vec![Container {
                         name: "manager".into(),
                         image: Some(release.operator_image.clone()),
-                        args: Some(vec!["run".into()]),
+                        args: Some(args()),
                         env: Some(env),
-                        ports: Some(vec![ContainerPort {
-                            name: Some("metrics".into()),
-                            container_port: 8080,
-                            protocol: Some("TCP".into()),
-                            ..Default::default()
-                        }]),
+                        ports: Some(vec![
+                            port("metrics", METRICS_PORT),
+                            port("health", HEALTH_PORT),
+                        ]),
                         liveness_probe: Some(probe("/healthz", 15)),
                         readiness_probe: Some(probe("/readyz", 5)),
                         resources: Some(resources),
@@ -168,5 +215,60 @@ pub fn deployment(release: &Release, olm: bool) -> Deployment {
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::olm::release::Release;
+
+    fn container() -> Container {
+        let d = deployment(
+            &Release::with_defaults("1.2.3", "2026-01-01T00:00:00Z"),
+            true,
+        );
+        d.spec.unwrap().template.spec.unwrap().containers[0].clone()
+    }
+
+    #[test]
+    fn metrics_are_secure_and_probes_plain_on_their_own_port() {
+        let c = container();
+        let args = c.args.clone().unwrap();
+        assert!(args.contains(&"--metrics-secure=true".to_string()));
+        assert!(args.contains(&format!("--metrics-bind-address=0.0.0.0:{METRICS_PORT}")));
+        assert!(args.contains(&format!(
+            "--health-probe-bind-address=0.0.0.0:{HEALTH_PORT}"
+        )));
+        let ports: Vec<(String, i32)> = c
+            .ports
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name.unwrap(), p.container_port))
+            .collect();
+        assert_eq!(
+            ports,
+            vec![("metrics".into(), 8443), ("health".into(), 8081)]
+        );
+        for p in [c.liveness_probe.unwrap(), c.readiness_probe.unwrap()] {
+            let get = p.http_get.unwrap();
+            assert_eq!(get.port, IntOrString::String("health".into()));
+            assert_eq!(get.scheme, None, "probes are plain HTTP");
+        }
+    }
+
+    #[test]
+    fn the_metrics_service_targets_the_metrics_port() {
+        let svc = metrics_service();
+        assert_eq!(svc.metadata.name.as_deref(), Some("smbp-operator-metrics"));
+        let spec = svc.spec.unwrap();
+        assert_eq!(spec.selector, Some(labels()));
+        let port = &spec.ports.unwrap()[0];
+        assert_eq!(port.name.as_deref(), Some("metrics"));
+        assert_eq!(port.port, METRICS_PORT);
+        assert_eq!(
+            port.target_port,
+            Some(IntOrString::String("metrics".into()))
+        );
     }
 }

@@ -54,7 +54,7 @@ const SERVICE_MONITOR_NOTE: &str = "\
 
 /// The Service the ServiceMonitor selects: the one in the bundle and `config/default`.
 fn metrics_service() -> Value {
-    bundle::metrics_service()
+    bundle::value(&manager::metrics_service())
 }
 
 /// The operator's ServiceMonitor over the metrics Service.

@@ -46,6 +46,7 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         ),
         rule(&[""], &["secrets"], &["get"]),
         rule(&["policy"], &["poddisruptionbudgets"], MANAGE),
+        rule(&["networking.k8s.io"], &["networkpolicies"], MANAGE),
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
         rule(&["cert-manager.io"], &["certificates", "issuers"], MANAGE),
         rule(
@@ -54,6 +55,34 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             MANAGE,
         ),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
+        rule(&["networking.k8s.io"], &["ingresses"], MANAGE),
+        rule(&["gateway.networking.k8s.io"], &["httproutes"], MANAGE),
+        rule(&["gateway.networking.k8s.io"], &["gateways"], &["get"]),
+        rule(&["route.openshift.io"], &["routes"], MANAGE),
+        // Setting spec.host on a Route needs this subresource permission.
+        rule(
+            &["route.openshift.io"],
+            &["routes/custom-host"],
+            &["create"],
+        ),
+        rule(
+            &["monitoring.coreos.com"],
+            &["servicemonitors", "podmonitors"],
+            MANAGE,
+        ),
+    ]
+}
+
+/// Cluster-scoped rules: reviewing the bearer tokens of metrics readers (TokenReview) and
+/// whether their users may read `/metrics` (SubjectAccessReview).
+pub fn cluster_rules() -> Vec<PolicyRule> {
+    vec![
+        rule(&["authentication.k8s.io"], &["tokenreviews"], &["create"]),
+        rule(
+            &["authorization.k8s.io"],
+            &["subjectaccessreviews"],
+            &["create"],
+        ),
     ]
 }
 
@@ -66,14 +95,43 @@ pub fn leader_election_rules() -> Vec<PolicyRule> {
     )]
 }
 
-/// The controller's ClusterRole (bound cluster-wide for AllNamespaces, or per namespace).
+/// The controller's ClusterRole, bound cluster-wide: the namespaced rules plus the cluster
+/// rules. (The CSV splits them into `permissions` and `clusterPermissions`.)
 pub fn manager_cluster_role() -> ClusterRole {
+    let mut rules = namespaced_rules();
+    rules.extend(cluster_rules());
     ClusterRole {
         metadata: ObjectMeta {
             name: Some("smbp-operator-manager".into()),
             ..Default::default()
         },
-        rules: Some(namespaced_rules()),
+        rules: Some(rules),
+        ..Default::default()
+    }
+}
+
+/// Name of the ClusterRole that lets a subject read the operator's metrics.
+pub const METRICS_READER: &str = "smbp-operator-metrics-reader";
+
+/// The ClusterRole users bind to their Prometheus' ServiceAccount: `get` on `/metrics`.
+pub fn metrics_reader_cluster_role() -> ClusterRole {
+    ClusterRole {
+        metadata: ObjectMeta {
+            name: Some(METRICS_READER.into()),
+            labels: Some(
+                [(
+                    "app.kubernetes.io/name".to_string(),
+                    "smbp-operator".to_string(),
+                )]
+                .into(),
+            ),
+            ..Default::default()
+        },
+        rules: Some(vec![PolicyRule {
+            non_resource_urls: Some(vec![crate::telemetry::server::METRICS_PATH.to_string()]),
+            verbs: vec!["get".into()],
+            ..Default::default()
+        }]),
         ..Default::default()
     }
 }
@@ -102,6 +160,7 @@ mod tests {
     fn no_wildcards_and_no_crd_writes() {
         for r in namespaced_rules()
             .iter()
+            .chain(cluster_rules().iter())
             .chain(leader_election_rules().iter())
         {
             assert!(!r.verbs.iter().any(|v| v == "*"));
@@ -113,6 +172,33 @@ mod tests {
                     .any(|g| g == "*" || g == "apiextensions.k8s.io")
             );
         }
+    }
+
+    #[test]
+    fn cluster_rules_only_create_reviews() {
+        let rules = cluster_rules();
+        assert_eq!(rules.len(), 2);
+        for r in &rules {
+            assert_eq!(r.verbs, vec!["create".to_string()]);
+        }
+        let resources: Vec<String> = rules
+            .iter()
+            .flat_map(|r| r.resources.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(resources, vec!["tokenreviews", "subjectaccessreviews"]);
+        let manager = manager_cluster_role().rules.unwrap();
+        assert!(rules.iter().all(|r| manager.contains(r)));
+    }
+
+    #[test]
+    fn metrics_reader_may_only_get_metrics() {
+        let role = metrics_reader_cluster_role();
+        assert_eq!(role.metadata.name.as_deref(), Some(METRICS_READER));
+        let rules = role.rules.unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].non_resource_urls, Some(vec!["/metrics".into()]));
+        assert_eq!(rules[0].verbs, vec!["get".to_string()]);
+        assert!(rules[0].resources.is_none() && rules[0].api_groups.is_none());
     }
 
     #[test]

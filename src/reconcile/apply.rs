@@ -5,10 +5,13 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
 use kube::{Client, ResourceExt};
+use tracing::{Instrument, info_span};
 
 use super::error::{Context, Result};
 use super::integrations::Integrations;
@@ -58,12 +61,26 @@ fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
         (ApiResource::erase::<Service>(&()), true),
         (ApiResource::erase::<Deployment>(&()), true),
         (ApiResource::erase::<PodDisruptionBudget>(&()), true),
+        (ApiResource::erase::<Ingress>(&()), true),
+        (ApiResource::erase::<NetworkPolicy>(&()), true),
     ];
     if integrations.cert_manager {
         kinds.extend([
             (thirdparty::certificate(), true),
             (thirdparty::issuer(), true),
         ]);
+    }
+    if integrations.gateway_api {
+        kinds.push((thirdparty::http_route(), true));
+    }
+    if integrations.prometheus_operator {
+        kinds.extend([
+            (thirdparty::service_monitor(), true),
+            (thirdparty::pod_monitor(), true),
+        ]);
+    }
+    if integrations.openshift_route {
+        kinds.push((thirdparty::openshift_route(), true));
     }
     if integrations.strimzi {
         kinds.extend([
@@ -117,7 +134,9 @@ pub async fn apply_and_prune(
     objects: &[DesiredObject],
 ) -> Result<Applied> {
     let ns = bp.namespace().unwrap_or_default();
-    let existing = inventory(client, bp, integrations).await?;
+    let existing = inventory(client, bp, integrations)
+        .instrument(info_span!("inventory"))
+        .await?;
     let exists = |kind: &str, name: &str| existing.iter().any(|f| f.kind == kind && f.name == name);
     let params = PatchParams::apply(labels::MANAGER).force();
     let mut applied = Applied::default();
@@ -125,6 +144,7 @@ pub async fn apply_and_prune(
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &obj.resource);
         let after = api
             .patch(&obj.name, &params, &Patch::Apply(&obj.body))
+            .instrument(info_span!("apply", kind = %obj.resource.kind, name = %obj.name))
             .await
             .ctx(|| format!("applying {}", obj.key()))?;
         if matches!(obj.resource.kind.as_str(), "StatefulSet" | "Deployment")
@@ -146,6 +166,7 @@ pub async fn apply_and_prune(
         }) {
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
             api.delete(&f.name, &DeleteParams::background())
+                .instrument(info_span!("prune", kind = %f.kind, name = %f.name))
                 .await
                 .ctx(|| format!("pruning {}/{}", f.kind, f.name))?;
             applied.pruned.push(format!("{}/{}", f.kind, f.name));

@@ -17,6 +17,12 @@ pub struct Integrations {
     pub cert_manager: bool,
     /// `security.openshift.io` (the operator runs on OpenShift).
     pub openshift: bool,
+    /// `gateway.networking.k8s.io/v1` (Gateway API).
+    pub gateway_api: bool,
+    /// `route.openshift.io/v1` (OpenShift Routes).
+    pub openshift_route: bool,
+    /// `monitoring.coreos.com/v1` (Prometheus Operator).
+    pub prometheus_operator: bool,
 }
 
 const TTL: Duration = Duration::from_secs(30);
@@ -51,6 +57,9 @@ impl IntegrationCache {
                 .groups
                 .iter()
                 .any(|g| g.name == thirdparty::OPENSHIFT_SECURITY_GROUP),
+            gateway_api: serves(thirdparty::GATEWAY_API_GROUP, "v1"),
+            openshift_route: serves(thirdparty::OPENSHIFT_ROUTE_GROUP, "v1"),
+            prometheus_operator: serves(thirdparty::PROMETHEUS_OPERATOR_GROUP, "v1"),
         };
         *slot = Some((Instant::now(), found));
         Ok(found)

@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod error;
 pub mod events;
+pub mod exposure;
 pub mod finalize;
 pub mod integrations;
 pub mod observe;
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 use futures::{Future, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -28,7 +31,7 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::Mutex;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{self, ConditionType, DesiredCondition};
 use crate::api::{BigPeer, BigPeerStatus, Component, FINALIZER, PAUSED_ANNOTATION};
@@ -64,6 +67,10 @@ pub struct Context {
 const BUSY: Duration = Duration::from_secs(5);
 /// Periodic resync of a settled BigPeer.
 const IDLE: Duration = Duration::from_secs(300);
+/// Ready, but waiting on something outside the operator's watches: an add-on API to be
+/// installed (discovery is cached for 30 s), or a controller whose objects are not watched
+/// (Gateway, router, cert-manager) to report.
+const WAITING: Duration = Duration::from_secs(15);
 /// StatefulSet label with a pod's revision.
 const REVISION_LABEL: &str = "controller-revision-hash";
 
@@ -79,15 +86,33 @@ fn key(bp: &BigPeer) -> String {
 
 /// Reconcile one BigPeer (entry point for the controller).
 pub async fn reconcile(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
-    let span = info_span!("reconcile", bigpeer = %key(&bp), generation = bp.metadata.generation.unwrap_or_default());
+    let span = info_span!(
+        "reconcile",
+        bigpeer = %key(&bp),
+        generation = bp.metadata.generation.unwrap_or_default(),
+        trace_id = tracing::field::Empty,
+    );
+    let trace_id = crate::telemetry::tracing_setup::trace_id(&span);
+    if let Some(id) = &trace_id {
+        span.record("trace_id", id.as_str());
+    }
     let started = Instant::now();
     let result = reconcile_inner(bp.clone(), ctx.clone())
-        .instrument(span)
+        .instrument(span.clone())
         .await;
+    let elapsed = started.elapsed();
+    span.in_scope(|| match &result {
+        Ok(action) => debug!(elapsed_ms = elapsed.as_millis(), ?action, "reconciled"),
+        Err(e) => debug!(
+            elapsed_ms = elapsed.as_millis(),
+            reason = e.reason(),
+            "reconcile failed"
+        ),
+    });
     ctx.metrics.reconciled(
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
         result.as_ref().err().map(Error::reason),
-        None,
+        trace_id.as_deref(),
     );
     if result.is_ok()
         && let Some(uid) = bp.uid()
@@ -225,7 +250,9 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
 
     // Observe.
     let integrations = ctx.integrations.get(&ctx.client).await?;
-    let observed = observe::observe(&ctx.client, bp, integrations).await?;
+    let observed = observe::observe(&ctx.client, bp, integrations)
+        .instrument(info_span!("observe"))
+        .await?;
 
     // Decide.
     let now = Timestamp::now();
@@ -282,11 +309,16 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         workloads,
         cert_manager: integrations.cert_manager,
         strimzi: integrations.strimzi,
+        gateway_api: integrations.gateway_api,
+        openshift_route: integrations.openshift_route,
+        prometheus_operator: integrations.prometheus_operator,
     };
-    let desired = build::desired(bp, &inputs);
+    let desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
 
     // Apply.
-    let applied = apply::apply_and_prune(&ctx.client, bp, integrations, &desired).await?;
+    let applied = apply::apply_and_prune(&ctx.client, bp, integrations, &desired)
+        .instrument(info_span!("apply_and_prune", objects = desired.len()))
+        .await?;
     // What was observed before applying describes the previous spec when a workload changed:
     // wait for its controller rather than acting (or reporting) on stale state.
     let store_step = match store_step {
@@ -387,7 +419,14 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         pending: !applied.pending.is_empty(),
         transition: topology.transition.is_some(),
     };
-    let wanted = status::conditions(bp, &observed, &decisions);
+    let (exposure_status, exposed) = exposure::assess(bp, integrations, &observed.exposure);
+    let addons: Vec<DesiredCondition> = std::iter::once(exposed)
+        .chain(status::monitoring_condition(
+            bp,
+            integrations.prometheus_operator,
+        ))
+        .collect();
+    let wanted = status::conditions(bp, &observed, &decisions, &addons);
     warn_on_new_trouble(ctx, bp, &previous, &wanted).await;
     let now_time = Time(now);
     let generation = bp.metadata.generation.unwrap_or_default();
@@ -404,22 +443,32 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
             observed.deployments.get(&Component::Api),
         )),
         topology: Some(topology),
-        exposure: previous.exposure.clone(),
+        exposure: Some(exposure_status),
     };
-    write_status(&api, bp, &new_status).await?;
+    write_status(&api, bp, &new_status)
+        .instrument(info_span!("write_status"))
+        .await?;
     ctx.metrics.set_bigpeer(
         &bp.namespace().unwrap_or_default(),
         &bp.name_any(),
         state_of(&new_status, false),
     );
 
-    let settled = wanted
+    let is = |t: ConditionType| wanted.iter().any(|c| c.type_ == t && c.status);
+    let ready = is(ConditionType::Ready) && applied.created.is_empty();
+    let addons_done = wanted
         .iter()
-        .any(|c| c.type_ == ConditionType::Ready && c.status);
-    Ok(Action::requeue(if settled && applied.created.is_empty() {
-        IDLE
-    } else {
-        BUSY
+        .filter(|c| {
+            matches!(
+                c.type_,
+                ConditionType::Exposed | ConditionType::MonitoringReady
+            )
+        })
+        .all(|c| c.status);
+    Ok(Action::requeue(match (ready, addons_done) {
+        (true, true) => IDLE,
+        (true, false) => WAITING,
+        (false, _) => BUSY,
     }))
 }
 
@@ -570,6 +619,8 @@ pub async fn run(
                 .owns(owned!(ConfigMap), owned_cfg())
                 .owns(owned!(ServiceAccount), owned_cfg())
                 .owns(owned!(PodDisruptionBudget), owned_cfg())
+                .owns(owned!(Ingress), owned_cfg())
+                .owns(owned!(NetworkPolicy), owned_cfg())
                 // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
                 .watches(
                     pods,

@@ -59,6 +59,8 @@ pub struct Observed {
     pub transaction_log: Part,
     /// Kafka bootstrap servers, when known.
     pub kafka_bootstrap: Vec<String>,
+    /// Exposure objects and their status.
+    pub exposure: super::exposure::ExposureObserved,
 }
 
 /// Observe a BigPeer's world.
@@ -103,6 +105,7 @@ pub async fn observe(
     let keys = keys_part(client, bp, &ns, integrations, &missing).await?;
     let (transaction_log, kafka_bootstrap) =
         transaction_log_part(client, bp, &ns, integrations, &missing).await?;
+    let exposure = super::exposure::observe(client, bp, integrations).await?;
     Ok(Observed {
         integrations,
         statefulset,
@@ -111,6 +114,7 @@ pub async fn observe(
         keys,
         transaction_log,
         kafka_bootstrap,
+        exposure,
     })
 }
 
@@ -133,12 +137,17 @@ async fn missing_secrets(client: &Client, bp: &BigPeer, ns: &str) -> Result<Vec<
 }
 
 fn ready_condition(obj: &DynamicObject) -> Option<(bool, String)> {
-    let conditions = obj.data.get("status")?.get("conditions")?.as_array()?;
-    let ready = conditions
+    condition_in(obj.data.get("status")?.get("conditions")?, "Ready")
+}
+
+/// Status and message of the condition of a type in a `conditions` array.
+pub fn condition_in(conditions: &Value, type_: &str) -> Option<(bool, String)> {
+    let c = conditions
+        .as_array()?
         .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?;
-    let status = ready.get("status").and_then(Value::as_str) == Some("True");
-    let message = ready
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))?;
+    let status = c.get("status").and_then(Value::as_str) == Some("True");
+    let message = c
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or_default()

@@ -110,8 +110,20 @@ fn pod_prefix(bp_name: &str, c: Component) -> String {
     format!("{}-", crate::build::names::component(bp_name, c))
 }
 
-/// All conditions, from observations and decisions.
-pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
+/// Reasons of add-on conditions (Exposed, MonitoringReady) that need the user: they make the
+/// BigPeer Degraded. Waiting for a controller does not.
+fn needs_user(c: &C) -> bool {
+    !c.status
+        && (c.reason.ends_with("NotInstalled")
+            || matches!(
+                c.reason.as_str(),
+                "RouteNotAccepted" | "RouteNotAdmitted" | "TLSSecretMissing"
+            ))
+}
+
+/// All conditions, from observations and decisions. `addons` are the conditions of parts
+/// that do not decide readiness (Exposed, MonitoringReady).
+pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Vec<C> {
     let name = bp.metadata.name.clone().unwrap_or_default();
     let store = store_status(o.statefulset.as_ref());
     let sub = deployment_status(o.deployments.get(&Component::Subscription));
@@ -216,6 +228,8 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
                 o.transaction_log.reason.into(),
                 o.transaction_log.message.clone(),
             ))
+        } else if let Some(c) = addons.iter().find(|c| needs_user(c)) {
+            Some((c.reason.clone(), c.message.clone()))
         } else {
             d.scale_down_blocked
                 .as_ref()
@@ -275,7 +289,7 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
             crate::api::PAUSED_ANNOTATION
         ),
     );
-    vec![
+    let mut out = vec![
         ready,
         progressing,
         degraded,
@@ -284,8 +298,10 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> Vec<C> {
         store_c,
         sub_c,
         api_c,
-        paused,
-    ]
+    ];
+    out.extend(addons.iter().cloned());
+    out.push(paused);
+    out
 }
 
 /// The version every pod runs, if all run the spec's.
@@ -299,4 +315,36 @@ pub fn running_version(bp: &BigPeer, o: &Observed, d: &Decisions) -> Option<Stri
             s.updated == s.desired && s.ready == s.desired
         });
     settled.then(|| bp.spec.version.clone())
+}
+
+/// `MonitoringReady` when `spec.monitoring.enabled`; nothing otherwise.
+pub fn monitoring_condition(bp: &BigPeer, prometheus_operator: bool) -> Option<C> {
+    let m = &bp.spec.monitoring;
+    if !m.enabled {
+        return None;
+    }
+    let kind = match m.resource {
+        crate::api::MonitorKind::ServiceMonitor => "ServiceMonitor",
+        crate::api::MonitorKind::PodMonitor => "PodMonitor",
+    };
+    Some(if prometheus_operator {
+        C::new(
+            T::MonitoringReady,
+            true,
+            "MonitorApplied",
+            format!(
+                "{kind} {} selects the components' metrics port",
+                crate::build::monitoring::name(bp)
+            ),
+        )
+    } else {
+        C::new(
+            T::MonitoringReady,
+            false,
+            "PrometheusOperatorNotInstalled",
+            format!(
+                "spec.monitoring needs the Prometheus Operator's API (monitoring.coreos.com/v1) for its {kind}; install it or set monitoring.enabled=false"
+            ),
+        )
+    })
 }

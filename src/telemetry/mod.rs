@@ -1,9 +1,14 @@
 //! Metrics, health endpoints, logs and traces.
 
+pub mod access;
+pub mod access_cache;
 #[cfg(test)]
 mod assets_check;
 pub mod exposition;
+pub mod https;
 pub mod metrics;
 pub mod reference;
+pub mod review;
 pub mod server;
+pub mod tls;
 pub mod tracing_setup;

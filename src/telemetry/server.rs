@@ -1,56 +1,223 @@
-//! HTTP endpoints: `/metrics`, `/healthz` (the process runs) and `/readyz` (caches synced,
-//! whether or not this process leads).
+//! The operator's HTTP endpoints. Health probes (`/healthz`: the process runs; `/readyz`:
+//! caches synced, whether or not this process leads) are plain HTTP on their own address.
+//! `/metrics` is served on another address, in plain HTTP for local runs or in HTTPS, where
+//! every request needs a bearer token whose user may `get` `/metrics`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
 
+use super::access::{CachePolicy, Decision, Gate, Reviewer};
 use super::metrics::Metrics;
+use super::{https, tls};
 
-/// Shared state of the endpoints.
-#[derive(Clone)]
-pub struct Health {
-    /// Metrics to expose.
-    pub metrics: Arc<Metrics>,
-    /// Set once the process can serve (caches synced, or standing by for the Lease).
-    pub ready: Arc<AtomicBool>,
+/// Path of the metrics endpoint (also the non-resource URL readers need `get` on).
+pub const METRICS_PATH: &str = "/metrics";
+/// How often the certificate directory is looked at for a renewed certificate.
+pub const CERT_POLL_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How `/metrics` is served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// Plain HTTP, no authentication (local runs).
+    Plain,
+    /// HTTPS with TokenReview authentication and SubjectAccessReview authorization.
+    Secure {
+        /// Directory with `tls.crt` and `tls.key`; `None` makes a self-signed certificate.
+        cert_dir: Option<PathBuf>,
+        /// Names of the self-signed certificate.
+        names: Vec<String>,
+    },
 }
 
-async fn metrics(State(h): State<Health>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        h.metrics.encode(),
-    )
+/// Where and how the endpoints are served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Address of `/healthz` and `/readyz` (plain HTTP).
+    pub health: SocketAddr,
+    /// Address of `/metrics`.
+    pub metrics: SocketAddr,
+    /// Plain or secure metrics.
+    pub security: Security,
+}
+
+/// The addresses actually bound (a port 0 in the config becomes the one the OS chose).
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    /// Health probe address.
+    pub health: SocketAddr,
+    /// Metrics address.
+    pub metrics: SocketAddr,
+}
+
+/// The endpoints could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    /// An address could not be bound.
+    #[error("binding {what} address {addr}: {source}")]
+    Bind {
+        /// Which server.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No certificate to serve.
+    #[error("metrics TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+}
+
+/// Parse a bind address: `host:port`, or `:port` for every IPv4 interface.
+pub fn parse_bind_address(s: &str) -> Result<SocketAddr, String> {
+    let full = match s.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => s.to_string(),
+    };
+    full.parse()
+        .map_err(|e| format!("{s:?} is not host:port or :port ({e})"))
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(h): State<Health>) -> (StatusCode, &'static str) {
-    if h.ready.load(Ordering::Relaxed) {
+async fn readyz(State(ready): State<Arc<AtomicBool>>) -> (StatusCode, &'static str) {
+    if ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")
     }
 }
 
-/// Serve until the process ends.
-pub async fn serve(addr: SocketAddr, health: Health) -> std::io::Result<()> {
-    let app = Router::new()
-        .route("/metrics", get(metrics))
+/// `/healthz` and `/readyz`.
+pub fn health_router(ready: Arc<AtomicBool>) -> Router {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(health);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, app).await
+        .with_state(ready)
 }
+
+#[derive(Clone)]
+struct MetricsState {
+    metrics: Arc<Metrics>,
+    gate: Option<Arc<Gate>>,
+}
+
+async fn metrics(State(s): State<MetricsState>, headers: HeaderMap) -> Response {
+    if let Some(gate) = &s.gate {
+        let auth = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        match gate.check(auth, Instant::now()).await {
+            Ok(Decision::Allowed) => {}
+            Ok(Decision::Unauthenticated) => {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, "Bearer")],
+                    "Unauthorized\n",
+                )
+                    .into_response();
+            }
+            Ok(Decision::Forbidden) => {
+                return (StatusCode::FORBIDDEN, "Forbidden\n").into_response();
+            }
+            Err(e) => {
+                warn!(error = %e, "could not review a metrics request");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "Authorization failed\n")
+                    .into_response();
+            }
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// `/metrics`, behind `gate` when given.
+pub fn metrics_router(metrics: Arc<Metrics>, gate: Option<Arc<Gate>>) -> Router {
+    Router::new()
+        .route(METRICS_PATH, get(self::metrics))
+        .with_state(MetricsState { metrics, gate })
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, EndpointError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| EndpointError::Bind { what, addr, source })
+}
+
+fn local(l: &TcpListener, fallback: SocketAddr) -> SocketAddr {
+    l.local_addr().unwrap_or(fallback)
+}
+
+/// Bind both addresses, load or make the certificate, and serve in the background until the
+/// process ends. Fails at once when an address is taken or no certificate can be served.
+/// `reviewer` is asked only in secure mode.
+pub async fn start(
+    cfg: Config,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+    reviewer: Arc<dyn Reviewer>,
+) -> Result<Bound, EndpointError> {
+    let health_listener = bind("health probe", cfg.health).await?;
+    let metrics_listener = bind("metrics", cfg.metrics).await?;
+    let bound = Bound {
+        health: local(&health_listener, cfg.health),
+        metrics: local(&metrics_listener, cfg.metrics),
+    };
+    match cfg.security {
+        Security::Plain => {
+            let app = metrics_router(metrics, None);
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(metrics_listener, app).await {
+                    error!(error = %e, "metrics server failed");
+                }
+            });
+            info!(address = %bound.metrics, "serving metrics over plain HTTP");
+        }
+        Security::Secure { cert_dir, names } => {
+            let store = match &cert_dir {
+                Some(dir) => {
+                    let mut source = tls::DirSource::new(dir);
+                    let store = Arc::new(tls::CertStore::new(source.load()?));
+                    tokio::spawn(tls::watch(source, store.clone(), CERT_POLL_INTERVAL));
+                    store
+                }
+                None => Arc::new(tls::CertStore::new(tls::self_signed(&names)?)),
+            };
+            let config = tls::server_config(store)?;
+            let gate = Arc::new(Gate::new(reviewer, METRICS_PATH, CachePolicy::default()));
+            let app = metrics_router(metrics, Some(gate));
+            tokio::spawn(https::serve(metrics_listener, config, app));
+            info!(
+                address = %bound.metrics,
+                certificate = %cert_dir.as_ref().map_or("self-signed".to_string(), |d| d.display().to_string()),
+                "serving metrics over HTTPS to authorized readers"
+            );
+        }
+    }
+    let app = health_router(ready);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(health_listener, app).await {
+            error!(error = %e, "health probe server failed");
+        }
+    });
+    Ok(bound)
+}
+
+#[cfg(test)]
+mod tests;

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::ByteString;
@@ -13,6 +14,9 @@ use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use kube::Client;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use serde_json::{Value, json};
 use smbp_operator::api::BigPeer;
 
@@ -172,9 +176,8 @@ pub fn scratch_dir(sub: &str) -> PathBuf {
     d
 }
 
-/// Write to `path` a kubeconfig that authenticates as ServiceAccount `ns/sa` with a fresh
-/// TokenRequest, against the cluster of the admin KUBECONFIG.
-pub async fn token_kubeconfig(client: &Client, ns: &str, sa: &str, path: &Path) -> PathBuf {
+/// A fresh token of ServiceAccount `ns/sa` from the TokenRequest API (API server audience).
+pub async fn service_account_token(client: &Client, ns: &str, sa: &str) -> String {
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
     let tr = TokenRequest {
         spec: TokenRequestSpec {
@@ -187,8 +190,14 @@ pub async fn token_kubeconfig(client: &Client, ns: &str, sa: &str, path: &Path) 
     let token: TokenRequest = sas
         .create_subresource("token", sa, &PostParams::default(), &tr)
         .await
-        .expect("token for the operator's ServiceAccount");
-    let token = token.status.expect("token status").token;
+        .unwrap_or_else(|e| panic!("token for ServiceAccount {ns}/{sa}: {e}"));
+    token.status.expect("token status").token
+}
+
+/// Write to `path` a kubeconfig that authenticates as ServiceAccount `ns/sa` with a fresh
+/// TokenRequest, against the cluster of the admin KUBECONFIG.
+pub async fn token_kubeconfig(client: &Client, ns: &str, sa: &str, path: &Path) -> PathBuf {
+    let token = service_account_token(client, ns, sa).await;
     let admin_path = std::env::var("KUBECONFIG").expect("KUBECONFIG");
     let admin_cfg = kube::config::Kubeconfig::read_from(&admin_path).expect("admin kubeconfig");
     let cluster = admin_cfg.clusters[0].cluster.clone().expect("cluster");
@@ -215,18 +224,30 @@ pub fn current_bin() -> String {
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_smbp-operator").to_string())
 }
 
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The operator as a separate process. Killed (SIGKILL) on drop.
 pub struct Operator {
     child: Child,
     /// Log file.
     pub log: PathBuf,
-    /// Metrics and health address.
+    /// Metrics address (plain HTTP unless METRICS_SECURE=true was passed).
     pub metrics: String,
+    /// Health probe address (`/healthz`, `/readyz`; plain HTTP). Releases before 0.2.0 ignore
+    /// it and serve the probes on the metrics address.
+    pub health: String,
 }
 
 impl Operator {
     /// Run `bin run` with a kubeconfig, its output appended to `log`, serving metrics on
-    /// `metrics`, with extra environment.
+    /// `metrics` and the probes on a free loopback port, with extra environment.
     pub fn spawn(
         bin: &str,
         kubeconfig: &Path,
@@ -239,13 +260,17 @@ impl Operator {
             .append(true)
             .open(&log)
             .unwrap();
+        let health = format!("127.0.0.1:{}", free_port());
         let mut cmd = Command::new(bin);
         cmd.arg("run")
             .env("KUBECONFIG", kubeconfig)
             .env("METRICS_BIND_ADDRESS", &metrics)
+            .env("HEALTH_PROBE_BIND_ADDRESS", &health)
             .env("LOG_FORMAT", "text")
             .env("RUST_LOG", "info,smbp_operator=debug")
             .env_remove("WATCH_NAMESPACE")
+            .env_remove("METRICS_SECURE")
+            .env_remove("METRICS_CERT_DIR")
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out));
         for (k, v) in env {
@@ -256,6 +281,7 @@ impl Operator {
             child,
             log,
             metrics,
+            health,
         }
     }
 
@@ -286,18 +312,25 @@ impl Operator {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// GET a path of the metrics/health server; empty until the server listens.
+    /// Plain HTTP GET: `/metrics` from the metrics address, anything else from the health
+    /// address; empty until the server listens.
     pub async fn http_get(&self, path: &str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let Ok(mut s) = tokio::net::TcpStream::connect(&self.metrics).await else {
-            return String::new();
+        let addr = if path == "/metrics" {
+            &self.metrics
+        } else {
+            &self.health
         };
-        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out
+        http_get(addr, path).await
+    }
+
+    /// HTTPS GET of a path of the metrics server, with a bearer token when given.
+    pub async fn https_get(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        tls: Arc<ClientConfig>,
+    ) -> std::io::Result<HttpsReply> {
+        https_get(&self.metrics, path, token, tls).await
     }
 
     /// Still running.
@@ -309,5 +342,153 @@ impl Operator {
 impl Drop for Operator {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+async fn exchange<S>(mut s: S, path: &str, token: Option<&str>) -> std::io::Result<String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n{auth}\r\n").as_bytes())
+        .await?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Plain HTTP GET of `path` at `addr` (host:port): the whole response, empty when nothing
+/// listens or the exchange fails.
+pub async fn http_get(addr: &str, path: &str) -> String {
+    let Ok(s) = tokio::net::TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    exchange(s, path, None).await.unwrap_or_default()
+}
+
+/// What an HTTPS GET got.
+#[derive(Debug)]
+pub struct HttpsReply {
+    /// HTTP status code (0 when the response could not be read as HTTP).
+    pub status: u16,
+    /// The whole response: status line, headers and body.
+    pub text: String,
+    /// DER of the certificate the server presented (the leaf).
+    pub cert: Vec<u8>,
+}
+
+/// HTTPS GET of `path` at `addr` (host:port), as server name `localhost`, with a bearer token
+/// when given.
+pub async fn https_get(
+    addr: &str,
+    path: &str,
+    token: Option<&str>,
+    tls: Arc<ClientConfig>,
+) -> std::io::Result<HttpsReply> {
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await?;
+    let cert = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.to_vec())
+        .unwrap_or_default();
+    let text = exchange(stream, path, token).await?;
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok(HttpsReply { status, text, cert })
+}
+
+fn tls_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Every handshake a full one, so that each connection sees the certificate served now (a
+/// resumed session carries no certificate).
+fn no_resumption(mut c: ClientConfig) -> Arc<ClientConfig> {
+    c.resumption = rustls::client::Resumption::disabled();
+    Arc::new(c)
+}
+
+/// A TLS client trusting only the CA in `ca_pem`.
+pub fn tls_trusting(ca_pem: &str) -> Arc<ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA PEM"))
+        .expect("CA certificate");
+    no_resumption(
+        ClientConfig::builder_with_provider(tls_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// A TLS client that accepts any server certificate (like Prometheus' `insecureSkipVerify`)
+/// but still checks the handshake signatures: for the operator's self-signed certificate.
+pub fn tls_any_certificate() -> Arc<ClientConfig> {
+    let p = tls_provider();
+    no_resumption(
+        ClientConfig::builder_with_provider(p.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(p)))
+            .with_no_client_auth(),
+    )
+}
+
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

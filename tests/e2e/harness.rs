@@ -10,8 +10,10 @@ use k8s_openapi::api::rbac::v1::{
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams};
+use kube::api::{DeleteParams, PostParams};
 use kube::{Client, ResourceExt};
 use smbp_operator::olm;
+use smbp_operator::olm::rbac::METRICS_READER;
 
 pub use crate::common::*;
 
@@ -44,7 +46,8 @@ where
     .expect("apply");
 }
 
-/// Install the CRDs and the operator's RBAC exactly as generated, and return a kubeconfig
+/// Install the CRDs and the operator's RBAC (and the metrics-reader ClusterRole) exactly as
+/// generated, and return a kubeconfig
 /// that authenticates as the operator's ServiceAccount.
 pub async fn install(client: &Client) -> PathBuf {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -104,6 +107,7 @@ pub async fn install(client: &Client) -> PathBuf {
         },
     )
     .await;
+    apply(&crs, &olm::rbac::metrics_reader_cluster_role()).await;
     let roles: Api<Role> = Api::namespaced(client.clone(), OPERATOR_NS);
     let role = olm::rbac::leader_election_role();
     apply(&roles, &role).await;
@@ -142,13 +146,25 @@ pub fn logs_dir() -> PathBuf {
 impl Operator {
     /// Start `smbp-operator run` with the operator's own credentials, watching all namespaces.
     pub fn start(kubeconfig: &Path, name: &str, port: u16, leader_elect: bool) -> Operator {
+        Operator::start_with(kubeconfig, name, port, leader_elect, &[])
+    }
+
+    /// [`Operator::start`] with extra environment, e.g. `METRICS_SECURE=true`.
+    pub fn start_with(
+        kubeconfig: &Path,
+        name: &str,
+        port: u16,
+        leader_elect: bool,
+        extra: &[(&str, &str)],
+    ) -> Operator {
         let log = logs_dir().join(format!("{name}.log"));
         let le = leader_elect.to_string();
-        let env = [
+        let mut env = vec![
             ("POD_NAMESPACE", OPERATOR_NS),
             ("POD_NAME", name),
             ("LEADER_ELECT", le.as_str()),
         ];
+        env.extend_from_slice(extra);
         Operator::spawn(
             &current_bin(),
             kubeconfig,
@@ -175,4 +191,119 @@ pub async fn event_reasons(client: &Client, ns: &str) -> Vec<String> {
         .into_iter()
         .filter_map(|e| e.reason)
         .collect()
+}
+
+/// Run `hack/addons.sh <action> <addon>...` (up or down) against the test cluster.
+pub fn run_addons(action: &str, which: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/addons.sh");
+    let out = std::process::Command::new(script)
+        .arg(action)
+        .args(which)
+        .output()
+        .expect("hack/addons.sh runs");
+    assert!(
+        out.status.success(),
+        "addons {action} {which:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Install third-party CRDs with `hack/install-crds.sh <kind>...`.
+pub fn install_crds(kinds: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/install-crds.sh");
+    let out = std::process::Command::new(script)
+        .args(kinds)
+        .output()
+        .expect("hack/install-crds.sh runs");
+    assert!(
+        out.status.success(),
+        "install-crds {kinds:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Delete every CRD of an API group and wait until the group is gone.
+pub async fn remove_crds(client: &Client, group: &str) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let of_group = || async {
+        crds.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|c| c.spec.group == group)
+            .map(|c| c.name_any())
+            .collect::<Vec<_>>()
+    };
+    for name in of_group().await {
+        let _ = crds.delete(&name, &Default::default()).await;
+    }
+    wait_for(
+        &format!("CRDs of {group} deleted"),
+        Duration::from_secs(60),
+        || async { of_group().await.is_empty().then_some(()) },
+    )
+    .await;
+}
+
+/// Tokens of two ServiceAccounts: `scraper`, bound to the metrics-reader ClusterRole, and
+/// `stranger`, bound to nothing.
+pub struct Readers {
+    /// Token of `scraper`.
+    pub scraper: String,
+    /// Token of `stranger`.
+    pub stranger: String,
+    /// The ClusterRoleBinding to remove afterwards.
+    pub binding: String,
+}
+
+pub async fn readers(client: &Client, ns: &str) -> Readers {
+    let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    for name in ["scraper", "stranger"] {
+        let sa = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        sas.create(&PostParams::default(), &sa).await.unwrap();
+    }
+    let binding = unique("e2e-metrics-reader");
+    let crb = ClusterRoleBinding {
+        metadata: ObjectMeta {
+            name: Some(binding.clone()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: METRICS_READER.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "scraper".into(),
+            namespace: Some(ns.into()),
+            ..Default::default()
+        }]),
+    };
+    Api::<ClusterRoleBinding>::all(client.clone())
+        .create(&PostParams::default(), &crb)
+        .await
+        .unwrap();
+    Readers {
+        scraper: service_account_token(client, ns, "scraper").await,
+        stranger: service_account_token(client, ns, "stranger").await,
+        binding,
+    }
+}
+
+/// Remove the binding and the namespace of [`readers`].
+pub async fn cleanup_readers(client: &Client, ns: &str, r: &Readers) {
+    let _ = Api::<ClusterRoleBinding>::all(client.clone())
+        .delete(&r.binding, &DeleteParams::default())
+        .await;
+    let _ = Api::<Namespace>::all(client.clone())
+        .delete(ns, &DeleteParams::default())
+        .await;
 }

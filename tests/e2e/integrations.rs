@@ -2,7 +2,6 @@
 //! operators): keys are issued, the transaction log is provisioned, and a BigPeer that was
 //! waiting for a missing add-on recovers once it is installed.
 
-use std::process::Command;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -16,21 +15,12 @@ use crate::harness::*;
 
 const LONG: Duration = Duration::from_secs(240);
 
-/// Runs `hack/addons.sh`; the add-ons are torn down again when dropped.
-struct Addons;
-
 fn addons(action: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/addons.sh");
-    let out = Command::new(script)
-        .args([action, "certmanager", "strimzi"])
-        .output()
-        .expect("hack/addons.sh runs");
-    assert!(
-        out.status.success(),
-        "addons {action}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_addons(action, &["certmanager", "strimzi"]);
 }
+
+/// cert-manager and Strimzi, torn down again when dropped.
+struct Addons;
 
 impl Addons {
     fn up() -> Self {

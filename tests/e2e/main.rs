@@ -4,8 +4,13 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod exposure;
 mod harness;
 mod integrations;
+mod metrics_auth;
+mod monitoring;
+mod network_policies;
+mod prometheus;
 mod resilience;
 
 use std::time::Duration;
@@ -561,6 +566,46 @@ async fn invalid_specs_are_rejected_by_the_api_server() {
             "/spec/image/pullPolicy",
             json!("Sometimes"),
             "Unsupported value",
+        ),
+        (
+            "/spec/network/expose",
+            json!({"ingress": {}, "loadBalancer": {}}),
+            "set exactly one exposure mode",
+        ),
+        (
+            "/spec/network",
+            json!({"expose": {"ingress": {}}}),
+            "network.hostname is required",
+        ),
+        (
+            "/spec/network/hostname",
+            json!("https://bp.example.com/"),
+            "fully qualified DNS name",
+        ),
+        (
+            "/spec/network",
+            json!({"hostname": "bp.example.com", "expose": {"route": {"tls": {"termination": "Passthrough"}}}}),
+            "cannot route by path",
+        ),
+        (
+            "/spec/network",
+            json!({"hostname": "bp.example.com", "expose": {"route": {"tls": {"termination": "Reencrypt"}}}}),
+            "destinationCACertificate is required for Reencrypt",
+        ),
+        (
+            "/spec/network/expose",
+            json!({"ingress": {"tls": {"secretName": "a", "certManager": {"issuerRef": {"name": "x"}}}}}),
+            "exactly one of tls.secretName or tls.certManager",
+        ),
+        (
+            "/spec/network/expose",
+            json!({"loadBalancer": {"loadBalancerSourceRanges": ["everyone"]}}),
+            "must be a CIDR",
+        ),
+        (
+            "/spec/monitoring/interval",
+            json!("often"),
+            "Prometheus duration",
         ),
         (
             "/metadata/name",

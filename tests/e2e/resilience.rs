@@ -8,6 +8,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, ListParams};
 use kube::{Client, Resource, ResourceExt};
@@ -64,6 +65,7 @@ async fn assert_converged(client: &Client, ns: &str, name: &str) {
     check!(ConfigMap, "ConfigMap");
     check!(ServiceAccount, "ServiceAccount");
     check!(PodDisruptionBudget, "PodDisruptionBudget");
+    check!(NetworkPolicy, "NetworkPolicy");
     let s = |v: &[&str]| v.iter().map(|x| format!("{name}-{x}")).collect::<Vec<_>>();
     assert_eq!(found["StatefulSet"], s(&["store"]));
     assert_eq!(found["Deployment"], s(&["api", "subscription"]));
@@ -77,6 +79,7 @@ async fn assert_converged(client: &Client, ns: &str, name: &str) {
         found["PodDisruptionBudget"],
         s(&["api", "store", "subscription"])
     );
+    assert_eq!(found["NetworkPolicy"], s(&["api", "store", "subscription"]));
     let spec = bp.spec.clone();
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let count = |c: &'static str| {

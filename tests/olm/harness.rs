@@ -109,11 +109,7 @@ impl Operator {
     pub fn start(bin: &str, kubeconfig: &Path, tag: &str, ns: &str, watch: &str) -> Operator {
         let log = logs_dir().join(format!("{}.log", tag.replace('/', "-")));
         let _ = std::fs::remove_file(&log);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let env = [
             ("POD_NAMESPACE", ns),
             ("POD_NAME", tag),

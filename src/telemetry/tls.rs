@@ -1,0 +1,349 @@
+//! TLS for the metrics server (rustls with ring): a certificate from a directory (`tls.crt`,
+//! `tls.key`, as cert-manager and OpenShift's service CA write them), reloaded when the files
+//! change, or a self-signed certificate made in memory at start.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+/// Certificate chain file in the certificate directory (PEM, leaf first).
+pub const CERT_FILE: &str = "tls.crt";
+/// Private key file in the certificate directory (PEM: PKCS#8, PKCS#1 or SEC1).
+pub const KEY_FILE: &str = "tls.key";
+
+/// A certificate could not be read, parsed or made.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// PEM content is missing or malformed.
+    #[error("{what}: {message}")]
+    Pem {
+        /// Certificate chain or private key.
+        what: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The key is unsupported or does not belong to the certificate.
+    #[error("certificate and key do not fit together: {0}")]
+    Key(rustls::Error),
+    /// The self-signed certificate could not be made.
+    #[error("generating a self-signed certificate: {0}")]
+    Generate(#[from] rcgen::Error),
+    /// rustls refused the configuration.
+    #[error("TLS configuration: {0}")]
+    Config(rustls::Error),
+}
+
+/// The crypto provider (ring, as the Kubernetes client uses).
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A certified key from a PEM certificate chain and a PEM private key that belongs to it.
+pub fn certified_key(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, TlsError> {
+    let chain = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            what: "certificate chain",
+            message: e.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::Pem {
+            what: "certificate chain",
+            message: "no CERTIFICATE block".into(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Pem {
+        what: "private key",
+        message: e.to_string(),
+    })?;
+    CertifiedKey::from_der(chain, key, &provider()).map_err(TlsError::Key)
+}
+
+/// A self-signed certificate for `names` (DNS names or IP addresses), made in memory.
+pub fn self_signed(names: &[String]) -> Result<CertifiedKey, TlsError> {
+    let made = rcgen::generate_simple_self_signed(names.to_vec())?;
+    certified_key(
+        made.cert.pem().as_bytes(),
+        made.signing_key.serialize_pem().as_bytes(),
+    )
+}
+
+/// The certificate served now; replaced when the directory changes.
+#[derive(Debug)]
+pub struct CertStore {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl CertStore {
+    /// A store serving `key`.
+    pub fn new(key: CertifiedKey) -> CertStore {
+        CertStore {
+            current: RwLock::new(Arc::new(key)),
+        }
+    }
+
+    /// Serve `key` from the next handshake on.
+    pub fn set(&self, key: CertifiedKey) {
+        *self.current.write().expect("certificate lock") = Arc::new(key);
+    }
+
+    /// The certificate served now.
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.current.read().expect("certificate lock").clone()
+    }
+}
+
+impl ResolvesServerCert for CertStore {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+/// A TLS 1.2/1.3 server configuration (HTTP/1.1) serving whatever `store` holds.
+pub fn server_config(store: Arc<CertStore>) -> Result<Arc<ServerConfig>, TlsError> {
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(TlsError::Config)?
+        .with_no_client_auth()
+        .with_cert_resolver(store);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// What one look at the certificate directory found.
+#[derive(Debug)]
+pub enum Poll {
+    /// Same content (or same failure) as last time.
+    Unchanged,
+    /// New content that parses.
+    Reloaded(CertifiedKey),
+    /// New content (or a new failure) that cannot be served; reported once.
+    Rejected(TlsError),
+}
+
+/// A certificate directory, read on demand; remembers what it last saw.
+#[derive(Debug)]
+pub struct DirSource {
+    dir: PathBuf,
+    seen: Option<[u8; 32]>,
+}
+
+fn read(path: PathBuf) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(&path).map_err(|source| TlsError::Read { path, source })
+}
+
+impl DirSource {
+    /// Reads `dir`/tls.crt and `dir`/tls.key.
+    pub fn new(dir: &Path) -> DirSource {
+        DirSource {
+            dir: dir.to_path_buf(),
+            seen: None,
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Read both files; parse them only when they differ from the last look.
+    pub fn poll(&mut self) -> Poll {
+        let files = read(self.dir.join(CERT_FILE))
+            .and_then(|c| read(self.dir.join(KEY_FILE)).map(|k| (c, k)));
+        let mut h = Sha256::new();
+        match &files {
+            Ok((c, k)) => {
+                h.update(b"ok");
+                h.update((c.len() as u64).to_be_bytes());
+                h.update(c);
+                h.update(k);
+            }
+            Err(e) => {
+                h.update(b"err");
+                h.update(e.to_string());
+            }
+        }
+        let state: [u8; 32] = h.finalize().into();
+        if self.seen == Some(state) {
+            return Poll::Unchanged;
+        }
+        self.seen = Some(state);
+        match files.and_then(|(c, k)| certified_key(&c, &k)) {
+            Ok(key) => Poll::Reloaded(key),
+            Err(e) => Poll::Rejected(e),
+        }
+    }
+
+    /// The first load: the certificate, or why there is none.
+    pub fn load(&mut self) -> Result<CertifiedKey, TlsError> {
+        self.seen = None;
+        match self.poll() {
+            Poll::Reloaded(key) => Ok(key),
+            Poll::Rejected(e) => Err(e),
+            Poll::Unchanged => unreachable!("a first look always reports"),
+        }
+    }
+}
+
+/// Look at the directory every `every` and serve new certificates as they appear (e.g. when
+/// cert-manager or the service CA rotates them); a bad update keeps the current one.
+pub async fn watch(mut source: DirSource, store: Arc<CertStore>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match source.poll() {
+            Poll::Unchanged => {}
+            Poll::Reloaded(key) => {
+                store.set(key);
+                info!(dir = %source.dir().display(), "serving the renewed metrics certificate");
+            }
+            Poll::Rejected(e) => {
+                warn!(dir = %source.dir().display(), error = %e, "keeping the current metrics certificate");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CA and a leaf for localhost it signed, as PEM: (ca cert, leaf cert, leaf key).
+    fn ca_and_leaf() -> (String, String, String) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        (ca.as_ref().pem(), leaf.pem(), key.serialize_pem())
+    }
+
+    fn write(dir: &Path, cert: &str, key: &str) {
+        std::fs::write(dir.join(CERT_FILE), cert).unwrap();
+        std::fs::write(dir.join(KEY_FILE), key).unwrap();
+    }
+
+    #[test]
+    fn a_chain_and_its_key_load() {
+        let (ca, leaf, key) = ca_and_leaf();
+        let k = certified_key(format!("{leaf}{ca}").as_bytes(), key.as_bytes()).unwrap();
+        assert_eq!(k.cert.len(), 2, "leaf and CA are both served");
+        assert!(k.keys_match().is_ok());
+    }
+
+    #[test]
+    fn mismatched_or_malformed_input_is_refused() {
+        let (_, leaf, _) = ca_and_leaf();
+        let (_, _, other_key) = ca_and_leaf();
+        assert!(matches!(
+            certified_key(leaf.as_bytes(), other_key.as_bytes()),
+            Err(TlsError::Key(_))
+        ));
+        assert!(matches!(
+            certified_key(b"", other_key.as_bytes()),
+            Err(TlsError::Pem {
+                what: "certificate chain",
+                ..
+            })
+        ));
+        assert!(matches!(
+            certified_key(leaf.as_bytes(), b"-----BEGIN NONSENSE-----\n"),
+            Err(TlsError::Pem {
+                what: "private key",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn self_signed_certificates_are_fresh_and_usable() {
+        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let a = self_signed(&names).unwrap();
+        let b = self_signed(&names).unwrap();
+        assert!(a.keys_match().is_ok());
+        assert_ne!(a.cert[0], b.cert[0], "every start makes its own key");
+        assert!(server_config(Arc::new(CertStore::new(a))).is_ok());
+    }
+
+    #[test]
+    fn the_directory_is_reparsed_only_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut src = DirSource::new(dir.path());
+        // Missing files: reported once, then quiet.
+        assert!(matches!(src.load(), Err(TlsError::Read { .. })));
+        assert!(matches!(src.poll(), Poll::Unchanged));
+
+        let (_, leaf1, key1) = ca_and_leaf();
+        write(dir.path(), &leaf1, &key1);
+        let first = match src.poll() {
+            Poll::Reloaded(k) => k,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(src.poll(), Poll::Unchanged));
+
+        // A half-written rotation (new cert, old key) is rejected once; the store keeps the
+        // certificate it serves.
+        let store = CertStore::new(first.clone());
+        let (_, leaf2, key2) = ca_and_leaf();
+        write(dir.path(), &leaf2, &key1);
+        assert!(matches!(src.poll(), Poll::Rejected(TlsError::Key(_))));
+        assert!(matches!(src.poll(), Poll::Unchanged));
+        assert_eq!(store.current().cert, first.cert);
+
+        write(dir.path(), &leaf2, &key2);
+        match src.poll() {
+            Poll::Reloaded(k) => {
+                store.set(k);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_ne!(store.current().cert, first.cert);
+        assert_eq!(
+            store.current().cert[0],
+            CertificateDer::from_pem_slice(leaf2.as_bytes()).unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_watcher_swaps_the_served_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, leaf1, key1) = ca_and_leaf();
+        write(dir.path(), &leaf1, &key1);
+        let mut src = DirSource::new(dir.path());
+        let store = Arc::new(CertStore::new(src.load().unwrap()));
+        let task = tokio::spawn(watch(src, store.clone(), Duration::from_millis(20)));
+        let (_, leaf2, key2) = ca_and_leaf();
+        write(dir.path(), &leaf2, &key2);
+        let want = CertificateDer::from_pem_slice(leaf2.as_bytes()).unwrap();
+        let mut swapped = false;
+        for _ in 0..200 {
+            if store.current().cert[0] == want {
+                swapped = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        task.abort();
+        assert!(swapped, "the renewed certificate was not picked up");
+    }
+}
