@@ -6,6 +6,7 @@ use kube::Client;
 use tokio::sync::Mutex;
 
 use super::error::{Context, Result};
+use crate::telemetry::metrics::Integration;
 use crate::thirdparty;
 
 /// Which optional APIs the cluster serves.
@@ -23,6 +24,20 @@ pub struct Integrations {
     pub openshift_route: bool,
     /// `monitoring.coreos.com/v1` (Prometheus Operator).
     pub prometheus_operator: bool,
+}
+
+impl Integrations {
+    /// Each add-on with whether the cluster serves it, for the availability metric.
+    pub fn availability(&self) -> [(Integration, bool); 6] {
+        [
+            (Integration::Strimzi, self.strimzi),
+            (Integration::CertManager, self.cert_manager),
+            (Integration::OpenShift, self.openshift),
+            (Integration::GatewayApi, self.gateway_api),
+            (Integration::OpenShiftRoute, self.openshift_route),
+            (Integration::PrometheusOperator, self.prometheus_operator),
+        ]
+    }
 }
 
 const TTL: Duration = Duration::from_secs(30);
@@ -63,5 +78,38 @@ impl IntegrationCache {
         };
         *slot = Some((Instant::now(), found));
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn availability_names_every_add_on_once_with_its_own_flag() {
+        let none = Integrations::default().availability();
+        assert_eq!(none.map(|(i, _)| i), Integration::ALL);
+        assert!(none.iter().all(|(_, on)| !on));
+        let only = |i: Integration| {
+            let mut f = Integrations::default();
+            match i {
+                Integration::Strimzi => f.strimzi = true,
+                Integration::CertManager => f.cert_manager = true,
+                Integration::OpenShift => f.openshift = true,
+                Integration::GatewayApi => f.gateway_api = true,
+                Integration::OpenShiftRoute => f.openshift_route = true,
+                Integration::PrometheusOperator => f.prometheus_operator = true,
+            }
+            f
+        };
+        for i in Integration::ALL {
+            let on: Vec<Integration> = only(i)
+                .availability()
+                .into_iter()
+                .filter(|(_, a)| *a)
+                .map(|(x, _)| x)
+                .collect();
+            assert_eq!(on, [i]);
+        }
     }
 }

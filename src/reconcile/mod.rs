@@ -250,6 +250,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
 
     // Observe.
     let integrations = ctx.integrations.get(&ctx.client).await?;
+    ctx.metrics.set_integrations(integrations.availability());
     let observed = observe::observe(&ctx.client, bp, integrations)
         .instrument(info_span!("observe"))
         .await?;
@@ -448,10 +449,18 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     write_status(&api, bp, &new_status)
         .instrument(info_span!("write_status"))
         .await?;
+    let parts = [&new_status.store, &new_status.subscription, &new_status.api];
     ctx.metrics.set_bigpeer(
         &bp.namespace().unwrap_or_default(),
         &bp.name_any(),
-        state_of(&new_status, false),
+        BigPeerState {
+            rollout_in_progress: status::rollout_in_progress(
+                &decisions,
+                &parts.iter().filter_map(|p| p.as_ref()).collect::<Vec<_>>(),
+            ),
+            stuck_pods: u32::try_from(decisions.stuck.len()).unwrap_or(u32::MAX),
+            ..state_of(&new_status, false)
+        },
     );
 
     let is = |t: ConditionType| wanted.iter().any(|c| c.type_ == t && c.status);

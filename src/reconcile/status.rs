@@ -348,3 +348,63 @@ pub fn monitoring_condition(bp: &BigPeer, prometheus_operator: bool) -> Option<C
         )
     })
 }
+
+/// Pods are moving to a new revision or topology: the store is being rolled (or is held on
+/// a stuck pod), a topology transition runs, workload controllers have not yet taken up the
+/// applied spec, or a component has pods not on its current revision.
+pub fn rollout_in_progress(d: &Decisions, components: &[&ComponentStatus]) -> bool {
+    d.pending
+        || d.transition
+        || matches!(
+            d.store_step,
+            Some(StoreStep::Replace(_) | StoreStep::Wait(_) | StoreStep::Blocked { .. })
+        )
+        || components.iter().any(|c| c.updated < c.desired)
+}
+
+#[cfg(test)]
+mod rollout_tests {
+    use super::*;
+
+    #[test]
+    fn rollout_in_progress_follows_the_decisions_and_counts() {
+        let settled = counts(3, 3, 3);
+        let rolling = counts(3, 3, 1);
+        let quiet = Decisions {
+            store_step: Some(StoreStep::Done),
+            ..Default::default()
+        };
+        assert!(!rollout_in_progress(&quiet, &[&settled, &settled]));
+        assert!(!rollout_in_progress(&Decisions::default(), &[]));
+        assert!(rollout_in_progress(&quiet, &[&settled, &rolling]));
+        for d in [
+            Decisions {
+                pending: true,
+                ..Default::default()
+            },
+            Decisions {
+                transition: true,
+                ..Default::default()
+            },
+            Decisions {
+                store_step: Some(StoreStep::Replace("bp-store-2".into())),
+                ..Default::default()
+            },
+            Decisions {
+                store_step: Some(StoreStep::Wait("pod bp-store-2 is terminating".into())),
+                ..Default::default()
+            },
+            Decisions {
+                store_step: Some(StoreStep::Blocked {
+                    pod: "bp-store-2".into(),
+                    reason: "CrashLoopBackOff".into(),
+                }),
+                ..Default::default()
+            },
+        ] {
+            assert!(rollout_in_progress(&d, &[&settled]), "{d:?}");
+        }
+        // Unready but all on the current revision (e.g. a node lost): not a rollout.
+        assert!(!rollout_in_progress(&quiet, &[&counts(3, 1, 3)]));
+    }
+}
