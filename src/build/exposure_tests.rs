@@ -11,7 +11,8 @@ use super::{BuildInputs, DesiredObject, desired, exposure, names};
 use crate::api::*;
 use crate::images::RelatedImages;
 
-fn inputs(all_apis: bool) -> BuildInputs {
+/// Build inputs with every optional API installed, or none.
+pub(super) fn inputs(all_apis: bool) -> BuildInputs {
     BuildInputs {
         images: RelatedImages::default(),
         openshift: false,

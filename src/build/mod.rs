@@ -20,6 +20,8 @@ pub mod stateless;
 pub mod store;
 
 #[cfg(test)]
+mod exposure_examples;
+#[cfg(test)]
 mod exposure_tests;
 #[cfg(test)]
 pub(crate) mod tests;

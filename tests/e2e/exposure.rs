@@ -3,6 +3,9 @@
 //! previous mode's objects, TLS for the host is issued by cert-manager, and a mode whose API
 //! is missing gives a condition and an Event instead of a crash.
 //!
+//! The examples of docs/exposure.md are dry-run applied, with what the operator builds from
+//! them, so the documented manifests stay valid against the real schemas.
+//!
 //! No ingress controller, Gateway controller, router or load balancer runs here. Where the
 //! operator waits for one of them, the test writes the status that controller would write
 //! (through the API server, as a controller does) and checks the operator's reading of it.
@@ -11,10 +14,13 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use smbp_operator::api::BigPeer;
+use smbp_operator::build::{BuildInputs, exposure};
+use smbp_operator::images::RelatedImages;
 use smbp_operator::thirdparty;
 
 use crate::harness::*;
@@ -318,4 +324,139 @@ async fn exposure_modes_switch_cleanly_and_report_endpoints() {
     run_addons("down", &["certmanager"]);
     remove_crds(&client, thirdparty::GATEWAY_API_GROUP).await;
     remove_crds(&client, thirdparty::OPENSHIFT_ROUTE_GROUP).await;
+}
+
+/// Whether any CRD of an API group is installed.
+async fn crd_group_installed(client: &Client, group: &str) -> bool {
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .any(|c| c.spec.group == group)
+}
+
+/// Deletes the CRDs of its API groups when dropped, also when the test fails, so later tests
+/// start clean. Runs on a thread of its own with its own client: the test's runtime is not
+/// available inside `drop`.
+struct RemoveCrdsOnDrop(Vec<&'static str>);
+
+impl Drop for RemoveCrdsOnDrop {
+    fn drop(&mut self) {
+        let groups = std::mem::take(&mut self.0);
+        let cleanup = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(async {
+                    let client = admin().await;
+                    for g in groups {
+                        remove_crds(&client, g).await;
+                    }
+                });
+        });
+        if cleanup.join().is_err() {
+            eprintln!("could not remove the CRDs of the exposure examples test");
+        }
+    }
+}
+
+/// The examples of docs/exposure.md on the real API server, with the real Gateway API, Route
+/// and cert-manager CRDs: each BigPeer passes the CRD's schema and CEL rules, and every object
+/// the operator builds from it (annotations included) passes the schema of its kind. Dry run
+/// with strict field validation: a misspelt field fails, nothing is stored.
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn exposure_examples_are_accepted_by_the_api_server() {
+    let started = std::time::Instant::now();
+    let client = admin().await;
+    install(&client).await;
+    // cert-manager's CRDs (for the Certificate of the ingress-nginx example) are left alone
+    // when an add-on brought them already.
+    let mut installed = vec![
+        thirdparty::GATEWAY_API_GROUP,
+        thirdparty::OPENSHIFT_ROUTE_GROUP,
+    ];
+    if !crd_group_installed(&client, thirdparty::CERT_MANAGER_GROUP).await {
+        installed.extend([thirdparty::CERT_MANAGER_GROUP, "acme.cert-manager.io"]);
+    }
+    let _cleanup = RemoveCrdsOnDrop(installed.clone());
+    let mut crd_kinds = vec!["gatewayapi", "openshiftroute"];
+    if installed.contains(&thirdparty::CERT_MANAGER_GROUP) {
+        crd_kinds.push("certmanager");
+    }
+    install_crds(&crd_kinds);
+    let ns = namespace(&client, "e2e-examples").await;
+    let dry = PatchParams::apply("e2e").dry_run().validation_strict();
+    let inputs = BuildInputs {
+        images: RelatedImages::default(),
+        openshift: false,
+        kafka_bootstrap: vec![],
+        store_replicas: 3,
+        topology: None,
+        workloads: true,
+        cert_manager: true,
+        strimzi: true,
+        gateway_api: true,
+        openshift_route: true,
+        prometheus_operator: true,
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/exposure");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "examples in {}", dir.display());
+    let bigpeers: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
+    let mut kinds = std::collections::BTreeSet::new();
+    for file in &files {
+        let shown = file.file_name().unwrap().to_string_lossy().into_owned();
+        let mut body: Value = serde_yaml::from_str(&std::fs::read_to_string(file).unwrap())
+            .unwrap_or_else(|e| panic!("{shown}: {e}"));
+        body["metadata"]["namespace"] = json!(ns);
+        let name = body["metadata"]["name"].as_str().unwrap().to_string();
+        let mut bp = bigpeers
+            .patch(&name, &dry, &Patch::Apply(&body))
+            .await
+            .unwrap_or_else(|e| panic!("{shown} refused: {e}"));
+        if bp.metadata.uid.is_none() {
+            bp.metadata.uid = Some("00000000-0000-0000-0000-000000000001".into());
+        }
+        let objects = exposure::objects(&bp, &inputs);
+        assert!(!objects.is_empty(), "{shown} builds no exposure object");
+        for o in objects {
+            let back = dynamic(&client, &ns, &o.resource)
+                .patch(&o.name, &dry, &Patch::Apply(&o.body))
+                .await
+                .unwrap_or_else(|e| panic!("{shown}: {} refused: {e}", o.key()));
+            let sent: Option<std::collections::BTreeMap<String, String>> =
+                serde_json::from_value(o.body["metadata"]["annotations"].clone()).unwrap();
+            assert_eq!(
+                back.metadata.annotations,
+                sent,
+                "{shown}: annotations of {}",
+                o.key()
+            );
+            kinds.insert(o.resource.kind.clone());
+        }
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        vec!["Certificate", "HTTPRoute", "Ingress", "Route", "Service"],
+        "every exposure kind was checked"
+    );
+    assert!(
+        bigpeers
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "a dry run stores nothing"
+    );
+
+    eprintln!("exposure examples checked in {:?}", started.elapsed());
 }
