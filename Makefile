@@ -17,7 +17,7 @@ REQUIRE_DIGESTS ?= false
 # monitoring.coreos.com/v1 (OLM fails the InstallPlan elsewhere). See README "Observability".
 BUNDLE_MONITORING ?= false
 GENERATED := config/crd config/rbac config/manager config/default config/manifests config/scorecard config/samples/kustomization.yaml \
-	config/prometheus bundle bundle.Dockerfile catalog catalog.Dockerfile scorecard docs/metrics.md
+	config/prometheus bundle bundle.Dockerfile catalog catalog.Dockerfile scorecard docs/metrics.md docs/events.md
 
 .PHONY: help build test unit e2e olm-e2e olm-down lint fmt manifests bundle validate-bundle check-generated check-monitoring run cluster-up cluster-down bench clean
 

@@ -93,6 +93,10 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
         crate::telemetry::reference::PATH.into(),
         crate::telemetry::reference::markdown(),
     ));
+    out.push((
+        "docs/events.md".into(),
+        crate::reconcile::events::markdown(),
+    ));
     out
 }
 
