@@ -9,9 +9,12 @@ use super::manager;
 use super::rbac;
 use super::release::{self, Release};
 
-/// Capability level the operator reaches: it installs and upgrades without restarting Big
-/// Peer pods (no backup/restore yet, so not Full Lifecycle).
-pub const CAPABILITY: &str = "Seamless Upgrades";
+/// Capability level the operator reaches. The operator-framework treats the levels as sets of
+/// features that may be independent of each other; this one is Deep Insights: operator and
+/// Big Peer metrics (per-BigPeer ServiceMonitor/PodMonitor), shipped alerts with runbooks,
+/// Grafana dashboards, an Event catalogue and traces, on top of Seamless Upgrades (operator
+/// upgrades never restart Big Peer pods). Full Lifecycle's backup and restore is not built.
+pub const CAPABILITY: &str = "Deep Insights";
 
 const DESCRIPTION: &str = r#"Self-Managed Big Peer is the server side of Ditto's peer-to-peer sync: a partitioned,
 replicated document store, subscription servers that small peers sync with over WebSocket, HTTP
@@ -29,15 +32,22 @@ smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resour
   Big Peer needs, narrowed further by the sources and destinations you name.
 * Staged **topology transitions** when partitions or the replication factor change, recorded
   in status and resumed after restarts.
+* **Exposure** on one host name through a LoadBalancer or NodePort Service, an Ingress (TLS
+  from a Secret or cert-manager), a Gateway API HTTPRoute or OpenShift Routes; switching modes
+  removes the old objects, and status lists the client URLs.
+* **Observability**: Prometheus metrics over HTTPS with TokenReview/SubjectAccessReview, a
+  ServiceMonitor or PodMonitor per BigPeer, alerting rules with runbooks, Grafana dashboards,
+  a catalogue of Events, and OpenTelemetry traces with trace ids in logs and exemplars.
 * Apply-time validation of every cross-field rule, `Ready`/`Degraded` and per-part conditions,
-  Events, Prometheus metrics, a pause annotation, and volume retention on delete.
+  a pause annotation, and volume retention on delete.
 
 Pods run under the restricted Pod Security Standard and OpenShift's restricted-v2 SCC.
 Operator upgrades never restart Big Peer pods.
 
 ### Before you start
-Install cert-manager if Big Peer keys should be issued by it, and Strimzi if the transaction
-log should run on a Strimzi-managed Kafka. Neither is needed otherwise.
+Install cert-manager if Big Peer keys (or the public certificate) should be issued by it, and
+Strimzi if the transaction log should run on a Strimzi-managed Kafka. The Gateway API, OpenShift
+Routes and the Prometheus Operator are used when the spec asks for them. None is needed otherwise.
 "#;
 
 fn icon() -> Value {
@@ -435,6 +445,39 @@ mod tests {
         assert!(
             !namespaced.contains("tokenreviews") && !namespaced.contains("subjectaccessreviews")
         );
+    }
+
+    /// Deep Insights is claimed only with what it rests on: alert rules with a runbook each,
+    /// dashboards, and per-BigPeer monitors in the API.
+    #[test]
+    fn deep_insights_rests_on_alerts_dashboards_and_monitors() {
+        assert_eq!(CAPABILITY, "Deep Insights");
+        let rules = include_str!("../../monitoring/rules/smbp-operator.rules.yaml");
+        let alerts: Vec<&str> = rules
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- alert: "))
+            .collect();
+        assert!(alerts.len() >= 6, "{alerts:?}");
+        for a in &alerts {
+            assert!(
+                std::path::Path::new(&format!(
+                    "{}/docs/runbooks/{a}.md",
+                    env!("CARGO_MANIFEST_DIR")
+                ))
+                .exists(),
+                "no runbook for {a}"
+            );
+        }
+        assert!(
+            include_str!("../../monitoring/dashboards/bigpeer-overview.json")
+                .contains("\"panels\"")
+        );
+        assert!(
+            include_str!("../../monitoring/dashboards/smbp-operator.json").contains("\"panels\"")
+        );
+        let mut bp = crate::build::tests::sample();
+        bp.spec.monitoring.enabled = true;
+        assert!(crate::build::monitoring::monitor(&bp, true).is_some());
     }
 
     #[test]
