@@ -1,6 +1,7 @@
 //! The reconcile pipeline: observe -> decide -> build -> apply -> status.
 
 pub mod apply;
+pub mod decide;
 pub mod error;
 pub mod events;
 pub mod exposure;
@@ -8,6 +9,7 @@ pub mod finalize;
 pub mod integrations;
 pub mod observe;
 pub mod status;
+pub mod tell;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,13 +36,10 @@ use tokio::sync::Mutex;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{self, ConditionType, DesiredCondition};
-use crate::api::{BigPeer, BigPeerStatus, Component, FINALIZER, PAUSED_ANNOTATION};
-use crate::build::{self, BuildInputs, labels};
+use crate::api::{BigPeer, BigPeerStatus, FINALIZER, PAUSED_ANNOTATION};
+use crate::build::{self, labels};
 use crate::images::RelatedImages;
-use crate::rollout::pods::{self, PodView};
-use crate::rollout::scale;
-use crate::rollout::store::{StoreStep, next_step};
-use crate::rollout::topology::{TopologyEvent, advance};
+use crate::rollout::store::StoreStep;
 use crate::telemetry::metrics::{BigPeerState, Metrics};
 use error::{Context as _, Error, Result};
 use events::{publish, reason};
@@ -71,8 +70,6 @@ const IDLE: Duration = Duration::from_secs(300);
 /// installed (discovery is cached for 30 s), or a controller whose objects are not watched
 /// (Gateway, router, cert-manager) to report.
 const WAITING: Duration = Duration::from_secs(15);
-/// StatefulSet label with a pod's revision.
-const REVISION_LABEL: &str = "controller-revision-hash";
 
 fn is_paused(bp: &BigPeer) -> bool {
     bp.annotations()
@@ -230,195 +227,41 @@ async fn write_status(api: &Api<BigPeer>, bp: &BigPeer, status: &BigPeerStatus) 
     Ok(())
 }
 
-fn deployment_replicas(observed: &observe::Observed, c: Component) -> Option<i32> {
-    observed
-        .deployments
-        .get(&c)
-        .and_then(|d| d.spec.as_ref())
-        .and_then(|s| s.replicas)
-}
-
-fn component_of(pod: &Pod) -> Option<&str> {
-    pod.labels().get(labels::COMPONENT).map(String::as_str)
-}
-
 /// The pipeline for a live BigPeer.
 async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     let ns = bp.namespace().unwrap_or_default();
     let api: Api<BigPeer> = Api::namespaced(ctx.client.clone(), &ns);
     let previous = bp.status.clone().unwrap_or_default();
+    let now = Timestamp::now();
 
-    // Observe.
     let integrations = ctx.integrations.get(&ctx.client).await?;
     ctx.metrics.set_integrations(integrations.availability());
     let observed = observe::observe(&ctx.client, bp, integrations)
         .instrument(info_span!("observe"))
         .await?;
 
-    // Decide.
-    let now = Timestamp::now();
-    let deadline = i64::from(bp.spec.rollout.progress_deadline_seconds);
-    let sts = observed.statefulset.as_ref();
-    let update_revision = sts
-        .and_then(|s| s.status.as_ref())
-        .and_then(|s| s.update_revision.clone());
-    let views: Vec<(String, PodView)> = observed
-        .pods
-        .iter()
-        .map(|p| {
-            (
-                component_of(p).unwrap_or_default().to_string(),
-                pods::view(p, REVISION_LABEL, update_revision.as_deref(), now, deadline),
-            )
-        })
-        .collect();
-    let store_views: Vec<PodView> = views
-        .iter()
-        .filter(|(c, _)| c == Component::Store.as_str())
-        .map(|(_, v)| v.clone())
-        .collect();
-    let stuck: Vec<(String, String)> = views
-        .iter()
-        .filter_map(|(_, v)| v.stuck.clone().map(|r| (v.name.clone(), r)))
-        .collect();
-    let sts_replicas = sts.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas);
-    let store_step = sts_replicas.map(|r| next_step(&store_views, usize::try_from(r).unwrap_or(0)));
-    let store_settled =
-        store_step == Some(StoreStep::Done) && sts_replicas == Some(bp.spec.store.replicas);
-    let (topology, topology_event) = advance(
-        previous.topology.as_ref(),
-        &bp.spec.topology(),
-        store_settled,
-        &now.to_string(),
-    );
-    let all_ready = store_views.iter().all(|p| p.ready && !p.terminating);
-    let (store_replicas, scale_down_blocked) = scale::store_replicas(
-        bp.spec.store.replicas,
-        sts_replicas,
-        all_ready,
-        topology.transition.is_some(),
-    );
-    let workloads = sts.is_some() || (observed.keys.ready && observed.transaction_log.ready);
+    let mut plan = decide::decide(bp, &observed, &previous, now);
 
-    // Build.
-    let inputs = BuildInputs {
-        images: ctx.images.clone(),
-        openshift: integrations.openshift,
-        kafka_bootstrap: observed.kafka_bootstrap.clone(),
-        store_replicas,
-        topology: Some(topology.clone()),
-        workloads,
-        cert_manager: integrations.cert_manager,
-        strimzi: integrations.strimzi,
-        gateway_api: integrations.gateway_api,
-        openshift_route: integrations.openshift_route,
-        prometheus_operator: integrations.prometheus_operator,
-    };
+    let inputs = plan.inputs(&ctx.images, &observed);
     let desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
 
-    // Apply.
     let applied = apply::apply_and_prune(&ctx.client, bp, integrations, &desired)
         .instrument(info_span!("apply_and_prune", objects = desired.len()))
         .await?;
-    // What was observed before applying describes the previous spec when a workload changed:
-    // wait for its controller rather than acting (or reporting) on stale state.
-    let store_step = match store_step {
-        _ if !applied.pending.is_empty() => sts_replicas.map(|_| {
-            StoreStep::Wait(format!(
-                "waiting for {} to take up the new spec",
-                applied.pending.join(", ")
-            ))
-        }),
-        step => step,
-    };
-    if let Some(StoreStep::Replace(pod)) = &store_step {
+    plan.wait_for(&applied.pending);
+    if let Some(StoreStep::Replace(pod)) = &plan.store_step {
         replace_pod(ctx, bp, &observed.pods, pod).await?;
     }
 
-    // Tell.
-    for created in &applied.created {
-        publish(
-            &ctx.recorder,
-            bp,
-            false,
-            reason::CREATED,
-            "Create",
-            format!("created {created}"),
-        )
-        .await;
-    }
-    for p in &applied.pruned {
-        publish(
-            &ctx.recorder,
-            bp,
-            false,
-            reason::PRUNED,
-            "Delete",
-            format!("deleted {p}, no longer desired"),
-        )
-        .await;
-    }
-    let scaled = [
-        (Component::Store, sts_replicas, store_replicas),
-        (
-            Component::Subscription,
-            deployment_replicas(&observed, Component::Subscription),
-            bp.spec.subscription.replicas,
-        ),
-        (
-            Component::Api,
-            deployment_replicas(&observed, Component::Api),
-            bp.spec.api.replicas,
-        ),
-    ];
-    for (component, current, wanted) in scaled {
-        if let Some(cur) = current.filter(|c| *c != wanted) {
-            let note = format!("scaling {} from {cur} to {wanted} pods", component.as_str());
-            publish(&ctx.recorder, bp, false, reason::SCALING, "Scale", note).await;
-        }
-    }
-    match &topology_event {
-        Some(TopologyEvent::Started(t)) => {
-            let note = format!(
-                "moving to {} partitions, replication factor {}",
-                t.partitions, t.replication_factor
-            );
-            publish(
-                &ctx.recorder,
-                bp,
-                false,
-                reason::TOPOLOGY_TRANSITION_STARTED,
-                "Transition",
-                note,
-            )
-            .await;
-        }
-        Some(TopologyEvent::Completed(t)) => {
-            let note = format!(
-                "now on {} partitions, replication factor {}",
-                t.partitions, t.replication_factor
-            );
-            publish(
-                &ctx.recorder,
-                bp,
-                false,
-                reason::TOPOLOGY_TRANSITION_COMPLETED,
-                "Transition",
-                note,
-            )
-            .await;
-        }
-        None => {}
-    }
+    tell::tell(ctx, bp, &observed, &plan, &applied).await;
 
-    // Status.
     let decisions = Decisions {
-        store_step: store_step.clone(),
-        scale_down_blocked,
-        stuck,
-        workloads_waiting: !workloads,
+        store_step: plan.store_step.clone(),
+        scale_down_blocked: plan.scale_down_blocked.clone(),
+        stuck: plan.stuck.clone(),
+        workloads_waiting: !plan.workloads,
         pending: !applied.pending.is_empty(),
-        transition: topology.transition.is_some(),
+        transition: plan.topology.transition.is_some(),
     };
     let (exposure_status, exposed) = exposure::assess(bp, integrations, &observed.exposure);
     let addons: Vec<DesiredCondition> = std::iter::once(exposed)
@@ -429,42 +272,40 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         .collect();
     let wanted = status::conditions(bp, &observed, &decisions, &addons);
     warn_on_new_trouble(ctx, bp, &previous, &wanted).await;
-    let now_time = Time(now);
-    let generation = bp.metadata.generation.unwrap_or_default();
-    let new_status = BigPeerStatus {
-        observed_generation: Some(generation),
-        conditions: conditions::merge(&previous.conditions, &wanted, generation, &now_time),
-        version: status::running_version(bp, &observed, &decisions)
-            .or_else(|| previous.version.clone()),
-        store: Some(status::store_status(observed.statefulset.as_ref())),
-        subscription: Some(status::deployment_status(
-            observed.deployments.get(&Component::Subscription),
-        )),
-        api: Some(status::deployment_status(
-            observed.deployments.get(&Component::Api),
-        )),
-        topology: Some(topology),
-        exposure: Some(exposure_status),
-    };
+    let new_status = status::assemble(
+        bp,
+        &previous,
+        &observed,
+        &decisions,
+        &wanted,
+        (plan.topology, exposure_status),
+        now,
+    );
     write_status(&api, bp, &new_status)
         .instrument(info_span!("write_status"))
         .await?;
     let parts = [&new_status.store, &new_status.subscription, &new_status.api];
+    let parts: Vec<_> = parts.into_iter().flatten().collect();
     ctx.metrics.set_bigpeer(
-        &bp.namespace().unwrap_or_default(),
+        &ns,
         &bp.name_any(),
         BigPeerState {
-            rollout_in_progress: status::rollout_in_progress(
-                &decisions,
-                &parts.iter().filter_map(|p| p.as_ref()).collect::<Vec<_>>(),
-            ),
+            rollout_in_progress: status::rollout_in_progress(&decisions, &parts),
             stuck_pods: u32::try_from(decisions.stuck.len()).unwrap_or(u32::MAX),
             ..state_of(&new_status, false)
         },
     );
+    Ok(Action::requeue(requeue_after(
+        &wanted,
+        applied.created.is_empty(),
+    )))
+}
 
+/// Idle when Ready with every add-on part in place; every 15 s when Ready but waiting on an
+/// add-on or an unwatched controller; every 5 s while anything moves.
+fn requeue_after(wanted: &[DesiredCondition], nothing_created: bool) -> Duration {
     let is = |t: ConditionType| wanted.iter().any(|c| c.type_ == t && c.status);
-    let ready = is(ConditionType::Ready) && applied.created.is_empty();
+    let ready = is(ConditionType::Ready) && nothing_created;
     let addons_done = wanted
         .iter()
         .filter(|c| {
@@ -474,11 +315,11 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
             )
         })
         .all(|c| c.status);
-    Ok(Action::requeue(match (ready, addons_done) {
+    match (ready, addons_done) {
         (true, true) => IDLE,
         (true, false) => WAITING,
         (false, _) => BUSY,
-    }))
+    }
 }
 
 /// Delete one store pod so that the StatefulSet recreates it on the current revision. The

@@ -5,7 +5,13 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 
 use super::observe::Observed;
 use crate::api::conditions::{ConditionType as T, DesiredCondition as C};
-use crate::api::{BigPeer, Component, ComponentStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::api::conditions;
+use crate::api::{
+    BigPeer, BigPeerStatus, Component, ComponentStatus, ExposureStatus, TopologyStatus,
+};
 use crate::rollout::store::StoreStep;
 
 /// Decisions of this reconcile that the status reports.
@@ -302,6 +308,32 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
     out.extend(addons.iter().cloned());
     out.push(paused);
     out
+}
+
+/// The whole new status: counts, merged conditions (transition times kept while a status
+/// does not flip), version, topology and exposure.
+pub fn assemble(
+    bp: &BigPeer,
+    previous: &BigPeerStatus,
+    o: &Observed,
+    d: &Decisions,
+    wanted: &[C],
+    (topology, exposure): (TopologyStatus, ExposureStatus),
+    now: Timestamp,
+) -> BigPeerStatus {
+    let generation = bp.metadata.generation.unwrap_or_default();
+    BigPeerStatus {
+        observed_generation: Some(generation),
+        conditions: conditions::merge(&previous.conditions, wanted, generation, &Time(now)),
+        version: running_version(bp, o, d).or_else(|| previous.version.clone()),
+        store: Some(store_status(o.statefulset.as_ref())),
+        subscription: Some(deployment_status(
+            o.deployments.get(&Component::Subscription),
+        )),
+        api: Some(deployment_status(o.deployments.get(&Component::Api))),
+        topology: Some(topology),
+        exposure: Some(exposure),
+    }
 }
 
 /// The version every pod runs, if all run the spec's.

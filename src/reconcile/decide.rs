@@ -1,0 +1,192 @@
+//! Decide: from what was observed, what this reconcile will do. Pure; no client.
+
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+
+use super::observe::Observed;
+use crate::api::{BigPeer, BigPeerStatus, Component, TopologyStatus};
+use crate::build::{BuildInputs, labels};
+use crate::images::RelatedImages;
+use crate::rollout::pods::{self, PodView};
+use crate::rollout::scale;
+use crate::rollout::store::{StoreStep, next_step};
+use crate::rollout::topology::{TopologyEvent, advance};
+
+/// StatefulSet label with a pod's revision.
+pub const REVISION_LABEL: &str = "controller-revision-hash";
+
+/// The decisions of one reconcile.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Replicas of the store StatefulSet as it is (None before it exists).
+    pub sts_replicas: Option<i32>,
+    /// Next store rollout step (None when there is no StatefulSet yet).
+    pub store_step: Option<StoreStep>,
+    /// Store replicas to apply (the spec's, unless a scale-down is held back).
+    pub store_replicas: i32,
+    /// Why a scale-down is held back.
+    pub scale_down_blocked: Option<String>,
+    /// Pods stuck past the deadline: (pod, reason).
+    pub stuck: Vec<(String, String)>,
+    /// Topology in force and any transition.
+    pub topology: TopologyStatus,
+    /// A transition started or completed in this reconcile.
+    pub topology_event: Option<TopologyEvent>,
+    /// Workloads may be created (or already exist).
+    pub workloads: bool,
+}
+
+fn component_of(pod: &Pod) -> Option<&str> {
+    pod.labels().get(labels::COMPONENT).map(String::as_str)
+}
+
+/// Decide the rollout step, scaling, topology stage and whether workloads may exist.
+pub fn decide(bp: &BigPeer, observed: &Observed, previous: &BigPeerStatus, now: Timestamp) -> Plan {
+    let deadline = i64::from(bp.spec.rollout.progress_deadline_seconds);
+    let sts = observed.statefulset.as_ref();
+    let update_revision = sts
+        .and_then(|s| s.status.as_ref())
+        .and_then(|s| s.update_revision.clone());
+    let views: Vec<(&str, PodView)> = observed
+        .pods
+        .iter()
+        .map(|p| {
+            (
+                component_of(p).unwrap_or_default(),
+                pods::view(p, REVISION_LABEL, update_revision.as_deref(), now, deadline),
+            )
+        })
+        .collect();
+    let store_views: Vec<PodView> = views
+        .iter()
+        .filter(|(c, _)| *c == Component::Store.as_str())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let stuck = views
+        .iter()
+        .filter_map(|(_, v)| v.stuck.clone().map(|r| (v.name.clone(), r)))
+        .collect();
+    let sts_replicas = sts.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas);
+    let store_step = sts_replicas.map(|r| next_step(&store_views, usize::try_from(r).unwrap_or(0)));
+    let store_settled =
+        store_step == Some(StoreStep::Done) && sts_replicas == Some(bp.spec.store.replicas);
+    let (topology, topology_event) = advance(
+        previous.topology.as_ref(),
+        &bp.spec.topology(),
+        store_settled,
+        &now.to_string(),
+    );
+    let all_ready = store_views.iter().all(|p| p.ready && !p.terminating);
+    let (store_replicas, scale_down_blocked) = scale::store_replicas(
+        bp.spec.store.replicas,
+        sts_replicas,
+        all_ready,
+        topology.transition.is_some(),
+    );
+    Plan {
+        sts_replicas,
+        store_step,
+        store_replicas,
+        scale_down_blocked,
+        stuck,
+        workloads: sts.is_some() || (observed.keys.ready && observed.transaction_log.ready),
+        topology,
+        topology_event,
+    }
+}
+
+impl Plan {
+    /// What the builders need from this plan and the observations.
+    pub fn inputs(&self, images: &RelatedImages, observed: &Observed) -> BuildInputs {
+        let i = observed.integrations;
+        BuildInputs {
+            images: images.clone(),
+            openshift: i.openshift,
+            kafka_bootstrap: observed.kafka_bootstrap.clone(),
+            store_replicas: self.store_replicas,
+            topology: Some(self.topology.clone()),
+            workloads: self.workloads,
+            cert_manager: i.cert_manager,
+            strimzi: i.strimzi,
+            gateway_api: i.gateway_api,
+            openshift_route: i.openshift_route,
+            prometheus_operator: i.prometheus_operator,
+        }
+    }
+
+    /// After applying: a workload whose controller has not yet observed the applied spec
+    /// still reports the previous one, so wait for it rather than act on stale state.
+    pub fn wait_for(&mut self, pending: &[String]) {
+        if !pending.is_empty() && self.sts_replicas.is_some() {
+            self.store_step = Some(StoreStep::Wait(format!(
+                "waiting for {} to take up the new spec",
+                pending.join(", ")
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::observe::Part;
+
+    fn observed(keys: bool, log: bool) -> Observed {
+        let part = |ready| Part {
+            ready,
+            reason: if ready { "Ready" } else { "Waiting" },
+            message: String::new(),
+        };
+        Observed {
+            integrations: Default::default(),
+            statefulset: None,
+            deployments: Default::default(),
+            pods: vec![],
+            keys: part(keys),
+            transaction_log: part(log),
+            kafka_bootstrap: vec!["kafka:9093".into()],
+            exposure: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_new_bigpeer_waits_for_keys_and_transaction_log() {
+        let bp = crate::build::tests::sample();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        for (keys, log) in [(false, false), (true, false), (false, true)] {
+            let plan = decide(&bp, &observed(keys, log), &BigPeerStatus::default(), now);
+            assert!(!plan.workloads);
+            assert_eq!(plan.store_step, None, "no StatefulSet, no rollout step");
+        }
+        let plan = decide(&bp, &observed(true, true), &BigPeerStatus::default(), now);
+        assert!(plan.workloads);
+        assert_eq!(plan.store_replicas, bp.spec.store.replicas);
+        let inputs = plan.inputs(&RelatedImages::default(), &observed(true, true));
+        assert_eq!(inputs.kafka_bootstrap, vec!["kafka:9093"]);
+        assert!(inputs.workloads);
+    }
+
+    #[test]
+    fn pending_workloads_turn_the_step_into_a_wait() {
+        let bp = crate::build::tests::sample();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut plan = decide(&bp, &observed(true, true), &BigPeerStatus::default(), now);
+        plan.wait_for(&["StatefulSet/prod-store".into()]);
+        assert_eq!(
+            plan.store_step, None,
+            "nothing to wait on before the StatefulSet exists"
+        );
+        plan.sts_replicas = Some(3);
+        plan.store_step = Some(StoreStep::Replace("prod-store-2".into()));
+        plan.wait_for(&[]);
+        assert_eq!(
+            plan.store_step,
+            Some(StoreStep::Replace("prod-store-2".into()))
+        );
+        plan.wait_for(&["StatefulSet/prod-store".into()]);
+        assert!(
+            matches!(plan.store_step, Some(StoreStep::Wait(ref m)) if m.contains("prod-store"))
+        );
+    }
+}
