@@ -5,6 +5,7 @@ pub mod decide;
 pub mod error;
 pub mod events;
 pub mod exposure;
+pub mod exposure_status;
 pub mod finalize;
 pub mod integrations;
 pub mod observe;
@@ -263,7 +264,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         pending: !applied.pending.is_empty(),
         transition: plan.topology.transition.is_some(),
     };
-    let (exposure_status, exposed) = exposure::assess(bp, integrations, &observed.exposure);
+    let (exposure_status, exposed) = exposure_status::assess(bp, integrations, &observed.exposure);
     let addons: Vec<DesiredCondition> = std::iter::once(exposed)
         .chain(status::monitoring_condition(
             bp,
