@@ -6,25 +6,12 @@ use std::time::Instant;
 
 use smbp_operator::api::BigPeer;
 use smbp_operator::build::{BuildInputs, desired};
-use smbp_operator::images::RelatedImages;
 
 fn main() {
     let mut bp: BigPeer =
         serde_yaml::from_str(include_str!("../config/samples/smbp_v1alpha1_bigpeer.yaml")).unwrap();
     bp.metadata.uid = Some("bench".into());
-    let inputs = BuildInputs {
-        images: RelatedImages::default(),
-        openshift: false,
-        kafka_bootstrap: vec!["events-kafka-bootstrap:9093".into()],
-        store_replicas: 3,
-        topology: None,
-        workloads: true,
-        cert_manager: true,
-        strimzi: true,
-        gateway_api: true,
-        openshift_route: true,
-        prometheus_operator: true,
-    };
+    let inputs = BuildInputs::offline(&bp, vec!["events-kafka-bootstrap:9093".into()]);
     let objects = desired(&bp, &inputs);
     let bytes: usize = objects
         .iter()

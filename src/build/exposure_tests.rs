@@ -9,22 +9,16 @@ use serde_json::{Value, json};
 use super::tests::sample;
 use super::{BuildInputs, DesiredObject, desired, exposure, names};
 use crate::api::*;
-use crate::images::RelatedImages;
 
 /// Build inputs with every optional API installed, or none.
 pub(super) fn inputs(all_apis: bool) -> BuildInputs {
     BuildInputs {
-        images: RelatedImages::default(),
-        openshift: false,
-        kafka_bootstrap: vec!["kafka:9093".into()],
-        store_replicas: 3,
-        topology: None,
-        workloads: true,
         cert_manager: all_apis,
         strimzi: all_apis,
         gateway_api: all_apis,
         openshift_route: all_apis,
         prometheus_operator: all_apis,
+        ..BuildInputs::offline(&sample(), vec!["kafka:9093".into()])
     }
 }
 

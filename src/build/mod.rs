@@ -91,6 +91,27 @@ pub struct BuildInputs {
     pub prometheus_operator: bool,
 }
 
+impl BuildInputs {
+    /// Inputs for rendering a BigPeer outside a live cluster (benchmarks, checks of examples):
+    /// every optional API installed, not OpenShift, workloads allowed, the spec's store
+    /// replicas and the given Kafka bootstrap servers.
+    pub fn offline(bp: &BigPeer, kafka_bootstrap: Vec<String>) -> Self {
+        Self {
+            images: RelatedImages::default(),
+            openshift: false,
+            kafka_bootstrap,
+            store_replicas: bp.spec.store.replicas,
+            topology: None,
+            workloads: true,
+            cert_manager: true,
+            strimzi: true,
+            gateway_api: true,
+            openshift_route: true,
+            prometheus_operator: true,
+        }
+    }
+}
+
 /// One object to server-side apply.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredObject {

@@ -268,17 +268,8 @@ prop_compose! {
 
 fn inputs(bp: &BigPeer, openshift: bool) -> BuildInputs {
     BuildInputs {
-        images: RelatedImages::default(),
         openshift,
-        kafka_bootstrap: vec!["kafka:9093".into()],
-        store_replicas: bp.spec.store.replicas,
-        topology: None,
-        workloads: true,
-        cert_manager: true,
-        strimzi: true,
-        gateway_api: true,
-        openshift_route: true,
-        prometheus_operator: true,
+        ..BuildInputs::offline(bp, vec!["kafka:9093".into()])
     }
 }
 

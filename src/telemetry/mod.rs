@@ -10,5 +10,7 @@ pub mod metrics;
 pub mod reference;
 pub mod review;
 pub mod server;
+#[cfg(test)]
+pub mod test_clients;
 pub mod tls;
 pub mod tracing_setup;

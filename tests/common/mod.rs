@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../../src/telemetry/test_clients.rs"]
+mod test_clients;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -14,9 +17,8 @@ use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
 use kube::Client;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use serde_json::{Value, json};
 use smbp_operator::api::BigPeer;
 
@@ -407,88 +409,13 @@ pub async fn https_get(
     Ok(HttpsReply { status, text, cert })
 }
 
-fn tls_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-/// Every handshake a full one, so that each connection sees the certificate served now (a
-/// resumed session carries no certificate).
-fn no_resumption(mut c: ClientConfig) -> Arc<ClientConfig> {
-    c.resumption = rustls::client::Resumption::disabled();
-    Arc::new(c)
-}
-
 /// A TLS client trusting only the CA in `ca_pem`.
 pub fn tls_trusting(ca_pem: &str) -> Arc<ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA PEM"))
-        .expect("CA certificate");
-    no_resumption(
-        ClientConfig::builder_with_provider(tls_provider())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+    test_clients::trusting(ca_pem)
 }
 
 /// A TLS client that accepts any server certificate (like Prometheus' `insecureSkipVerify`)
 /// but still checks the handshake signatures: for the operator's self-signed certificate.
 pub fn tls_any_certificate() -> Arc<ClientConfig> {
-    let p = tls_provider();
-    no_resumption(
-        ClientConfig::builder_with_provider(p.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(p)))
-            .with_no_client_auth(),
-    )
-}
-
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    test_clients::any_certificate()
 }

@@ -20,7 +20,6 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use smbp_operator::api::BigPeer;
 use smbp_operator::build::{BuildInputs, exposure};
-use smbp_operator::images::RelatedImages;
 use smbp_operator::thirdparty;
 
 use crate::harness::*;
@@ -390,19 +389,7 @@ async fn exposure_examples_are_accepted_by_the_api_server() {
     install_crds(&crd_kinds);
     let ns = namespace(&client, "e2e-examples").await;
     let dry = PatchParams::apply("e2e").dry_run().validation_strict();
-    let inputs = BuildInputs {
-        images: RelatedImages::default(),
-        openshift: false,
-        kafka_bootstrap: vec![],
-        store_replicas: 3,
-        topology: None,
-        workloads: true,
-        cert_manager: true,
-        strimzi: true,
-        gateway_api: true,
-        openshift_route: true,
-        prometheus_operator: true,
-    };
+    let offline = |bp: &BigPeer| BuildInputs::offline(bp, vec![]);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/exposure");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -425,7 +412,7 @@ async fn exposure_examples_are_accepted_by_the_api_server() {
         if bp.metadata.uid.is_none() {
             bp.metadata.uid = Some("00000000-0000-0000-0000-000000000001".into());
         }
-        let objects = exposure::objects(&bp, &inputs);
+        let objects = exposure::objects(&bp, &offline(&bp));
         assert!(!objects.is_empty(), "{shown} builds no exposure object");
         for o in objects {
             let back = dynamic(&client, &ns, &o.resource)
