@@ -92,7 +92,7 @@ pub async fn reconcile(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
     );
     let trace_id = crate::telemetry::tracing_setup::trace_id(&span);
     if let Some(id) = &trace_id {
-        span.record("trace_id", id.as_str());
+        span.record("trace_id", tracing::field::display(id));
     }
     let started = Instant::now();
     let result = reconcile_inner(bp.clone(), ctx.clone())

@@ -61,7 +61,10 @@ where
             .with_current_span(false)
             .with_span_list(true)
             .boxed(),
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .boxed(),
     }
 }
 
@@ -124,7 +127,7 @@ mod tests {
                 trace_id = tracing::field::Empty
             );
             let id = trace_id(&span).expect("a trace id");
-            span.record("trace_id", id.as_str());
+            span.record("trace_id", tracing::field::display(&id));
             let _g = span.enter();
             tracing::info!("outer line");
             let child = info_span!("apply", kind = "Service");

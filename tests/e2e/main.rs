@@ -12,6 +12,7 @@ mod monitoring;
 mod network_policies;
 mod prometheus;
 mod resilience;
+mod traces;
 
 use std::time::Duration;
 
