@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stop what hack/olm-up.sh started on the test control plane (opm serve, OLM's olm and catalog
-# operators) and delete what it created: the CatalogSource, OLM's objects of every kind, the
+# Stop what hack/olm-up.sh started on the test control plane (both opm serve processes, OLM's
+# olm and catalog operators) and delete what it created: the CatalogSource, OLM's objects of every kind, the
 # namespaces olm and operators, and OLM's CRDs. CRDs installed through OLM (bigpeers.smbp.io)
 # are left alone, as OLM itself leaves them. Idempotent; a stopped cluster is fine
 # (hack/cluster-down.sh also stops these processes).
@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
 
 log() { echo "olm-down: $*" >&2; }
 
-for p in catalog olm opm; do
+for p in catalog olm opm opm-openshift; do
   f="$STATE_DIR/pids/olm-$p.pid"
   [[ -f "$f" ]] || continue
   pid="$(cat "$f" 2>/dev/null || true)"

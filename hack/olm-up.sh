@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Run OLM v0 (its real `olm` and `catalog` operators, built from Go modules by
 # hack/olm/build-tools.sh) out of cluster against the test control plane (hack/cluster-up.sh),
-# and serve a test catalog of this repository's bundles with the real `opm serve` on loopback:
+# and serve test catalogs of this repository's bundles with the real `opm serve` on loopback:
 #
 #   hack/olm-up.sh      install OLM's CRDs (github.com/operator-framework/api v0.45.0), create
 #                       namespaces olm and operators, the global OperatorGroup in operators,
-#                       build the test catalog, start opm/olm/catalog, create the CatalogSource
-#                       olm/smbp-catalog with spec.address 127.0.0.1:<port>, wait until READY
+#                       build the test catalogs, start opm (one per catalog), olm and catalog,
+#                       create the CatalogSources olm/smbp-catalog and olm/smbp-catalog-openshift
+#                       with spec.address 127.0.0.1:<port>, wait until both are READY
 #   hack/olm-down.sh    stop them and delete what olm-up created (CRDs of OLM included)
 #
-# The test catalog (<state>/olm/catalog) holds the previous release, rendered from the immutable
-# releases/<N-1>/bundle, and the current bundle/, rendered with `opm render` (manifests inlined as
+# Each test catalog holds the previous release, rendered from the immutable
+# releases/<N-1>/bundle, and a current bundle rendered with `opm render` (manifests inlined as
 # olm.bundle.object, so catalog-operator installs them without a bundle-unpack Job or any image),
-# plus the olm.package and olm.channel documents of the committed catalog/ (stable, candidate).
+# plus the olm.package and olm.channel documents of the committed catalog/ (stable, candidate):
+#   <state>/olm/catalog            current = bundle/ (community), served as smbp-catalog
+#   <state>/olm/catalog-openshift  current = bundle-openshift/ (with the ServiceMonitor and
+#                                  PrometheusRule), served as smbp-catalog-openshift
 # The bundles keep `image: ""`: OLM installs a bundle's inline objects only when it has no image
 # (with one, catalog-operator starts an unpack Job, which on kwok "completes" with nothing).
 #
@@ -28,15 +32,18 @@
 # It also builds the previous release's operator binary (step 7) and writes <state>/olm/env
 # (read by tests/olm): SMBP_OPERATOR_PREVIOUS_BIN, SMBP_OLM_PREVIOUS_VERSION, ...
 #
-# Env: SMBP_CLUSTER_DIR, SMBP_CACHE, SMBP_OPM_PORT (default 50151; the CatalogSource address),
-#      SMBP_OLM_SKIP_PREVIOUS=1 (do not build the previous release's binary).
+# Env: SMBP_CLUSTER_DIR, SMBP_CACHE, SMBP_OPM_PORT (default 50151; the community catalog's
+#      address; the OpenShift catalog is served on the next port), SMBP_OLM_SKIP_PREVIOUS=1 (do
+#      not build the previous release's binary).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
 
 OPM_PORT="${SMBP_OPM_PORT:-50151}"
+OPM_OPENSHIFT_PORT=$((OPM_PORT + 1))
 OLM_NS=olm
 OPERATORS_NS=operators
 CATSRC=smbp-catalog
+CATSRC_OPENSHIFT=smbp-catalog-openshift
 PACKAGE=smbp-operator
 
 log() { echo "olm-up: $*" >&2; }
@@ -106,16 +113,16 @@ metadata: {name: olm-operators, namespace: $OLM_NS}
 spec: {targetNamespaces: [$OLM_NS]}
 EOF
 
-# 3. The test catalog: N-1 from releases/, N from bundle/, package+channels from catalog/.
-CAT="$STATE_DIR/olm/catalog/$PACKAGE"
-rm -rf "$STATE_DIR/olm/catalog"; mkdir -p "$CAT"
+# 3. The test catalogs: N-1 from releases/, N from bundle/ or bundle-openshift/, package and
+#    channels from catalog/ (both bundles have the same CSV name and version).
 prev="$(ls -d "$REPO_ROOT"/releases/*/bundle 2>/dev/null | sort -V | tail -n 1)"
 [[ -n "$prev" ]] || die "no releases/<version>/bundle"
+PACKAGE_DOCS="$STATE_DIR/olm/package.yaml"
 # The olm.package and olm.channel documents of the committed catalog (every doc but olm.bundle).
 awk 'function flush() { if (doc != "" && doc !~ /(^|\n)schema: olm\.bundle\n/) printf "---\n%s", doc; doc = "" }
      /^---$/ { flush(); next } { doc = doc $0 "\n" } END { flush() }' \
-  <(cat "$REPO_ROOT/catalog/$PACKAGE/catalog.yaml"; echo; echo ---) > "$CAT/package.yaml"
-grep -q '^schema: olm.channel' "$CAT/package.yaml" || die "no olm.channel in catalog/$PACKAGE/catalog.yaml"
+  <(cat "$REPO_ROOT/catalog/$PACKAGE/catalog.yaml"; echo; echo ---) > "$PACKAGE_DOCS"
+grep -q '^schema: olm.channel' "$PACKAGE_DOCS" || die "no olm.channel in catalog/$PACKAGE/catalog.yaml"
 render() { # render <bundle dir> <out>
   "$BIN/opm" render "$1" -o yaml > "$2"
   # OLM uses the inline objects only when the bundle has no image (BundlePath ""); with an image
@@ -123,18 +130,31 @@ render() { # render <bundle dir> <out>
   grep -q '^image: ""$' "$2" || die "opm render $1: expected image \"\" (inline bundle)"
   log "catalog: $(sed -n 's/^name: //p' "$2" | head -n 1) from ${1#"$REPO_ROOT"/}"
 }
-render "$prev" "$CAT/previous.yaml"
-render "$REPO_ROOT/bundle" "$CAT/current.yaml"
-"$BIN/opm" validate "$STATE_DIR/olm/catalog" || die "opm validate failed on the test catalog"
+build_catalog() { # build_catalog <catalog dir> <current bundle dir>
+  local cat="$1/$PACKAGE"
+  rm -rf "$1"; mkdir -p "$cat"
+  cp "$PACKAGE_DOCS" "$cat/package.yaml"
+  render "$prev" "$cat/previous.yaml"
+  render "$2" "$cat/current.yaml"
+  "$BIN/opm" validate "$1" || die "opm validate failed on the test catalog $1"
+}
+build_catalog "$STATE_DIR/olm/catalog" "$REPO_ROOT/bundle"
+build_catalog "$STATE_DIR/olm/catalog-openshift" "$REPO_ROOT/bundle-openshift"
 
-# 4. opm serve on loopback (it binds all interfaces; only 127.0.0.1 is used).
-if running opm; then
-  # The catalog content may have changed: restart so that it serves what was just rendered.
-  stop_pids "$(cat "$(pidfile opm)")"
-fi
-start_process opm "$BIN/opm" serve "$STATE_DIR/olm/catalog" -p "$OPM_PORT" --pprof-addr "" -t /dev/null
+# 4. opm serve on loopback, one per catalog (it binds all interfaces; only 127.0.0.1 is used).
+serve() { # serve <process name> <catalog dir> <port>
+  if running "$1"; then
+    # The catalog content may have changed: restart so that it serves what was just rendered.
+    stop_pids "$(cat "$(pidfile "$1")")"
+  fi
+  start_process "$1" "$BIN/opm" serve "$2" -p "$3" --pprof-addr "" -t /dev/null
+}
+serve opm "$STATE_DIR/olm/catalog" "$OPM_PORT"
+serve opm-openshift "$STATE_DIR/olm/catalog-openshift" "$OPM_OPENSHIFT_PORT"
 echo "$OPM_PORT" > "$STATE_DIR/olm/opm-port"
-wait_until 60 "opm serve on 127.0.0.1:$OPM_PORT" bash -c "exec 3<>/dev/tcp/127.0.0.1/$OPM_PORT"
+for port in "$OPM_PORT" "$OPM_OPENSHIFT_PORT"; do
+  wait_until 60 "opm serve on 127.0.0.1:$port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+done
 
 # 5. OLM's operators, out of cluster. (olm takes the kubeconfig from KUBECONFIG; --log_dir only
 #    puts the state dir on its command line for pid_is_ours, it has no effect with logtostderr.)
@@ -144,19 +164,25 @@ start_process catalog "$BIN/catalog" --kubeconfig "$STATE_DIR/kubeconfig" --name
   --writeStatusName "" --configmapServerImage test.invalid/configmap-operator-registry:unused \
   --opmImage test.invalid/opm:unused --util-image test.invalid/olm:unused
 
-# 6. The CatalogSource, talking to opm serve directly (no registry pod).
-k apply -f - >/dev/null <<EOF
+# 6. The CatalogSources, talking to opm serve directly (no registry pod).
+catalog_source() { # catalog_source <name> <port> <display name>
+  k apply -f - >/dev/null <<EOF
 apiVersion: operators.coreos.com/v1alpha1
 kind: CatalogSource
-metadata: {name: $CATSRC, namespace: $OLM_NS}
+metadata: {name: $1, namespace: $OLM_NS}
 spec:
   sourceType: grpc
-  address: 127.0.0.1:$OPM_PORT
-  displayName: smbp-operator test catalog
+  address: 127.0.0.1:$2
+  displayName: $3
   publisher: smbp-operator tests
 EOF
-wait_until 120 "CatalogSource $OLM_NS/$CATSRC READY" bash -c \
-  "[[ \"\$('$STATE_DIR/bin/kubectl' --kubeconfig '$STATE_DIR/kubeconfig' -n $OLM_NS get catalogsource $CATSRC -o jsonpath='{.status.connectionState.lastObservedState}')\" == READY ]]"
+}
+catalog_source "$CATSRC" "$OPM_PORT" "smbp-operator test catalog"
+catalog_source "$CATSRC_OPENSHIFT" "$OPM_OPENSHIFT_PORT" "smbp-operator test catalog (OpenShift bundle)"
+for cs in "$CATSRC" "$CATSRC_OPENSHIFT"; do
+  wait_until 120 "CatalogSource $OLM_NS/$cs READY" bash -c \
+    "[[ \"\$('$STATE_DIR/bin/kubectl' --kubeconfig '$STATE_DIR/kubeconfig' -n $OLM_NS get catalogsource $cs -o jsonpath='{.status.connectionState.lastObservedState}')\" == READY ]]"
+done
 
 # 7. The previous release's operator binary (for the upgrade test), built once per version from
 #    its release commit (the commit that added releases/<version>/release.yaml), read-only:
@@ -182,9 +208,11 @@ cat > "$STATE_DIR/olm/env" <<EOF
 # Written by hack/olm-up.sh
 export SMBP_OLM_NAMESPACE=$OLM_NS
 export SMBP_OLM_CATALOG_SOURCE=$CATSRC
+export SMBP_OLM_OPENSHIFT_CATALOG_SOURCE=$CATSRC_OPENSHIFT
 export SMBP_OLM_OPM_PORT=$OPM_PORT
+export SMBP_OLM_OPENSHIFT_OPM_PORT=$OPM_OPENSHIFT_PORT
 export SMBP_OLM_PREVIOUS_BUNDLE=$prev
 export SMBP_OLM_PREVIOUS_VERSION=$prev_version
 export SMBP_OPERATOR_PREVIOUS_BIN=$PREV_BIN
 EOF
-log "OLM ready in $((SECONDS - t0))s: CatalogSource $OLM_NS/$CATSRC -> opm serve 127.0.0.1:$OPM_PORT ($(basename "$(dirname "$prev")") + $(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1))"
+log "OLM ready in $((SECONDS - t0))s: CatalogSources $OLM_NS/$CATSRC -> opm serve 127.0.0.1:$OPM_PORT, $OLM_NS/$CATSRC_OPENSHIFT -> 127.0.0.1:$OPM_OPENSHIFT_PORT ($(basename "$(dirname "$prev")") + $(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1))"

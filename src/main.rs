@@ -36,7 +36,8 @@ enum Command {
     Crd,
     /// Print the RBAC the operator needs as YAML (ClusterRole and leader-election Role).
     Rbac,
-    /// Generate the OLM bundle, File-Based Catalog, scorecard and config/ files.
+    /// Generate the OLM bundles (community and OpenShift), File-Based Catalog, scorecard and
+    /// config/ files.
     BundleGen(BundleArgs),
     /// Print the version.
     Version,
@@ -118,10 +119,11 @@ struct BundleArgs {
     /// Also record this version under releases/<version>/ (immutable afterwards).
     #[arg(long)]
     release: bool,
-    /// Ship the ServiceMonitor and PrometheusRule in the bundle (only for catalogs whose
-    /// clusters serve monitoring.coreos.com/v1: OLM fails the install elsewhere).
-    #[arg(long)]
-    bundle_monitoring: bool,
+    /// Bundle flavour catalog/ lists as this release: community (committed), or openshift
+    /// for the index image certification installs from (pass the OpenShift bundle image as
+    /// --bundle-image). Both bundle directories are always written.
+    #[arg(long, value_enum, default_value = "community")]
+    catalog_flavour: olm::flavour::Flavour,
 }
 
 fn bundle_gen(a: BundleArgs) -> anyhow::Result<()> {
@@ -131,7 +133,7 @@ fn bundle_gen(a: BundleArgs) -> anyhow::Result<()> {
     r.default_channel = a.default_channel;
     r.replaces = a.replaces;
     r.skip_range = a.skip_range;
-    r.bundle_monitoring = a.bundle_monitoring;
+    r.catalog_flavour = a.catalog_flavour;
     if let Some(i) = a.operator_image {
         r.operator_image = i;
     }

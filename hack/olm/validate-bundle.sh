@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Validate an OLM bundle directory and a file-based catalog, offline:
+# Validate an OLM bundle directory and, if given, a file-based catalog, offline:
 #
-#   hack/olm/validate-bundle.sh <bundle dir> <catalog dir>
+#   hack/olm/validate-bundle.sh <bundle dir> [<catalog dir>]
 #
 #   1. bundle-validate   operator-framework/api validators: csv, crd, bundle, operatorhubv2,
 #                        capabilities, categories, alpha-deprecated-apis, good-practices, plus the
@@ -10,7 +10,7 @@
 #                        mirror annotations.yaml). Any error OR warning fails.
 #   2. scorecard         the six static scorecard tests (hack/olm/scorecard.sh); suggestions only
 #                        fail with SCORECARD_STRICT=1.
-#   3. opm validate      <catalog dir>
+#   3. opm validate      <catalog dir> (only when one is given)
 #   4. opm render        <bundle dir> (renders the plain directory, as the e2e catalog does)
 #   5. size              tar+gzip of the bundle dir < 1 MiB, and no file > 768 KiB.
 #
@@ -19,12 +19,12 @@
 set -uo pipefail
 
 OLM_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-if [[ $# -ne 2 || ! -d "$1" || ! -d "$2" ]]; then
-  echo "usage: $0 <bundle dir> <catalog dir>   (env: BUNDLE_K8S_VERSION=1.34, BUNDLE_DOCKERFILE=, SCORECARD_STRICT=0)" >&2
+if [[ $# -lt 1 || $# -gt 2 || ! -d "$1" || ( $# -eq 2 && ! -d "${2:-}" ) ]]; then
+  echo "usage: $0 <bundle dir> [<catalog dir>]   (env: BUNDLE_K8S_VERSION=1.34, BUNDLE_DOCKERFILE=, SCORECARD_STRICT=0)" >&2
   exit 2
 fi
 BUNDLE="$1"
-CATALOG="$2"
+CATALOG="${2:-}"
 K8S="${BUNDLE_K8S_VERSION:-1.34}"
 OPTIONAL="k8s-version=$K8S"
 # Development bundles reference images by tag (nothing is built here); releases pin digests.
@@ -63,10 +63,12 @@ if [[ "${SCORECARD_STRICT:-0}" == 1 ]]; then scorecard_args+=(--strict); fi
 rc=${PIPESTATUS[0]}
 record scorecard "$rc" "$(grep '^scorecard: ' "$OUT/sc.txt" | sed -E 's/^scorecard: (PASS|FAIL): //' || echo "did not run (exit $rc)")"
 
-section "opm validate $CATALOG"
-"$BIN/opm" validate "$CATALOG" 2>&1 | tee "$OUT/opm-validate.txt"
-rc=${PIPESTATUS[0]}
-record "opm validate" "$rc" "$( [[ $rc == 0 ]] && echo "catalog is valid" || echo "$(grep -c . "$OUT/opm-validate.txt") line(s) of errors")"
+if [[ -n "$CATALOG" ]]; then
+  section "opm validate $CATALOG"
+  "$BIN/opm" validate "$CATALOG" 2>&1 | tee "$OUT/opm-validate.txt"
+  rc=${PIPESTATUS[0]}
+  record "opm validate" "$rc" "$( [[ $rc == 0 ]] && echo "catalog is valid" || echo "$(grep -c . "$OUT/opm-validate.txt") line(s) of errors")"
+fi
 
 section "opm render $BUNDLE"
 "$BIN/opm" render "$BUNDLE" > "$OUT/render.json" 2> "$OUT/render.err"
@@ -97,8 +99,8 @@ for i in "${!NAMES[@]}"; do
   printf '%-16s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}"
 done
 if [[ $failed == 0 ]]; then
-  echo "validate-bundle: PASS"
+  echo "validate-bundle: PASS ($BUNDLE)"
 else
-  echo "validate-bundle: FAIL"
+  echo "validate-bundle: FAIL ($BUNDLE)"
 fi
 exit "$failed"

@@ -5,6 +5,7 @@ use base64::Engine;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::{Value, json};
 
+use super::flavour::Flavour;
 use super::manager;
 use super::rbac;
 use super::release::{self, Release};
@@ -295,8 +296,8 @@ fn permissions(rules: Vec<PolicyRule>) -> Value {
     json!([{"serviceAccountName": manager::SERVICE_ACCOUNT, "rules": rules}])
 }
 
-/// The CSV for a release. `example` is the alm-examples sample.
-pub fn csv(r: &Release, example: &Value) -> Value {
+/// The CSV of a release's bundle in one flavour. `example` is the alm-examples sample.
+pub fn csv(r: &Release, flavour: Flavour, example: &Value) -> Value {
     let mut rules = rbac::namespaced_rules();
     rules.extend(rbac::leader_election_rules());
     let mut spec = json!({
@@ -374,6 +375,9 @@ pub fn csv(r: &Release, example: &Value) -> Value {
     if let Some(skip) = &r.skip_range {
         annotations["olm.skipRange"] = json!(skip);
     }
+    for (k, v) in flavour.csv_annotations() {
+        annotations[k] = json!(v);
+    }
     json!({
         "apiVersion": "operators.coreos.com/v1alpha1",
         "kind": "ClusterServiceVersion",
@@ -402,7 +406,7 @@ mod tests {
     #[test]
     fn every_related_image_reaches_the_deployment() {
         let r = release();
-        let csv = csv(&r, &json!({}));
+        let csv = csv(&r, Flavour::Community, &json!({}));
         let env = &csv["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"]
             [0]["env"];
         for (name, image) in r
@@ -424,7 +428,7 @@ mod tests {
 
     #[test]
     fn watch_namespace_comes_from_olm_target_namespaces() {
-        let csv = csv(&release(), &json!({}));
+        let csv = csv(&release(), Flavour::Community, &json!({}));
         let env = csv["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().clone();
         let wn = env.iter().find(|e| e["name"] == "WATCH_NAMESPACE").unwrap();
         assert_eq!(
@@ -435,7 +439,7 @@ mod tests {
 
     #[test]
     fn review_rules_are_cluster_permissions_of_the_operator() {
-        let csv = csv(&release(), &json!({}));
+        let csv = csv(&release(), Flavour::Community, &json!({}));
         let install = &csv["spec"]["install"]["spec"];
         let cluster = install["clusterPermissions"].as_array().unwrap();
         assert_eq!(cluster.len(), 1);
@@ -482,7 +486,7 @@ mod tests {
 
     #[test]
     fn openshift_feature_annotations_are_all_present() {
-        let csv = csv(&release(), &json!({}));
+        let csv = csv(&release(), Flavour::Community, &json!({}));
         for f in [
             "disconnected",
             "fips-compliant",
@@ -498,11 +502,30 @@ mod tests {
     }
 
     #[test]
+    fn flavours_differ_only_in_the_cluster_monitoring_annotation() {
+        let r = release();
+        let mut community = csv(&r, Flavour::Community, &json!({"kind": "BigPeer"}));
+        let openshift = csv(&r, Flavour::OpenShift, &json!({"kind": "BigPeer"}));
+        assert_eq!(
+            openshift["metadata"]["annotations"]["operatorframework.io/cluster-monitoring"],
+            "true"
+        );
+        assert!(
+            community["metadata"]["annotations"]
+                .get("operatorframework.io/cluster-monitoring")
+                .is_none()
+        );
+        community["metadata"]["annotations"]["operatorframework.io/cluster-monitoring"] =
+            json!("true");
+        assert_eq!(community, openshift, "same name, version, install and CRDs");
+    }
+
+    #[test]
     fn skip_range_only_with_replaces_is_the_callers_rule() {
         let mut r = release();
         r.replaces = Some("smbp-operator.v1.2.2".into());
         r.skip_range = Some(">=1.0.0 <1.2.3".into());
-        let c = csv(&r, &json!({}));
+        let c = csv(&r, Flavour::Community, &json!({}));
         assert_eq!(c["spec"]["replaces"], "smbp-operator.v1.2.2");
         assert_eq!(
             c["metadata"]["annotations"]["olm.skipRange"],

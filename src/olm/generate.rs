@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::bundle::{self, File};
 use super::catalog::{self, Entry};
+use super::flavour::Flavour;
 use super::kustomize;
 use super::release::{self, Release};
 
@@ -65,14 +66,17 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
         // OLM's rule of thumb for FBC: skipRange only together with replaces.
         panic!("skipRange needs replaces");
     }
-    let mut out = bundle::files(r, "bundle", true);
+    let mut out: Vec<File> = Flavour::ALL
+        .into_iter()
+        .flat_map(|f| bundle::files(r, f, f.bundle_dir(), true))
+        .collect();
     out.extend(kustomize::files(r));
     out.extend(
         super::scorecard::layout()
             .into_iter()
             .filter(|(p, _)| p.starts_with("scorecard/")),
     );
-    let csv = super::csv::csv(r, &bundle::example());
+    let csv = super::csv::csv(r, r.catalog_flavour, &bundle::example());
     let mut entries: Vec<Entry> = previous.to_vec();
     entries.push(Entry {
         csv: csv.clone(),
@@ -100,10 +104,11 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
     out
 }
 
-/// Files that record this version as released (immutable afterwards).
+/// Files that record this version as released (immutable afterwards): the community bundle,
+/// which the catalog's upgrade graph and the OLM tests' N-1 install are built from.
 pub fn release_files(r: &Release) -> Vec<File> {
     let base = format!("releases/{}", r.version);
-    let mut out = bundle::files(r, &format!("{base}/bundle"), false);
+    let mut out = bundle::files(r, Flavour::Community, &format!("{base}/bundle"), false);
     let record = ReleaseRecord {
         bundle_image: r.bundle_image.clone(),
         channels: r.channels.clone(),
@@ -148,13 +153,85 @@ mod tests {
         assert_eq!(files(&r, &[]), files(&r, &[]));
     }
 
+    fn catalog_bundle(all: &[File]) -> Value {
+        let catalog = &all
+            .iter()
+            .find(|(p, _)| p == "catalog/smbp-operator/catalog.yaml")
+            .unwrap()
+            .1;
+        serde_yaml::Deserializer::from_str(catalog)
+            .map(|d| Value::deserialize(d).unwrap())
+            .find(|d| d["schema"] == "olm.bundle")
+            .unwrap()
+    }
+
+    #[test]
+    fn both_bundles_are_generated_and_the_catalog_lists_the_chosen_flavour() {
+        let mut r = Release::with_defaults("0.2.0", "2026-11-23T00:00:00Z");
+        let all = files(&r, &[]);
+        for f in Flavour::ALL {
+            for p in [
+                format!(
+                    "{}/manifests/smbp-operator.clusterserviceversion.yaml",
+                    f.bundle_dir()
+                ),
+                format!("{}/metadata/annotations.yaml", f.bundle_dir()),
+                f.dockerfile().to_string(),
+            ] {
+                assert!(all.iter().any(|(q, _)| *q == p), "{p}");
+            }
+        }
+        let csv_annotations = |b: &Value| -> Value {
+            b["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["type"] == "olm.csv.metadata")
+                .unwrap()["value"]["annotations"]
+                .clone()
+        };
+        let monitoring = super::super::flavour::CLUSTER_MONITORING_ANNOTATION;
+        let community = catalog_bundle(&all);
+        assert!(csv_annotations(&community).get(monitoring).is_none());
+        assert_eq!(community["image"], r.bundle_image);
+
+        r.catalog_flavour = Flavour::OpenShift;
+        r.bundle_image = "quay.io/smbp/smbp-operator-bundle-openshift@sha256:00".into();
+        let openshift_all = files(&r, &[]);
+        let openshift = catalog_bundle(&openshift_all);
+        assert_eq!(csv_annotations(&openshift)[monitoring], "true");
+        assert_eq!(openshift["image"], r.bundle_image);
+        // Only catalog/ follows the catalog flavour: the bundles are the same files.
+        let bundles = |v: &[File]| -> Vec<File> {
+            v.iter()
+                .filter(|(p, _)| !p.starts_with("catalog/"))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(bundles(&all), bundles(&openshift_all));
+    }
+
+    #[test]
+    fn a_release_records_the_community_bundle() {
+        let r = Release::with_defaults("0.2.0", "2026-11-23T00:00:00Z");
+        let rec = release_files(&r);
+        assert!(rec.iter().all(|(p, _)| p.starts_with("releases/0.2.0/")));
+        let csv = &rec
+            .iter()
+            .find(|(p, _)| p.ends_with(".clusterserviceversion.yaml"))
+            .unwrap()
+            .1;
+        assert!(!csv.contains(super::super::flavour::CLUSTER_MONITORING_ANNOTATION));
+        assert!(!rec.iter().any(|(_, c)| c.contains("kind: ServiceMonitor")));
+    }
+
     #[test]
     fn catalog_graph_follows_replaces() {
         let old = Release::with_defaults("0.1.0", "2026-11-01T00:00:00Z");
         let mut new = Release::with_defaults("0.2.0", "2026-11-23T00:00:00Z");
         new.replaces = Some(old.csv_name());
         let prev = Entry {
-            csv: super::super::csv::csv(&old, &bundle::example()),
+            csv: super::super::csv::csv(&old, Flavour::Community, &bundle::example()),
             image: old.bundle_image.clone(),
             channels: old.channels.clone(),
         };

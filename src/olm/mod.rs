@@ -1,11 +1,12 @@
 //! Generated deployment artifacts: CRD YAML, RBAC (one source of truth for config/ and the
-//! CSV), the OLM bundle, the File-Based Catalog, the scorecard configuration and the
-//! monitoring assets.
+//! CSV), the OLM bundles (community and OpenShift flavours), the File-Based Catalog, the
+//! scorecard configuration and the monitoring assets.
 
 pub mod bundle;
 pub mod catalog;
 pub mod crd;
 pub mod csv;
+pub mod flavour;
 pub mod generate;
 pub mod kustomize;
 pub mod manager;

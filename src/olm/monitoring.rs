@@ -1,10 +1,11 @@
 //! Monitoring assets: the operator's ServiceMonitor, a PrometheusRule wrapping
 //! `monitoring/rules/`, and the Grafana dashboards as ConfigMaps, for `config/prometheus`
-//! and the OLM bundle.
+//! and the OLM bundles.
 
 use serde_json::{Value, json};
 
 use super::bundle::{self, File};
+use super::flavour::Flavour;
 use super::manager;
 
 /// The rule file (Prometheus format), source of the PrometheusRule.
@@ -148,10 +149,10 @@ pub fn kustomize_files() -> Vec<File> {
     out
 }
 
-/// Bundle manifests: dashboards always (ConfigMaps install anywhere); the ServiceMonitor and
-/// PrometheusRule only with `with_prometheus_operator`, because OLM fails the whole
-/// InstallPlan on clusters that do not serve `monitoring.coreos.com/v1`.
-pub fn bundle_files(dir: &str, with_prometheus_operator: bool) -> Vec<File> {
+/// Bundle manifests: dashboards in every flavour (ConfigMaps install anywhere); the
+/// ServiceMonitor and PrometheusRule only in flavours for clusters that always serve
+/// `monitoring.coreos.com/v1`, because OLM fails the whole InstallPlan elsewhere.
+pub fn bundle_files(dir: &str, flavour: Flavour) -> Vec<File> {
     let mut out: Vec<File> = DASHBOARDS
         .iter()
         .map(|d| {
@@ -164,7 +165,7 @@ pub fn bundle_files(dir: &str, with_prometheus_operator: bool) -> Vec<File> {
             )
         })
         .collect();
-    if with_prometheus_operator {
+    if flavour.ships_prometheus_operator_objects() {
         out.push((
             format!(
                 "{dir}/manifests/{SERVICE_MONITOR}_monitoring.coreos.com_v1_servicemonitor.yaml"
@@ -251,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn bundle_carries_prometheus_operator_objects_only_when_asked() {
+    fn only_the_openshift_bundle_carries_prometheus_operator_objects() {
         let kinds = |files: Vec<File>| -> Vec<String> {
             files
                 .iter()
@@ -263,9 +264,12 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(kinds(bundle_files("b", false)), ["ConfigMap", "ConfigMap"]);
         assert_eq!(
-            kinds(bundle_files("b", true)),
+            kinds(bundle_files("b", Flavour::Community)),
+            ["ConfigMap", "ConfigMap"]
+        );
+        assert_eq!(
+            kinds(bundle_files("b", Flavour::OpenShift)),
             ["ConfigMap", "ConfigMap", "ServiceMonitor", "PrometheusRule"]
         );
     }

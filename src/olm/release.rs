@@ -1,5 +1,6 @@
 //! What a release of the operator is made of: the inputs of `bundle-gen`.
 
+use super::flavour::Flavour;
 use crate::api::Component;
 use crate::images;
 
@@ -37,10 +38,10 @@ pub struct Release {
     pub bigpeer_images: Vec<(Component, String, String)>,
     /// Creation time (RFC 3339), an input so that output is reproducible.
     pub created_at: String,
-    /// Ship the ServiceMonitor and PrometheusRule in the bundle. Only for catalogs whose
-    /// clusters all serve `monitoring.coreos.com/v1` (OpenShift): elsewhere OLM fails the
-    /// InstallPlan over them.
-    pub bundle_monitoring: bool,
+    /// The bundle flavour `catalog/` lists as this release: community (what is committed), or
+    /// OpenShift for the index image that certification installs from (with `bundle_image`
+    /// then naming the OpenShift bundle image).
+    pub catalog_flavour: Flavour,
 }
 
 impl Release {
@@ -74,7 +75,7 @@ impl Release {
             bundle_image: format!("quay.io/smbp/smbp-operator-bundle:v{version}"),
             bigpeer_images,
             created_at: created_at.into(),
-            bundle_monitoring: false,
+            catalog_flavour: Flavour::Community,
         }
     }
 

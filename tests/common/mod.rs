@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
-use kube::Client;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use serde_json::{Value, json};
@@ -418,4 +419,56 @@ pub fn tls_trusting(ca_pem: &str) -> Arc<ClientConfig> {
 /// but still checks the handshake signatures: for the operator's self-signed certificate.
 pub fn tls_any_certificate() -> Arc<ClientConfig> {
     test_clients::any_certificate()
+}
+
+/// Delete every CRD of an API group and wait until the group is gone.
+///
+/// Each kind is first listed until the API server's cache of it is ready: the API server's
+/// CRD finalizer cannot list the instances of a kind whose cache is still initializing and
+/// retries with a growing backoff, which kept a just-installed CRD Terminating for a minute.
+pub async fn remove_crds(client: &Client, group: &str) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let list_of_group = || async {
+        crds.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|c| c.spec.group == group)
+            .collect::<Vec<_>>()
+    };
+    for crd in list_of_group().await {
+        if let Some(v) = crd.spec.versions.iter().find(|v| v.served) {
+            let ar = kube::core::ApiResource {
+                group: group.into(),
+                version: v.name.clone(),
+                api_version: format!("{group}/{}", v.name),
+                kind: crd.spec.names.kind.clone(),
+                plural: crd.spec.names.plural.clone(),
+            };
+            let api: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &ar);
+            let lp = kube::api::ListParams::default().limit(1);
+            // Best effort: deletion goes ahead after 20 s in any case.
+            for _ in 0..40 {
+                if api.list(&lp).await.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        let _ = crds.delete(&crd.name_any(), &Default::default()).await;
+    }
+    let of_group = || async {
+        list_of_group()
+            .await
+            .into_iter()
+            .map(|c| c.name_any())
+            .collect::<Vec<_>>()
+    };
+    wait_for(
+        &format!("CRDs of {group} deleted"),
+        Duration::from_secs(60),
+        || async { of_group().await.is_empty().then_some(()) },
+    )
+    .await;
 }

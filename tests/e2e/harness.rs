@@ -222,58 +222,6 @@ pub fn install_crds(kinds: &[&str]) {
     );
 }
 
-/// Delete every CRD of an API group and wait until the group is gone.
-///
-/// Each kind is first listed until the API server's cache of it is ready: the API server's
-/// CRD finalizer cannot list the instances of a kind whose cache is still initializing and
-/// retries with a growing backoff, which kept a just-installed CRD Terminating for a minute.
-pub async fn remove_crds(client: &Client, group: &str) {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let list_of_group = || async {
-        crds.list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .filter(|c| c.spec.group == group)
-            .collect::<Vec<_>>()
-    };
-    for crd in list_of_group().await {
-        if let Some(v) = crd.spec.versions.iter().find(|v| v.served) {
-            let ar = kube::core::ApiResource {
-                group: group.into(),
-                version: v.name.clone(),
-                api_version: format!("{group}/{}", v.name),
-                kind: crd.spec.names.kind.clone(),
-                plural: crd.spec.names.plural.clone(),
-            };
-            let api: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &ar);
-            let lp = kube::api::ListParams::default().limit(1);
-            // Best effort: deletion goes ahead after 20 s in any case.
-            for _ in 0..40 {
-                if api.list(&lp).await.is_ok() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-        let _ = crds.delete(&crd.name_any(), &Default::default()).await;
-    }
-    let of_group = || async {
-        list_of_group()
-            .await
-            .into_iter()
-            .map(|c| c.name_any())
-            .collect::<Vec<_>>()
-    };
-    wait_for(
-        &format!("CRDs of {group} deleted"),
-        Duration::from_secs(60),
-        || async { of_group().await.is_empty().then_some(()) },
-    )
-    .await;
-}
-
 /// Tokens of two ServiceAccounts: `scraper`, bound to the metrics-reader ClusterRole, and
 /// `stranger`, bound to nothing.
 pub struct Readers {

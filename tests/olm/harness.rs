@@ -36,11 +36,15 @@ pub fn olm_env(key: &str) -> String {
         .unwrap_or_else(|| panic!("{key} not in {}", f.display()))
 }
 
-pub fn catalog_source() -> (String, String) {
-    (
-        olm_env("SMBP_OLM_CATALOG_SOURCE"),
-        olm_env("SMBP_OLM_NAMESPACE"),
-    )
+/// The CatalogSource (name, namespace) serving the community bundle (bundle/), or with
+/// `openshift` the OpenShift bundle (bundle-openshift/); both also serve the previous release.
+pub fn catalog_source(openshift: bool) -> (String, String) {
+    let key = if openshift {
+        "SMBP_OLM_OPENSHIFT_CATALOG_SOURCE"
+    } else {
+        "SMBP_OLM_CATALOG_SOURCE"
+    };
+    (olm_env(key), olm_env("SMBP_OLM_NAMESPACE"))
 }
 
 /// Kinds of operators.coreos.com.

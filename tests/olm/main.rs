@@ -4,6 +4,11 @@
 //! local process authenticated as the ServiceAccount OLM created, so only the RBAC OLM created
 //! from the CSV applies. Run with `make olm-e2e` (hack/olm-up.sh first).
 //!
+//! Two catalogs are served (hack/olm-up.sh): the community bundle (bundle/), installed on a
+//! plain plane without the Prometheus Operator's CRDs, and the OpenShift bundle
+//! (bundle-openshift/, with the operator's ServiceMonitor and PrometheusRule), installed on a
+//! plane with OpenShift's and the Prometheus Operator's CRDs.
+//!
 //! Every test installs into fresh namespaces and removes its Subscription, CSV and OperatorGroup
 //! at the end: OLM refuses two OperatorGroups whose target namespaces intersect providing the
 //! same API, and an AllNamespaces group intersects with every other.
@@ -20,10 +25,15 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, PostParams,
+};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use smbp_operator::api::BigPeer;
+use smbp_operator::olm::monitoring::{PROMETHEUS_RULE, SERVICE_MONITOR};
+use smbp_operator::thirdparty::{self, PROMETHEUS_OPERATOR_GROUP};
 
 const CURRENT: &str = concat!("smbp-operator.v", env!("CARGO_PKG_VERSION"));
 const CRD: &str = "bigpeers.smbp.io";
@@ -63,8 +73,15 @@ async fn operator_group(client: &Client, ns: &str, targets: Option<&[String]>) {
         .expect("OperatorGroup");
 }
 
-async fn subscribe(client: &Client, ns: &str, manual: bool, starting_csv: Option<&str>) {
-    let (source, source_ns) = catalog_source();
+/// Subscribe to `stable` in the community catalog, or with `openshift` the OpenShift one.
+async fn subscribe(
+    client: &Client,
+    ns: &str,
+    manual: bool,
+    starting_csv: Option<&str>,
+    openshift: bool,
+) {
+    let (source, source_ns) = catalog_source(openshift);
     let mut spec = json!({
         "channel": "stable", "name": PACKAGE, "source": source, "sourceNamespace": source_ns,
         "installPlanApproval": if manual { "Manual" } else { "Automatic" },
@@ -221,18 +238,162 @@ async fn rbac_summary(client: &Client, csv: &str) -> String {
     format!("Roles per namespace {per_ns:?}, ClusterRoles {n_cr}")
 }
 
+/// Whether the API server serves an API group.
+async fn served(client: &Client, group: &str) -> bool {
+    client
+        .list_api_groups()
+        .await
+        .unwrap()
+        .groups
+        .iter()
+        .any(|g| g.name == group)
+}
+
+/// The plane the community bundle is tested on: neither OpenShift's nor the Prometheus
+/// Operator's APIs (CRDs an earlier test left behind are removed first).
+async fn vanilla_plane(client: &Client) {
+    remove_crds(client, PROMETHEUS_OPERATOR_GROUP).await;
+    // Discovery drops a group shortly after its last CRD is gone.
+    wait_for(
+        &format!("plane flavour: {PROMETHEUS_OPERATOR_GROUP} not served"),
+        READY,
+        || async { (!served(client, PROMETHEUS_OPERATOR_GROUP).await).then_some(()) },
+    )
+    .await;
+    assert!(
+        !openshift_api(client).await,
+        "plane flavour: no OpenShift API"
+    );
+}
+
+/// Kinds of the objects an InstallPlan created (its steps), sorted and deduplicated.
+async fn install_plan_kinds(client: &Client, ns: &str, ip: &str) -> Vec<String> {
+    let o = install_plans(client, ns).get(ip).await.unwrap();
+    let mut kinds: Vec<String> = o.data["status"]["plan"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|s| s["resource"]["kind"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    kinds.sort();
+    kinds.dedup();
+    kinds
+}
+
+fn prometheus_rule() -> ApiResource {
+    ApiResource::from_gvk(&GroupVersionKind::gvk(
+        PROMETHEUS_OPERATOR_GROUP,
+        "v1",
+        "PrometheusRule",
+    ))
+}
+
+/// The bundle's ServiceMonitor and PrometheusRule in `ns`: (kind, API, name).
+fn monitoring_objects(
+    client: &Client,
+    ns: &str,
+) -> [(&'static str, Api<DynamicObject>, &'static str); 2] {
+    [
+        (
+            "ServiceMonitor",
+            Api::namespaced_with(client.clone(), ns, &thirdparty::service_monitor()),
+            SERVICE_MONITOR,
+        ),
+        (
+            "PrometheusRule",
+            Api::namespaced_with(client.clone(), ns, &prometheus_rule()),
+            PROMETHEUS_RULE,
+        ),
+    ]
+}
+
+/// The ServiceMonitor and PrometheusRule of the OpenShift bundle exist in `ns`, created by
+/// OLM for `csv`: owned by the CSV (so garbage-collected with it) and labelled olm.managed.
+async fn assert_monitoring_installed(client: &Client, ns: &str, csv: &str) -> String {
+    let mut seen = vec![];
+    for (kind, api, name) in monitoring_objects(client, ns) {
+        let o = wait_for(&format!("{kind} {ns}/{name} of {csv}"), READY, || async {
+            let o = api.get_opt(name).await.ok()??;
+            o.owner_references()
+                .iter()
+                .any(|r| r.kind == "ClusterServiceVersion" && r.name == csv)
+                .then_some(o)
+        })
+        .await;
+        let owner = o
+            .owner_references()
+            .iter()
+            .find(|r| r.kind == "ClusterServiceVersion")
+            .unwrap()
+            .clone();
+        assert_eq!(owner.api_version, "operators.coreos.com/v1alpha1");
+        let csv_uid = csvs(client, ns).get(csv).await.unwrap().uid();
+        assert_eq!(
+            Some(owner.uid.clone()),
+            csv_uid,
+            "{kind} owned by the live CSV"
+        );
+        assert_eq!(
+            o.labels().get("olm.managed").map(String::as_str),
+            Some("true"),
+            "{kind} labelled by OLM"
+        );
+        seen.push(format!("{kind}/{name}"));
+    }
+    format!("{} owned by {csv}", seen.join(" + "))
+}
+
+/// After the CSV is deleted, its ServiceMonitor and PrometheusRule go (garbage collector).
+async fn assert_monitoring_removed(client: &Client, ns: &str) {
+    for (kind, api, name) in monitoring_objects(client, ns) {
+        wait_for(
+            &format!("{kind} {ns}/{name} removed with its CSV"),
+            OLM_TIMEOUT,
+            || async { api.get_opt(name).await.ok()?.is_none().then_some(()) },
+        )
+        .await;
+    }
+}
+
 /// OperatorGroup + Subscription (Automatic) → InstallPlan Complete → CSV Succeeded, CRD
-/// established, Deployment available, SA and RBAC created. Returns the WATCH_NAMESPACE OLM set.
-async fn install(client: &Client, ns: &str, targets: Option<&[String]>, label: &str) -> String {
+/// established, Deployment available, SA and RBAC created; the monitoring objects exactly when
+/// installing the OpenShift bundle. Returns the WATCH_NAMESPACE OLM set.
+async fn install(
+    client: &Client,
+    ns: &str,
+    targets: Option<&[String]>,
+    label: &str,
+    openshift: bool,
+) -> String {
     let t0 = Instant::now();
     operator_group(client, ns, targets).await;
-    subscribe(client, ns, false, None).await;
+    subscribe(client, ns, false, None, openshift).await;
     let (ip, ip_phases) = wait_install_plan(client, ns, CURRENT, &["Complete", "Failed"]).await;
     let history = wait_csv_succeeded(client, ns, CURRENT).await;
     assert!(
         ip_phases.last().is_some_and(|p| p == "Complete"),
         "InstallPlan {ip}: {ip_phases:?}"
     );
+    let kinds = install_plan_kinds(client, ns, &ip).await;
+    let has_monitoring = ["ServiceMonitor", "PrometheusRule"].map(|k| kinds.iter().any(|x| x == k));
+    let monitoring = if openshift {
+        assert_eq!(has_monitoring, [true, true], "OpenShift bundle: {kinds:?}");
+        assert_monitoring_installed(client, ns, CURRENT).await
+    } else {
+        assert_eq!(
+            has_monitoring,
+            [false, false],
+            "community bundle: {kinds:?}"
+        );
+        assert!(
+            !served(client, PROMETHEUS_OPERATOR_GROUP).await,
+            "the community bundle installed without {PROMETHEUS_OPERATOR_GROUP}"
+        );
+        format!("no {PROMETHEUS_OPERATOR_GROUP} API on the plane")
+    };
     crd_established(client).await;
     let watch = deployment_available(client, ns, CURRENT).await;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
@@ -246,8 +407,8 @@ async fn install(client: &Client, ns: &str, targets: Option<&[String]>, label: &
         "OLM created RBAC from the CSV's permissions: {rbac}"
     );
     report(&format!(
-        "{label}: {CURRENT} installed in {:.1}s; InstallPlan {ip} phases {ip_phases:?}; CSV {history}; \
-         olm.targetNamespaces={watch:?}; {rbac}",
+        "{label}: {CURRENT} installed in {:.1}s; InstallPlan {ip} phases {ip_phases:?}, steps {kinds:?}; \
+         CSV {history}; olm.targetNamespaces={watch:?}; {rbac}; {monitoring}",
         t0.elapsed().as_secs_f64()
     ));
     watch
@@ -479,9 +640,12 @@ where
 
 async fn install_flow(client: &Client, label: &str, openshift: bool) {
     cleanup_leftovers(client).await;
+    if !openshift {
+        vanilla_plane(client).await;
+    }
     assert_eq!(openshift_api(client).await, openshift, "plane flavour");
     let ns = plain_namespace(client, "olm-install").await;
-    let watch = install(client, &ns, None, label).await;
+    let watch = install(client, &ns, None, label, openshift).await;
     assert_eq!(watch, "", "AllNamespaces: OLM sets WATCH_NAMESPACE to all");
     // The real operator with the identity and RBAC OLM created.
     let t = Instant::now();
@@ -504,17 +668,29 @@ async fn install_flow(client: &Client, label: &str, openshift: bool) {
         .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     op.kill();
+    if openshift {
+        let t = Instant::now();
+        uninstall(client, &ns, CURRENT).await;
+        assert_monitoring_removed(client, &ns).await;
+        report(&format!(
+            "{label}: ServiceMonitor and PrometheusRule removed with the CSV in {:.1}s",
+            t.elapsed().as_secs_f64()
+        ));
+    }
     teardown(client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
 }
 
 async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
     cleanup_leftovers(client).await;
+    if !openshift {
+        vanilla_plane(client).await;
+    }
     assert_eq!(openshift_api(client).await, openshift, "plane flavour");
     let prev = previous_csv();
     let t0 = Instant::now();
     let ns = plain_namespace(client, "olm-upgrade").await;
     operator_group(client, &ns, None).await;
-    subscribe(client, &ns, true, Some(&prev)).await;
+    subscribe(client, &ns, true, Some(&prev), openshift).await;
     let (ip1, ip1_before) = wait_install_plan(client, &ns, &prev, &["RequiresApproval"]).await;
     approve(client, &ns, &ip1).await;
     let (_, ip1_after) = wait_install_plan(client, &ns, &prev, &["Complete", "Failed"]).await;
@@ -566,9 +742,22 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
     let watch2 = deployment_available(client, &ns, CURRENT).await;
     assert_eq!(watch, watch2);
     let rbac2 = rbac_summary(client, CURRENT).await;
+    // The previous release shipped no monitoring objects; the OpenShift bundle adds them.
+    let monitoring = if openshift {
+        assert_monitoring_installed(client, &ns, CURRENT).await
+    } else {
+        let kinds = install_plan_kinds(client, &ns, &ip2).await;
+        assert!(
+            !kinds
+                .iter()
+                .any(|k| k == "ServiceMonitor" || k == "PrometheusRule"),
+            "community bundle: {kinds:?}"
+        );
+        "no monitoring objects".into()
+    };
     report(&format!(
         "{label}: upgrade {prev} -> {CURRENT} in {:.1}s; InstallPlan {ip2} phases {ip2_before:?}+{ip2_after:?}; CSV {h2}; \
-         CRD storedVersions {:?}; {rbac2}",
+         CRD storedVersions {:?}; {rbac2}; {monitoring}",
         t1.elapsed().as_secs_f64(),
         crd.status.and_then(|s| s.stored_versions)
     ));
@@ -644,6 +833,7 @@ async fn upgrade_from_previous_release() {
 async fn install_modes() {
     let client = admin().await;
     cleanup_leftovers(&client).await;
+    vanilla_plane(&client).await;
     for mode in [
         "OwnNamespace",
         "SingleNamespace",
@@ -685,6 +875,7 @@ async fn install_modes() {
             &install_ns,
             targets.as_deref(),
             &format!("mode/{mode}"),
+            false,
         )
         .await;
         let expect_watch = targets.clone().map(|t| t.join(",")).unwrap_or_default();
@@ -756,18 +947,19 @@ async fn install_modes() {
     }
 }
 
-/// hack/install-crds.sh openshift on the running plane; removed again on drop so that the other
-/// tests see a vanilla plane.
+/// An OpenShift-like plane: `hack/install-crds.sh openshift prometheus` (OpenShift's API
+/// CRDs and the Prometheus Operator's, which every OpenShift cluster serves); removed again on
+/// drop so that the other tests see a vanilla plane.
 struct OpenShiftCrds;
 impl OpenShiftCrds {
     fn install() -> OpenShiftCrds {
         let hack = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/install-crds.sh");
         let st = std::process::Command::new(hack)
-            .arg("openshift")
+            .args(["openshift", "prometheus"])
             .env("SMBP_CLUSTER_DIR", state_dir())
             .status()
             .expect("hack/install-crds.sh");
-        assert!(st.success(), "hack/install-crds.sh openshift");
+        assert!(st.success(), "hack/install-crds.sh openshift prometheus");
         OpenShiftCrds
     }
 }
@@ -780,7 +972,10 @@ impl Drop for OpenShiftCrds {
             .expect("kubectl");
         let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter(|l| l.ends_with(".openshift.io"))
+            .filter(|l| {
+                l.ends_with(".openshift.io")
+                    || l.ends_with(&format!(".{PROMETHEUS_OPERATOR_GROUP}"))
+            })
             .map(String::from)
             .collect();
         if !names.is_empty() {
@@ -798,13 +993,21 @@ impl Drop for OpenShiftCrds {
 async fn openshift_install_and_upgrade() {
     let client = admin().await;
     let crds = OpenShiftCrds::install();
-    // Discovery caches in the API server settle quickly; wait until the group is served.
-    wait_for("security.openshift.io served", READY, || async {
-        openshift_api(&client).await.then_some(())
-    })
+    // Discovery caches in the API server settle quickly; wait until the groups are served.
+    wait_for(
+        &format!("security.openshift.io and {PROMETHEUS_OPERATOR_GROUP} served"),
+        READY,
+        || async {
+            (openshift_api(&client).await && served(&client, PROMETHEUS_OPERATOR_GROUP).await)
+                .then_some(())
+        },
+    )
     .await;
     install_flow(&client, "openshift/install", true).await;
     upgrade_flow(&client, "openshift/upgrade", true).await;
+    // Listing each kind first keeps a CRD from staying Terminating for a minute (see
+    // remove_crds); the drop removes the rest.
+    remove_crds(&client, PROMETHEUS_OPERATOR_GROUP).await;
     drop(crds);
     wait_for("security.openshift.io gone", READY, || async {
         (!openshift_api(&client).await).then_some(())
@@ -817,8 +1020,9 @@ async fn openshift_install_and_upgrade() {
 async fn uninstall_keeps_bigpeers() {
     let client = admin().await;
     cleanup_leftovers(&client).await;
+    vanilla_plane(&client).await;
     let ns = plain_namespace(&client, "olm-uninstall").await;
-    let watch = install(&client, &ns, None, "uninstall").await;
+    let watch = install(&client, &ns, None, "uninstall", false).await;
     let kc = sa_kubeconfig(&client, &ns, "uninstall-sa").await;
     let mut op = Operator::start(&current_bin(), &kc, "uninstall-operator", &ns, &watch);
     let bp_ns = bigpeer_namespace(&client, "olm-bp").await;
