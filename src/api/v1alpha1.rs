@@ -232,8 +232,9 @@ impl Default for StoreSpec {
     validation = Rule::new("quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0").message("store.storage.size cannot shrink: volumes can only grow"),
 )]
 pub struct StorageSpec {
-    /// Size of each store volume, for example "50Gi". It may grow (where the storage class
-    /// allows expansion) but never shrink.
+    /// Size of each store volume, for example "50Gi". It may grow but never shrink: the
+    /// operator raises each volume claim, and the storage system resizes the volume where its
+    /// StorageClass allows expansion (otherwise the BigPeer reports VolumeExpansionFailed).
     #[serde(default = "StorageSpec::default_size")]
     #[x_kube(validation = Rule::new("isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))").message("store.storage.size must be a positive quantity such as 50Gi"))]
     #[schemars(length(min = 1, max = 32))]

@@ -74,6 +74,9 @@ pub struct BuildInputs {
     pub kafka_bootstrap: Vec<String>,
     /// Store replicas to apply (the spec's, unless a scale-down is held back).
     pub store_replicas: i32,
+    /// Volume size in the existing StatefulSet's claim template, which Kubernetes does not let
+    /// change (a larger spec size is carried out on the claims); None for a new StatefulSet.
+    pub store_volume_template: Option<String>,
     /// Topology status to publish in the live transition file.
     pub topology: Option<TopologyStatus>,
     /// Create the workloads. False until keys and transaction log are ready for a new
@@ -101,6 +104,7 @@ impl BuildInputs {
             openshift: false,
             kafka_bootstrap,
             store_replicas: bp.spec.store.replicas,
+            store_volume_template: None,
             topology: None,
             workloads: true,
             cert_manager: true,

@@ -70,7 +70,12 @@ pub fn stateful_set(bp: &BigPeer, inputs: &BuildInputs, config_hash: &str) -> St
                     resources: Some(VolumeResourceRequirements {
                         requests: Some(BTreeMap::from([(
                             "storage".to_string(),
-                            Quantity(store.storage.size.clone()),
+                            Quantity(
+                                inputs
+                                    .store_volume_template
+                                    .clone()
+                                    .unwrap_or_else(|| store.storage.size.clone()),
+                            ),
                         )])),
                         ..Default::default()
                     }),

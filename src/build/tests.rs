@@ -674,3 +674,32 @@ pub fn sample() -> BigPeer {
     bp.metadata.uid = Some("u-1".into());
     bp
 }
+
+/// The claim template keeps the size the StatefulSet was created with (Kubernetes refuses a
+/// change); a larger spec size is carried out on the claims.
+#[test]
+fn volume_template_keeps_the_existing_size() {
+    let mut bp = sample();
+    bp.spec.store.storage.size = "80Gi".into();
+    let size = |inputs: &BuildInputs| {
+        let sts = store::stateful_set(&bp, inputs, "h");
+        sts.spec.unwrap().volume_claim_templates.unwrap()[0]
+            .spec
+            .clone()
+            .unwrap()
+            .resources
+            .unwrap()
+            .requests
+            .unwrap()["storage"]
+            .0
+            .clone()
+    };
+    let mut inputs = sample_inputs(&bp);
+    assert_eq!(
+        size(&inputs),
+        "80Gi",
+        "a new StatefulSet takes the spec's size"
+    );
+    inputs.store_volume_template = Some("50Gi".into());
+    assert_eq!(size(&inputs), "50Gi");
+}

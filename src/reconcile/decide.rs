@@ -25,6 +25,8 @@ pub struct Plan {
     pub store_step: Option<StoreStep>,
     /// Store replicas to apply (the spec's, unless a scale-down is held back).
     pub store_replicas: i32,
+    /// Volume size of the existing StatefulSet's claim template.
+    pub store_volume_template: Option<String>,
     /// Why a scale-down is held back.
     pub scale_down_blocked: Option<String>,
     /// Pods stuck past the deadline: (pod, reason).
@@ -86,6 +88,7 @@ pub fn decide(bp: &BigPeer, observed: &Observed, previous: &BigPeerStatus, now: 
     );
     Plan {
         sts_replicas,
+        store_volume_template: sts.and_then(super::volumes::template_size),
         store_step,
         store_replicas,
         scale_down_blocked,
@@ -105,6 +108,7 @@ impl Plan {
             openshift: i.openshift,
             kafka_bootstrap: observed.kafka_bootstrap.clone(),
             store_replicas: self.store_replicas,
+            store_volume_template: self.store_volume_template.clone(),
             topology: Some(self.topology.clone()),
             workloads: self.workloads,
             cert_manager: i.cert_manager,

@@ -35,6 +35,10 @@ pub mod reason {
     pub const VOLUMES_RETAINED: &str = "VolumesRetained";
     /// Volumes were deleted on delete.
     pub const VOLUMES_DELETED: &str = "VolumesDeleted";
+    /// Store volume claims were raised to a larger `store.storage.size`.
+    pub const VOLUME_EXPANSION: &str = "VolumeExpansion";
+    /// A store volume claim could not be grown.
+    pub const VOLUME_EXPANSION_FAILED: &str = "VolumeExpansionFailed";
     /// A reconcile failed.
     pub const RECONCILE_FAILED: &str = "ReconcileFailed";
 }
@@ -131,6 +135,18 @@ pub const CATALOGUE: &[Entry] = &[
         warning: false,
         meaning: "The BigPeer was deleted and its store volumes were deleted (`whenDeleted: Delete`).",
         action: "Nothing: the data is gone as requested.",
+    },
+    Entry {
+        reason: reason::VOLUME_EXPANSION,
+        warning: false,
+        meaning: "`store.storage.size` grew: the store's volume claims were raised to it. The StatefulSet's claim template keeps its original size (Kubernetes does not let it change); the storage system resizes each volume.",
+        action: "Nothing, unless a claim stays below its request: then check the claim's events and the CSI driver's resizer.",
+    },
+    Entry {
+        reason: reason::VOLUME_EXPANSION_FAILED,
+        warning: true,
+        meaning: "A store volume claim could not be grown; the message has the API server's answer (typically a StorageClass without `allowVolumeExpansion`). Nothing else is held back.",
+        action: "Allow expansion on the StorageClass (if its driver supports it), or set `store.storage.size` back to the claims' size. See docs/runbooks/SmbpStoreVolumeFillingUp.md for other ways to free space.",
     },
     Entry {
         reason: reason::RECONCILE_FAILED,

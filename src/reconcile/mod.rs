@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod observe;
 pub mod status;
 pub mod tell;
+pub mod volumes;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -254,7 +255,16 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         replace_pod(ctx, bp, &observed.pods, pod).await?;
     }
 
-    tell::tell(ctx, bp, &observed, &plan, &applied).await;
+    let volumes = match plan.sts_replicas {
+        Some(_) => {
+            volumes::grow(&ctx.client, bp)
+                .instrument(info_span!("grow_volumes"))
+                .await?
+        }
+        None => volumes::Volumes::default(),
+    };
+
+    tell::tell(ctx, bp, &observed, &plan, &applied, &volumes).await;
 
     let decisions = Decisions {
         store_step: plan.store_step.clone(),
@@ -263,6 +273,8 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         workloads_waiting: !plan.workloads,
         pending: !applied.pending.is_empty(),
         transition: plan.topology.transition.is_some(),
+        volumes_resizing: volumes.resizing,
+        volumes_failed: volumes.failed,
     };
     let (exposure_status, exposed) = exposure_status::assess(bp, integrations, &observed.exposure);
     let addons: Vec<DesiredCondition> = std::iter::once(exposed)
@@ -302,20 +314,22 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     )))
 }
 
-/// Idle when Ready with every add-on part in place; every 15 s when Ready but waiting on an
-/// add-on or an unwatched controller; every 5 s while anything moves.
+/// Idle when Ready with every add-on part in place and nothing Degraded; every 15 s when
+/// Ready but waiting on an add-on, an unwatched controller or a fix outside the BigPeer (a
+/// StorageClass, say); every 5 s while anything moves.
 fn requeue_after(wanted: &[DesiredCondition], nothing_created: bool) -> Duration {
     let is = |t: ConditionType| wanted.iter().any(|c| c.type_ == t && c.status);
     let ready = is(ConditionType::Ready) && nothing_created;
-    let addons_done = wanted
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.type_,
-                ConditionType::Exposed | ConditionType::MonitoringReady
-            )
-        })
-        .all(|c| c.status);
+    let addons_done = !is(ConditionType::Degraded)
+        && wanted
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.type_,
+                    ConditionType::Exposed | ConditionType::MonitoringReady
+                )
+            })
+            .all(|c| c.status);
     match (ready, addons_done) {
         (true, true) => IDLE,
         (true, false) => WAITING,
@@ -381,6 +395,7 @@ async fn warn_on_new_trouble(
     }
     let r = match d.reason.as_str() {
         "RolloutBlocked" => reason::ROLLOUT_BLOCKED,
+        "VolumeExpansionFailed" => reason::VOLUME_EXPANSION_FAILED,
         "PodStuck" => reason::POD_STUCK,
         "ScaleDownBlocked" => reason::SCALE_DOWN_BLOCKED,
         r if r.ends_with("NotInstalled") => reason::INTEGRATION_MISSING,

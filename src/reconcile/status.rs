@@ -29,6 +29,10 @@ pub struct Decisions {
     pub transition: bool,
     /// Workload controllers have not yet observed the applied spec.
     pub pending: bool,
+    /// Store volumes whose capacity is below `store.storage.size`.
+    pub volumes_resizing: Vec<String>,
+    /// Why a store volume could not grow.
+    pub volumes_failed: Option<String>,
 }
 
 /// Replica counts of the store.
@@ -234,6 +238,8 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
                 o.transaction_log.reason.into(),
                 o.transaction_log.message.clone(),
             ))
+        } else if let Some(m) = &d.volumes_failed {
+            Some(("VolumeExpansionFailed".into(), m.clone()))
         } else if let Some(c) = addons.iter().find(|c| needs_user(c)) {
             Some((c.reason.clone(), c.message.clone()))
         } else {
@@ -277,6 +283,17 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
             true,
             "Reconciling",
             "bringing the cluster to the desired spec",
+        )
+    } else if !d.volumes_resizing.is_empty() {
+        C::new(
+            T::Progressing,
+            true,
+            "VolumesResizing",
+            format!(
+                "waiting for the storage system to resize {} to {}",
+                d.volumes_resizing.join(", "),
+                bp.spec.store.storage.size
+            ),
         )
     } else {
         C::new(

@@ -5,6 +5,7 @@ use super::apply::Applied;
 use super::decide::Plan;
 use super::events::{publish, reason};
 use super::observe::Observed;
+use super::volumes::Volumes;
 use crate::api::{BigPeer, Component};
 use crate::rollout::topology::TopologyEvent;
 
@@ -23,6 +24,7 @@ pub async fn tell(
     observed: &Observed,
     plan: &Plan,
     applied: &Applied,
+    volumes: &Volumes,
 ) {
     let r = &ctx.recorder;
     for created in &applied.created {
@@ -32,6 +34,14 @@ pub async fn tell(
     for p in &applied.pruned {
         let note = format!("deleted {p}, no longer desired");
         publish(r, bp, false, reason::PRUNED, "Delete", note).await;
+    }
+    if !volumes.raised.is_empty() {
+        let note = format!(
+            "raised {} to {}",
+            volumes.raised.join(", "),
+            bp.spec.store.storage.size
+        );
+        publish(r, bp, false, reason::VOLUME_EXPANSION, "Resize", note).await;
     }
     let scaled = [
         (Component::Store, plan.sts_replicas, plan.store_replicas),

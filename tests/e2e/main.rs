@@ -13,6 +13,7 @@ mod network_policies;
 mod prometheus;
 mod resilience;
 mod traces;
+mod volumes;
 
 use std::time::Duration;
 
