@@ -67,18 +67,9 @@ async fn store_volumes_grow_with_the_spec() {
         .unwrap();
     let template = &sts.spec.unwrap().volume_claim_templates.unwrap()[0];
     assert_eq!(
-        template
-            .spec
-            .as_ref()
-            .unwrap()
-            .resources
-            .as_ref()
-            .unwrap()
-            .requests
-            .as_ref()
-            .unwrap()["storage"]
-            .0,
-        "1Gi"
+        request(template),
+        "1Gi",
+        "the claim template keeps its size"
     );
     let bp = wait_for("growth reported, not a failure", LONG, || async {
         let bp = api.get("roomy").await.ok()?;
