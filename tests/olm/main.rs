@@ -441,20 +441,21 @@ async fn teardown(client: &Client, ns: &str, csv: &str, namespaces: &[String]) {
     let _ = operator_groups(client, ns)
         .delete("smbp", &DeleteParams::default())
         .await;
-    let all = olm_api(client, None, "v1alpha1", "ClusterServiceVersion");
-    wait_for(
-        "no CSV of the package left (copied CSVs included)",
-        READY,
-        || async {
-            let l = all.list(&ListParams::default()).await.ok()?;
-            (!l.items
-                .iter()
-                .any(|c| c.name_any().starts_with("smbp-operator.v")))
-            .then_some(())
-        },
-    )
-    .await;
+    wait_no_package_csvs(client, "no CSV of the package left (copied CSVs included)").await;
     delete_namespaces(client, namespaces).await;
+}
+
+/// Wait until no CSV of the package (copied ones included) is left in any namespace.
+async fn wait_no_package_csvs(client: &Client, what: &str) {
+    let all = olm_api(client, None, "v1alpha1", "ClusterServiceVersion");
+    wait_for(what, READY, || async {
+        let l = all.list(&ListParams::default()).await.ok()?;
+        (!l.items
+            .iter()
+            .any(|c| c.name_any().starts_with("smbp-operator.v")))
+        .then_some(())
+    })
+    .await;
 }
 
 /// Remove what an earlier, failed test left: every Subscription of the package, its CSV and the
@@ -487,14 +488,7 @@ async fn cleanup_leftovers(client: &Client) {
             .delete("smbp", &DeleteParams::default())
             .await;
     }
-    wait_for("leftover CSVs of the package gone", READY, || async {
-        let l = all.list(&ListParams::default()).await.ok()?;
-        (!l.items
-            .iter()
-            .any(|c| c.name_any().starts_with("smbp-operator.v")))
-        .then_some(())
-    })
-    .await;
+    wait_no_package_csvs(client, "leftover CSVs of the package gone").await;
     if !namespaces.is_empty() {
         namespaces.sort();
         namespaces.dedup();
