@@ -53,9 +53,8 @@ for a in "$@"; do
   esac
 done
 
-modver() { # modver <go.mod> <module path>: the required version, from the go.mod text
-  awk -v m="$2" '($1 == m && $2 ~ /^v/) || ($1 == "require" && $2 == m) { print ($1 == "require" ? $3 : $2); exit }' "$1"
-}
+# shellcheck source=hack/go-lib.sh
+source "$HACK_DIR/go-lib.sh"
 hash_of() { { echo "rev=$BUILD_REV"; cat "$@"; } | sha256sum | cut -c1-12; }
 
 # out_dir <addon>: the cache directory for the current inputs.

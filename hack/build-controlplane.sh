@@ -25,9 +25,8 @@ CACHE_ROOT="${SMBP_CACHE:-$HOME/.cache/smbp-operator}"
 log() { echo "build-controlplane: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-modver() { # modver <go.mod> <module path>: the required version, from the go.mod text
-  awk -v m="$2" '($1 == m && $2 ~ /^v/) || ($1 == "require" && $2 == m) { print ($1 == "require" ? $3 : $2); exit }' "$1"
-}
+# shellcheck source=hack/go-lib.sh
+source "$HACK_DIR/go-lib.sh"
 K8S_VERSION="$(modver "$CP_DIR/go.mod" k8s.io/kubernetes)"
 KWOK_VERSION="$(modver "$KWOK_DIR/go.mod" sigs.k8s.io/kwok)"
 [[ -n "$K8S_VERSION" ]] || die "k8s.io/kubernetes not found in $CP_DIR/go.mod"
@@ -105,7 +104,7 @@ start=$SECONDS
 log "kwok built in $((SECONDS - start))s"
 
 # kwok ships no default stages: assemble them from the module's kustomize/stage/ files.
-KWOK_SRC="$(cd "$KWOK_DIR" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+KWOK_SRC="$(mod_dir "$KWOK_DIR" sigs.k8s.io/kwok)"
 [[ -d "$KWOK_SRC/kustomize/stage" ]] || die "kwok module source not found at '$KWOK_SRC'"
 S="$KWOK_SRC/kustomize/stage"
 HEARTBEAT="$S/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml"

@@ -20,6 +20,8 @@
 # Env: SMBP_KUBECONFIG (default: the cluster's admin kubeconfig), SMBP_CLUSTER_DIR, SMBP_CACHE.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
+# shellcheck source=hack/go-lib.sh
+source "$HACK_DIR/go-lib.sh"
 
 CRD_MOD_DIR="$HACK_DIR/crds"
 CACHE_ROOT="${SMBP_CACHE:-$HOME/.cache/smbp-operator}"
@@ -70,8 +72,7 @@ fetch() { # fetch <kind>: fill $CRD_CACHE/<kind>/ from the module cache (downloa
   [[ -f "$CRD_CACHE/$kind/.complete" ]] && return 0
   command -v go >/dev/null || die "Go is required to fetch the CRD modules"
   read -r mod globs <<<"$(module_and_globs "$kind")"
-  dir="$(cd "$CRD_MOD_DIR" && GOFLAGS=-mod=readonly GOWORK=off go mod download -json "$mod" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  dir="$(mod_dir "$CRD_MOD_DIR" "$mod")"
   [[ -n "$dir" && -d "$dir" ]] || die "could not download $mod (see: cd hack/crds && go mod download -json $mod)"
   mkdir -p "$CRD_CACHE"
   tmp="$(mktemp -d "$CRD_CACHE/.tmp.XXXXXX")"

@@ -37,9 +37,8 @@ die() { log "ERROR: $*"; exit 1; }
 # Bump when this script's build flags change (the hashes below cover the module files only).
 BUILD_REV=1
 
-modver() { # modver <go.mod> <module path>: the required version, from the go.mod text
-  awk -v m="$2" '($1 == m && $2 ~ /^v/) || ($1 == "require" && $2 == m) { print ($1 == "require" ? $3 : $2); exit }' "$1"
-}
+# shellcheck source=hack/go-lib.sh
+source "$OLM_DIR/../go-lib.sh"
 
 # tool -> <module dir>|<versioned module>|<binaries>
 declare -A SPEC=(
@@ -113,7 +112,7 @@ build_tool() { # build_tool <tool> <out>
       go build -trimpath -tags json1 -ldflags "$ld" -o "$tmp/bin/" "$mod/cmd/olm" "$mod/cmd/catalog"
       # OLM's CRDs, from the operator-framework/api version in OLM's build list.
       local api_dir
-      api_dir="$(go list -m -f '{{.Dir}}' github.com/operator-framework/api)"
+      api_dir="$(mod_dir . github.com/operator-framework/api)"
       [[ -d "$api_dir/crds" ]] || die "OLM CRDs not found at $api_dir/crds"
       mkdir -p "$tmp/crds"
       cp "$api_dir"/crds/operators.coreos.com_*.yaml "$tmp/crds/"
@@ -128,7 +127,7 @@ build_tool() { # build_tool <tool> <out>
       # replace directive in a temporary copy of our go.mod/go.sum (so our go.sum still pins
       # every dependency). The copy is deleted afterwards; nothing lands in the checkout.
       local sdk_dir
-      sdk_dir="$(go list -m -f '{{.Dir}}' "$mod")"
+      sdk_dir="$(mod_dir . "$mod")"
       [[ -n "$sdk_dir" && -d "$sdk_dir/internal/scorecard/tests" ]] || die "operator-sdk source not found ('$sdk_dir')"
       cp -r "$sdk_dir" "$tmp/sdk"
       chmod -R u+w "$tmp/sdk"
