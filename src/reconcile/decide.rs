@@ -8,10 +8,11 @@ use super::observe::Observed;
 use crate::api::{BigPeer, BigPeerStatus, Component, TopologyStatus};
 use crate::build::{BuildInputs, labels};
 use crate::images::RelatedImages;
+use crate::rollout::plan::{StoreFacts, plan};
 use crate::rollout::pods::{self, PodView};
-use crate::rollout::scale;
-use crate::rollout::store::{StoreStep, next_step};
-use crate::rollout::topology::{TopologyEvent, advance};
+use crate::rollout::scale::Scale;
+use crate::rollout::store::StoreStep;
+use crate::rollout::topology::TopologyEvent;
 
 /// StatefulSet label with a pod's revision.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
@@ -23,12 +24,12 @@ pub struct Plan {
     pub sts_replicas: Option<i32>,
     /// Next store rollout step (None when there is no StatefulSet yet).
     pub store_step: Option<StoreStep>,
-    /// Store replicas to apply (the spec's, unless a scale-down is held back).
+    /// Store replicas to apply (the spec's, unless a scale-down goes step by step).
     pub store_replicas: i32,
     /// Volume size of the existing StatefulSet's claim template.
     pub store_volume_template: Option<String>,
-    /// Why a scale-down is held back.
-    pub scale_down_blocked: Option<String>,
+    /// The store's scaling decision (a scale-down goes one pod at a time, in order).
+    pub store_scale: Scale,
     /// Pods stuck past the deadline: (pod, reason).
     pub stuck: Vec<(String, String)>,
     /// Topology in force and any transition.
@@ -70,32 +71,29 @@ pub fn decide(bp: &BigPeer, observed: &Observed, previous: &BigPeerStatus, now: 
         .filter_map(|(_, v)| v.stuck.clone().map(|r| (v.name.clone(), r)))
         .collect();
     let sts_replicas = sts.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas);
-    let store_step = sts_replicas.map(|r| next_step(&store_views, usize::try_from(r).unwrap_or(0)));
-    let store_settled =
-        store_step == Some(StoreStep::Done) && sts_replicas == Some(bp.spec.store.replicas);
-    let (topology, topology_event) = advance(
-        previous.topology.as_ref(),
-        &bp.spec.topology(),
-        store_settled,
-        &now.to_string(),
-    );
-    let all_ready = store_views.iter().all(|p| p.ready && !p.terminating);
-    let (store_replicas, scale_down_blocked) = scale::store_replicas(
-        bp.spec.store.replicas,
+    let sts_caught_up = sts.is_some_and(|s| {
+        let observed = s.status.as_ref().and_then(|st| st.observed_generation);
+        observed >= s.metadata.generation
+    });
+    let store = plan(&StoreFacts {
+        spec_replicas: bp.spec.store.replicas,
+        wanted: &bp.spec.topology(),
         sts_replicas,
-        all_ready,
-        topology.transition.is_some(),
-    );
+        sts_caught_up,
+        pods: &store_views,
+        previous: previous.topology.as_ref(),
+        now: &now.to_string(),
+    });
     Plan {
         sts_replicas,
         store_volume_template: sts.and_then(super::volumes::template_size),
-        store_step,
-        store_replicas,
-        scale_down_blocked,
+        store_step: store.step,
+        store_replicas: store.scale.replicas(),
+        store_scale: store.scale,
         stuck,
         workloads: sts.is_some() || (observed.keys.ready && observed.transaction_log.ready),
-        topology,
-        topology_event,
+        topology: store.topology,
+        topology_event: store.event,
     }
 }
 

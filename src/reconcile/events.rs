@@ -97,8 +97,8 @@ pub const CATALOGUE: &[Entry] = &[
     Entry {
         reason: reason::SCALE_DOWN_BLOCKED,
         warning: true,
-        meaning: "A store scale-down is held back: not every store pod is ready, or a topology transition is in progress, so removing a pod could lose data copies.",
-        action: "Let the store become ready (or the transition finish); the scale-down then proceeds by itself.",
+        meaning: "A store scale-down is held back because a store pod is not ready: removing another pod then could take two copies of a partition away at once. (A scale-down that waits for a topology transition, or for the previous pod's removal, is not held back: it shows as `ScalingDown` in StoreReady and Progressing.)",
+        action: "Find out why the pod named in the message is not ready (`kubectl describe pod`); once it is, the scale-down proceeds by itself, one pod at a time.",
     },
     Entry {
         reason: reason::INTEGRATION_MISSING,

@@ -268,7 +268,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
 
     let decisions = Decisions {
         store_step: plan.store_step.clone(),
-        scale_down_blocked: plan.scale_down_blocked.clone(),
+        scale_down: Some(plan.store_scale.clone()).filter(|s| s.message().is_some()),
         stuck: plan.stuck.clone(),
         workloads_waiting: !plan.workloads,
         pending: !applied.pending.is_empty(),

@@ -12,6 +12,7 @@ use crate::api::conditions;
 use crate::api::{
     BigPeer, BigPeerStatus, Component, ComponentStatus, ExposureStatus, TopologyStatus,
 };
+use crate::rollout::scale::Scale;
 use crate::rollout::store::StoreStep;
 
 /// Decisions of this reconcile that the status reports.
@@ -19,8 +20,8 @@ use crate::rollout::store::StoreStep;
 pub struct Decisions {
     /// Next store rollout step (None when there are no store pods yet).
     pub store_step: Option<StoreStep>,
-    /// Scale-down held back, and why.
-    pub scale_down_blocked: Option<String>,
+    /// A store scale-down under way (one pod at a time, after any transition), or held back.
+    pub scale_down: Option<Scale>,
     /// Pods (any component) stuck past the deadline: (pod, reason).
     pub stuck: Vec<(String, String)>,
     /// Workloads are held back until prerequisites are ready.
@@ -147,8 +148,14 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
         &d.stuck,
         &pod_prefix(&name, Component::Store),
     );
-    if let Some(msg) = &d.scale_down_blocked {
-        store_c = C::new(T::StoreReady, false, "ScaleDownBlocked", msg.clone());
+    if let Some(s) = &d.scale_down
+        && let Some(msg) = s.message()
+    {
+        let reason = match s {
+            Scale::Held { .. } => "ScaleDownBlocked",
+            _ => "ScalingDown",
+        };
+        store_c = C::new(T::StoreReady, false, reason, msg);
     } else if let Some(StoreStep::Blocked { pod, reason }) = &d.store_step {
         store_c = C::new(
             T::StoreReady,
@@ -243,9 +250,11 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
         } else if let Some(c) = addons.iter().find(|c| needs_user(c)) {
             Some((c.reason.clone(), c.message.clone()))
         } else {
-            d.scale_down_blocked
+            d.scale_down
                 .as_ref()
-                .map(|m| ("ScaleDownBlocked".into(), m.clone()))
+                .filter(|s| matches!(s, Scale::Held { .. }))
+                .and_then(Scale::message)
+                .map(|m| ("ScaleDownBlocked".into(), m))
         };
     let degraded = match degraded_by {
         Some((reason, msg)) => C::new(T::Degraded, true, &reason, msg),
@@ -273,6 +282,8 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
             "TopologyTransition",
             "store pods are moving to the new topology",
         )
+    } else if let Some(msg) = d.scale_down.as_ref().and_then(Scale::message) {
+        C::new(T::Progressing, true, "ScalingDown", msg)
     } else if matches!(
         d.store_step,
         Some(StoreStep::Replace(_)) | Some(StoreStep::Wait(_))
@@ -455,5 +466,79 @@ mod rollout_tests {
         }
         // Unready but all on the current revision (e.g. a node lost): not a rollout.
         assert!(!rollout_in_progress(&quiet, &[&counts(3, 1, 3)]));
+    }
+}
+
+#[cfg(test)]
+mod scale_down_tests {
+    use super::*;
+    use crate::reconcile::observe::Part;
+
+    fn observed() -> Observed {
+        let part = || Part {
+            ready: true,
+            reason: "Ready",
+            message: String::new(),
+        };
+        Observed {
+            integrations: Default::default(),
+            statefulset: None,
+            deployments: Default::default(),
+            pods: vec![],
+            keys: part(),
+            transaction_log: part(),
+            kafka_bootstrap: vec![],
+            exposure: Default::default(),
+        }
+    }
+
+    fn find(cs: &[C], t: T) -> &C {
+        cs.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    /// A scale-down that goes in order (after a transition, one pod at a time) is progress,
+    /// not a problem; one held back by an unready pod makes the BigPeer Degraded.
+    #[test]
+    fn a_scale_down_in_order_is_progress_and_a_held_one_is_degraded() {
+        let bp = crate::build::tests::sample();
+        let waiting = Scale::Waiting {
+            from: 3,
+            target: 1,
+            reason: "follows the topology transition".into(),
+        };
+        let removing = Scale::RemoveOne { from: 3, target: 1 };
+        for s in [waiting, removing] {
+            let d = Decisions {
+                store_step: Some(StoreStep::Done),
+                scale_down: Some(s.clone()),
+                ..Default::default()
+            };
+            let cs = conditions(&bp, &observed(), &d, &[]);
+            let store = find(&cs, T::StoreReady);
+            assert!(!store.status);
+            assert_eq!(store.reason, "ScalingDown", "{s:?}");
+            assert!(store.message.contains("from 3 to 1"), "{}", store.message);
+            assert!(!find(&cs, T::Degraded).status, "{s:?}");
+            let progressing = find(&cs, T::Progressing);
+            assert!(progressing.status);
+            assert_eq!(progressing.reason, "ScalingDown");
+            assert!(!find(&cs, T::Ready).status);
+        }
+        let held = Scale::Held {
+            from: 3,
+            target: 1,
+            reason: "waits until every store pod is ready (bp-store-1 is not)".into(),
+        };
+        let d = Decisions {
+            store_step: Some(StoreStep::Done),
+            scale_down: Some(held),
+            ..Default::default()
+        };
+        let cs = conditions(&bp, &observed(), &d, &[]);
+        assert_eq!(find(&cs, T::StoreReady).reason, "ScaleDownBlocked");
+        let degraded = find(&cs, T::Degraded);
+        assert!(degraded.status);
+        assert_eq!(degraded.reason, "ScaleDownBlocked");
+        assert!(degraded.message.contains("bp-store-1"));
     }
 }

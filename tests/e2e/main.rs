@@ -812,6 +812,101 @@ async fn topology_transition_is_staged_and_survives_a_restart() {
     );
 }
 
+/// Shrinking the store and its replication factor in one change (3 pods, replication factor 2
+/// -> 1 pod, replication factor 1): the transition completes on the 3 pods, then the store
+/// shrinks one pod at a time, and the BigPeer is Ready with one store pod. Never Degraded on
+/// the way. Run twice: straight through, and with the operator killed in the middle.
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn shrinking_replicas_and_replication_factor_together_reaches_ready() {
+    let client = admin().await;
+    let kubeconfig = install(&client).await;
+    let ns = namespace(&client, "e2e-shrink").await;
+    let mut port = 18170;
+    let mut op = Operator::start(&kubeconfig, "shrink", port, false);
+    let api: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
+    for (name, kill) in [("shrink", false), ("shrink-kill", true)] {
+        let mut body = bigpeer(name, &ns);
+        body["spec"]["store"] = json!({"replicas": 3, "partitions": 16, "replicationFactor": 2,
+            "minimumReplicationFactor": 1, "storage": body["spec"]["store"]["storage"].clone()});
+        apply_bigpeer(&client, &body).await.unwrap();
+        wait_ready(&client, &ns, name, LONG).await;
+
+        body["spec"]["store"]["replicas"] = json!(1);
+        body["spec"]["store"]["replicationFactor"] = json!(1);
+        apply_bigpeer(&client, &body).await.unwrap();
+        if kill {
+            // In the middle: the transition is recorded and the scale-down waits for it.
+            wait_for("transition under way", LONG, || async {
+                let bp = api.get(name).await.ok()?;
+                bp.status?.topology?.transition.map(|_| ())
+            })
+            .await;
+            op.kill();
+            port += 1;
+            op = Operator::start(&kubeconfig, "shrink", port, false);
+        }
+        // Poll (rather than wait_for) to also see every Degraded condition on the way.
+        let mut degraded = vec![];
+        let deadline = std::time::Instant::now() + LONG;
+        let bp = loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: not Ready with one store pod within {LONG:?}: {:?}",
+                api.get(name).await.ok().and_then(|b| b.status)
+            );
+            let bp = api.get(name).await.unwrap();
+            if let Some((status, reason, msg)) = condition(&bp, "Degraded")
+                && status == "True"
+            {
+                degraded.push(format!("{reason}: {msg}"));
+            }
+            let ready = condition(&bp, "Ready").is_some_and(|c| c.0 == "True");
+            let observed = bp.status.as_ref().and_then(|s| s.observed_generation);
+            if ready && observed == bp.metadata.generation {
+                break bp;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        assert!(
+            degraded.is_empty(),
+            "{name}: Degraded on the way: {degraded:?}"
+        );
+        let topo = bp.status.as_ref().unwrap().topology.clone().unwrap();
+        assert!(topo.transition.is_none());
+        assert_eq!(topo.current.replication_factor, 1);
+        assert_eq!(bp.status.unwrap().store.unwrap().summary, "1/1");
+        let sts = Api::<StatefulSet>::namespaced(client.clone(), &ns)
+            .get(&format!("{name}-store"))
+            .await
+            .unwrap();
+        assert_eq!(sts.spec.unwrap().replicas, Some(1));
+        wait_for("one store pod left", LONG, || async {
+            (pods(&client, &ns, &store_pods_selector(name)).await.len() == 1).then_some(())
+        })
+        .await;
+        // The volumes of the removed pods are kept (retention is the default).
+        let prefix = format!("{name}-store-");
+        let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|c| c.name_any().contains(&prefix))
+            .count();
+        assert_eq!(claims, 3, "{name}: no volume is lost");
+    }
+    let reasons = event_reasons(&client, &ns).await;
+    for r in ["TopologyTransitionCompleted", "Scaling"] {
+        assert!(reasons.iter().any(|x| x == r), "{r} in {reasons:?}");
+    }
+    assert!(
+        !reasons.iter().any(|x| x == "ScaleDownBlocked"),
+        "an ordered scale-down is not a warning: {reasons:?}"
+    );
+}
+
 /// `kubectl apply -k config/default` installs the operator without OLM: every object is
 /// accepted and the operator Deployment becomes available in a restricted namespace.
 #[tokio::test]
