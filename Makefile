@@ -4,7 +4,10 @@ SHELL := /usr/bin/env bash
 CARGO ?= cargo
 CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
 export SMBP_CLUSTER_DIR := $(CLUSTER_DIR)
-BIN ?= target/debug/smbp-operator
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+BIN ?= $(TARGET_DIR)/debug/smbp-operator
+# Every long step runs as a stage: a start line, a heartbeat each minute, its time at the end.
+STAGE := hack/stage.sh
 # Release inputs of the generated bundle (see README "Packaging").
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 BUNDLE_CREATED_AT ?= 2026-11-23T05:00:00Z
@@ -22,34 +25,52 @@ GENERATED := config/crd config/rbac config/manager config/default config/manifes
 	config/prometheus bundle bundle.Dockerfile bundle-openshift bundle-openshift.Dockerfile catalog catalog.Dockerfile scorecard \
 	docs/metrics.md docs/events.md
 
-.PHONY: help build test unit e2e olm-e2e olm-down lint fmt manifests bundle validate-bundle check-generated check-monitoring run cluster-up cluster-down bench clean
+.PHONY: help prereqs build tools controlplane addons olm-tools test test-cold unit e2e olm-e2e olm-down lint fmt manifests bundle \
+	validate-bundle _validate-bundle check-generated _check-generated check-monitoring _check-monitoring run cluster-up \
+	cluster-down bench clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+prereqs: ## Check that every tool `make run` and `make test` need is installed (hack/prereqs.sh --install installs them)
+	@hack/prereqs.sh
 
 build: ## Build the operator
-	$(CARGO) build --locked
+	$(STAGE) "Rust build" $(CARGO) build --locked
+
+controlplane: ## Build the test control plane (etcd, kube-apiserver, ..., kwok) unless it is cached
+	$(STAGE) "control plane" env SMBP_BUILD_ADDONS=0 hack/build-controlplane.sh >/dev/null
+
+addons: ## Build the add-ons (cert-manager, Strimzi CRDs + stand-in) unless they are cached
+	$(STAGE) "add-ons" hack/build-addons.sh all >/dev/null
+
+olm-tools: ## Build OLM, opm, the validators, scorecard and actionlint unless they are cached
+	$(STAGE) "OLM tools" hack/olm/build-tools.sh >/dev/null
+
+tools: controlplane addons olm-tools ## Every Go-built tool the tests use (cached under ~/.cache/smbp-operator)
 
 unit: ## Unit and property tests (no cluster)
-	$(CARGO) test --locked --lib --bins
+	$(STAGE) unit $(CARGO) test --locked --lib --bins
 
-e2e: build cluster-up ## End-to-end tests against the local control plane (starts it if needed)
-	SMBP_OPERATOR_BIN=$(CURDIR)/$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
+e2e: build controlplane addons cluster-up ## End-to-end tests against the local control plane (starts it if needed)
+	$(STAGE) e2e env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-test: check-generated check-monitoring validate-bundle unit e2e olm-e2e ## Everything CI runs: generated files, rules, bundle validation, unit, e2e, OLM e2e
+test: prereqs build tools lint check-generated check-monitoring validate-bundle unit e2e olm-e2e ## Everything CI runs: builds, lint, generated files, rules, bundle validation, unit, e2e, OLM e2e
 
-olm-e2e: build cluster-up ## OLM install/upgrade/install-modes/OpenShift/uninstall tests with real OLM (starts it if needed)
-	hack/olm-up.sh
-	SMBP_OPERATOR_BIN=$(CURDIR)/$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
-	  $(CARGO) test --locked --test olm -- --ignored --test-threads=1
+test-cold: ## .ci/run from a fresh clone of HEAD with empty Go, cargo-target and tool caches; prints each stage's time
+	hack/test-cold.sh
+
+olm-e2e: build olm-tools cluster-up ## OLM install/upgrade/install-modes/OpenShift/uninstall tests with real OLM (starts it if needed)
+	$(STAGE) "OLM e2e" env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
+	  sh -c 'hack/olm-up.sh && $(CARGO) test --locked --test olm -- --ignored --test-threads=1'
 
 olm-down: ## Stop OLM on the local control plane and delete its CRDs
 	hack/olm-down.sh
 
-lint: ## rustfmt and clippy, warnings are errors
-	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+lint: ## rustfmt, clippy and shellcheck, warnings are errors
+	$(STAGE) lint sh -c '$(CARGO) fmt --all -- --check && $(CARGO) clippy --locked --all-targets -- -D warnings \
+	  && shellcheck -x -S warning hack/*.sh hack/olm/*.sh .ci/run'
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -61,6 +82,9 @@ manifests: build ## Regenerate config/, bundle/, bundle-openshift/, catalog/, sc
 bundle: manifests ## Regenerate the OLM bundles and File-Based Catalog (same as manifests)
 
 validate-bundle: ## Validate bundle/, bundle-openshift/ and catalog/ with operator-framework's validators, scorecard and opm
+	$(STAGE) "bundle validation" $(MAKE) --no-print-directory _validate-bundle
+
+_validate-bundle:
 	rc=0; \
 	BUNDLE_K8S_VERSION=1.34 BUNDLE_DOCKERFILE=bundle.Dockerfile BUNDLE_REQUIRE_DIGESTS=$(REQUIRE_DIGESTS) \
 	  hack/olm/validate-bundle.sh bundle catalog || rc=1; \
@@ -70,11 +94,17 @@ validate-bundle: ## Validate bundle/, bundle-openshift/ and catalog/ with operat
 	"$$(OLM_TOOLS=actionlint hack/olm/build-tools.sh | tail -n 1)/actionlint" .github/workflows/*.yml
 
 check-monitoring: ## promtool: check the alerting rules, run their unit tests, check the dashboards' PromQL
+	$(STAGE) "monitoring rules" $(MAKE) --no-print-directory _check-monitoring
+
+_check-monitoring:
 	promtool check rules monitoring/rules/*.yaml
 	promtool test rules monitoring/rules/tests/*.yaml
 	hack/check-dashboards.sh
 
-check-generated: manifests ## Fail when generated files differ from what is committed
+check-generated: ## Fail when generated files differ from what is committed
+	$(STAGE) "generated files" $(MAKE) --no-print-directory _check-generated
+
+_check-generated: manifests
 	@git diff --exit-code -- $(GENERATED) || { echo "generated files are stale: run 'make manifests' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED) releases)" || { git status --short -- $(GENERATED) releases; echo "generated files not committed"; exit 1; }
 
@@ -84,7 +114,7 @@ cluster-up: ## Start the local control plane (builds it on first use)
 cluster-down: ## Stop the local control plane
 	hack/cluster-down.sh
 
-run: build cluster-up ## Run the operator on the local control plane with a sample BigPeer
+run: prereqs build controlplane addons cluster-up ## Run the operator on the local control plane with a sample BigPeer
 	hack/run-local.sh
 
 bench: ## Benchmarks of the build layer and reconcile (prints numbers)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables are read by the scripts that source this file
 # Shared settings for hack/cluster-up.sh, cluster-down.sh, cluster-selftest.sh and install-crds.sh.
 # Sourced, not executed.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Go module helpers shared by the build scripts under hack/ (sourced, not executed).
 #
 # Every helper here fetches what it reads: nothing may rely on a module that an earlier run (or

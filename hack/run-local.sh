@@ -7,7 +7,7 @@ repo="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 state="${SMBP_CLUSTER_DIR:-$repo/.cache/cluster}"
 source "$state/env"
 ns=bigpeer-demo
-bin="$repo/target/debug/smbp-operator"
+bin="${SMBP_OPERATOR_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/smbp-operator}"
 
 "$bin" crd | kubectl apply --server-side -f - >/dev/null
 kubectl wait --for=condition=Established crd/bigpeers.smbp.io --timeout=30s >/dev/null
