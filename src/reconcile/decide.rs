@@ -132,25 +132,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::observe::Part;
-
-    fn observed(keys: bool, log: bool) -> Observed {
-        let part = |ready| Part {
-            ready,
-            reason: if ready { "Ready" } else { "Waiting" },
-            message: String::new(),
-        };
-        Observed {
-            integrations: Default::default(),
-            statefulset: None,
-            deployments: Default::default(),
-            pods: vec![],
-            keys: part(keys),
-            transaction_log: part(log),
-            kafka_bootstrap: vec!["kafka:9093".into()],
-            exposure: Default::default(),
-        }
-    }
+    use crate::reconcile::observe::fixture as observed;
 
     #[test]
     fn a_new_bigpeer_waits_for_keys_and_transaction_log() {

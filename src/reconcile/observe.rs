@@ -353,3 +353,23 @@ fn join(items: &[&String]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// An observation with no workloads yet, keys and transaction log ready or waiting (tests).
+#[cfg(test)]
+pub fn fixture(keys: bool, log: bool) -> Observed {
+    let part = |ready| Part {
+        ready,
+        reason: if ready { "Ready" } else { "Waiting" },
+        message: String::new(),
+    };
+    Observed {
+        integrations: Default::default(),
+        statefulset: None,
+        deployments: Default::default(),
+        pods: vec![],
+        keys: part(keys),
+        transaction_log: part(log),
+        kafka_bootstrap: vec!["kafka:9093".into()],
+        exposure: Default::default(),
+    }
+}

@@ -472,25 +472,7 @@ mod rollout_tests {
 #[cfg(test)]
 mod scale_down_tests {
     use super::*;
-    use crate::reconcile::observe::Part;
-
-    fn observed() -> Observed {
-        let part = || Part {
-            ready: true,
-            reason: "Ready",
-            message: String::new(),
-        };
-        Observed {
-            integrations: Default::default(),
-            statefulset: None,
-            deployments: Default::default(),
-            pods: vec![],
-            keys: part(),
-            transaction_log: part(),
-            kafka_bootstrap: vec![],
-            exposure: Default::default(),
-        }
-    }
+    use crate::reconcile::observe::fixture;
 
     fn find(cs: &[C], t: T) -> &C {
         cs.iter().find(|c| c.type_ == t).unwrap()
@@ -513,7 +495,7 @@ mod scale_down_tests {
                 scale_down: Some(s.clone()),
                 ..Default::default()
             };
-            let cs = conditions(&bp, &observed(), &d, &[]);
+            let cs = conditions(&bp, &fixture(true, true), &d, &[]);
             let store = find(&cs, T::StoreReady);
             assert!(!store.status);
             assert_eq!(store.reason, "ScalingDown", "{s:?}");
@@ -534,7 +516,7 @@ mod scale_down_tests {
             scale_down: Some(held),
             ..Default::default()
         };
-        let cs = conditions(&bp, &observed(), &d, &[]);
+        let cs = conditions(&bp, &fixture(true, true), &d, &[]);
         assert_eq!(find(&cs, T::StoreReady).reason, "ScaleDownBlocked");
         let degraded = find(&cs, T::Degraded);
         assert!(degraded.status);

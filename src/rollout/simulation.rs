@@ -324,6 +324,13 @@ enum Schedule {
     Busy,
 }
 
+const SCHEDULES: [Schedule; 4] = [
+    Schedule::Eager,
+    Schedule::Slow,
+    Schedule::Reverse,
+    Schedule::Busy,
+];
+
 /// Run a world to convergence under a schedule; Err on a broken rule or a run that does
 /// not end within `bound` operator steps.
 fn run(mut w: World, schedule: Schedule, bound: usize) -> Result<World, String> {
@@ -444,12 +451,7 @@ fn shrinking_replicas_and_replication_factor_together_finishes() {
         rf: 1,
         ..from
     };
-    for schedule in [
-        Schedule::Eager,
-        Schedule::Slow,
-        Schedule::Reverse,
-        Schedule::Busy,
-    ] {
+    for schedule in SCHEDULES {
         let mut w = World::settled(from);
         w.spec = to;
         let end = run(w, schedule, 200).unwrap_or_else(|e| panic!("{schedule:?}: {e}"));
@@ -471,12 +473,7 @@ fn every_pair_of_topologies_converges_safely_under_every_schedule() {
     assert_eq!(all.len(), 70);
     for &from in &all {
         for &to in &all {
-            for schedule in [
-                Schedule::Eager,
-                Schedule::Slow,
-                Schedule::Reverse,
-                Schedule::Busy,
-            ] {
+            for schedule in SCHEDULES {
                 let mut w = World::settled(from);
                 w.spec = to;
                 if let Err(e) = run(w, schedule, 400) {
@@ -501,6 +498,10 @@ fn every_interleaving_is_safe_and_can_finish() {
         }
     }
     assert!(states > all.len() * all.len());
+    eprintln!(
+        "{states} states explored over {} pairs",
+        all.len() * all.len()
+    );
 }
 
 fn shape() -> impl Strategy<Value = Shape> {
