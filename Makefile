@@ -109,7 +109,7 @@ _check-generated: manifests
 	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED) releases)" || { git status --short -- $(GENERATED) releases; echo "generated files not committed"; exit 1; }
 
 cluster-up: ## Start the local control plane (builds it on first use)
-	hack/cluster-up.sh
+	$(STAGE) "cluster up" hack/cluster-up.sh
 
 cluster-down: ## Stop the local control plane
 	hack/cluster-down.sh
