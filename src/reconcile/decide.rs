@@ -24,11 +24,10 @@ pub struct Plan {
     pub sts_replicas: Option<i32>,
     /// Next store rollout step (None when there is no StatefulSet yet).
     pub store_step: Option<StoreStep>,
-    /// Store replicas to apply (the spec's, unless a scale-down goes step by step).
-    pub store_replicas: i32,
     /// Volume size of the existing StatefulSet's claim template.
     pub store_volume_template: Option<String>,
-    /// The store's scaling decision (a scale-down goes one pod at a time, in order).
+    /// The store's scaling decision and so the replicas to apply (the spec's, unless a
+    /// scale-down goes step by step, in order).
     pub store_scale: Scale,
     /// Pods stuck past the deadline: (pod, reason).
     pub stuck: Vec<(String, String)>,
@@ -88,7 +87,6 @@ pub fn decide(bp: &BigPeer, observed: &Observed, previous: &BigPeerStatus, now: 
         sts_replicas,
         store_volume_template: sts.and_then(super::volumes::template_size),
         store_step: store.step,
-        store_replicas: store.scale.replicas(),
         store_scale: store.scale,
         stuck,
         workloads: sts.is_some() || (observed.keys.ready && observed.transaction_log.ready),
@@ -105,7 +103,7 @@ impl Plan {
             images: images.clone(),
             openshift: i.openshift,
             kafka_bootstrap: observed.kafka_bootstrap.clone(),
-            store_replicas: self.store_replicas,
+            store_replicas: self.store_scale.replicas(),
             store_volume_template: self.store_volume_template.clone(),
             topology: Some(self.topology.clone()),
             workloads: self.workloads,
@@ -145,7 +143,7 @@ mod tests {
         }
         let plan = decide(&bp, &observed(true, true), &BigPeerStatus::default(), now);
         assert!(plan.workloads);
-        assert_eq!(plan.store_replicas, bp.spec.store.replicas);
+        assert_eq!(plan.store_scale.replicas(), bp.spec.store.replicas);
         let inputs = plan.inputs(&RelatedImages::default(), &observed(true, true));
         assert_eq!(inputs.kafka_bootstrap, vec!["kafka:9093"]);
         assert!(inputs.workloads);

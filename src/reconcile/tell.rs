@@ -44,7 +44,11 @@ pub async fn tell(
         publish(r, bp, false, reason::VOLUME_EXPANSION, "Resize", note).await;
     }
     let scaled = [
-        (Component::Store, plan.sts_replicas, plan.store_replicas),
+        (
+            Component::Store,
+            plan.sts_replicas,
+            plan.store_scale.replicas(),
+        ),
         (
             Component::Subscription,
             deployment_replicas(observed, Component::Subscription),
