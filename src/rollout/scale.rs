@@ -86,7 +86,8 @@ impl Scale {
         }
     }
 
-    /// A scale-down that waits or is held back, with its message.
+    /// A scale-down that waits or is held back, with its message (tests read this).
+    #[cfg(test)]
     pub fn waiting(&self) -> Option<String> {
         match self {
             Scale::Waiting { .. } | Scale::Held { .. } => self.message(),
