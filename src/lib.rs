@@ -1,11 +1,19 @@
 //! smbp-operator: a Kubernetes operator for Self-Managed Big Peer.
+//!
+//! Imports run one way: [`facts`] and [`api`] at the bottom; the pure [`build`], [`rollout`]
+//! and [`decide`] above them; the I/O machinery of [`controller`] and the BigPeer controller
+//! ([`bigpeer`]) above those; [`olm`] (packaging and docs generation) on top, depended on by
+//! nothing but the binary.
 
 pub mod api;
+pub mod bigpeer;
 pub mod build;
+pub mod controller;
+pub mod decide;
+pub mod facts;
 pub mod images;
 pub mod leader;
 pub mod olm;
-pub mod reconcile;
 pub mod rollout;
 pub mod telemetry;
 pub mod thirdparty;

@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kube::runtime::events::{Recorder, Reporter};
+use smbp_operator::bigpeer;
+use smbp_operator::controller::{Context, integrations::IntegrationCache};
+use smbp_operator::facts;
 use smbp_operator::images::RelatedImages;
-use smbp_operator::reconcile::{self, Context, integrations::IntegrationCache};
 use smbp_operator::telemetry::metrics::Metrics;
 use smbp_operator::telemetry::review::KubeReviewer;
 use smbp_operator::telemetry::server::{self, Security};
@@ -199,7 +201,7 @@ fn endpoints(args: &RunArgs) -> anyhow::Result<server::Config> {
         (false, Some(_)) => anyhow::bail!("--metrics-cert-dir needs --metrics-secure=true"),
         (false, None) => Security::Plain,
         (true, cert_dir) => {
-            let svc = olm::manager::METRICS_SERVICE;
+            let svc = facts::METRICS_SERVICE;
             let ns = &args.leader_election_namespace;
             Security::Secure {
                 cert_dir,
@@ -273,12 +275,12 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         };
         // Already ready (standing by); stays ready while the new leader's caches fill.
-        reconcile::run(ctx, namespaces(&args.watch_namespace), shutdown, ready).await;
+        bigpeer::run(ctx, namespaces(&args.watch_namespace), shutdown, ready).await;
     } else {
         metrics.set_leader(true);
         let ctx = context(client, metrics, &identity);
         // Ready once the caches are synced.
-        reconcile::run(
+        bigpeer::run(
             ctx,
             namespaces(&args.watch_namespace),
             shutdown_signal(),
@@ -292,7 +294,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 
 fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<Context> {
     let reporter = Reporter {
-        controller: "smbp-operator".into(),
+        controller: facts::MANAGER.into(),
         instance: Some(identity.to_string()),
     };
     Arc::new(Context {
@@ -301,7 +303,7 @@ fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<C
         metrics,
         images: RelatedImages::from_env(),
         integrations: IntegrationCache::default(),
-        failures: Default::default(),
+        backoffs: Default::default(),
     })
 }
 

@@ -2,6 +2,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+pub use super::reason::Reason;
+
 /// Condition types the operator maintains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConditionType {
@@ -70,8 +72,8 @@ pub struct DesiredCondition {
     pub type_: ConditionType,
     /// True or False.
     pub status: bool,
-    /// CamelCase reason.
-    pub reason: String,
+    /// Why: a reason users and alerts can match on.
+    pub reason: Reason,
     /// Human message.
     pub message: String,
 }
@@ -81,13 +83,13 @@ impl DesiredCondition {
     pub fn new(
         type_: ConditionType,
         status: bool,
-        reason: &str,
+        reason: Reason,
         message: impl Into<String>,
     ) -> Self {
         Self {
             type_,
             status,
-            reason: reason.to_string(),
+            reason,
             message: message.into(),
         }
     }
@@ -113,20 +115,25 @@ pub fn merge(
             Condition {
                 type_: d.type_.as_str().to_string(),
                 status,
-                reason: d.reason.clone(),
+                reason: d.reason.as_str().to_string(),
                 message: truncate(&d.message, 32 * 1024),
                 observed_generation: Some(generation),
                 last_transition_time,
             }
         })
         .collect();
-    out.sort_by_key(|c| {
+    sort(&mut out);
+    out
+}
+
+/// Order conditions by type, as [`ConditionType::ALL`] lists them.
+pub fn sort(conditions: &mut [Condition]) {
+    conditions.sort_by_key(|c| {
         ConditionType::ALL
             .iter()
             .position(|t| t.as_str() == c.type_)
             .unwrap_or(usize::MAX)
     });
-    out
 }
 
 /// Find a condition by type.
@@ -158,7 +165,7 @@ mod tests {
         let d = vec![DesiredCondition::new(
             ConditionType::Ready,
             true,
-            "AllReady",
+            Reason::AllPartsReady,
             "ok",
         )];
         let first = merge(&[], &d, 1, &t(10));
@@ -170,7 +177,7 @@ mod tests {
             &[DesiredCondition::new(
                 ConditionType::Ready,
                 false,
-                "StoreNotReady",
+                Reason::NotReady,
                 "x",
             )],
             2,
@@ -182,8 +189,8 @@ mod tests {
     #[test]
     fn ordered_by_type() {
         let d = vec![
-            DesiredCondition::new(ConditionType::ApiReady, true, "A", ""),
-            DesiredCondition::new(ConditionType::Ready, true, "B", ""),
+            DesiredCondition::new(ConditionType::ApiReady, true, Reason::AllReplicasReady, ""),
+            DesiredCondition::new(ConditionType::Ready, true, Reason::AllPartsReady, ""),
         ];
         let out = merge(&[], &d, 1, &t(1));
         assert_eq!(out[0].type_, "Ready");

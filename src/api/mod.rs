@@ -3,6 +3,7 @@
 pub mod conditions;
 pub mod monitoring;
 pub mod network;
+pub mod reason;
 pub mod v1alpha1;
 
 pub use v1alpha1::*;

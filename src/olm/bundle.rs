@@ -4,12 +4,10 @@
 
 use serde_json::{Value, json};
 
+use super::file::{File, value};
 use super::flavour::Flavour;
 use super::release::{self, Release};
 use super::{crd, csv, manager, monitoring, rbac, scorecard};
-
-/// A generated file: path relative to the repository root, and its content.
-pub type File = (String, String);
 
 fn yaml(v: &impl serde::Serialize) -> String {
     serde_yaml::to_string(v).expect("manifests serialize")
@@ -69,11 +67,6 @@ fn annotations(r: &Release) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A typed object as a JSON value (keys sorted, like every generated file).
-pub fn value(v: &impl serde::Serialize) -> Value {
-    serde_json::to_value(v).expect("manifests serialize")
-}
-
 /// Every file of the bundle in `flavour`, under `dir` (e.g. "bundle"), plus the flavour's
 /// Dockerfile at the repository root when `dockerfile` is set.
 pub fn files(r: &Release, flavour: Flavour, dir: &str, dockerfile: bool) -> Vec<File> {
@@ -97,7 +90,7 @@ pub fn files(r: &Release, flavour: Flavour, dir: &str, dockerfile: bool) -> Vec<
         (
             format!(
                 "{dir}/manifests/{}_v1_service.yaml",
-                manager::METRICS_SERVICE
+                crate::facts::METRICS_SERVICE
             ),
             yaml(&value(&manager::metrics_service())),
         ),

@@ -293,7 +293,7 @@ fn owned_resources() -> Value {
 }
 
 fn permissions(rules: Vec<PolicyRule>) -> Value {
-    json!([{"serviceAccountName": manager::SERVICE_ACCOUNT, "rules": rules}])
+    json!([{"serviceAccountName": crate::facts::OPERATOR_SERVICE_ACCOUNT, "rules": rules}])
 }
 
 /// The CSV of a release's bundle in one flavour. `example` is the alm-examples sample.
@@ -324,7 +324,7 @@ pub fn csv(r: &Release, flavour: Flavour, example: &Value) -> Value {
         "install": {
             "strategy": "deployment",
             "spec": {
-                "deployments": [{"name": manager::NAME, "label": manager::labels(), "spec": manager::deployment(r, true).spec}],
+                "deployments": [{"name": crate::facts::OPERATOR_DEPLOYMENT, "label": manager::labels(), "spec": manager::deployment(r, true).spec}],
                 "permissions": permissions(rules),
                 "clusterPermissions": permissions(rbac::cluster_rules()),
             }
@@ -443,7 +443,10 @@ mod tests {
         let install = &csv["spec"]["install"]["spec"];
         let cluster = install["clusterPermissions"].as_array().unwrap();
         assert_eq!(cluster.len(), 1);
-        assert_eq!(cluster[0]["serviceAccountName"], manager::SERVICE_ACCOUNT);
+        assert_eq!(
+            cluster[0]["serviceAccountName"],
+            crate::facts::OPERATOR_SERVICE_ACCOUNT
+        );
         assert_eq!(cluster[0]["rules"], json!(rbac::cluster_rules()));
         let namespaced = install["permissions"][0]["rules"].to_string();
         assert!(

@@ -7,8 +7,9 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::bundle::{self, File};
+use super::bundle;
 use super::catalog::{self, Entry};
+use super::file::File;
 use super::flavour::Flavour;
 use super::kustomize;
 use super::release::{self, Release};
@@ -97,10 +98,7 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
         crate::telemetry::reference::PATH.into(),
         crate::telemetry::reference::markdown(),
     ));
-    out.push((
-        "docs/events.md".into(),
-        crate::reconcile::events::markdown(),
-    ));
+    out.push(("docs/events.md".into(), super::events::markdown()));
     out
 }
 

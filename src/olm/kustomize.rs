@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::release::{self, Release};
-use super::{bundle, crd, manager, monitoring, rbac, scorecard};
+use super::{crd, manager, monitoring, rbac, scorecard};
 
 fn y(v: &impl serde::Serialize) -> String {
     serde_yaml::to_string(v).expect("manifests serialize")
@@ -22,7 +22,7 @@ fn binding(kind: &str, name: &str) -> Value {
         "kind": format!("{kind}Binding"),
         "metadata": {"name": name},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": name},
-        "subjects": [{"kind": "ServiceAccount", "name": manager::SERVICE_ACCOUNT, "namespace": release::SUGGESTED_NAMESPACE}],
+        "subjects": [{"kind": "ServiceAccount", "name": crate::facts::OPERATOR_SERVICE_ACCOUNT, "namespace": release::SUGGESTED_NAMESPACE}],
     })
 }
 
@@ -69,7 +69,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
             "pod-security.kubernetes.io/enforce-version": "latest",
         }},
     });
-    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": manager::SERVICE_ACCOUNT}});
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": crate::facts::OPERATOR_SERVICE_ACCOUNT}});
     let mut out = vec![
         (
             "config/crd/bases/smbp.io_bigpeers.yaml".to_string(),
@@ -92,7 +92,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         ("config/rbac/service_account.yaml".into(), y(&sa)),
         (
             "config/rbac/metrics_reader_role.yaml".into(),
-            y(&bundle::value(&rbac::metrics_reader_cluster_role())),
+            y(&super::file::value(&rbac::metrics_reader_cluster_role())),
         ),
         (
             "config/rbac/kustomization.yaml".into(),
@@ -117,7 +117,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         ),
         (
             "config/default/metrics_service.yaml".into(),
-            y(&bundle::value(&manager::metrics_service())),
+            y(&super::file::value(&manager::metrics_service())),
         ),
         (
             "config/samples/kustomization.yaml".into(),

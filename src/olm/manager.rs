@@ -13,17 +13,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use std::collections::BTreeMap;
 
 use super::release::Release;
-
-/// Deployment name.
-pub const NAME: &str = "smbp-operator-controller-manager";
-/// ServiceAccount name.
-pub const SERVICE_ACCOUNT: &str = "smbp-operator-controller-manager";
-/// Name of the Service in front of the metrics port.
-pub const METRICS_SERVICE: &str = "smbp-operator-metrics";
-/// Metrics port (HTTPS with authentication and authorization).
-pub const METRICS_PORT: i32 = 8443;
-/// Health probe port (plain HTTP).
-pub const HEALTH_PORT: i32 = 8081;
+use crate::facts::{
+    HEALTH_PORT, METRICS_PORT, METRICS_SERVICE, OPERATOR_DEPLOYMENT as NAME,
+    OPERATOR_SERVICE_ACCOUNT as SERVICE_ACCOUNT,
+};
 
 /// Labels of the operator pods.
 pub fn labels() -> BTreeMap<String, String> {

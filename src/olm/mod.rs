@@ -6,6 +6,8 @@ pub mod bundle;
 pub mod catalog;
 pub mod crd;
 pub mod csv;
+pub mod events;
+pub mod file;
 pub mod flavour;
 pub mod generate;
 pub mod kustomize;

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::bundle::{self, File};
+use super::file::{File, value};
 use super::flavour::Flavour;
 use super::manager;
 
@@ -55,7 +55,7 @@ const SERVICE_MONITOR_NOTE: &str = "\
 
 /// The Service the ServiceMonitor selects: the one in the bundle and `config/default`.
 fn metrics_service() -> Value {
-    bundle::value(&manager::metrics_service())
+    value(&manager::metrics_service())
 }
 
 /// The operator's ServiceMonitor over the metrics Service.

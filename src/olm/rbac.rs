@@ -4,6 +4,8 @@
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::facts::OWNED;
+
 fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
     PolicyRule {
         api_groups: Some(groups.iter().map(|s| s.to_string()).collect()),
@@ -18,9 +20,28 @@ const MANAGE: &[&str] = &[
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
 
+/// `MANAGE` on every kind the operator owns ([`OWNED`]), one rule per API group.
+fn owned_rules() -> Vec<PolicyRule> {
+    let mut groups: Vec<(String, Vec<String>)> = vec![];
+    for kind in OWNED {
+        let ar = (kind.resource)();
+        match groups.iter_mut().find(|(g, _)| *g == ar.group) {
+            Some((_, plurals)) => plurals.push(ar.plural),
+            None => groups.push((ar.group, vec![ar.plural])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(g, plurals)| {
+            let plurals: Vec<&str> = plurals.iter().map(String::as_str).collect();
+            rule(&[g.as_str()], &plurals, MANAGE)
+        })
+        .collect()
+}
+
 /// Rules the controller needs in every namespace it watches.
 pub fn namespaced_rules() -> Vec<PolicyRule> {
-    vec![
+    let mut rules = vec![
         rule(
             &["smbp.io"],
             &["bigpeers"],
@@ -32,12 +53,9 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["get", "update", "patch"],
         ),
         rule(&["smbp.io"], &["bigpeers/finalizers"], &["update"]),
-        rule(&["apps"], &["statefulsets", "deployments"], MANAGE),
-        rule(
-            &[""],
-            &["services", "configmaps", "serviceaccounts"],
-            MANAGE,
-        ),
+    ];
+    rules.extend(owned_rules());
+    rules.extend([
         rule(&[""], &["pods"], &["get", "list", "watch", "delete"]),
         rule(
             &[""],
@@ -45,32 +63,17 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["get", "list", "watch", "patch", "delete"],
         ),
         rule(&[""], &["secrets"], &["get"]),
-        rule(&["policy"], &["poddisruptionbudgets"], MANAGE),
-        rule(&["networking.k8s.io"], &["networkpolicies"], MANAGE),
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
-        rule(&["cert-manager.io"], &["certificates", "issuers"], MANAGE),
-        rule(
-            &["kafka.strimzi.io"],
-            &["kafkatopics", "kafkausers"],
-            MANAGE,
-        ),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
-        rule(&["networking.k8s.io"], &["ingresses"], MANAGE),
-        rule(&["gateway.networking.k8s.io"], &["httproutes"], MANAGE),
         rule(&["gateway.networking.k8s.io"], &["gateways"], &["get"]),
-        rule(&["route.openshift.io"], &["routes"], MANAGE),
         // Setting spec.host on a Route needs this subresource permission.
         rule(
             &["route.openshift.io"],
             &["routes/custom-host"],
             &["create"],
         ),
-        rule(
-            &["monitoring.coreos.com"],
-            &["servicemonitors", "podmonitors"],
-            MANAGE,
-        ),
-    ]
+    ]);
+    rules
 }
 
 /// Cluster-scoped rules: reviewing the bearer tokens of metrics readers (TokenReview) and
@@ -128,7 +131,7 @@ pub fn metrics_reader_cluster_role() -> ClusterRole {
             ..Default::default()
         },
         rules: Some(vec![PolicyRule {
-            non_resource_urls: Some(vec![crate::telemetry::server::METRICS_PATH.to_string()]),
+            non_resource_urls: Some(vec![crate::facts::METRICS_PATH.to_string()]),
             verbs: vec!["get".into()],
             ..Default::default()
         }]),

@@ -15,6 +15,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Metric, Registry, Unit};
 
 use crate::api::conditions::ConditionType;
+pub use crate::facts::Integration;
 
 /// Prefix of every metric name.
 pub const PREFIX: &str = "smbp_operator";
@@ -70,47 +71,6 @@ fn valid_trace_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_hexdigit())
         && id.bytes().any(|b| b != b'0')
-}
-
-/// Optional add-ons whose availability the operator exports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Integration {
-    /// Strimzi (`kafka.strimzi.io`).
-    Strimzi,
-    /// cert-manager (`cert-manager.io`).
-    CertManager,
-    /// OpenShift (`security.openshift.io`).
-    OpenShift,
-    /// Gateway API (`gateway.networking.k8s.io`).
-    GatewayApi,
-    /// OpenShift Routes (`route.openshift.io`).
-    OpenShiftRoute,
-    /// Prometheus Operator (`monitoring.coreos.com`).
-    PrometheusOperator,
-}
-
-impl Integration {
-    /// All integrations.
-    pub const ALL: [Integration; 6] = [
-        Integration::Strimzi,
-        Integration::CertManager,
-        Integration::OpenShift,
-        Integration::GatewayApi,
-        Integration::OpenShiftRoute,
-        Integration::PrometheusOperator,
-    ];
-
-    /// Value of the `integration` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Integration::Strimzi => "strimzi",
-            Integration::CertManager => "cert-manager",
-            Integration::OpenShift => "openshift",
-            Integration::GatewayApi => "gateway-api",
-            Integration::OpenShiftRoute => "openshift-route",
-            Integration::PrometheusOperator => "prometheus-operator",
-        }
-    }
 }
 
 /// What one BigPeer contributes to the metrics.

@@ -19,7 +19,7 @@ pub use crate::common::*;
 
 /// Namespace the operator's ServiceAccount and Lease live in.
 pub const OPERATOR_NS: &str = "smbp-system";
-const SA: &str = smbp_operator::olm::manager::SERVICE_ACCOUNT;
+const SA: &str = smbp_operator::facts::OPERATOR_SERVICE_ACCOUNT;
 const FM: &str = "e2e";
 
 fn sa_subject() -> Subject {

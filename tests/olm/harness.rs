@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 pub use crate::common::*;
 
 pub const PACKAGE: &str = smbp_operator::olm::release::PACKAGE;
-pub const SA: &str = smbp_operator::olm::manager::SERVICE_ACCOUNT;
-pub const DEPLOYMENT: &str = smbp_operator::olm::manager::NAME;
+pub const SA: &str = smbp_operator::facts::OPERATOR_SERVICE_ACCOUNT;
+pub const DEPLOYMENT: &str = smbp_operator::facts::OPERATOR_DEPLOYMENT;
 
 /// The cluster's state dir: where KUBECONFIG lives (hack/cluster-up.sh).
 pub fn state_dir() -> PathBuf {

@@ -1,68 +1,44 @@
-//! The reconcile pipeline: observe -> decide -> build -> apply -> status.
+//! The BigPeer controller: a short pipeline over the shared machinery of [`crate::controller`]
+//! and the pure modules.
+//!
+//! observe (I/O: [`observe`], [`exposure`]) → decide (pure: [`crate::decide::plan`]) →
+//! build (pure: [`crate::build`]) → apply and prune ([`crate::controller::apply`]), replace a
+//! store pod, grow volumes ([`volumes`]) → tell (Events: [`tell`]) → status (pure:
+//! [`crate::decide::status`], written by [`crate::controller::status`]).
 
-pub mod apply;
-pub mod decide;
-pub mod error;
-pub mod events;
 pub mod exposure;
-pub mod exposure_status;
 pub mod finalize;
-pub mod integrations;
 pub mod observe;
-pub mod status;
+mod run;
 pub mod tell;
 pub mod volumes;
 
-use std::collections::HashMap;
+pub use run::run;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{Future, StreamExt};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service, ServiceAccount};
-use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
-use kube::core::PartialObjectMeta;
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::Recorder;
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, Preconditions};
+use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
-use serde_json::json;
-use tokio::sync::Mutex;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{self, ConditionType, DesiredCondition};
+use crate::api::reason::Reason;
 use crate::api::{BigPeer, BigPeerStatus, FINALIZER, PAUSED_ANNOTATION};
 use crate::build::{self, labels};
-use crate::images::RelatedImages;
+use crate::controller::error::{Error, Result};
+use crate::controller::events::publish;
+use crate::controller::{Context, apply, status as status_writer};
+use crate::decide::observed::Volumes;
+use crate::decide::status::{self, Decisions};
+use crate::decide::{exposure as exposure_status, plan};
 use crate::rollout::store::StoreStep;
-use crate::telemetry::metrics::{BigPeerState, Metrics};
-use error::{Context as _, Error, Result};
-use events::{publish, reason};
-use integrations::IntegrationCache;
-use status::Decisions;
-
-/// Shared by every reconcile.
-pub struct Context {
-    /// API client.
-    pub client: Client,
-    /// One Event recorder for the process.
-    pub recorder: Recorder,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// `RELATED_IMAGE_*` overrides.
-    pub images: RelatedImages,
-    /// Discovery cache.
-    pub integrations: IntegrationCache,
-    /// Consecutive failures per BigPeer uid, for exponential backoff.
-    pub failures: Mutex<HashMap<String, u32>>,
-}
+use crate::telemetry::metrics::BigPeerState;
 
 /// Requeue while something is moving.
 const BUSY: Duration = Duration::from_secs(5);
@@ -104,19 +80,19 @@ pub async fn reconcile(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> {
         Ok(action) => debug!(elapsed_ms = elapsed.as_millis(), ?action, "reconciled"),
         Err(e) => debug!(
             elapsed_ms = elapsed.as_millis(),
-            reason = e.reason(),
+            reason = %e.reason(),
             "reconcile failed"
         ),
     });
     ctx.metrics.reconciled(
         elapsed.as_secs_f64(),
-        result.as_ref().err().map(Error::reason),
+        result.as_ref().err().map(|e| e.reason().as_str()),
         trace_id.as_deref(),
     );
     if result.is_ok()
         && let Some(uid) = bp.uid()
     {
-        ctx.failures.lock().await.remove(&uid);
+        ctx.backoffs.reset(&uid);
     }
     result
 }
@@ -157,38 +133,43 @@ async fn pause(api: &Api<BigPeer>, bp: &BigPeer, ctx: &Context) -> Result<Action
         .is_some_and(|c| c.status == "True");
     if !already {
         let now = Time(Timestamp::now());
-        let mut desired: Vec<DesiredCondition> = existing
-            .conditions
-            .iter()
-            .filter(|c| c.type_ != ConditionType::ReconciliationPaused.as_str())
-            .filter_map(|c| {
-                ConditionType::ALL
-                    .iter()
-                    .find(|t| t.as_str() == c.type_)
-                    .map(|t| {
-                        DesiredCondition::new(*t, c.status == "True", &c.reason, c.message.clone())
-                    })
-            })
-            .collect();
-        desired.push(DesiredCondition::new(
+        let generation = existing.observed_generation.unwrap_or_default();
+        let paused = DesiredCondition::new(
             ConditionType::ReconciliationPaused,
             true,
-            "PausedByAnnotation",
+            Reason::PausedByAnnotation,
             format!(
                 "{PAUSED_ANNOTATION} is \"true\": the operator changes nothing until it is removed"
             ),
+        );
+        // Every other condition stays as it is (of the types this operator maintains).
+        let mut kept: Vec<_> = existing
+            .conditions
+            .iter()
+            .filter(|c| c.type_ != ConditionType::ReconciliationPaused.as_str())
+            .filter(|c| ConditionType::ALL.iter().any(|t| t.as_str() == c.type_))
+            .cloned()
+            .map(|mut c| {
+                c.observed_generation = Some(generation);
+                c
+            })
+            .collect();
+        kept.extend(conditions::merge(
+            &existing.conditions,
+            &[paused],
+            generation,
+            &now,
         ));
-        let generation = existing.observed_generation.unwrap_or_default();
+        conditions::sort(&mut kept);
         let status = BigPeerStatus {
-            conditions: conditions::merge(&existing.conditions, &desired, generation, &now),
+            conditions: kept,
             ..existing
         };
-        write_status(api, bp, &status).await?;
+        status_writer::write(api, bp, bp.status.as_ref(), &status).await?;
         publish(
             &ctx.recorder,
             bp,
-            false,
-            reason::PAUSED,
+            Reason::ReconciliationPaused,
             "Pause",
             "reconciliation paused by annotation".into(),
         )
@@ -214,21 +195,6 @@ fn state_of(status: &BigPeerStatus, paused: bool) -> BigPeerState {
     }
 }
 
-async fn write_status(api: &Api<BigPeer>, bp: &BigPeer, status: &BigPeerStatus) -> Result<()> {
-    if bp.status.as_ref() == Some(status) {
-        return Ok(());
-    }
-    let patch = json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeer", "status": status});
-    api.patch_status(
-        &bp.name_any(),
-        &PatchParams::apply(labels::MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .ctx(|| "writing status".into())?;
-    Ok(())
-}
-
 /// The pipeline for a live BigPeer.
 async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     let ns = bp.namespace().unwrap_or_default();
@@ -242,40 +208,31 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         .instrument(info_span!("observe"))
         .await?;
 
-    let mut plan = decide::decide(bp, &observed, &previous, now);
+    let mut plan = plan::decide(bp, &observed, &previous, now);
 
     let inputs = plan.inputs(&ctx.images, &observed);
     let desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
 
-    let applied = apply::apply_and_prune(&ctx.client, bp, integrations, &desired)
+    let selector = labels::instance_selector(&bp.name_any());
+    let applied = apply::apply_and_prune(&ctx.client, bp, &selector, integrations, &desired)
         .instrument(info_span!("apply_and_prune", objects = desired.len()))
         .await?;
     plan.wait_for(&applied.pending);
     if let Some(StoreStep::Replace(pod)) = &plan.store_step {
         replace_pod(ctx, bp, &observed.pods, pod).await?;
     }
-
     let volumes = match plan.sts_replicas {
         Some(_) => {
             volumes::grow(&ctx.client, bp)
                 .instrument(info_span!("grow_volumes"))
                 .await?
         }
-        None => volumes::Volumes::default(),
+        None => Volumes::default(),
     };
 
     tell::tell(ctx, bp, &observed, &plan, &applied, &volumes).await;
 
-    let decisions = Decisions {
-        store_step: plan.store_step.clone(),
-        scale_down: Some(plan.store_scale.clone()).filter(|s| s.message().is_some()),
-        stuck: plan.stuck.clone(),
-        workloads_waiting: !plan.workloads,
-        pending: !applied.pending.is_empty(),
-        transition: plan.topology.transition.is_some(),
-        volumes_resizing: volumes.resizing,
-        volumes_failed: volumes.failed,
-    };
+    let decisions = Decisions::new(&plan, !applied.pending.is_empty(), &volumes);
     let (exposure_status, exposed) = exposure_status::assess(bp, integrations, &observed.exposure);
     let addons: Vec<DesiredCondition> = std::iter::once(exposed)
         .chain(status::monitoring_condition(
@@ -294,7 +251,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
         (plan.topology, exposure_status),
         now,
     );
-    write_status(&api, bp, &new_status)
+    status_writer::write(&api, bp, bp.status.as_ref(), &new_status)
         .instrument(info_span!("write_status"))
         .await?;
     let parts = [&new_status.store, &new_status.subscription, &new_status.api];
@@ -362,8 +319,7 @@ async fn replace_pod(ctx: &Context, bp: &BigPeer, pods: &[Pod], name: &str) -> R
             publish(
                 &ctx.recorder,
                 bp,
-                false,
-                reason::ROLLING_POD,
+                Reason::RollingPod,
                 "Roll",
                 format!("replacing store pod {name} to roll it onto the current revision"),
             )
@@ -389,151 +345,31 @@ async fn warn_on_new_trouble(
         return;
     };
     let before = conditions::find(&previous.conditions, ConditionType::Degraded);
-    if before.is_some_and(|b| b.status == "True" && b.reason == d.reason && b.message == d.message)
-    {
+    if before.is_some_and(|b| {
+        b.status == "True" && b.reason == d.reason.as_str() && b.message == d.message
+    }) {
         return;
     }
-    let r = match d.reason.as_str() {
-        "RolloutBlocked" => reason::ROLLOUT_BLOCKED,
-        "VolumeExpansionFailed" => reason::VOLUME_EXPANSION_FAILED,
-        "PodStuck" => reason::POD_STUCK,
-        "ScaleDownBlocked" => reason::SCALE_DOWN_BLOCKED,
-        r if r.ends_with("NotInstalled") => reason::INTEGRATION_MISSING,
-        _ => reason::RECONCILE_FAILED,
-    };
-    publish(&ctx.recorder, bp, true, r, "Reconcile", d.message.clone()).await;
+    let r = d.reason.degraded_event();
+    publish(&ctx.recorder, bp, r, "Reconcile", d.message.clone()).await;
 }
 
-/// Exponential backoff per BigPeer: 5s, 10s, 20s ... up to 5 minutes. The failure is also
-/// shown in status and as an Event.
+/// Retry with backoff (see [`crate::controller::backoff`]). The failure is also shown as a
+/// `ReconcileFailed` Event whose message starts with the error's category.
 pub fn error_policy(bp: Arc<BigPeer>, err: &Error, ctx: Arc<Context>) -> Action {
-    warn!(bigpeer = %key(&bp), reason = err.reason(), error = %err, "reconcile failed");
-    let uid = bp.uid().unwrap_or_default();
-    let n = {
-        let mut f = ctx.failures.try_lock();
-        match f.as_mut() {
-            Ok(map) => {
-                let n = map.entry(uid).or_insert(0);
-                *n = n.saturating_add(1);
-                *n
-            }
-            Err(_) => 1,
-        }
-    };
-    let (reason_, message) = (err.reason().to_string(), err.to_string());
+    let reason = err.reason();
+    warn!(bigpeer = %key(&bp), reason = %reason, error = %err, "reconcile failed");
+    let delay = ctx.backoffs.next(&bp.uid().unwrap_or_default());
+    let message = format!("{reason}: {err}");
     tokio::spawn(async move {
         publish(
             &ctx.recorder,
-            &bp,
-            true,
-            reason::RECONCILE_FAILED,
+            bp.as_ref(),
+            Reason::ReconcileFailed,
             "Reconcile",
-            format!("{reason_}: {message}"),
+            message,
         )
         .await;
     });
-    Action::requeue(backoff(n))
-}
-
-/// Delay after `n` consecutive failures.
-pub fn backoff(n: u32) -> Duration {
-    Duration::from_secs(
-        5u64.saturating_mul(1u64 << n.saturating_sub(1).min(6))
-            .min(300),
-    )
-}
-
-/// Run the controller for the given namespaces (`None` = all) until `shutdown` resolves.
-/// `synced` is set once every controller's BigPeer cache has been filled.
-pub async fn run(
-    ctx: Arc<Context>,
-    namespaces: Vec<Option<String>>,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-    synced: Arc<std::sync::atomic::AtomicBool>,
-) {
-    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-    let mut stores = vec![];
-    let controllers: Vec<_> = namespaces
-        .into_iter()
-        .map(|ns| {
-            let client = ctx.client.clone();
-            let api = |c: &Client| -> (Api<BigPeer>, Api<PartialObjectMeta<Pod>>) {
-                match &ns {
-                    Some(n) => (Api::namespaced(c.clone(), n), Api::namespaced(c.clone(), n)),
-                    None => (Api::all(c.clone()), Api::all(c.clone())),
-                }
-            };
-            let (bps, pods) = api(&client);
-            macro_rules! owned {
-                ($t:ty) => {
-                    match &ns {
-                        Some(n) => Api::<$t>::namespaced(client.clone(), n),
-                        None => Api::<$t>::all(client.clone()),
-                    }
-                };
-            }
-            let owned_cfg = || {
-                watcher::Config::default()
-                    .labels(&format!("app.kubernetes.io/managed-by={}", labels::MANAGER))
-            };
-            let controller = Controller::new(bps, watcher::Config::default());
-            stores.push(controller.store());
-            controller
-                .owns(owned!(StatefulSet), owned_cfg())
-                .owns(owned!(Deployment), owned_cfg())
-                .owns(owned!(Service), owned_cfg())
-                .owns(owned!(ConfigMap), owned_cfg())
-                .owns(owned!(ServiceAccount), owned_cfg())
-                .owns(owned!(PodDisruptionBudget), owned_cfg())
-                .owns(owned!(Ingress), owned_cfg())
-                .owns(owned!(NetworkPolicy), owned_cfg())
-                // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
-                .watches(
-                    pods,
-                    watcher::Config::default()
-                        .labels(&format!("app.kubernetes.io/name={}", labels::APP_NAME)),
-                    |pod| {
-                        let name = pod.labels().get(labels::INSTANCE)?.clone();
-                        Some(ObjectRef::new(&name).within(&pod.namespace()?))
-                    },
-                )
-                .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
-                .for_each(|res| async move {
-                    if let Err(e) = res {
-                        tracing::debug!(error = %e, "controller event");
-                    }
-                })
-        })
-        .collect();
-    tokio::spawn(async move {
-        for store in stores {
-            // The store's readiness signal wakes only its most recent waiter (the controller's
-            // own runner), so ask again every second instead of waiting once.
-            loop {
-                match tokio::time::timeout(Duration::from_secs(1), store.wait_until_ready()).await {
-                    Ok(Ok(())) => break,
-                    Ok(Err(_)) => return,
-                    Err(_) => continue,
-                }
-            }
-        }
-        synced.store(true, std::sync::atomic::Ordering::Relaxed);
-        info!("caches synced");
-    });
-    futures::future::join_all(controllers).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::backoff;
-    use std::time::Duration;
-
-    #[test]
-    fn backoff_doubles_up_to_five_minutes() {
-        let delays: Vec<u64> = (1..=10).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300, 300, 300]);
-        assert_eq!(backoff(0), Duration::from_secs(5));
-        assert_eq!(backoff(u32::MAX), Duration::from_secs(300));
-    }
+    Action::requeue(delay)
 }

@@ -3,8 +3,10 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 
-use super::observe::Observed;
+use super::observed::{Observed, Volumes};
+use super::plan::Plan;
 use crate::api::conditions::{ConditionType as T, DesiredCondition as C};
+use crate::api::reason::Reason;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
@@ -34,6 +36,23 @@ pub struct Decisions {
     pub volumes_resizing: Vec<String>,
     /// Why a store volume could not grow.
     pub volumes_failed: Option<String>,
+}
+
+impl Decisions {
+    /// What the status reports of this reconcile's plan, of the workloads that have not yet
+    /// taken up the applied spec, and of the store volumes.
+    pub fn new(plan: &Plan, pending: bool, volumes: &Volumes) -> Self {
+        Self {
+            store_step: plan.store_step.clone(),
+            scale_down: Some(plan.store_scale.clone()).filter(|s| s.message().is_some()),
+            stuck: plan.stuck.clone(),
+            workloads_waiting: !plan.workloads,
+            pending,
+            transition: plan.topology.transition.is_some(),
+            volumes_resizing: volumes.resizing.clone(),
+            volumes_failed: volumes.failed.clone(),
+        }
+    }
 }
 
 /// Replica counts of the store.
@@ -85,7 +104,7 @@ fn component_condition(
         return C::new(
             t,
             false,
-            "PodStuck",
+            Reason::PodStuck,
             format!("pod {pod} is stuck: {reason}"),
         );
     }
@@ -93,14 +112,14 @@ fn component_condition(
         C::new(
             t,
             true,
-            "AllReplicasReady",
+            Reason::AllReplicasReady,
             format!("{name}: {}/{wanted} ready and up to date", s.ready),
         )
     } else if s.updated < s.desired {
         C::new(
             t,
             false,
-            "RollingUpdate",
+            Reason::RollingUpdate,
             format!(
                 "{name}: {}/{} updated, {} ready",
                 s.updated, s.desired, s.ready
@@ -110,7 +129,7 @@ fn component_condition(
         C::new(
             t,
             false,
-            "ReplicasNotReady",
+            Reason::ReplicasNotReady,
             format!("{name}: {}/{wanted} ready", s.ready),
         )
     }
@@ -125,21 +144,63 @@ fn pod_prefix(bp_name: &str, c: Component) -> String {
 /// BigPeer Degraded. Waiting for a controller does not.
 fn needs_user(c: &C) -> bool {
     !c.status
-        && (c.reason.ends_with("NotInstalled")
+        && (c.reason.is_missing_addon()
             || matches!(
-                c.reason.as_str(),
-                "RouteNotAccepted" | "RouteNotAdmitted" | "TLSSecretMissing"
+                c.reason,
+                Reason::RouteNotAccepted | Reason::RouteNotAdmitted | Reason::TLSSecretMissing
             ))
 }
 
 /// All conditions, from observations and decisions. `addons` are the conditions of parts
 /// that do not decide readiness (Exposed, MonitoringReady).
 pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Vec<C> {
+    let [store_c, sub_c, api_c] = component_conditions(bp, o, d);
+    let keys_c = C::new(
+        T::KeysReady,
+        o.keys.ready,
+        o.keys.reason,
+        o.keys.message.clone(),
+    );
+    let tl_c = C::new(
+        T::TransactionLogReady,
+        o.transaction_log.ready,
+        o.transaction_log.reason,
+        o.transaction_log.message.clone(),
+    );
+    let ready = ready_condition(d, &[&keys_c, &tl_c, &store_c, &sub_c, &api_c]);
+    let degraded = degraded_condition(o, d, addons);
+    let progressing = progressing_condition(bp, d, ready.status);
+    let paused = C::new(
+        T::ReconciliationPaused,
+        false,
+        Reason::NotPaused,
+        format!(
+            "set annotation {}=\"true\" to pause",
+            crate::api::PAUSED_ANNOTATION
+        ),
+    );
+    let mut out = vec![
+        ready,
+        progressing,
+        degraded,
+        tl_c,
+        keys_c,
+        store_c,
+        sub_c,
+        api_c,
+    ];
+    out.extend(addons.iter().cloned());
+    out.push(paused);
+    out
+}
+
+/// StoreReady, SubscriptionReady and ApiReady. The store's also tells a scale-down under way
+/// or held back, and a blocked rollout.
+fn component_conditions(bp: &BigPeer, o: &Observed, d: &Decisions) -> [C; 3] {
     let name = bp.metadata.name.clone().unwrap_or_default();
     let store = store_status(o.statefulset.as_ref());
     let sub = deployment_status(o.deployments.get(&Component::Subscription));
     let api = deployment_status(o.deployments.get(&Component::Api));
-
     let mut store_c = component_condition(
         T::StoreReady,
         "store",
@@ -152,15 +213,15 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
         && let Some(msg) = s.message()
     {
         let reason = match s {
-            Scale::Held { .. } => "ScaleDownBlocked",
-            _ => "ScalingDown",
+            Scale::Held { .. } => Reason::ScaleDownBlocked,
+            _ => Reason::ScalingDown,
         };
         store_c = C::new(T::StoreReady, false, reason, msg);
     } else if let Some(StoreStep::Blocked { pod, reason }) = &d.store_step {
         store_c = C::new(
             T::StoreReady,
             false,
-            "RolloutBlocked",
+            Reason::RolloutBlocked,
             format!("rollout stopped at pod {pod}: {reason}; fix the spec to continue"),
         );
     }
@@ -180,40 +241,31 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
         &d.stuck,
         &pod_prefix(&name, Component::Api),
     );
-    let keys_c = C::new(
-        T::KeysReady,
-        o.keys.ready,
-        o.keys.reason,
-        o.keys.message.clone(),
-    );
-    let tl_c = C::new(
-        T::TransactionLogReady,
-        o.transaction_log.ready,
-        o.transaction_log.reason,
-        o.transaction_log.message.clone(),
-    );
+    [store_c, sub_c, api_c]
+}
 
-    let parts = [&keys_c, &tl_c, &store_c, &sub_c, &api_c];
+/// Ready: every part ready on the desired spec, and no transition running.
+fn ready_condition(d: &Decisions, parts: &[&C]) -> C {
     let not_ready: Vec<&&C> = parts.iter().filter(|c| !c.status).collect();
-    let ready = if d.pending {
+    if d.pending {
         C::new(
             T::Ready,
             false,
-            "RolloutPending",
+            Reason::RolloutPending,
             "workloads are taking up the new spec",
         )
     } else if not_ready.is_empty() && !d.transition {
         C::new(
             T::Ready,
             true,
-            "AllPartsReady",
+            Reason::AllPartsReady,
             "every part is ready on the desired spec",
         )
     } else if let Some(first) = not_ready.first() {
         C::new(
             T::Ready,
             false,
-            "NotReady",
+            Reason::NotReady,
             format!(
                 "{} is False ({}): {}",
                 first.type_.as_str(),
@@ -225,81 +277,80 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
         C::new(
             T::Ready,
             false,
-            "TopologyTransition",
+            Reason::TopologyTransition,
             "a cluster configuration transition is in progress",
         )
-    };
+    }
+}
 
-    let degraded_by: Option<(String, String)> =
+/// Degraded: the first thing that needs a user, in order of urgency.
+fn degraded_condition(o: &Observed, d: &Decisions, addons: &[C]) -> C {
+    let missing_addon = |p: &super::observed::Part| !p.ready && p.reason.is_missing_addon();
+    let degraded_by: Option<(Reason, String)> =
         if let Some(StoreStep::Blocked { pod, reason }) = &d.store_step {
             Some((
-                "RolloutBlocked".into(),
+                Reason::RolloutBlocked,
                 format!("store rollout stopped at pod {pod}: {reason}"),
             ))
         } else if let Some((pod, reason)) = d.stuck.first() {
-            Some(("PodStuck".into(), format!("pod {pod} is stuck: {reason}")))
-        } else if !o.keys.ready && o.keys.reason.ends_with("NotInstalled") {
-            Some((o.keys.reason.into(), o.keys.message.clone()))
-        } else if !o.transaction_log.ready && o.transaction_log.reason.ends_with("NotInstalled") {
-            Some((
-                o.transaction_log.reason.into(),
-                o.transaction_log.message.clone(),
-            ))
+            Some((Reason::PodStuck, format!("pod {pod} is stuck: {reason}")))
+        } else if missing_addon(&o.keys) {
+            Some((o.keys.reason, o.keys.message.clone()))
+        } else if missing_addon(&o.transaction_log) {
+            Some((o.transaction_log.reason, o.transaction_log.message.clone()))
         } else if let Some(m) = &d.volumes_failed {
-            Some(("VolumeExpansionFailed".into(), m.clone()))
+            Some((Reason::VolumeExpansionFailed, m.clone()))
         } else if let Some(c) = addons.iter().find(|c| needs_user(c)) {
-            Some((c.reason.clone(), c.message.clone()))
+            Some((c.reason, c.message.clone()))
         } else {
             d.scale_down
                 .as_ref()
                 .filter(|s| matches!(s, Scale::Held { .. }))
                 .and_then(Scale::message)
-                .map(|m| ("ScaleDownBlocked".into(), m))
+                .map(|m| (Reason::ScaleDownBlocked, m))
         };
-    let degraded = match degraded_by {
-        Some((reason, msg)) => C::new(T::Degraded, true, &reason, msg),
-        None => C::new(T::Degraded, false, "AsExpected", "nothing needs attention"),
-    };
+    match degraded_by {
+        Some((reason, msg)) => C::new(T::Degraded, true, reason, msg),
+        None => C::new(
+            T::Degraded,
+            false,
+            Reason::AsExpected,
+            "nothing needs attention",
+        ),
+    }
+}
 
-    let progressing = if d.workloads_waiting {
-        C::new(
-            T::Progressing,
-            true,
-            "WaitingForPrerequisites",
-            "workloads are created once keys and transaction log are ready",
+/// Progressing: what is moving, if anything.
+fn progressing_condition(bp: &BigPeer, d: &Decisions, ready: bool) -> C {
+    let (reason, message) = if d.workloads_waiting {
+        (
+            Reason::WaitingForPrerequisites,
+            "workloads are created once keys and transaction log are ready".to_string(),
         )
     } else if d.pending {
-        C::new(
-            T::Progressing,
-            true,
-            "RolloutPending",
-            "workloads are taking up the new spec",
+        (
+            Reason::RolloutPending,
+            "workloads are taking up the new spec".to_string(),
         )
     } else if d.transition {
-        C::new(
-            T::Progressing,
-            true,
-            "TopologyTransition",
-            "store pods are moving to the new topology",
+        (
+            Reason::TopologyTransition,
+            "store pods are moving to the new topology".to_string(),
         )
     } else if let Some(msg) = d.scale_down.as_ref().and_then(Scale::message) {
-        C::new(T::Progressing, true, "ScalingDown", msg)
+        (Reason::ScalingDown, msg)
     } else if matches!(
         d.store_step,
         Some(StoreStep::Replace(_)) | Some(StoreStep::Wait(_))
-    ) || !ready.status
+    ) || !ready
     {
-        C::new(
-            T::Progressing,
-            true,
-            "Reconciling",
-            "bringing the cluster to the desired spec",
+        (
+            Reason::Reconciling,
+            "bringing the cluster to the desired spec".to_string(),
         )
     } else if !d.volumes_resizing.is_empty() {
-        C::new(
-            T::Progressing,
-            true,
-            "VolumesResizing",
+        (
+            Reason::VolumesResizing,
             format!(
                 "waiting for the storage system to resize {} to {}",
                 d.volumes_resizing.join(", "),
@@ -307,35 +358,14 @@ pub fn conditions(bp: &BigPeer, o: &Observed, d: &Decisions, addons: &[C]) -> Ve
             ),
         )
     } else {
-        C::new(
+        return C::new(
             T::Progressing,
             false,
-            "Complete",
+            Reason::Complete,
             "the cluster matches the spec",
-        )
+        );
     };
-    let paused = C::new(
-        T::ReconciliationPaused,
-        false,
-        "NotPaused",
-        format!(
-            "set annotation {}=\"true\" to pause",
-            crate::api::PAUSED_ANNOTATION
-        ),
-    );
-    let mut out = vec![
-        ready,
-        progressing,
-        degraded,
-        tl_c,
-        keys_c,
-        store_c,
-        sub_c,
-        api_c,
-    ];
-    out.extend(addons.iter().cloned());
-    out.push(paused);
-    out
+    C::new(T::Progressing, true, reason, message)
 }
 
 /// The whole new status: counts, merged conditions (transition times kept while a status
@@ -391,7 +421,7 @@ pub fn monitoring_condition(bp: &BigPeer, prometheus_operator: bool) -> Option<C
         C::new(
             T::MonitoringReady,
             true,
-            "MonitorApplied",
+            Reason::MonitorApplied,
             format!(
                 "{kind} {} selects the components' metrics port",
                 crate::build::monitoring::name(bp)
@@ -401,7 +431,7 @@ pub fn monitoring_condition(bp: &BigPeer, prometheus_operator: bool) -> Option<C
         C::new(
             T::MonitoringReady,
             false,
-            "PrometheusOperatorNotInstalled",
+            Reason::PrometheusOperatorNotInstalled,
             format!(
                 "spec.monitoring needs the Prometheus Operator's API (monitoring.coreos.com/v1) for its {kind}; install it or set monitoring.enabled=false"
             ),
@@ -472,7 +502,7 @@ mod rollout_tests {
 #[cfg(test)]
 mod scale_down_tests {
     use super::*;
-    use crate::reconcile::observe::fixture;
+    use crate::decide::observed::fixture;
 
     fn find(cs: &[C], t: T) -> &C {
         cs.iter().find(|c| c.type_ == t).unwrap()
@@ -498,12 +528,12 @@ mod scale_down_tests {
             let cs = conditions(&bp, &fixture(true, true), &d, &[]);
             let store = find(&cs, T::StoreReady);
             assert!(!store.status);
-            assert_eq!(store.reason, "ScalingDown", "{s:?}");
+            assert_eq!(store.reason.as_str(), "ScalingDown", "{s:?}");
             assert!(store.message.contains("from 3 to 1"), "{}", store.message);
             assert!(!find(&cs, T::Degraded).status, "{s:?}");
             let progressing = find(&cs, T::Progressing);
             assert!(progressing.status);
-            assert_eq!(progressing.reason, "ScalingDown");
+            assert_eq!(progressing.reason.as_str(), "ScalingDown");
             assert!(!find(&cs, T::Ready).status);
         }
         let held = Scale::Held {
@@ -517,10 +547,10 @@ mod scale_down_tests {
             ..Default::default()
         };
         let cs = conditions(&bp, &fixture(true, true), &d, &[]);
-        assert_eq!(find(&cs, T::StoreReady).reason, "ScaleDownBlocked");
+        assert_eq!(find(&cs, T::StoreReady).reason.as_str(), "ScaleDownBlocked");
         let degraded = find(&cs, T::Degraded);
         assert!(degraded.status);
-        assert_eq!(degraded.reason, "ScaleDownBlocked");
+        assert_eq!(degraded.reason.as_str(), "ScaleDownBlocked");
         assert!(degraded.message.contains("bp-store-1"));
     }
 }

@@ -6,37 +6,14 @@ use kube::Client;
 use tokio::sync::Mutex;
 
 use super::error::{Context, Result};
-use crate::telemetry::metrics::Integration;
+use crate::decide::observed::Integrations;
+use crate::facts::Integration;
 use crate::thirdparty;
-
-/// Which optional APIs the cluster serves.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Integrations {
-    /// `kafka.strimzi.io/v1`.
-    pub strimzi: bool,
-    /// `cert-manager.io/v1`.
-    pub cert_manager: bool,
-    /// `security.openshift.io` (the operator runs on OpenShift).
-    pub openshift: bool,
-    /// `gateway.networking.k8s.io/v1` (Gateway API).
-    pub gateway_api: bool,
-    /// `route.openshift.io/v1` (OpenShift Routes).
-    pub openshift_route: bool,
-    /// `monitoring.coreos.com/v1` (Prometheus Operator).
-    pub prometheus_operator: bool,
-}
 
 impl Integrations {
     /// Each add-on with whether the cluster serves it, for the availability metric.
     pub fn availability(&self) -> [(Integration, bool); 6] {
-        [
-            (Integration::Strimzi, self.strimzi),
-            (Integration::CertManager, self.cert_manager),
-            (Integration::OpenShift, self.openshift),
-            (Integration::GatewayApi, self.gateway_api),
-            (Integration::OpenShiftRoute, self.openshift_route),
-            (Integration::PrometheusOperator, self.prometheus_operator),
-        ]
+        Integration::ALL.map(|i| (i, self.has(i)))
     }
 }
 

@@ -5,10 +5,9 @@ use kube::ResourceExt;
 use kube::api::DynamicObject;
 use serde_json::Value;
 
-use super::exposure::ExposureObserved;
-use super::integrations::Integrations;
-use super::observe::condition_in;
+use super::observed::{ExposureObserved, Integrations, condition_in};
 use crate::api::conditions::{ConditionType as T, DesiredCondition as C};
+use crate::api::reason::Reason;
 use crate::api::{
     BigPeer, EndpointStatus, ExposureMode, ExposureStatus, ExposureTls, RouteTermination,
 };
@@ -75,12 +74,12 @@ struct Verdict {
     endpoints: Vec<EndpointStatus>,
     tls: &'static str,
     exposed: bool,
-    reason: &'static str,
+    reason: Reason,
     message: String,
 }
 
 impl Verdict {
-    fn yes(reason: &'static str, message: impl Into<String>) -> Self {
+    fn yes(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             endpoints: vec![],
             tls: tls_state::DISABLED,
@@ -89,7 +88,7 @@ impl Verdict {
             message: message.into(),
         }
     }
-    fn no(reason: &'static str, message: impl Into<String>) -> Self {
+    fn no(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             exposed: false,
             ..Self::yes(reason, message)
@@ -139,7 +138,7 @@ fn in_cluster(bp: &BigPeer) -> Verdict {
         })
         .collect();
     Verdict::yes(
-        "ClusterIPOnly",
+        Reason::ClusterIPOnly,
         "reachable inside the cluster only; set network.expose to publish it",
     )
     .at(urls(false, "", &paths), tls_state::DISABLED)
@@ -155,7 +154,7 @@ fn load_balancer(bp: &BigPeer, o: &ExposureObserved) -> Verdict {
         .and_then(|l| lb_address(l.ingress.as_ref()));
     let Some(addr) = address else {
         return Verdict::no(
-            "WaitingForLoadBalancer",
+            Reason::WaitingForLoadBalancer,
             format!(
                 "Service {svc} has no load balancer address yet; check that a load balancer implementation serves it (loadBalancerClass) and its events"
             ),
@@ -165,7 +164,7 @@ fn load_balancer(bp: &BigPeer, o: &ExposureObserved) -> Verdict {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| addr.clone());
     Verdict::yes(
-        "LoadBalancerReady",
+        Reason::LoadBalancerReady,
         format!("Service {svc} has load balancer address {addr}"),
     )
     .at(port_urls(&h, |p| Some(p.port)), tls_state::DISABLED)
@@ -187,12 +186,12 @@ fn node_port(bp: &BigPeer, o: &ExposureObserved) -> Verdict {
     let eps = port_urls(&h, |p| node_port(p.port_name));
     if eps.len() < PATHS.len() {
         return Verdict::no(
-            "WaitingForNodePorts",
+            Reason::WaitingForNodePorts,
             format!("Service {svc} has no node ports yet"),
         );
     }
     Verdict::yes(
-        "NodePortsAssigned",
+        Reason::NodePortsAssigned,
         format!("Service {svc} has its node ports"),
     )
     .at(eps, tls_state::DISABLED)
@@ -211,7 +210,7 @@ fn ingress_tls(
     let cert = names::public_tls(&bp.name_any());
     let problem = if t.cert_manager.is_some() && !integrations.cert_manager {
         Verdict::no(
-            "CertManagerNotInstalled",
+            Reason::CertManagerNotInstalled,
             "network.expose.ingress.tls.certManager needs cert-manager (cert-manager.io/v1), which is not installed; install it or give tls.secretName",
         )
     } else if t.cert_manager.is_some() {
@@ -222,11 +221,11 @@ fn ingress_tls(
         match ready {
             Some((true, _)) => return (tls_state::READY, None),
             Some((false, m)) => Verdict::no(
-                "CertificateNotReady",
+                Reason::CertificateNotReady,
                 format!("Certificate {cert} is not ready: {m}"),
             ),
             None => Verdict::no(
-                "CertificateNotReady",
+                Reason::CertificateNotReady,
                 format!("waiting for cert-manager to issue Certificate {cert}"),
             ),
         }
@@ -234,7 +233,7 @@ fn ingress_tls(
         return (tls_state::READY, None);
     } else {
         Verdict::no(
-            "TLSSecretMissing",
+            Reason::TLSSecretMissing,
             format!(
                 "TLS Secret {} does not exist in namespace {}",
                 tls_secret(bp, t),
@@ -270,11 +269,11 @@ fn ingress(bp: &BigPeer, integrations: Integrations, o: &ExposureObserved) -> Ve
     let verdict = match (problem, address) {
         (Some(p), _) => p,
         (None, Some(addr)) => Verdict::yes(
-            "IngressReady",
+            Reason::IngressReady,
             format!("Ingress {name} is served at {addr}"),
         ),
         (None, None) => Verdict::no(
-            "WaitingForIngressController",
+            Reason::WaitingForIngressController,
             format!(
                 "Ingress {name} has no address yet; check that an ingress controller serves class {}",
                 spec.ingress_class_name
@@ -289,7 +288,7 @@ fn ingress(bp: &BigPeer, integrations: Integrations, o: &ExposureObserved) -> Ve
 fn gateway(bp: &BigPeer, integrations: Integrations, o: &ExposureObserved) -> Verdict {
     if !integrations.gateway_api {
         return Verdict::no(
-            "GatewayAPINotInstalled",
+            Reason::GatewayAPINotInstalled,
             "network.expose.gatewayAPI needs the Gateway API (gateway.networking.k8s.io/v1), which is not installed; install its CRDs and a Gateway controller, or choose another exposure mode",
         );
     }
@@ -318,14 +317,14 @@ fn gateway(bp: &BigPeer, integrations: Integrations, o: &ExposureObserved) -> Ve
     });
     let verdict = match rejected {
         _ if parents.is_empty() => Verdict::no(
-            "WaitingForGateway",
+            Reason::WaitingForGateway,
             format!(
                 "HTTPRoute {name} is not yet accepted by a Gateway; check the parentRefs and the Gateway's allowedRoutes"
             ),
         ),
-        Some(m) => Verdict::no("RouteNotAccepted", format!("HTTPRoute {name}: {m}")),
+        Some(m) => Verdict::no(Reason::RouteNotAccepted, format!("HTTPRoute {name}: {m}")),
         None => Verdict::yes(
-            "RouteAccepted",
+            Reason::RouteAccepted,
             format!("HTTPRoute {name} is accepted by its Gateways"),
         ),
     };
@@ -335,7 +334,7 @@ fn gateway(bp: &BigPeer, integrations: Integrations, o: &ExposureObserved) -> Ve
 fn routes(bp: &BigPeer, integrations: Integrations, o: &ExposureObserved) -> Verdict {
     if !integrations.openshift_route {
         return Verdict::no(
-            "RouteAPINotInstalled",
+            Reason::RouteAPINotInstalled,
             "network.expose.route needs OpenShift Routes (route.openshift.io/v1), which this cluster does not serve; choose another exposure mode",
         );
     }
@@ -370,14 +369,17 @@ fn routes(bp: &BigPeer, integrations: Integrations, o: &ExposureObserved) -> Ver
         .map(|r| r.name_any());
     let verdict = match (refused, waiting) {
         _ if o.routes.len() < PATHS.len() => {
-            Verdict::no("WaitingForRouter", "the Routes are being created")
+            Verdict::no(Reason::WaitingForRouter, "the Routes are being created")
         }
-        (Some(m), _) => Verdict::no("RouteNotAdmitted", m),
+        (Some(m), _) => Verdict::no(Reason::RouteNotAdmitted, m),
         (None, Some(r)) => Verdict::no(
-            "WaitingForRouter",
+            Reason::WaitingForRouter,
             format!("Route {r} is not yet admitted by a router"),
         ),
-        (None, None) => Verdict::yes("RoutesAdmitted", "every Route is admitted by the router"),
+        (None, None) => Verdict::yes(
+            Reason::RoutesAdmitted,
+            "every Route is admitted by the router",
+        ),
     };
     verdict.at(eps, tls)
 }
@@ -427,7 +429,7 @@ mod tests {
     fn none_reports_in_cluster_urls() {
         let (s, c) = assess(&bp(None), all(), &ExposureObserved::default());
         assert!(c.status);
-        assert_eq!(c.reason, "ClusterIPOnly");
+        assert_eq!(c.reason.as_str(), "ClusterIPOnly");
         assert_eq!(s.mode, "none");
         assert_eq!(
             urls_of(&s),
@@ -447,7 +449,7 @@ mod tests {
         }));
         let (s, c) = assess(&b, all(), &ExposureObserved::default());
         assert!(!c.status);
-        assert_eq!(c.reason, "WaitingForLoadBalancer");
+        assert_eq!(c.reason.as_str(), "WaitingForLoadBalancer");
         assert!(s.endpoints.is_empty());
         let svc = Service {
             status: Some(ServiceStatus {
@@ -493,7 +495,7 @@ mod tests {
             ..Default::default()
         }));
         let (_, c) = assess(&route, none, &ExposureObserved::default());
-        assert_eq!(c.reason, "RouteAPINotInstalled");
+        assert_eq!(c.reason.as_str(), "RouteAPINotInstalled");
         let ing = bp(Some(ExposeSpec {
             ingress: Some(IngressExposure {
                 tls: Some(ExposureTls {
@@ -510,7 +512,7 @@ mod tests {
             ..Default::default()
         }));
         let (s, c) = assess(&ing, none, &ExposureObserved::default());
-        assert_eq!(c.reason, "CertManagerNotInstalled");
+        assert_eq!(c.reason.as_str(), "CertManagerNotInstalled");
         assert_eq!(s.tls, tls_state::PENDING);
         // With cert-manager: pending until the Certificate is Ready, then TLS is Ready and
         // the Ingress address decides.
@@ -558,13 +560,13 @@ mod tests {
             )
         };
         let (_, c) = assess(&gw, all(), &ExposureObserved::default());
-        assert_eq!(c.reason, "WaitingForGateway");
+        assert_eq!(c.reason.as_str(), "WaitingForGateway");
         let o = ExposureObserved {
             http_route: Some(route("False")),
             ..Default::default()
         };
         let (_, c) = assess(&gw, all(), &o);
-        assert_eq!(c.reason, "RouteNotAccepted");
+        assert_eq!(c.reason.as_str(), "RouteNotAccepted");
         assert!(c.message.contains("not allowed by listener"));
         let o = ExposureObserved {
             http_route: Some(route("True")),
@@ -599,7 +601,7 @@ mod tests {
             ..Default::default()
         };
         let (s, c) = assess(&b, all(), &o);
-        assert_eq!(c.reason, "RouteNotAdmitted");
+        assert_eq!(c.reason.as_str(), "RouteNotAdmitted");
         assert!(c.message.contains("prod-sync") && c.message.contains("host taken"));
         assert_eq!(s.tls, tls_state::DISABLED);
         let o = ExposureObserved {

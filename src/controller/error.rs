@@ -1,4 +1,6 @@
-//! Errors of the reconcile layer, each with a reason a user can act on.
+//! Errors of a reconcile, each with a category a user can act on.
+
+use crate::api::reason::Reason;
 
 /// A reconcile failure.
 #[derive(Debug, thiserror::Error)]
@@ -29,28 +31,28 @@ impl Error {
         }
     }
 
-    /// CamelCase reason for conditions, Events and the errors metric.
-    pub fn reason(&self) -> &'static str {
+    /// The category: the prefix of the `ReconcileFailed` Event and the errors metric's label.
+    pub fn reason(&self) -> Reason {
         match self {
             Error::Kube {
                 source: kube::Error::Api(s),
                 ..
-            } if s.code == 403 => "Forbidden",
+            } if s.code == 403 => Reason::Forbidden,
             Error::Kube {
                 source: kube::Error::Api(s),
                 ..
-            } if s.code == 409 => "Conflict",
+            } if s.code == 409 => Reason::Conflict,
             Error::Kube {
                 source: kube::Error::Api(s),
                 ..
-            } if s.code == 422 => "Invalid",
+            } if s.code == 422 => Reason::Invalid,
             Error::Kube {
                 source: kube::Error::Api(_),
                 ..
-            } => "ApiError",
-            Error::Kube { .. } => "ApiUnreachable",
-            Error::Finalizer(_) => "FinalizerFailed",
-            Error::MissingField(_) => "InvalidObject",
+            } => Reason::ApiError,
+            Error::Kube { .. } => Reason::ApiUnreachable,
+            Error::Finalizer(_) => Reason::FinalizerFailed,
+            Error::MissingField(_) => Reason::InvalidObject,
         }
     }
 }

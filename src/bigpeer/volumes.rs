@@ -7,20 +7,10 @@ use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
-use super::error::{Context, Result};
 use crate::api::{BigPeer, Component};
 use crate::build::labels;
-
-/// What happened to the store volumes in this reconcile.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Volumes {
-    /// Claims whose request was raised now.
-    pub raised: Vec<String>,
-    /// Claims whose capacity is still below the request (resizing in progress).
-    pub resizing: Vec<String>,
-    /// Why a claim could not be grown (the API server's answer), if so.
-    pub failed: Option<String>,
-}
+use crate::controller::error::{Context, Result};
+use crate::decide::observed::Volumes;
 
 /// Bytes of a Kubernetes quantity such as `10Gi`, `500M`, `1.5Ti` or `1e9` (None when it is
 /// not a quantity this parser knows).
@@ -111,27 +101,6 @@ pub async fn grow(client: &Client, bp: &BigPeer) -> Result<Volumes> {
         }
     }
     Ok(out)
-}
-
-/// The claim template keeps the size the StatefulSet was created with.
-pub fn template_size(sts: &k8s_openapi::api::apps::v1::StatefulSet) -> Option<String> {
-    let t = sts
-        .spec
-        .as_ref()?
-        .volume_claim_templates
-        .as_ref()?
-        .first()?;
-    Some(
-        t.spec
-            .as_ref()?
-            .resources
-            .as_ref()?
-            .requests
-            .as_ref()?
-            .get("storage")?
-            .0
-            .clone(),
-    )
 }
 
 #[cfg(test)]

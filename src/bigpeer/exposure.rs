@@ -1,4 +1,4 @@
-//! Read back the exposure objects of the mode in force (thin); `exposure_status` judges them.
+//! Read back the exposure objects of the mode in force (thin); `decide::exposure` judges them.
 
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::networking::v1::Ingress;
@@ -6,31 +6,12 @@ use kube::api::{Api, DynamicObject};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
 
-use super::error::{Context, Result};
-use super::integrations::Integrations;
 use crate::api::{BigPeer, ExposureMode};
 use crate::build::exposure::{PATHS, tls_secret};
 use crate::build::names;
+use crate::controller::error::{Context, Result};
+use crate::decide::observed::{ExposureObserved, Integrations};
 use crate::thirdparty;
-
-/// Exposure objects as the cluster reports them.
-#[derive(Clone, Debug, Default)]
-pub struct ExposureObserved {
-    /// The `<name>-public` Service (loadBalancer, nodePort).
-    pub service: Option<Service>,
-    /// The Ingress (ingress).
-    pub ingress: Option<Ingress>,
-    /// The HTTPRoute (gatewayAPI).
-    pub http_route: Option<DynamicObject>,
-    /// Listener protocols of the Gateways the HTTPRoute attaches to (gatewayAPI).
-    pub gateway_protocols: Vec<String>,
-    /// The Routes (route).
-    pub routes: Vec<DynamicObject>,
-    /// cert-manager's Certificate for the host (ingress with `tls.certManager`).
-    pub certificate: Option<DynamicObject>,
-    /// The user's TLS Secret exists (ingress with `tls.secretName`).
-    pub tls_secret_exists: bool,
-}
 
 /// Read the exposure objects of the mode in force. Only Secret metadata is read.
 pub async fn observe(

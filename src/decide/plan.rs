@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::observe::Observed;
+use super::observed::{Observed, template_size};
 use crate::api::{BigPeer, BigPeerStatus, Component, TopologyStatus};
 use crate::build::{BuildInputs, labels};
 use crate::images::RelatedImages;
@@ -85,7 +85,7 @@ pub fn decide(bp: &BigPeer, observed: &Observed, previous: &BigPeerStatus, now: 
     });
     Plan {
         sts_replicas,
-        store_volume_template: sts.and_then(super::volumes::template_size),
+        store_volume_template: sts.and_then(template_size),
         store_step: store.step,
         store_scale: store.scale,
         stuck,
@@ -130,7 +130,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::observe::fixture as observed;
+    use crate::decide::observed::fixture as observed;
 
     #[test]
     fn a_new_bigpeer_waits_for_keys_and_transaction_log() {

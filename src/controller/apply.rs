@@ -3,21 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
-use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
-use kube::{Client, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
 use super::error::{Context, Result};
-use super::integrations::Integrations;
-use crate::api::BigPeer;
-use crate::build::{DesiredObject, labels};
-use crate::thirdparty;
+use crate::build::DesiredObject;
+use crate::decide::observed::Integrations;
+use crate::facts::{MANAGER, OWNED};
 
 /// Outcome of applying.
 #[derive(Debug, Default)]
@@ -49,62 +43,29 @@ fn not_yet_observed(obj: &DynamicObject) -> bool {
     observed < generation
 }
 
-/// Kinds the operator owns, and whether it may prune them. The store StatefulSet is never
-/// pruned: it is kept even when the spec no longer asks for it, so that no store pod or
-/// volume is lost by mistake. A KafkaTopic is pruned only when the spec moves away from
-/// Strimzi; topic retention on delete is the finalizer's job.
+/// The owned kinds the cluster serves, and whether the operator may prune them.
 fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
-    let mut kinds = vec![
-        (ApiResource::erase::<StatefulSet>(&()), false),
-        (ApiResource::erase::<ServiceAccount>(&()), true),
-        (ApiResource::erase::<ConfigMap>(&()), true),
-        (ApiResource::erase::<Service>(&()), true),
-        (ApiResource::erase::<Deployment>(&()), true),
-        (ApiResource::erase::<PodDisruptionBudget>(&()), true),
-        (ApiResource::erase::<Ingress>(&()), true),
-        (ApiResource::erase::<NetworkPolicy>(&()), true),
-    ];
-    if integrations.cert_manager {
-        kinds.extend([
-            (thirdparty::certificate(), true),
-            (thirdparty::issuer(), true),
-        ]);
-    }
-    if integrations.gateway_api {
-        kinds.push((thirdparty::http_route(), true));
-    }
-    if integrations.prometheus_operator {
-        kinds.extend([
-            (thirdparty::service_monitor(), true),
-            (thirdparty::pod_monitor(), true),
-        ]);
-    }
-    if integrations.openshift_route {
-        kinds.push((thirdparty::openshift_route(), true));
-    }
-    if integrations.strimzi {
-        kinds.extend([
-            (thirdparty::kafka_topic(), true),
-            (thirdparty::kafka_user(), true),
-        ]);
-    }
-    kinds
+    OWNED
+        .iter()
+        .filter(|k| k.needs.is_none_or(|i| integrations.has(i)))
+        .map(|k| ((k.resource)(), k.prune))
+        .collect()
 }
 
-/// Owned objects of this BigPeer (matched by labels and owner uid), metadata only.
-async fn inventory(
+/// Objects `owner` owns (matched by the label selector and the owner's uid), metadata only.
+async fn inventory<K: Resource>(
     client: &Client,
-    bp: &BigPeer,
+    owner: &K,
+    selector: &str,
     integrations: Integrations,
 ) -> Result<BTreeSet<Found>> {
-    let ns = bp.namespace().unwrap_or_default();
-    let uid = labels::uid(bp);
-    let selector = labels::instance_selector(&bp.name_any());
+    let ns = owner.namespace().unwrap_or_default();
+    let uid = owner.uid();
     let mut found = BTreeSet::new();
     for (ar, prunable) in owned_kinds(integrations) {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
         let list = api
-            .list_metadata(&ListParams::default().labels(&selector))
+            .list_metadata(&ListParams::default().labels(selector))
             .await
             .ctx(|| format!("listing {}", ar.plural))?;
         for obj in list.items {
@@ -126,19 +87,20 @@ async fn inventory(
 }
 
 /// Apply every desired object with one field manager (forcing ownership of our fields), then
-/// delete owned objects that are no longer desired.
-pub async fn apply_and_prune(
+/// delete the objects `owner` owns (found by `selector`) that are no longer desired.
+pub async fn apply_and_prune<K: Resource>(
     client: &Client,
-    bp: &BigPeer,
+    owner: &K,
+    selector: &str,
     integrations: Integrations,
     objects: &[DesiredObject],
 ) -> Result<Applied> {
-    let ns = bp.namespace().unwrap_or_default();
-    let existing = inventory(client, bp, integrations)
+    let ns = owner.namespace().unwrap_or_default();
+    let existing = inventory(client, owner, selector, integrations)
         .instrument(info_span!("inventory"))
         .await?;
     let exists = |kind: &str, name: &str| existing.iter().any(|f| f.kind == kind && f.name == name);
-    let params = PatchParams::apply(labels::MANAGER).force();
+    let params = PatchParams::apply(MANAGER).force();
     let mut applied = Applied::default();
     for obj in objects {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &obj.resource);

@@ -8,60 +8,12 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
 
-use super::error::{Context, Result};
-use super::integrations::Integrations;
+use crate::api::reason::Reason;
 use crate::api::{BigPeer, Component};
 use crate::build::{labels, names, pod};
+use crate::controller::error::{Context, Error, Result};
+use crate::decide::observed::{Integrations, Observed, Part, condition_in};
 use crate::thirdparty;
-
-/// Readiness of a prerequisite (keys or transaction log).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Part {
-    /// Ready to be used.
-    pub ready: bool,
-    /// CamelCase reason.
-    pub reason: &'static str,
-    /// What the user should know or do.
-    pub message: String,
-}
-
-impl Part {
-    fn ok(message: impl Into<String>) -> Self {
-        Self {
-            ready: true,
-            reason: "Ready",
-            message: message.into(),
-        }
-    }
-    fn not(reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            ready: false,
-            reason,
-            message: message.into(),
-        }
-    }
-}
-
-/// Everything the reconcile decisions need.
-#[derive(Clone, Debug)]
-pub struct Observed {
-    /// Optional APIs.
-    pub integrations: Integrations,
-    /// The store StatefulSet.
-    pub statefulset: Option<StatefulSet>,
-    /// Stateless Deployments.
-    pub deployments: BTreeMap<Component, Deployment>,
-    /// Pods of this BigPeer.
-    pub pods: Vec<Pod>,
-    /// Keys.
-    pub keys: Part,
-    /// Transaction log.
-    pub transaction_log: Part,
-    /// Kafka bootstrap servers, when known.
-    pub kafka_bootstrap: Vec<String>,
-    /// Exposure objects and their status.
-    pub exposure: super::exposure::ExposureObserved,
-}
 
 /// Observe a BigPeer's world.
 pub async fn observe(
@@ -71,7 +23,7 @@ pub async fn observe(
 ) -> Result<Observed> {
     let ns = bp
         .namespace()
-        .ok_or(super::error::Error::MissingField("metadata.namespace"))?;
+        .ok_or(Error::MissingField("metadata.namespace"))?;
     let name = bp.name_any();
     let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
     let statefulset = sts_api
@@ -140,21 +92,6 @@ fn ready_condition(obj: &DynamicObject) -> Option<(bool, String)> {
     condition_in(obj.data.get("status")?.get("conditions")?, "Ready")
 }
 
-/// Status and message of the condition of a type in a `conditions` array.
-pub fn condition_in(conditions: &Value, type_: &str) -> Option<(bool, String)> {
-    let c = conditions
-        .as_array()?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(type_))?;
-    let status = c.get("status").and_then(Value::as_str) == Some("True");
-    let message = c
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    Some((status, message))
-}
-
 async fn keys_part(
     client: &Client,
     bp: &BigPeer,
@@ -166,7 +103,7 @@ async fn keys_part(
     if bp.spec.auth.keys.cert_manager.is_some() {
         if !integrations.cert_manager {
             return Ok(Part::not(
-                "CertManagerNotInstalled",
+                Reason::CertManagerNotInstalled,
                 "auth.keys.certManager needs cert-manager (cert-manager.io/v1), which this cluster does not serve: install cert-manager or use auth.keys.secrets",
             ));
         }
@@ -180,7 +117,7 @@ async fn keys_part(
             {
                 None => {
                     return Ok(Part::not(
-                        "CertificatePending",
+                        Reason::CertificatePending,
                         format!("Certificate {secret} is being created"),
                     ));
                 }
@@ -188,13 +125,13 @@ async fn keys_part(
                     Some((true, _)) => {}
                     Some((false, m)) => {
                         return Ok(Part::not(
-                            "CertificateNotReady",
+                            Reason::CertificateNotReady,
                             format!("Certificate {secret} is not ready: {m}"),
                         ));
                     }
                     None => {
                         return Ok(Part::not(
-                            "CertificatePending",
+                            Reason::CertificatePending,
                             format!("Certificate {secret} has not been issued yet"),
                         ));
                     }
@@ -205,7 +142,7 @@ async fn keys_part(
     let absent: Vec<&String> = key_secrets.iter().filter(|s| missing.contains(s)).collect();
     if !absent.is_empty() {
         return Ok(Part::not(
-            "KeySecretMissing",
+            Reason::KeySecretMissing,
             format!("key Secrets not found: {}", join(&absent)),
         ));
     }
@@ -229,7 +166,7 @@ async fn transaction_log_part(
         if !kafka_missing.is_empty() {
             return Ok((
                 Part::not(
-                    "KafkaSecretMissing",
+                    Reason::KafkaSecretMissing,
                     format!("Secrets not found: {}", join(&kafka_missing)),
                 ),
                 ext.bootstrap_servers.clone(),
@@ -243,7 +180,7 @@ async fn transaction_log_part(
     let Some(strimzi) = &tl.strimzi else {
         return Ok((
             Part::not(
-                "NoTransactionLog",
+                Reason::NoTransactionLog,
                 "set transactionLog.strimzi or transactionLog.external",
             ),
             vec![],
@@ -252,7 +189,7 @@ async fn transaction_log_part(
     if !integrations.strimzi {
         return Ok((
             Part::not(
-                "StrimziNotInstalled",
+                Reason::StrimziNotInstalled,
                 "transactionLog.strimzi needs Strimzi (kafka.strimzi.io/v1), which this cluster does not serve: install Strimzi or use transactionLog.external",
             ),
             vec![],
@@ -268,7 +205,7 @@ async fn transaction_log_part(
     else {
         return Ok((
             Part::not(
-                "KafkaNotFound",
+                Reason::KafkaNotFound,
                 format!("Kafka {kafka_name} not found in namespace {ns}"),
             ),
             vec![],
@@ -288,7 +225,7 @@ async fn transaction_log_part(
     if bootstrap.is_empty() {
         return Ok((
             Part::not(
-                "KafkaListenerNotFound",
+                Reason::KafkaListenerNotFound,
                 format!(
                     "Kafka {kafka_name} reports no listener named '{}' in its status",
                     strimzi.listener
@@ -314,7 +251,7 @@ async fn transaction_log_part(
             Some((false, m)) => {
                 return Ok((
                     Part::not(
-                        "KafkaResourceNotReady",
+                        Reason::KafkaResourceNotReady,
                         format!("{} {obj} is not ready: {m}", ar.kind),
                     ),
                     bootstrap,
@@ -323,7 +260,7 @@ async fn transaction_log_part(
             None => {
                 return Ok((
                     Part::not(
-                        "KafkaResourcePending",
+                        Reason::KafkaResourcePending,
                         format!("waiting for Strimzi to reconcile {} {obj}", ar.kind),
                     ),
                     bootstrap,
@@ -334,7 +271,7 @@ async fn transaction_log_part(
     if !kafka_missing.is_empty() {
         return Ok((
             Part::not(
-                "KafkaSecretMissing",
+                Reason::KafkaSecretMissing,
                 format!("Secrets not found: {}", join(&kafka_missing)),
             ),
             bootstrap,
@@ -352,24 +289,4 @@ fn join(items: &[&String]) -> String {
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// An observation with no workloads yet, keys and transaction log ready or waiting (tests).
-#[cfg(test)]
-pub fn fixture(keys: bool, log: bool) -> Observed {
-    let part = |ready| Part {
-        ready,
-        reason: if ready { "Ready" } else { "Waiting" },
-        message: String::new(),
-    };
-    Observed {
-        integrations: Default::default(),
-        statefulset: None,
-        deployments: Default::default(),
-        pods: vec![],
-        keys: part(keys),
-        transaction_log: part(log),
-        kafka_bootstrap: vec!["kafka:9093".into()],
-        exposure: Default::default(),
-    }
 }

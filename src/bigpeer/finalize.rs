@@ -6,10 +6,11 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
-use super::error::{Context, Result};
-use super::events::{publish, reason};
+use crate::api::reason::Reason;
 use crate::api::{BigPeer, Component, RetentionPolicy};
 use crate::build::{labels, names};
+use crate::controller::error::{Context, Result};
+use crate::controller::events::publish;
 use crate::thirdparty;
 
 /// Carry out `store.storage.retention.whenDeleted` and `transactionLog.strimzi.topicRetention`.
@@ -42,8 +43,7 @@ pub async fn cleanup(
                 publish(
                     recorder,
                     bp,
-                    false,
-                    reason::VOLUMES_DELETED,
+                    Reason::VolumesDeleted,
                     "Delete",
                     format!("deleted volumes {}", names_.join(", ")),
                 )
@@ -68,8 +68,7 @@ pub async fn cleanup(
                 publish(
                     recorder,
                     bp,
-                    false,
-                    reason::VOLUMES_RETAINED,
+                    Reason::VolumesRetained,
                     "Delete",
                     format!("kept volumes {} (retention Retain)", names_.join(", ")),
                 )

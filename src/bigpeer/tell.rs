@@ -1,12 +1,12 @@
 //! Tell: the Events of one reconcile (what was created, pruned, scaled, transitioned).
 
-use super::Context;
-use super::apply::Applied;
-use super::decide::Plan;
-use super::events::{publish, reason};
-use super::observe::Observed;
-use super::volumes::Volumes;
+use crate::api::reason::Reason;
 use crate::api::{BigPeer, Component};
+use crate::controller::Context;
+use crate::controller::apply::Applied;
+use crate::controller::events::publish;
+use crate::decide::observed::{Observed, Volumes};
+use crate::decide::plan::Plan;
 use crate::rollout::topology::TopologyEvent;
 
 fn deployment_replicas(observed: &Observed, c: Component) -> Option<i32> {
@@ -29,11 +29,11 @@ pub async fn tell(
     let r = &ctx.recorder;
     for created in &applied.created {
         let note = format!("created {created}");
-        publish(r, bp, false, reason::CREATED, "Create", note).await;
+        publish(r, bp, Reason::Created, "Create", note).await;
     }
     for p in &applied.pruned {
         let note = format!("deleted {p}, no longer desired");
-        publish(r, bp, false, reason::PRUNED, "Delete", note).await;
+        publish(r, bp, Reason::Pruned, "Delete", note).await;
     }
     if !volumes.raised.is_empty() {
         let note = format!(
@@ -41,7 +41,7 @@ pub async fn tell(
             volumes.raised.join(", "),
             bp.spec.store.storage.size
         );
-        publish(r, bp, false, reason::VOLUME_EXPANSION, "Resize", note).await;
+        publish(r, bp, Reason::VolumeExpansion, "Resize", note).await;
     }
     let scaled = [
         (
@@ -63,17 +63,17 @@ pub async fn tell(
     for (component, current, wanted) in scaled {
         if let Some(cur) = current.filter(|c| *c != wanted) {
             let note = format!("scaling {} from {cur} to {wanted} pods", component.as_str());
-            publish(r, bp, false, reason::SCALING, "Scale", note).await;
+            publish(r, bp, Reason::Scaling, "Scale", note).await;
         }
     }
     let (why, t, what) = match &plan.topology_event {
-        Some(TopologyEvent::Started(t)) => (reason::TOPOLOGY_TRANSITION_STARTED, t, "moving to"),
-        Some(TopologyEvent::Completed(t)) => (reason::TOPOLOGY_TRANSITION_COMPLETED, t, "now on"),
+        Some(TopologyEvent::Started(t)) => (Reason::TopologyTransitionStarted, t, "moving to"),
+        Some(TopologyEvent::Completed(t)) => (Reason::TopologyTransitionCompleted, t, "now on"),
         None => return,
     };
     let note = format!(
         "{what} {} partitions, replication factor {}",
         t.partitions, t.replication_factor
     );
-    publish(r, bp, false, why, "Transition", note).await;
+    publish(r, bp, why, "Transition", note).await;
 }

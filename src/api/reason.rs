@@ -1,0 +1,353 @@
+//! Reasons: the single list of CamelCase reasons the operator states, in conditions
+//! (`status.conditions[].reason`), in Events, and as the error category of a failed
+//! reconcile (the `reason` label of the errors metric). Users and alerts match on them, so
+//! they are part of the API. `docs/events.md` is generated from [`Reason::event`].
+
+macro_rules! reasons {
+    ($( $(#[doc = $doc:literal])* $name:ident, )*) => {
+        /// A reason the operator states. Its text is the variant's name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Reason {
+            $( $(#[doc = $doc])* $name, )*
+        }
+
+        impl Reason {
+            /// Every reason, in the order they are documented.
+            pub const ALL: &'static [Reason] = &[$(Reason::$name),*];
+
+            /// The CamelCase text, as it appears in conditions, Events and metrics.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    // Keys and transaction log (`KeysReady`, `TransactionLogReady`)
+    /// The prerequisite is in place.
+    Ready,
+    /// The spec asks for cert-manager, which the cluster does not serve.
+    CertManagerNotInstalled,
+    /// A cert-manager Certificate is being created or issued.
+    CertificatePending,
+    /// A cert-manager Certificate exists but is not ready.
+    CertificateNotReady,
+    /// A key Secret the pods mount does not exist.
+    KeySecretMissing,
+    /// A Kafka Secret the pods mount does not exist.
+    KafkaSecretMissing,
+    /// Neither `transactionLog.strimzi` nor `transactionLog.external` is set.
+    NoTransactionLog,
+    /// The spec asks for Strimzi, which the cluster does not serve.
+    StrimziNotInstalled,
+    /// The referenced Strimzi Kafka does not exist.
+    KafkaNotFound,
+    /// The Kafka reports no listener of the configured name.
+    KafkaListenerNotFound,
+    /// The KafkaTopic or KafkaUser is not ready.
+    KafkaResourceNotReady,
+    /// Strimzi has not reconciled the KafkaTopic or KafkaUser yet.
+    KafkaResourcePending,
+    // Components (`StoreReady`, `SubscriptionReady`, `ApiReady`)
+    /// Every replica is ready and up to date.
+    AllReplicasReady,
+    /// Replicas are moving to the current revision.
+    RollingUpdate,
+    /// Some replicas are not ready.
+    ReplicasNotReady,
+    /// The store scales down one pod at a time.
+    ScalingDown,
+    // Summary (`Ready`, `Progressing`, `Degraded`, `ReconciliationPaused`)
+    /// Every part is ready on the desired spec.
+    AllPartsReady,
+    /// A part is not ready; the message names it.
+    NotReady,
+    /// Workload controllers have not yet taken up the applied spec.
+    RolloutPending,
+    /// A cluster configuration transition is in progress.
+    TopologyTransition,
+    /// Nothing needs attention.
+    AsExpected,
+    /// Workloads wait for keys and transaction log.
+    WaitingForPrerequisites,
+    /// The operator brings the cluster to the desired spec.
+    Reconciling,
+    /// The storage system resizes the store volumes.
+    VolumesResizing,
+    /// The cluster matches the spec.
+    Complete,
+    /// Reconciliation is not paused.
+    NotPaused,
+    /// Reconciliation is paused by the `smbp.io/paused` annotation.
+    PausedByAnnotation,
+    // Monitoring (`MonitoringReady`)
+    /// The ServiceMonitor or PodMonitor is in place.
+    MonitorApplied,
+    /// `spec.monitoring` needs the Prometheus Operator, which the cluster does not serve.
+    PrometheusOperatorNotInstalled,
+    // Exposure (`Exposed`)
+    /// Reachable inside the cluster only.
+    ClusterIPOnly,
+    /// The load balancer Service has no address yet.
+    WaitingForLoadBalancer,
+    /// The load balancer Service has an address.
+    LoadBalancerReady,
+    /// The node-port Service has no node ports yet.
+    WaitingForNodePorts,
+    /// The node-port Service has its node ports.
+    NodePortsAssigned,
+    /// The TLS Secret of the public endpoint does not exist.
+    TLSSecretMissing,
+    /// The Ingress has an address.
+    IngressReady,
+    /// The Ingress has no address yet.
+    WaitingForIngressController,
+    /// `network.expose.gatewayAPI` needs the Gateway API, which the cluster does not serve.
+    GatewayAPINotInstalled,
+    /// The Gateway has not yet accepted the HTTPRoute.
+    WaitingForGateway,
+    /// The Gateway refused the HTTPRoute.
+    RouteNotAccepted,
+    /// The Gateway accepted the HTTPRoute.
+    RouteAccepted,
+    /// OpenShift Routes are asked for, but the cluster does not serve them.
+    RouteAPINotInstalled,
+    /// The router has not yet admitted the Routes.
+    WaitingForRouter,
+    /// The router refused a Route.
+    RouteNotAdmitted,
+    /// The router admitted every Route.
+    RoutesAdmitted,
+    // Events (also reasons of `Degraded` and the component conditions where marked)
+    /// Event: An object of the BigPeer (Service, workload, ConfigMap, Certificate, NetworkPolicy, Ingress, ...) was created.
+    Created,
+    /// Event: An owned object the spec no longer asks for was deleted, for example the Ingress after switching `network.expose` to `gatewayAPI`, or a PodDisruptionBudget that was turned off.
+    Pruned,
+    /// Event: A component's replica count changes to follow the spec.
+    Scaling,
+    /// Event: A store pod is deleted so that the StatefulSet recreates it on the current revision (new version or configuration), one pod at a time.
+    RollingPod,
+    /// Event: The store rollout stopped because a replaced pod did not become ready within `spec.rollout.progressDeadlineSeconds`; no further pod is touched.
+    RolloutBlocked,
+    /// Event: A Big Peer pod stayed unready past the progress deadline (crash loop, image pull failure, unschedulable).
+    PodStuck,
+    /// Event: A store scale-down is held back because a store pod is not ready: removing another pod then could take two copies of a partition away at once.
+    ScaleDownBlocked,
+    /// Event: The spec needs an API that is not installed: Strimzi, cert-manager, the Gateway API, OpenShift Routes or the Prometheus Operator.
+    IntegrationMissing,
+    /// Event: A staged cluster configuration transition (partitions or replication factor) started.
+    TopologyTransitionStarted,
+    /// Event: The store runs on the new topology.
+    TopologyTransitionCompleted,
+    /// Event: Reconciliation is paused by the `smbp.io/paused: "true"` annotation; nothing is changed until it is removed.
+    ReconciliationPaused,
+    /// Event: The BigPeer was deleted and its store volumes were kept (`store.storage.retention.whenDeleted: Retain`).
+    VolumesRetained,
+    /// Event: The BigPeer was deleted and its store volumes were deleted (`whenDeleted: Delete`).
+    VolumesDeleted,
+    /// Event: `store.storage.size` grew: the store's volume claims were raised to it.
+    VolumeExpansion,
+    /// Event: A store volume claim could not be grown; the message has the API server's answer (typically a StorageClass without `allowVolumeExpansion`).
+    VolumeExpansionFailed,
+    /// Event: A reconcile failed (API error, conflict, permission).
+    ReconcileFailed,
+    // Error categories (the prefix of a `ReconcileFailed` Event, and the `reason` label of the errors metric)
+    /// The API server refused a request for lack of permission (HTTP 403).
+    Forbidden,
+    /// A request conflicted with a concurrent change (HTTP 409).
+    Conflict,
+    /// The API server refused an object as invalid (HTTP 422).
+    Invalid,
+    /// The API server answered with another error.
+    ApiError,
+    /// The API server could not be reached.
+    ApiUnreachable,
+    /// The finalizer could not be added or removed.
+    FinalizerFailed,
+    /// The object lacks a field the API server always sets.
+    InvalidObject,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an Event reason means, and what to do about it (a line of `docs/events.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventDoc {
+    /// A Warning Event (or a Normal one).
+    pub warning: bool,
+    /// When the operator emits it.
+    pub meaning: &'static str,
+    /// What a user or support engineer should do.
+    pub action: &'static str,
+}
+
+impl Reason {
+    /// For a reason the operator records as an Event: its type, meaning and what to do.
+    /// `None` for reasons that only appear in conditions or as error categories.
+    pub const fn event(self) -> Option<EventDoc> {
+        let (warning, meaning, action) = match self {
+            Reason::Created => (
+                false,
+                "An object of the BigPeer (Service, workload, ConfigMap, Certificate, NetworkPolicy, Ingress, ...) was created.",
+                "Nothing: informational.",
+            ),
+            Reason::Pruned => (
+                false,
+                "An owned object the spec no longer asks for was deleted, for example the Ingress after switching `network.expose` to `gatewayAPI`, or a PodDisruptionBudget that was turned off. The store StatefulSet and volumes are never pruned.",
+                "Nothing, if the spec change was intended.",
+            ),
+            Reason::Scaling => (
+                false,
+                "A component's replica count changes to follow the spec.",
+                "Nothing: watch `kubectl get bigpeer` until the counts match.",
+            ),
+            Reason::RollingPod => (
+                false,
+                "A store pod is deleted so that the StatefulSet recreates it on the current revision (new version or configuration), one pod at a time.",
+                "Nothing: the rollout continues when the new pod is ready.",
+            ),
+            Reason::RolloutBlocked => (
+                true,
+                "The store rollout stopped because a replaced pod did not become ready within `spec.rollout.progressDeadlineSeconds`; no further pod is touched.",
+                "Read the message for the pod and cause (image pull, crash loop, unschedulable), fix the spec (for example the image), and the rollout resumes. See docs/runbooks/SmbpBigPeerRolloutStuck.md.",
+            ),
+            Reason::PodStuck => (
+                true,
+                "A Big Peer pod stayed unready past the progress deadline (crash loop, image pull failure, unschedulable).",
+                "`kubectl describe pod <pod>` and its logs; fix the cause (image, resources, node capacity, scheduling constraints).",
+            ),
+            Reason::ScaleDownBlocked => (
+                true,
+                "A store scale-down is held back because a store pod is not ready: removing another pod then could take two copies of a partition away at once. (A scale-down that waits for a topology transition, or for the previous pod's removal, is not held back: it shows as `ScalingDown` in StoreReady and Progressing.)",
+                "Find out why the pod named in the message is not ready (`kubectl describe pod`); once it is, the scale-down proceeds by itself, one pod at a time.",
+            ),
+            Reason::IntegrationMissing => (
+                true,
+                "The spec needs an API that is not installed: Strimzi, cert-manager, the Gateway API, OpenShift Routes or the Prometheus Operator. The message names it; the BigPeer is Degraded and the part concerned waits.",
+                "Install the add-on (it is noticed within 30 seconds) or change the spec to not need it.",
+            ),
+            Reason::TopologyTransitionStarted => (
+                false,
+                "A staged cluster configuration transition (partitions or replication factor) started.",
+                "Nothing: follow `status.topology.transition`.",
+            ),
+            Reason::TopologyTransitionCompleted => (
+                false,
+                "The store runs on the new topology.",
+                "Nothing: informational.",
+            ),
+            Reason::ReconciliationPaused => (
+                false,
+                "Reconciliation is paused by the `smbp.io/paused: \"true\"` annotation; nothing is changed until it is removed.",
+                "Remove the annotation (or set it to \"false\") to resume.",
+            ),
+            Reason::VolumesRetained => (
+                false,
+                "The BigPeer was deleted and its store volumes were kept (`store.storage.retention.whenDeleted: Retain`).",
+                "Delete the PersistentVolumeClaims yourself when the data is no longer needed, or reuse them with a BigPeer of the same name.",
+            ),
+            Reason::VolumesDeleted => (
+                false,
+                "The BigPeer was deleted and its store volumes were deleted (`whenDeleted: Delete`).",
+                "Nothing: the data is gone as requested.",
+            ),
+            Reason::VolumeExpansion => (
+                false,
+                "`store.storage.size` grew: the store's volume claims were raised to it. The StatefulSet's claim template keeps its original size (Kubernetes does not let it change); the storage system resizes each volume.",
+                "Nothing, unless a claim stays below its request: then check the claim's events and the CSI driver's resizer.",
+            ),
+            Reason::VolumeExpansionFailed => (
+                true,
+                "A store volume claim could not be grown; the message has the API server's answer (typically a StorageClass without `allowVolumeExpansion`). Nothing else is held back.",
+                "Allow expansion on the StorageClass (if its driver supports it), or set `store.storage.size` back to the claims' size. See docs/runbooks/SmbpStoreVolumeFillingUp.md for other ways to free space.",
+            ),
+            Reason::ReconcileFailed => (
+                true,
+                "A reconcile failed (API error, conflict, permission). The message says what failed; the operator retries with exponential backoff (5 s up to 5 minutes).",
+                "If it repeats: check the operator's RBAC (`Forbidden`), admission webhooks or quotas (`Invalid`), and the operator logs (search for the BigPeer and the trace id). See docs/runbooks/SmbpOperatorReconcileErrors.md.",
+            ),
+            _ => return None,
+        };
+        Some(EventDoc {
+            warning,
+            meaning,
+            action,
+        })
+    }
+
+    /// The Warning Event raised when the `Degraded` condition turns to this reason: the
+    /// reason itself where it is an Event reason, `IntegrationMissing` for a missing add-on,
+    /// `ReconcileFailed` otherwise.
+    pub const fn degraded_event(self) -> Reason {
+        match self {
+            Reason::RolloutBlocked
+            | Reason::VolumeExpansionFailed
+            | Reason::PodStuck
+            | Reason::ScaleDownBlocked => self,
+            Reason::CertManagerNotInstalled
+            | Reason::StrimziNotInstalled
+            | Reason::PrometheusOperatorNotInstalled
+            | Reason::GatewayAPINotInstalled
+            | Reason::RouteAPINotInstalled => Reason::IntegrationMissing,
+            _ => Reason::ReconcileFailed,
+        }
+    }
+
+    /// An add-on the spec needs is not installed.
+    pub const fn is_missing_addon(self) -> bool {
+        matches!(self.degraded_event(), Reason::IntegrationMissing)
+    }
+
+    /// Parse the text of a reason.
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_is_camel_case_and_parses_back() {
+        for r in Reason::ALL {
+            let s = r.as_str();
+            assert!(
+                s.chars().next().is_some_and(|c| c.is_ascii_uppercase()),
+                "{s}"
+            );
+            assert!(s.chars().all(|c| c.is_ascii_alphanumeric()), "{s}");
+            assert_eq!(Reason::parse(s), Some(*r));
+        }
+    }
+
+    #[test]
+    fn degraded_reasons_raise_catalogued_warnings() {
+        for r in Reason::ALL {
+            let e = r.degraded_event();
+            assert!(e.event().is_some_and(|d| d.warning), "{r} -> {e}");
+            assert_eq!(
+                r.is_missing_addon(),
+                r.as_str().ends_with("NotInstalled"),
+                "{r}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_event_catalogue_has_every_event_the_operator_records() {
+        let events: Vec<&str> = Reason::ALL
+            .iter()
+            .filter(|r| r.event().is_some())
+            .map(|r| r.as_str())
+            .collect();
+        assert_eq!(events.len(), 16, "{events:?}");
+    }
+}

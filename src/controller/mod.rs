@@ -1,0 +1,37 @@
+//! The I/O machinery every controller shares: the context of a reconcile, server-side apply
+//! and pruning of owned objects, status writing, Events, error categories, retry backoff and
+//! add-on discovery. A controller (such as [`crate::bigpeer`]) is a short pipeline over
+//! these and the pure modules ([`crate::build`], [`crate::rollout`], [`crate::decide`]).
+
+pub mod apply;
+pub mod backoff;
+pub mod error;
+pub mod events;
+pub mod integrations;
+pub mod status;
+
+use std::sync::Arc;
+
+use kube::Client;
+use kube::runtime::events::Recorder;
+
+use crate::images::RelatedImages;
+use crate::telemetry::metrics::Metrics;
+use backoff::Backoffs;
+use integrations::IntegrationCache;
+
+/// Shared by every reconcile.
+pub struct Context {
+    /// API client.
+    pub client: Client,
+    /// One Event recorder for the process.
+    pub recorder: Recorder,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// `RELATED_IMAGE_*` overrides.
+    pub images: RelatedImages,
+    /// Discovery cache.
+    pub integrations: IntegrationCache,
+    /// Retry delays of failing objects.
+    pub backoffs: Backoffs,
+}
