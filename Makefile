@@ -8,7 +8,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BIN ?= $(TARGET_DIR)/debug/smbp-operator
 # Every long step runs as a stage: a start line, a heartbeat each minute, its time at the end.
 STAGE := hack/stage.sh
-# Release inputs of the generated bundle (see README "Packaging").
+# Release inputs of the generated bundle (see docs/contributing/packaging.md).
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 BUNDLE_CREATED_AT ?= 2026-11-23T05:00:00Z
 REPLACES ?= smbp-operator.v0.1.0
@@ -19,7 +19,7 @@ REQUIRE_DIGESTS ?= false
 # Two bundles are generated: bundle/ (community: installs anywhere) and bundle-openshift/ (adds the
 # ServiceMonitor and PrometheusRule; for Red Hat certification). catalog/ lists the community
 # bundle; the release workflow sets CATALOG_FLAVOUR=openshift (with BUNDLE_IMAGE = the OpenShift
-# bundle image) to build the index image certification installs from. See README "Packaging".
+# bundle image) to build the index image certification installs from. See docs/contributing/packaging.md.
 CATALOG_FLAVOUR ?= community
 GENERATED := config/crd config/rbac config/manager config/default config/manifests config/scorecard config/samples/kustomization.yaml \
 	config/prometheus bundle bundle.Dockerfile bundle-openshift bundle-openshift.Dockerfile catalog catalog.Dockerfile scorecard \
