@@ -24,7 +24,6 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, Preconditions};
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::api::conditions::{self, ConditionType, DesiredCondition};
@@ -33,7 +32,7 @@ use crate::api::{BigPeer, BigPeerStatus, FINALIZER, PAUSED_ANNOTATION};
 use crate::build::{self, labels};
 use crate::controller::error::{Error, Result};
 use crate::controller::events::publish;
-use crate::controller::{Context, apply, status as status_writer};
+use crate::controller::{Context, apply, finalizer, status as status_writer};
 use crate::decide::observed::Volumes;
 use crate::decide::status::{self, Decisions};
 use crate::decide::{exposure as exposure_status, plan};
@@ -102,28 +101,24 @@ async fn reconcile_inner(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> 
         .namespace()
         .ok_or(Error::MissingField("metadata.namespace"))?;
     let api: Api<BigPeer> = Api::namespaced(ctx.client.clone(), &ns);
-    if bp.metadata.deletion_timestamp.is_none() && is_paused(&bp) {
+    if !finalizer::deleting(bp.as_ref()) && is_paused(&bp) {
         return pause(&api, &bp, &ctx).await;
     }
-    let c = ctx.clone();
-    finalizer(&api, FINALIZER, bp, |event| async move {
-        match event {
-            Finalizer::Apply(bp) => sync(&bp, &c).await,
-            Finalizer::Cleanup(bp) => {
-                let integrations = c.integrations.get(&c.client).await?;
-                finalize::cleanup(&c.client, &c.recorder, &bp, integrations.strimzi).await?;
-                c.metrics
-                    .forget_bigpeer(&bp.namespace().unwrap_or_default(), &bp.name_any());
-                Ok(Action::await_change())
-            }
-        }
-    })
+    let (c, c2) = (ctx.clone(), ctx.clone());
+    finalizer::run(
+        &api,
+        FINALIZER,
+        bp,
+        |bp| async move { sync(&bp, &c).await },
+        |bp| async move {
+            let integrations = c2.integrations.get(&c2.client).await?;
+            finalize::cleanup(&c2.client, &c2.recorder, &bp, integrations.strimzi).await?;
+            c2.metrics
+                .forget_bigpeer(&bp.namespace().unwrap_or_default(), &bp.name_any());
+            Ok(Action::await_change())
+        },
+    )
     .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(other.to_string()),
-    })
 }
 
 /// Paused: change nothing but the ReconciliationPaused condition.

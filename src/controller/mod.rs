@@ -7,6 +7,7 @@ pub mod apply;
 pub mod backoff;
 pub mod error;
 pub mod events;
+pub mod finalizer;
 pub mod integrations;
 pub mod status;
 
