@@ -8,4 +8,6 @@ pub mod olm;
 pub mod reconcile;
 pub mod rollout;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod thirdparty;

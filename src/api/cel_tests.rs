@@ -4,10 +4,7 @@
 use super::BigPeer;
 
 fn sample() -> serde_json::Value {
-    serde_yaml::from_str(include_str!(
-        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
-    ))
-    .unwrap()
+    serde_yaml::from_str(crate::testing::SAMPLE_YAML).unwrap()
 }
 
 fn set(v: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {

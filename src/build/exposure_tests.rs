@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::tests::sample;
 use super::{BuildInputs, DesiredObject, desired, exposure, names};
 use crate::api::*;
+use crate::testing::sample;
 
 /// Build inputs with every optional API installed, or none.
 pub(super) fn inputs(all_apis: bool) -> BuildInputs {

@@ -24,7 +24,7 @@ mod exposure_examples;
 #[cfg(test)]
 mod exposure_tests;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::ResourceExt;

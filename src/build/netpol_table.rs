@@ -18,9 +18,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::netpol_eval::{Cluster, Endpoint, Pod, labels};
-use super::tests::{sample, sample_inputs};
 use super::{BuildInputs, DesiredObject, desired};
 use crate::api::*;
+use crate::testing::{sample, sample_inputs};
 
 const NS: &str = "bigpeer";
 const INTERNET: &str = "93.184.216.34";
