@@ -20,10 +20,6 @@ pub mod stateless;
 pub mod store;
 
 #[cfg(test)]
-mod exposure_examples;
-#[cfg(test)]
-mod exposure_tests;
-#[cfg(test)]
 mod tests;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
