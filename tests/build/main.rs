@@ -3,3 +3,6 @@
 
 mod exposure;
 mod exposure_examples;
+mod netpol_eval;
+mod netpol_table;
+mod properties;

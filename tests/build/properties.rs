@@ -9,14 +9,17 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::ResourceExt;
 use kube::api::ObjectMeta;
 use proptest::prelude::*;
 
-use super::netpol_eval::{self, Cluster, Direction, Endpoint, Pod};
-use super::netpol_table::{network_policies, templates_by_component};
-use super::*;
-use crate::api::*;
-use crate::testing::{sample, sample_inputs};
+use smbp_operator::api::*;
+use smbp_operator::build::*;
+use smbp_operator::images::RelatedImages;
+use smbp_operator::testing::{sample, sample_inputs};
+
+use crate::netpol_eval::{self, Cluster, Direction, Endpoint, Pod};
+use crate::netpol_table::{network_policies, templates_by_component};
 
 fn dns_label(max: usize) -> impl Strategy<Value = String> {
     proptest::string::string_regex(&format!("[a-z]([-a-z0-9]{{0,{}}}[a-z0-9])?", max - 2)).unwrap()
