@@ -16,4 +16,6 @@ pub mod leader;
 pub mod olm;
 pub mod rollout;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod thirdparty;

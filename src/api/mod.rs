@@ -40,6 +40,3 @@ impl Component {
 pub const PAUSED_ANNOTATION: &str = "smbp.io/paused";
 /// Finalizer that carries out volume and topic retention on delete.
 pub const FINALIZER: &str = "smbp.io/cleanup";
-
-#[cfg(test)]
-mod cel_tests;

@@ -9,22 +9,11 @@ pub mod keys;
 pub mod labels;
 pub mod monitoring;
 pub mod names;
-#[cfg(test)]
-mod netpol_eval;
-#[cfg(test)]
-mod netpol_table;
 pub mod network_policy;
 pub mod pod;
 pub mod services;
 pub mod stateless;
 pub mod store;
-
-#[cfg(test)]
-mod exposure_examples;
-#[cfg(test)]
-mod exposure_tests;
-#[cfg(test)]
-pub(crate) mod tests;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::ResourceExt;

@@ -76,7 +76,7 @@ pub fn monitor(bp: &BigPeer, api_installed: bool) -> Option<DesiredObject> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::tests::sample;
+    use crate::testing::sample;
     use std::collections::BTreeMap;
 
     #[test]

@@ -268,7 +268,7 @@ fn numbered(port: i32, protocol: &str) -> NetworkPolicyPort {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::tests::{sample, sample_inputs};
+    use crate::testing::{sample, sample_inputs};
 
     #[test]
     fn url_port_defaults_by_scheme_and_reads_explicit_ports() {

@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_new_bigpeer_waits_for_keys_and_transaction_log() {
-        let bp = crate::build::tests::sample();
+        let bp = crate::testing::sample();
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         for (keys, log) in [(false, false), (true, false), (false, true)] {
             let plan = decide(&bp, &observed(keys, log), &BigPeerStatus::default(), now);
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn pending_workloads_turn_the_step_into_a_wait() {
-        let bp = crate::build::tests::sample();
+        let bp = crate::testing::sample();
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let mut plan = decide(&bp, &observed(true, true), &BigPeerStatus::default(), now);
         plan.wait_for(&["StatefulSet/prod-store".into()]);

@@ -512,7 +512,7 @@ mod scale_down_tests {
     /// not a problem; one held back by an unready pod makes the BigPeer Degraded.
     #[test]
     fn a_scale_down_in_order_is_progress_and_a_held_one_is_degraded() {
-        let bp = crate::build::tests::sample();
+        let bp = crate::testing::sample();
         let waiting = Scale::Waiting {
             from: 3,
             target: 1,

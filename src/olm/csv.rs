@@ -482,7 +482,7 @@ mod tests {
         assert!(
             include_str!("../../monitoring/dashboards/smbp-operator.json").contains("\"panels\"")
         );
-        let mut bp = crate::build::tests::sample();
+        let mut bp = crate::testing::sample();
         bp.spec.monitoring.enabled = true;
         assert!(crate::build::monitoring::monitor(&bp, true).is_some());
     }

@@ -17,10 +17,11 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::netpol_eval::{Cluster, Endpoint, Pod, labels};
-use super::tests::{sample, sample_inputs};
-use super::{BuildInputs, DesiredObject, desired};
-use crate::api::*;
+use smbp_operator::api::*;
+use smbp_operator::build::{BuildInputs, DesiredObject, desired};
+use smbp_operator::testing::{sample, sample_inputs};
+
+use crate::netpol_eval::{Cluster, Endpoint, Pod, labels};
 
 const NS: &str = "bigpeer";
 const INTERNET: &str = "93.184.216.34";

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::exposure_tests::inputs;
-use super::{DesiredObject, exposure};
-use crate::api::{BigPeer, ExposureMode};
+use smbp_operator::api::{BigPeer, ExposureMode};
+use smbp_operator::build::{DesiredObject, exposure};
+
+use crate::exposure::inputs;
 
 const DIR: &str = "docs/examples/exposure";
 
@@ -181,7 +182,7 @@ fn every_example_in_the_directory_is_checked() {
     known.sort();
     assert_eq!(
         on_disk, known,
-        "every file in {DIR} must be listed in EXAMPLES (src/build/exposure_examples.rs)"
+        "every file in {DIR} must be listed in EXAMPLES (tests/build/exposure_examples.rs)"
     );
 }
 

@@ -9,13 +9,17 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::ResourceExt;
 use kube::api::ObjectMeta;
 use proptest::prelude::*;
 
-use super::netpol_eval::{self, Cluster, Direction, Endpoint, Pod};
-use super::netpol_table::{network_policies, templates_by_component};
-use super::*;
-use crate::api::*;
+use smbp_operator::api::*;
+use smbp_operator::build::*;
+use smbp_operator::images::RelatedImages;
+use smbp_operator::testing::{sample, sample_inputs};
+
+use crate::netpol_eval::{self, Cluster, Direction, Endpoint, Pod};
+use crate::netpol_table::{network_policies, templates_by_component};
 
 fn dns_label(max: usize) -> impl Strategy<Value = String> {
     proptest::string::string_regex(&format!("[a-z]([-a-z0-9]{{0,{}}}[a-z0-9])?", max - 2)).unwrap()
@@ -266,16 +270,12 @@ prop_compose! {
     }
 }
 
+/// The sample's inputs, on OpenShift or not.
 fn inputs(bp: &BigPeer, openshift: bool) -> BuildInputs {
     BuildInputs {
         openshift,
-        ..BuildInputs::offline(bp, vec!["kafka:9093".into()])
+        ..sample_inputs(bp)
     }
-}
-
-/// Inputs for the sample: off OpenShift, Kafka bootstrap `kafka:9093`, every add-on present.
-pub fn sample_inputs(bp: &BigPeer) -> BuildInputs {
-    inputs(bp, false)
 }
 
 fn is_dns_label(s: &str) -> bool {
@@ -663,16 +663,6 @@ fn store_pdb_never_exceeds_spare_replicas() {
     );
     bp.spec.store.pod.disruption_budget.enabled = false;
     assert!(disruption::budget(&bp, Component::Store, &bp.spec.store.pod, 3).is_none());
-}
-
-/// The sample from config/samples, parsed.
-pub fn sample() -> BigPeer {
-    let mut bp: BigPeer = serde_yaml::from_str(include_str!(
-        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
-    ))
-    .unwrap();
-    bp.metadata.uid = Some("u-1".into());
-    bp
 }
 
 /// The claim template keeps the size the StatefulSet was created with (Kubernetes refuses a

@@ -1,13 +1,11 @@
 //! The CRD's CEL rules, evaluated client-side with kube's CEL interpreter. The end-to-end
 //! suite checks the same cases against a real API server.
 
-use super::BigPeer;
+use smbp_operator::api::BigPeer;
+use smbp_operator::testing::SAMPLE_YAML;
 
 fn sample() -> serde_json::Value {
-    serde_yaml::from_str(include_str!(
-        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
-    ))
-    .unwrap()
+    serde_yaml::from_str(SAMPLE_YAML).unwrap()
 }
 
 fn set(v: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {

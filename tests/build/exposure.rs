@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::tests::sample;
-use super::{BuildInputs, DesiredObject, desired, exposure, names};
-use crate::api::*;
+use smbp_operator::api::*;
+use smbp_operator::build::{BuildInputs, DesiredObject, desired, exposure, names};
+use smbp_operator::testing::sample;
 
 /// Build inputs with every optional API installed, or none.
-pub(super) fn inputs(all_apis: bool) -> BuildInputs {
+pub(crate) fn inputs(all_apis: bool) -> BuildInputs {
     BuildInputs {
         cert_manager: all_apis,
         strimzi: all_apis,

@@ -1,0 +1,23 @@
+//! Fixtures shared by the unit tests in `src/` and the integration tests in `tests/`: the sample
+//! BigPeer and the inputs it is built with offline.
+//!
+//! Compiled for the crate's own unit tests and with the `testing` feature, which the integration
+//! tests get through the crate's dev-dependency on itself; the operator is built without it.
+
+use crate::api::BigPeer;
+use crate::build::BuildInputs;
+
+/// The sample BigPeer of config/samples, as written.
+pub const SAMPLE_YAML: &str = include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml");
+
+/// The sample from config/samples, parsed, with a uid (so owner references can be built).
+pub fn sample() -> BigPeer {
+    let mut bp: BigPeer = serde_yaml::from_str(SAMPLE_YAML).unwrap();
+    bp.metadata.uid = Some("u-1".into());
+    bp
+}
+
+/// Inputs for the sample: off OpenShift, Kafka bootstrap `kafka:9093`, every add-on present.
+pub fn sample_inputs(bp: &BigPeer) -> BuildInputs {
+    BuildInputs::offline(bp, vec!["kafka:9093".into()])
+}
