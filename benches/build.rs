@@ -8,9 +8,7 @@ use smbp_operator::api::BigPeer;
 use smbp_operator::build::{BuildInputs, desired};
 
 fn main() {
-    let mut bp: BigPeer =
-        serde_yaml::from_str(include_str!("../config/samples/smbp_v1alpha1_bigpeer.yaml")).unwrap();
-    bp.metadata.uid = Some("bench".into());
+    let bp: BigPeer = smbp_operator::testing::sample();
     let inputs = BuildInputs::offline(&bp, vec!["events-kafka-bootstrap:9093".into()]);
     let objects = desired(&bp, &inputs);
     let bytes: usize = objects

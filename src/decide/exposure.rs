@@ -395,10 +395,7 @@ mod tests {
     use serde_json::json;
 
     fn bp(expose: Option<ExposeSpec>) -> BigPeer {
-        let mut bp: BigPeer = serde_yaml::from_str(include_str!(
-            "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
-        ))
-        .unwrap();
+        let mut bp = crate::testing::sample();
         bp.spec.network.hostname = Some("bp.example.com".into());
         bp.spec.network.expose = expose;
         bp

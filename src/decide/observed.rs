@@ -160,26 +160,3 @@ pub fn template_size(sts: &k8s_openapi::api::apps::v1::StatefulSet) -> Option<St
             .clone(),
     )
 }
-/// An observation with no workloads yet, keys and transaction log ready or waiting (tests).
-#[cfg(test)]
-pub fn fixture(keys: bool, log: bool) -> Observed {
-    let part = |ready| Part {
-        ready,
-        reason: if ready {
-            Reason::Ready
-        } else {
-            Reason::WaitingForPrerequisites
-        },
-        message: String::new(),
-    };
-    Observed {
-        integrations: Default::default(),
-        statefulset: None,
-        deployments: Default::default(),
-        pods: vec![],
-        keys: part(keys),
-        transaction_log: part(log),
-        kafka_bootstrap: vec!["kafka:9093".into()],
-        exposure: Default::default(),
-    }
-}

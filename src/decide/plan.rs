@@ -130,7 +130,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::observed::fixture as observed;
+    use crate::testing::observed;
 
     #[test]
     fn a_new_bigpeer_waits_for_keys_and_transaction_log() {

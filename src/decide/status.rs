@@ -502,7 +502,7 @@ mod rollout_tests {
 #[cfg(test)]
 mod scale_down_tests {
     use super::*;
-    use crate::decide::observed::fixture;
+    use crate::testing::observed as fixture;
 
     fn find(cs: &[C], t: T) -> &C {
         cs.iter().find(|c| c.type_ == t).unwrap()

@@ -5,7 +5,9 @@
 //! tests get through the crate's dev-dependency on itself; the operator is built without it.
 
 use crate::api::BigPeer;
+use crate::api::reason::Reason;
 use crate::build::BuildInputs;
+use crate::decide::observed::Observed;
 
 /// The sample BigPeer of config/samples, as written.
 pub const SAMPLE_YAML: &str = include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml");
@@ -20,4 +22,27 @@ pub fn sample() -> BigPeer {
 /// Inputs for the sample: off OpenShift, Kafka bootstrap `kafka:9093`, every add-on present.
 pub fn sample_inputs(bp: &BigPeer) -> BuildInputs {
     BuildInputs::offline(bp, vec!["kafka:9093".into()])
+}
+
+/// An observation with no workloads yet, keys and transaction log ready or waiting (tests).
+pub fn observed(keys: bool, log: bool) -> Observed {
+    let part = |ready| crate::decide::observed::Part {
+        ready,
+        reason: if ready {
+            Reason::Ready
+        } else {
+            Reason::WaitingForPrerequisites
+        },
+        message: String::new(),
+    };
+    Observed {
+        integrations: Default::default(),
+        statefulset: None,
+        deployments: Default::default(),
+        pods: vec![],
+        keys: part(keys),
+        transaction_log: part(log),
+        kafka_bootstrap: vec!["kafka:9093".into()],
+        exposure: Default::default(),
+    }
 }
