@@ -22,11 +22,7 @@ pub async fn cleanup(
 ) -> Result<()> {
     let ns = bp.namespace().unwrap_or_default();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
-    let selector = labels::selector(bp, Component::Store)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let selector = labels::selector_string(bp, Component::Store);
     let list = pvcs
         .list_metadata(&ListParams::default().labels(&selector))
         .await

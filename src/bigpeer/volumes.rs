@@ -57,11 +57,7 @@ fn storage(
 pub async fn grow(client: &Client, bp: &BigPeer) -> Result<Volumes> {
     let ns = bp.namespace().unwrap_or_default();
     let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
-    let selector = labels::selector(bp, Component::Store)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let selector = labels::selector_string(bp, Component::Store);
     let claims = api
         .list(&ListParams::default().labels(&selector))
         .await

@@ -54,6 +54,15 @@ pub fn instance_selector(bp_name: &str) -> String {
     )
 }
 
+/// A component's selector as a label selector string, as list requests take it.
+pub fn selector_string(bp: &BigPeer, component: Component) -> String {
+    selector(bp, component)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Controller owner reference to the BigPeer.
 pub fn owner(bp: &BigPeer) -> OwnerReference {
     bp.controller_owner_ref(&())

@@ -57,13 +57,10 @@ impl Decisions {
 
 /// Replica counts of the store.
 pub fn store_status(sts: Option<&StatefulSet>) -> ComponentStatus {
-    let spec = sts
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.replicas)
-        .unwrap_or(0);
+    let spec = sts.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas);
     let st = sts.and_then(|s| s.status.as_ref());
     counts(
-        spec,
+        spec.unwrap_or(0),
         st.and_then(|s| s.ready_replicas).unwrap_or(0),
         st.and_then(|s| s.updated_replicas).unwrap_or(0),
     )
@@ -71,13 +68,10 @@ pub fn store_status(sts: Option<&StatefulSet>) -> ComponentStatus {
 
 /// Replica counts of a Deployment.
 pub fn deployment_status(d: Option<&Deployment>) -> ComponentStatus {
-    let spec = d
-        .and_then(|s| s.spec.as_ref())
-        .and_then(|s| s.replicas)
-        .unwrap_or(0);
+    let spec = d.and_then(|s| s.spec.as_ref()).and_then(|s| s.replicas);
     let st = d.and_then(|s| s.status.as_ref());
     counts(
-        spec,
+        spec.unwrap_or(0),
         st.and_then(|s| s.ready_replicas).unwrap_or(0),
         st.and_then(|s| s.updated_replicas).unwrap_or(0),
     )
