@@ -9,7 +9,8 @@ use smbp_operator::build::{BuildInputs, desired};
 
 fn main() {
     let mut bp: BigPeer =
-        serde_yaml::from_str(include_str!("../config/samples/smbp_v1alpha1_bigpeer.yaml")).unwrap();
+        serde_yaml_ng::from_str(include_str!("../config/samples/smbp_v1alpha1_bigpeer.yaml"))
+            .unwrap();
     bp.metadata.uid = Some("bench".into());
     let inputs = BuildInputs::offline(&bp, vec!["events-kafka-bootstrap:9093".into()]);
     let objects = desired(&bp, &inputs);

@@ -4,7 +4,7 @@
 use super::BigPeer;
 
 fn sample() -> serde_json::Value {
-    serde_yaml::from_str(include_str!(
+    serde_yaml_ng::from_str(include_str!(
         "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
     ))
     .unwrap()

@@ -45,12 +45,12 @@ pub fn released(root: &Path, current: &str) -> anyhow::Result<Vec<Entry>> {
                 "bundle/manifests/{}.clusterserviceversion.yaml",
                 release::PACKAGE
             ));
-            let csv: Value = serde_yaml::from_str(
+            let csv: Value = serde_yaml_ng::from_str(
                 &std::fs::read_to_string(&csv_path)
                     .with_context(|| format!("reading {}", csv_path.display()))?,
             )?;
             let record: ReleaseRecord =
-                serde_yaml::from_str(&std::fs::read_to_string(base.join("release.yaml"))?)?;
+                serde_yaml_ng::from_str(&std::fs::read_to_string(base.join("release.yaml"))?)?;
             Ok(Entry {
                 csv,
                 image: record.bundle_image,
@@ -115,7 +115,7 @@ pub fn release_files(r: &Release) -> Vec<File> {
     };
     out.push((
         format!("{base}/release.yaml"),
-        serde_yaml::to_string(&record).expect("record serializes"),
+        serde_yaml_ng::to_string(&record).expect("record serializes"),
     ));
     out
 }
@@ -159,7 +159,7 @@ mod tests {
             .find(|(p, _)| p == "catalog/smbp-operator/catalog.yaml")
             .unwrap()
             .1;
-        serde_yaml::Deserializer::from_str(catalog)
+        serde_yaml_ng::Deserializer::from_str(catalog)
             .map(|d| Value::deserialize(d).unwrap())
             .find(|d| d["schema"] == "olm.bundle")
             .unwrap()
@@ -241,7 +241,7 @@ mod tests {
             .find(|(p, _)| p.ends_with("catalog.yaml"))
             .unwrap()
             .1;
-        let docs: Vec<Value> = serde_yaml::Deserializer::from_str(catalog)
+        let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(catalog)
             .map(|d| Value::deserialize(d).unwrap())
             .collect();
         let stable = docs

@@ -393,7 +393,7 @@ mod tests {
     use serde_json::json;
 
     fn bp(expose: Option<ExposeSpec>) -> BigPeer {
-        let mut bp: BigPeer = serde_yaml::from_str(include_str!(
+        let mut bp: BigPeer = serde_yaml_ng::from_str(include_str!(
             "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
         ))
         .unwrap();

@@ -226,7 +226,7 @@ fn operator_series() -> BTreeSet<String> {
 }
 
 fn rule_file() -> Value {
-    serde_yaml::from_str(RULES).expect("rule file parses")
+    serde_yaml_ng::from_str(RULES).expect("rule file parses")
 }
 
 fn rules() -> Vec<Value> {
@@ -367,7 +367,7 @@ fn promtool_tests() -> Vec<(String, Value)> {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .map(|p| {
-            let v = serde_yaml::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            let v = serde_yaml_ng::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
             (p.display().to_string(), v)
         })
         .collect();
