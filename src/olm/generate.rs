@@ -26,13 +26,15 @@ pub struct ReleaseRecord {
 /// Released bundles, oldest first, except `current`.
 pub fn released(root: &Path, current: &str) -> anyhow::Result<Vec<Entry>> {
     let dir = root.join("releases");
-    let mut versions: Vec<(Vec<u64>, String)> = vec![];
+    let mut versions: Vec<(semver::Version, String)> = vec![];
     if dir.exists() {
         for e in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
             let name = e?.file_name().to_string_lossy().to_string();
             if name != current {
-                let key = name.split('.').map(|p| p.parse().unwrap_or(0)).collect();
-                versions.push((key, name));
+                let version = semver::Version::parse(&name).with_context(|| {
+                    format!("{}: {name:?} is not a semver version", dir.display())
+                })?;
+                versions.push((version, name));
             }
         }
     }
@@ -146,6 +148,50 @@ pub fn write(root: &Path, files: &[File]) -> anyhow::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A released bundle as `released` reads it: a CSV naming `version` and its record.
+    fn write_release(root: &Path, version: &str) {
+        let base = root.join("releases").join(version);
+        std::fs::create_dir_all(base.join("bundle/manifests")).unwrap();
+        std::fs::write(
+            base.join(format!(
+                "bundle/manifests/{}.clusterserviceversion.yaml",
+                release::PACKAGE
+            )),
+            format!("metadata:\n  name: {}\n", release::csv_name(version)),
+        )
+        .unwrap();
+        std::fs::write(
+            base.join("release.yaml"),
+            format!("bundleImage: example/bundle:v{version}\nchannels: [stable]\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn releases_are_ordered_by_semver_precedence() {
+        let root = tempfile::tempdir().unwrap();
+        for v in ["1.0.0", "0.10.0", "0.9.1", "1.0.0-rc.1", "0.9.0", "1.1.0"] {
+            write_release(root.path(), v);
+        }
+        let names: Vec<String> = released(root.path(), "1.1.0")
+            .unwrap()
+            .iter()
+            .map(|e| e.csv["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["0.9.0", "0.9.1", "0.10.0", "1.0.0-rc.1", "1.0.0"].map(release::csv_name)
+        );
+        assert_eq!(released(root.path(), "1.0.0").unwrap().len(), 5);
+
+        write_release(root.path(), "latest");
+        let err = released(root.path(), "1.1.0").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("\"latest\" is not a semver version"),
+            "{err:#}"
+        );
+    }
 
     #[test]
     fn generation_is_byte_identical() {
