@@ -2,8 +2,6 @@
 
 pub mod access;
 pub mod access_cache;
-#[cfg(test)]
-mod assets_check;
 pub mod exposition;
 pub mod metrics;
 pub mod reference;
