@@ -2,7 +2,7 @@
 # Parse every PromQL expression of the Grafana dashboards (panel targets and `label_values`
 # variable queries) and of the ```promql blocks under docs/ with promtool: they become the
 # recording rules of a scratch rule file. Grafana variables are replaced by plain values first.
-# Which metrics they name is checked by a unit test (src/telemetry/assets_check.rs).
+# Which metrics they name is checked by a unit test (tests/assets/main.rs).
 # shellcheck disable=SC2016 # `$` in the awk, jq and sed programs below is literal
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -325,8 +325,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Rbac => {
             print!(
                 "---\n{}---\n{}",
-                serde_yaml::to_string(&olm::rbac::manager_cluster_role())?,
-                serde_yaml::to_string(&olm::rbac::leader_election_role())?
+                serde_yaml_ng::to_string(&olm::rbac::manager_cluster_role())?,
+                serde_yaml_ng::to_string(&olm::rbac::leader_election_role())?
             );
             Ok(())
         }

@@ -5,7 +5,7 @@ use smbp_operator::api::BigPeer;
 use smbp_operator::testing::SAMPLE_YAML;
 
 fn sample() -> serde_json::Value {
-    serde_yaml::from_str(SAMPLE_YAML).unwrap()
+    serde_yaml_ng::from_str(SAMPLE_YAML).unwrap()
 }
 
 fn set(v: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {

@@ -209,7 +209,7 @@ pub fn render(bp: &BigPeer, inputs: &BuildInputs) -> String {
                 .map(|w| w.url.clone()),
         },
     };
-    serde_yaml::to_string(&rendered).expect("rendered configuration serializes")
+    serde_yaml_ng::to_string(&rendered).expect("rendered configuration serializes")
 }
 
 /// Render `transition.yaml` from the topology status.
@@ -226,7 +226,7 @@ pub fn render_transition(topology: Option<&TopologyStatus>) -> String {
                 crate::api::TransitionPhase::RollingPods => "RollingPods",
             }),
     };
-    serde_yaml::to_string(&t).expect("transition serializes")
+    serde_yaml_ng::to_string(&t).expect("transition serializes")
 }
 
 /// The topic this BigPeer writes its transaction log to.

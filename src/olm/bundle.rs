@@ -10,12 +10,12 @@ use super::release::{self, Release};
 use super::{crd, csv, manager, monitoring, rbac, scorecard};
 
 fn yaml(v: &impl serde::Serialize) -> String {
-    serde_yaml::to_string(v).expect("manifests serialize")
+    serde_yaml_ng::to_string(v).expect("manifests serialize")
 }
 
 /// The sample BigPeer that becomes `alm-examples`.
 pub fn example() -> Value {
-    let mut v: Value = serde_yaml::from_str(include_str!(
+    let mut v: Value = serde_yaml_ng::from_str(include_str!(
         "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
     ))
     .expect("sample parses");
@@ -138,7 +138,7 @@ mod tests {
             .iter()
             .filter(|(p, _)| p.starts_with(&format!("{dir}/manifests/")))
             .flat_map(|(_, c)| {
-                serde_yaml::Deserializer::from_str(c)
+                serde_yaml_ng::Deserializer::from_str(c)
                     .map(|d| {
                         let v = <Value as serde::Deserialize>::deserialize(d).unwrap();
                         (
@@ -198,7 +198,7 @@ mod tests {
                 .find(|(p, _)| p.ends_with("metadata/annotations.yaml"))
                 .unwrap()
                 .1;
-            let ann: Value = serde_yaml::from_str(ann).unwrap();
+            let ann: Value = serde_yaml_ng::from_str(ann).unwrap();
             let ann = ann["annotations"].as_object().unwrap();
             assert!(ann.contains_key("com.redhat.openshift.versions"));
             for (k, v) in ann {

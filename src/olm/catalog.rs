@@ -111,7 +111,7 @@ pub fn render(entries: &[Entry], default_channel: &str, icon: &Value, descriptio
         .map(|d| {
             format!(
                 "---\n{}",
-                serde_yaml::to_string(d).expect("catalog serializes")
+                serde_yaml_ng::to_string(d).expect("catalog serializes")
             )
         })
         .collect()

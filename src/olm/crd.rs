@@ -26,6 +26,11 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
 pub fn yaml() -> String {
     crds()
         .iter()
-        .map(|c| format!("---\n{}", serde_yaml::to_string(c).expect("CRDs serialize")))
+        .map(|c| {
+            format!(
+                "---\n{}",
+                serde_yaml_ng::to_string(c).expect("CRDs serialize")
+            )
+        })
         .collect()
 }

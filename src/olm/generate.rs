@@ -27,13 +27,15 @@ pub struct ReleaseRecord {
 /// Released bundles, oldest first, except `current`.
 pub fn released(root: &Path, current: &str) -> anyhow::Result<Vec<Entry>> {
     let dir = root.join("releases");
-    let mut versions: Vec<(Vec<u64>, String)> = vec![];
+    let mut versions: Vec<(semver::Version, String)> = vec![];
     if dir.exists() {
         for e in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
             let name = e?.file_name().to_string_lossy().to_string();
             if name != current {
-                let key = name.split('.').map(|p| p.parse().unwrap_or(0)).collect();
-                versions.push((key, name));
+                let version = semver::Version::parse(&name).with_context(|| {
+                    format!("{}: {name:?} is not a semver version", dir.display())
+                })?;
+                versions.push((version, name));
             }
         }
     }
@@ -46,12 +48,12 @@ pub fn released(root: &Path, current: &str) -> anyhow::Result<Vec<Entry>> {
                 "bundle/manifests/{}.clusterserviceversion.yaml",
                 release::PACKAGE
             ));
-            let csv: Value = serde_yaml::from_str(
+            let csv: Value = serde_yaml_ng::from_str(
                 &std::fs::read_to_string(&csv_path)
                     .with_context(|| format!("reading {}", csv_path.display()))?,
             )?;
             let record: ReleaseRecord =
-                serde_yaml::from_str(&std::fs::read_to_string(base.join("release.yaml"))?)?;
+                serde_yaml_ng::from_str(&std::fs::read_to_string(base.join("release.yaml"))?)?;
             Ok(Entry {
                 csv,
                 image: record.bundle_image,
@@ -113,7 +115,7 @@ pub fn release_files(r: &Release) -> Vec<File> {
     };
     out.push((
         format!("{base}/release.yaml"),
-        serde_yaml::to_string(&record).expect("record serializes"),
+        serde_yaml_ng::to_string(&record).expect("record serializes"),
     ));
     out
 }
@@ -145,6 +147,50 @@ pub fn write(root: &Path, files: &[File]) -> anyhow::Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
 
+    /// A released bundle as `released` reads it: a CSV naming `version` and its record.
+    fn write_release(root: &Path, version: &str) {
+        let base = root.join("releases").join(version);
+        std::fs::create_dir_all(base.join("bundle/manifests")).unwrap();
+        std::fs::write(
+            base.join(format!(
+                "bundle/manifests/{}.clusterserviceversion.yaml",
+                release::PACKAGE
+            )),
+            format!("metadata:\n  name: {}\n", release::csv_name(version)),
+        )
+        .unwrap();
+        std::fs::write(
+            base.join("release.yaml"),
+            format!("bundleImage: example/bundle:v{version}\nchannels: [stable]\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn releases_are_ordered_by_semver_precedence() {
+        let root = tempfile::tempdir().unwrap();
+        for v in ["1.0.0", "0.10.0", "0.9.1", "1.0.0-rc.1", "0.9.0", "1.1.0"] {
+            write_release(root.path(), v);
+        }
+        let names: Vec<String> = released(root.path(), "1.1.0")
+            .unwrap()
+            .iter()
+            .map(|e| e.csv["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            ["0.9.0", "0.9.1", "0.10.0", "1.0.0-rc.1", "1.0.0"].map(release::csv_name)
+        );
+        assert_eq!(released(root.path(), "1.0.0").unwrap().len(), 5);
+
+        write_release(root.path(), "latest");
+        let err = released(root.path(), "1.1.0").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("\"latest\" is not a semver version"),
+            "{err:#}"
+        );
+    }
+
     #[test]
     fn generation_is_byte_identical() {
         let r = Release::with_defaults("0.2.0", "2026-11-23T00:00:00Z");
@@ -157,7 +203,7 @@ mod tests {
             .find(|(p, _)| p == "catalog/smbp-operator/catalog.yaml")
             .unwrap()
             .1;
-        serde_yaml::Deserializer::from_str(catalog)
+        serde_yaml_ng::Deserializer::from_str(catalog)
             .map(|d| Value::deserialize(d).unwrap())
             .find(|d| d["schema"] == "olm.bundle")
             .unwrap()
@@ -239,7 +285,7 @@ mod tests {
             .find(|(p, _)| p.ends_with("catalog.yaml"))
             .unwrap()
             .1;
-        let docs: Vec<Value> = serde_yaml::Deserializer::from_str(catalog)
+        let docs: Vec<Value> = serde_yaml_ng::Deserializer::from_str(catalog)
             .map(|d| Value::deserialize(d).unwrap())
             .collect();
         let stable = docs

@@ -7,7 +7,7 @@ use super::release::{self, Release};
 use super::{crd, manager, monitoring, rbac, scorecard};
 
 fn y(v: &impl serde::Serialize) -> String {
-    serde_yaml::to_string(v).expect("manifests serialize")
+    serde_yaml_ng::to_string(v).expect("manifests serialize")
 }
 
 fn kustomization(resources: &[&str]) -> String {
@@ -142,7 +142,7 @@ mod tests {
     use super::*;
 
     fn resources(yaml: &str) -> Vec<String> {
-        let v: Value = serde_yaml::from_str(yaml).unwrap();
+        let v: Value = serde_yaml_ng::from_str(yaml).unwrap();
         v["resources"]
             .as_array()
             .unwrap()
@@ -162,7 +162,7 @@ mod tests {
         // Uncommented, it is still a valid kustomization that adds config/prometheus.
         let enabled = k.replace("#- ../prometheus", "- ../prometheus");
         assert_eq!(resources(&enabled).last().unwrap(), "../prometheus");
-        let v: Value = serde_yaml::from_str(&enabled).unwrap();
+        let v: Value = serde_yaml_ng::from_str(&enabled).unwrap();
         assert_eq!(v["namespace"], release::SUGGESTED_NAMESPACE);
     }
 

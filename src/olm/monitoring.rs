@@ -80,7 +80,7 @@ pub fn service_monitor() -> Value {
 
 /// The rule file's groups as a PrometheusRule.
 pub fn prometheus_rule() -> Value {
-    let rules: Value = serde_yaml::from_str(RULES).expect("monitoring/rules parses as YAML");
+    let rules: Value = serde_yaml_ng::from_str(RULES).expect("monitoring/rules parses as YAML");
     json!({
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
@@ -107,7 +107,7 @@ pub fn dashboard_config_map(d: &Dashboard) -> Value {
 }
 
 fn y(v: &Value) -> String {
-    serde_yaml::to_string(v).expect("manifests serialize")
+    serde_yaml_ng::to_string(v).expect("manifests serialize")
 }
 
 /// `config/prometheus/`: a kustomize directory that `config/default` can include.
@@ -228,7 +228,7 @@ mod tests {
     #[test]
     fn prometheus_rule_carries_every_group_of_the_rule_file() {
         let pr = prometheus_rule();
-        let file: Value = serde_yaml::from_str(RULES).unwrap();
+        let file: Value = serde_yaml_ng::from_str(RULES).unwrap();
         assert_eq!(pr["spec"]["groups"], file["groups"]);
         assert!(pr["spec"]["groups"].as_array().unwrap().len() >= 3);
     }
@@ -257,7 +257,7 @@ mod tests {
             files
                 .iter()
                 .map(|(_, c)| {
-                    serde_yaml::from_str::<Value>(c).unwrap()["kind"]
+                    serde_yaml_ng::from_str::<Value>(c).unwrap()["kind"]
                         .as_str()
                         .unwrap()
                         .to_string()
@@ -277,7 +277,7 @@ mod tests {
     #[test]
     fn kustomization_lists_every_file_it_ships() {
         let files = kustomize_files();
-        let k: Value = serde_yaml::from_str(
+        let k: Value = serde_yaml_ng::from_str(
             &files
                 .iter()
                 .find(|(p, _)| p.ends_with("kustomization.yaml"))

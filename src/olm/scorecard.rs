@@ -60,7 +60,7 @@ pub fn layout() -> Vec<(String, String)> {
             {"path": "patches/olm.config.yaml", "target": {"group": "scorecard.operatorframework.io", "version": "v1alpha3", "kind": "Configuration", "name": "config"}},
         ],
     });
-    let y = |v: &Value| serde_yaml::to_string(v).expect("scorecard config serializes");
+    let y = |v: &Value| serde_yaml_ng::to_string(v).expect("scorecard config serializes");
     let mut out = vec![];
     for root in ["scorecard", "config/scorecard"] {
         out.push((format!("{root}/bases/config.yaml"), y(&base)));

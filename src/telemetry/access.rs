@@ -4,7 +4,7 @@
 //! logic is tested without an API server.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -91,7 +91,7 @@ pub fn bearer_token(header: &[u8]) -> Option<&str> {
 pub struct Gate {
     reviewer: Arc<dyn Reviewer>,
     policy: CachePolicy,
-    cache: Mutex<DecisionCache>,
+    cache: DecisionCache,
     path: String,
 }
 
@@ -101,7 +101,7 @@ impl Gate {
         Gate {
             reviewer,
             policy,
-            cache: Mutex::new(DecisionCache::new(policy.capacity)),
+            cache: DecisionCache::new(policy.capacity),
             path: path.to_string(),
         }
     }
@@ -116,7 +116,7 @@ impl Gate {
             return Ok(Decision::Unauthenticated);
         };
         let key = TokenKey::of(token);
-        if let Some(d) = self.cache.lock().expect("access cache lock").get(&key, now) {
+        if let Some(d) = self.cache.get(&key, now) {
             return Ok(d);
         }
         let decision = match self.reviewer.authenticate(token).await? {
@@ -138,10 +138,7 @@ impl Gate {
             Decision::Allowed => self.policy.allowed_ttl,
             Decision::Forbidden | Decision::Unauthenticated => self.policy.denied_ttl,
         };
-        self.cache
-            .lock()
-            .expect("access cache lock")
-            .insert(key, decision, ttl, now);
+        self.cache.insert(key, decision, ttl, now);
         Ok(decision)
     }
 }
@@ -150,6 +147,7 @@ impl Gate {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// (user, groups, path, verb) of one authorization request.
@@ -367,7 +365,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert!(g.cache.lock().unwrap().len() <= 8);
+        assert!(g.cache.len() <= 8);
         // A real reader still gets through.
         assert_eq!(
             g.check(hdr("Bearer reader-token"), now).await.unwrap(),

@@ -1,9 +1,11 @@
-//! A small, bounded cache of metrics access decisions, keyed by a SHA-256 digest of the bearer
-//! token so that the token itself is never kept.
+//! A small, bounded cache of metrics access decisions (a moka cache), keyed by a SHA-256 digest
+//! of the bearer token so that the token itself is never kept.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use moka::Expiry;
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
 /// What a reader of `/metrics` may do.
@@ -31,72 +33,85 @@ impl TokenKey {
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     decision: Decision,
+    /// When the decision stops counting, on the caller's clock (`get` and `insert` take `now`).
     expires: Instant,
+    /// Its lifetime, after which moka drops it from memory.
+    ttl: Duration,
 }
 
-/// Decisions with an expiry; never more than `capacity` of them.
-#[derive(Debug)]
+/// Every entry lives for its own `ttl`, from its last insert.
+struct OwnTtl;
+
+impl Expiry<TokenKey, Entry> for OwnTtl {
+    fn expire_after_create(&self, _: &TokenKey, e: &Entry, _: Instant) -> Option<Duration> {
+        Some(e.ttl)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &TokenKey,
+        e: &Entry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(e.ttl)
+    }
+}
+
+/// Decisions with an expiry; at most `capacity` of them once moka's pending maintenance has run
+/// (it evicts in small batches during reads and writes), least recently used first.
 pub struct DecisionCache {
-    entries: HashMap<TokenKey, Entry>,
-    capacity: usize,
+    entries: Cache<TokenKey, Entry>,
 }
 
 impl DecisionCache {
     /// An empty cache holding at most `capacity` decisions (0 caches nothing).
     pub fn new(capacity: usize) -> DecisionCache {
         DecisionCache {
-            entries: HashMap::with_capacity(capacity.min(1024)),
-            capacity,
+            entries: Cache::builder()
+                .max_capacity(capacity as u64)
+                // Plain LRU: TinyLFU's admission filter may refuse a new token outright.
+                .eviction_policy(EvictionPolicy::lru())
+                .expire_after(OwnTtl)
+                .build(),
         }
     }
 
     /// The decision for `key` if it has not expired at `now`; an expired one is dropped.
-    pub fn get(&mut self, key: &TokenKey, now: Instant) -> Option<Decision> {
-        match self.entries.get(key) {
-            Some(e) if now < e.expires => Some(e.decision),
-            Some(_) => {
-                self.entries.remove(key);
-                None
-            }
-            None => None,
+    pub fn get(&self, key: &TokenKey, now: Instant) -> Option<Decision> {
+        let e = self.entries.get(key)?;
+        if now < e.expires {
+            Some(e.decision)
+        } else {
+            self.entries.invalidate(key);
+            None
         }
     }
 
-    /// Remember `decision` for `ttl` from `now`. When full, expired entries go first, then the
-    /// one closest to expiry.
-    pub fn insert(&mut self, key: TokenKey, decision: Decision, ttl: Duration, now: Instant) {
-        if self.capacity == 0 || ttl.is_zero() {
+    /// Remember `decision` for `ttl` from `now`.
+    pub fn insert(&self, key: TokenKey, decision: Decision, ttl: Duration, now: Instant) {
+        if self.entries.policy().max_capacity() == Some(0) || ttl.is_zero() {
             return;
-        }
-        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
-            self.entries.retain(|_, e| now < e.expires);
-            if self.entries.len() >= self.capacity
-                && let Some(oldest) = self
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, e)| e.expires)
-                    .map(|(k, _)| *k)
-            {
-                self.entries.remove(&oldest);
-            }
         }
         self.entries.insert(
             key,
             Entry {
                 decision,
                 expires: now + ttl,
+                ttl,
             },
         );
     }
 
-    /// Number of decisions held (expired ones included until they are touched or evicted).
+    /// Number of decisions held, once pending evictions have run.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.run_pending_tasks();
+        self.entries.entry_count() as usize
     }
 
-    /// Holds no decision.
+    /// Holds no decision (pending evictions run first).
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }
 
@@ -120,7 +135,7 @@ mod tests {
     #[test]
     fn decisions_expire() {
         let t0 = Instant::now();
-        let mut c = DecisionCache::new(4);
+        let c = DecisionCache::new(4);
         let k = TokenKey::of("t");
         c.insert(k, Decision::Allowed, TTL, t0);
         assert_eq!(c.get(&k, t0), Some(Decision::Allowed));
@@ -133,39 +148,44 @@ mod tests {
     }
 
     #[test]
-    fn full_cache_drops_expired_then_closest_to_expiry() {
+    fn moka_expires_each_decision_after_its_own_ttl() {
+        let c = DecisionCache::new(4);
+        let now = Instant::now();
+        let (short, long) = (TokenKey::of("short"), TokenKey::of("long"));
+        c.insert(short, Decision::Forbidden, Duration::from_millis(50), now);
+        c.insert(long, Decision::Allowed, TTL, now);
+        std::thread::sleep(Duration::from_millis(100));
+        // Asked with the insert's `now`, only moka's own clock can tell that `short` is gone.
+        assert_eq!(c.get(&short, now), None);
+        assert_eq!(c.get(&long, now), Some(Decision::Allowed));
+    }
+
+    #[test]
+    fn a_full_cache_drops_the_least_recently_used() {
         let t0 = Instant::now();
-        let mut c = DecisionCache::new(2);
-        let (a, b, d, e) = (
-            TokenKey::of("a"),
-            TokenKey::of("b"),
-            TokenKey::of("d"),
-            TokenKey::of("e"),
-        );
-        c.insert(a, Decision::Allowed, Duration::from_secs(10), t0);
-        c.insert(b, Decision::Forbidden, Duration::from_secs(100), t0);
-        // a expires first: it makes room for d.
-        c.insert(d, Decision::Allowed, Duration::from_secs(50), t0);
+        let c = DecisionCache::new(2);
+        let (a, b, d) = (TokenKey::of("a"), TokenKey::of("b"), TokenKey::of("d"));
+        c.insert(a, Decision::Allowed, TTL, t0);
+        c.insert(b, Decision::Forbidden, TTL, t0);
         assert_eq!(c.len(), 2);
-        assert_eq!(c.get(&a, t0), None);
-        assert_eq!(c.get(&b, t0), Some(Decision::Forbidden));
+        // a was read since b was written: b makes room for d.
+        assert_eq!(c.get(&a, t0), Some(Decision::Allowed));
+        c.insert(d, Decision::Allowed, TTL, t0);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.get(&b, t0), None);
+        assert_eq!(c.get(&a, t0), Some(Decision::Allowed));
         assert_eq!(c.get(&d, t0), Some(Decision::Allowed));
-        // At t0+60 d has expired: it goes, b stays.
-        let later = t0 + Duration::from_secs(60);
-        c.insert(e, Decision::Unauthenticated, TTL, later);
-        assert_eq!(c.get(&b, later), Some(Decision::Forbidden));
-        assert_eq!(c.get(&e, later), Some(Decision::Unauthenticated));
-        assert_eq!(c.len(), 2);
     }
 
     #[test]
     fn replacing_a_key_does_not_evict_another() {
         let t0 = Instant::now();
-        let mut c = DecisionCache::new(2);
+        let c = DecisionCache::new(2);
         let (a, b) = (TokenKey::of("a"), TokenKey::of("b"));
         c.insert(a, Decision::Allowed, TTL, t0);
         c.insert(b, Decision::Allowed, TTL, t0);
         c.insert(a, Decision::Forbidden, TTL, t0);
+        assert_eq!(c.len(), 2);
         assert_eq!(c.get(&a, t0), Some(Decision::Forbidden));
         assert_eq!(c.get(&b, t0), Some(Decision::Allowed));
     }
@@ -174,10 +194,10 @@ mod tests {
     fn zero_capacity_or_ttl_caches_nothing() {
         let t0 = Instant::now();
         let k = TokenKey::of("t");
-        let mut none = DecisionCache::new(0);
+        let none = DecisionCache::new(0);
         none.insert(k, Decision::Allowed, TTL, t0);
         assert_eq!(none.get(&k, t0), None);
-        let mut c = DecisionCache::new(4);
+        let c = DecisionCache::new(4);
         c.insert(k, Decision::Allowed, Duration::ZERO, t0);
         assert_eq!(c.get(&k, t0), None);
     }
@@ -199,7 +219,7 @@ mod tests {
             ops in proptest::collection::vec((0u8..16, decision(), 1u64..100, 0u64..30), 1..80),
         ) {
             let t0 = Instant::now();
-            let mut c = DecisionCache::new(capacity);
+            let c = DecisionCache::new(capacity);
             let mut now = t0;
             for (token, d, ttl, advance) in ops {
                 now += Duration::from_secs(advance);

@@ -2,10 +2,7 @@
 
 pub mod access;
 pub mod access_cache;
-#[cfg(test)]
-mod assets_check;
 pub mod exposition;
-pub mod https;
 pub mod metrics;
 pub mod reference;
 pub mod review;

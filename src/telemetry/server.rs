@@ -14,17 +14,21 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::access::{CachePolicy, Decision, Gate, Reviewer};
 use super::metrics::Metrics;
-use super::{https, tls};
+use super::tls;
+use crate::facts::METRICS_PATH;
 
-/// Path of the metrics endpoint (also the non-resource URL readers need `get` on).
-pub const METRICS_PATH: &str = "/metrics";
 /// How often the certificate directory is looked at for a renewed certificate.
 pub const CERT_POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// Longest a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a client may take to send the request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How `/metrics` is served.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +168,26 @@ fn local(l: &TcpListener, fallback: SocketAddr) -> SocketAddr {
     l.local_addr().unwrap_or(fallback)
 }
 
+/// Serve `app` over TLS (HTTP/1.1) on `listener` until the process ends. axum-server runs one
+/// task per connection, so a slow or broken handshake never holds up other clients.
+async fn serve_tls(listener: TcpListener, tls: RustlsConfig, app: Router) {
+    let mut server = axum_server::Server::from_listener(listener)
+        .acceptor(RustlsAcceptor::new(tls).handshake_timeout(HANDSHAKE_TIMEOUT))
+        .http1_only()
+        .accept_error_handler(|peer: Option<&SocketAddr>, e: &std::io::Error| match peer {
+            // E.g. out of file descriptors; axum-server backs off before the next accept.
+            None => warn!(error = %e, "accepting a metrics connection failed"),
+            Some(peer) => debug!(%peer, error = %e, "TLS handshake failed"),
+        });
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(HEADER_TIMEOUT);
+    if let Err(e) = server.serve(app.into_make_service()).await {
+        error!(error = %e, "metrics server failed");
+    }
+}
+
 /// Bind both addresses, load or make the certificate, and serve in the background until the
 /// process ends. Fails at once when an address is taken or no certificate can be served.
 /// `reviewer` is asked only in secure mode.
@@ -190,19 +214,18 @@ pub async fn start(
             info!(address = %bound.metrics, "serving metrics over plain HTTP");
         }
         Security::Secure { cert_dir, names } => {
-            let store = match &cert_dir {
+            let served = match &cert_dir {
                 Some(dir) => {
                     let mut source = tls::DirSource::new(dir);
-                    let store = Arc::new(tls::CertStore::new(source.load()?));
-                    tokio::spawn(tls::watch(source, store.clone(), CERT_POLL_INTERVAL));
-                    store
+                    let served = RustlsConfig::from_config(tls::server_config(source.load()?)?);
+                    tokio::spawn(tls::watch(source, served.clone(), CERT_POLL_INTERVAL));
+                    served
                 }
-                None => Arc::new(tls::CertStore::new(tls::self_signed(&names)?)),
+                None => RustlsConfig::from_config(tls::server_config(tls::self_signed(&names)?)?),
             };
-            let config = tls::server_config(store)?;
             let gate = Arc::new(Gate::new(reviewer, METRICS_PATH, CachePolicy::default()));
             let app = metrics_router(metrics, Some(gate));
-            tokio::spawn(https::serve(metrics_listener, config, app));
+            tokio::spawn(serve_tls(metrics_listener, served, app));
             info!(
                 address = %bound.metrics,
                 certificate = %cert_dir.as_ref().map_or("self-signed".to_string(), |d| d.display().to_string()),

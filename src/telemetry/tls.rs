@@ -1,17 +1,18 @@
 //! TLS for the metrics server (rustls with ring): a certificate from a directory (`tls.crt`,
 //! `tls.key`, as cert-manager and OpenShift's service CA write them), reloaded when the files
-//! change, or a self-signed certificate made in memory at start.
+//! change, or a self-signed certificate made in memory at start. axum-server's [`RustlsConfig`]
+//! serves it and swaps in a renewed one.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum_server::tls_rustls::RustlsConfig;
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert};
-use rustls::sign::CertifiedKey;
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
@@ -85,44 +86,13 @@ pub fn self_signed(names: &[String]) -> Result<CertifiedKey, TlsError> {
     )
 }
 
-/// The certificate served now; replaced when the directory changes.
-#[derive(Debug)]
-pub struct CertStore {
-    current: RwLock<Arc<CertifiedKey>>,
-}
-
-impl CertStore {
-    /// A store serving `key`.
-    pub fn new(key: CertifiedKey) -> CertStore {
-        CertStore {
-            current: RwLock::new(Arc::new(key)),
-        }
-    }
-
-    /// Serve `key` from the next handshake on.
-    pub fn set(&self, key: CertifiedKey) {
-        *self.current.write().expect("certificate lock") = Arc::new(key);
-    }
-
-    /// The certificate served now.
-    pub fn current(&self) -> Arc<CertifiedKey> {
-        self.current.read().expect("certificate lock").clone()
-    }
-}
-
-impl ResolvesServerCert for CertStore {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current())
-    }
-}
-
-/// A TLS 1.2/1.3 server configuration (HTTP/1.1) serving whatever `store` holds.
-pub fn server_config(store: Arc<CertStore>) -> Result<Arc<ServerConfig>, TlsError> {
+/// A TLS 1.2/1.3 server configuration (HTTP/1.1) serving `key`.
+pub fn server_config(key: CertifiedKey) -> Result<Arc<ServerConfig>, TlsError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(TlsError::Config)?
         .with_no_client_auth()
-        .with_cert_resolver(store);
+        .with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -202,27 +172,43 @@ impl DirSource {
     }
 }
 
-/// Look at the directory every `every` and serve new certificates as they appear (e.g. when
-/// cert-manager or the service CA rotates them); a bad update keeps the current one.
-pub async fn watch(mut source: DirSource, store: Arc<CertStore>, every: Duration) {
+/// Look at the directory every `every` and have `served` serve new certificates from the next
+/// handshake on as they appear (e.g. when cert-manager or the service CA rotates them); a bad
+/// update keeps the current one.
+pub async fn watch(mut source: DirSource, served: RustlsConfig, every: Duration) {
     loop {
         tokio::time::sleep(every).await;
-        match source.poll() {
-            Poll::Unchanged => {}
-            Poll::Reloaded(key) => {
-                store.set(key);
-                info!(dir = %source.dir().display(), "serving the renewed metrics certificate");
-            }
-            Poll::Rejected(e) => {
-                warn!(dir = %source.dir().display(), error = %e, "keeping the current metrics certificate");
-            }
-        }
+        let rejected = match source.poll() {
+            Poll::Unchanged => continue,
+            Poll::Reloaded(key) => match server_config(key) {
+                Ok(config) => {
+                    served.reload_from_config(config);
+                    info!(dir = %source.dir().display(), "serving the renewed metrics certificate");
+                    continue;
+                }
+                Err(e) => e,
+            },
+            Poll::Rejected(e) => e,
+        };
+        warn!(dir = %source.dir().display(), error = %rejected, "keeping the current metrics certificate");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::ServerName;
+
+    /// The leaf certificate a client gets from `served` now, by a full handshake over a pipe.
+    async fn served_leaf(served: &RustlsConfig) -> CertificateDer<'static> {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let accept = tokio_rustls::TlsAcceptor::from(served.get_inner()).accept(server);
+        let connect =
+            tokio_rustls::TlsConnector::from(crate::telemetry::test_clients::any_certificate())
+                .connect(ServerName::try_from("localhost").unwrap(), client);
+        let (_, c) = tokio::try_join!(accept, connect).unwrap();
+        c.get_ref().1.peer_certificates().unwrap()[0].clone()
+    }
 
     /// A CA and a leaf for localhost it signed, as PEM: (ca cert, leaf cert, leaf key).
     fn ca_and_leaf() -> (String, String, String) {
@@ -282,11 +268,11 @@ mod tests {
         let b = self_signed(&names).unwrap();
         assert!(a.keys_match().is_ok());
         assert_ne!(a.cert[0], b.cert[0], "every start makes its own key");
-        assert!(server_config(Arc::new(CertStore::new(a))).is_ok());
+        assert!(server_config(a).is_ok());
     }
 
-    #[test]
-    fn the_directory_is_reparsed_only_when_it_changes() {
+    #[tokio::test]
+    async fn the_directory_is_reparsed_only_when_it_changes() {
         let dir = tempfile::tempdir().unwrap();
         let mut src = DirSource::new(dir.path());
         // Missing files: reported once, then quiet.
@@ -301,25 +287,25 @@ mod tests {
         };
         assert!(matches!(src.poll(), Poll::Unchanged));
 
-        // A half-written rotation (new cert, old key) is rejected once; the store keeps the
+        // A half-written rotation (new cert, old key) is rejected once; the server keeps the
         // certificate it serves.
-        let store = CertStore::new(first.clone());
+        let served = RustlsConfig::from_config(server_config(first.clone()).unwrap());
         let (_, leaf2, key2) = ca_and_leaf();
         write(dir.path(), &leaf2, &key1);
         assert!(matches!(src.poll(), Poll::Rejected(TlsError::Key(_))));
         assert!(matches!(src.poll(), Poll::Unchanged));
-        assert_eq!(store.current().cert, first.cert);
+        assert_eq!(served_leaf(&served).await, first.cert[0]);
 
         write(dir.path(), &leaf2, &key2);
         match src.poll() {
             Poll::Reloaded(k) => {
-                store.set(k);
+                served.reload_from_config(server_config(k).unwrap());
             }
             other => panic!("{other:?}"),
         }
-        assert_ne!(store.current().cert, first.cert);
+        assert_ne!(served_leaf(&served).await, first.cert[0]);
         assert_eq!(
-            store.current().cert[0],
+            served_leaf(&served).await,
             CertificateDer::from_pem_slice(leaf2.as_bytes()).unwrap()
         );
     }
@@ -330,14 +316,14 @@ mod tests {
         let (_, leaf1, key1) = ca_and_leaf();
         write(dir.path(), &leaf1, &key1);
         let mut src = DirSource::new(dir.path());
-        let store = Arc::new(CertStore::new(src.load().unwrap()));
-        let task = tokio::spawn(watch(src, store.clone(), Duration::from_millis(20)));
+        let served = RustlsConfig::from_config(server_config(src.load().unwrap()).unwrap());
+        let task = tokio::spawn(watch(src, served.clone(), Duration::from_millis(20)));
         let (_, leaf2, key2) = ca_and_leaf();
         write(dir.path(), &leaf2, &key2);
         let want = CertificateDer::from_pem_slice(leaf2.as_bytes()).unwrap();
         let mut swapped = false;
         for _ in 0..200 {
-            if store.current().cert[0] == want {
+            if served_leaf(&served).await == want {
                 swapped = true;
                 break;
             }

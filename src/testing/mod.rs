@@ -14,7 +14,7 @@ pub const SAMPLE_YAML: &str = include_str!("../../config/samples/smbp_v1alpha1_b
 
 /// The sample from config/samples, parsed, with a uid (so owner references can be built).
 pub fn sample() -> BigPeer {
-    let mut bp: BigPeer = serde_yaml::from_str(SAMPLE_YAML).unwrap();
+    let mut bp: BigPeer = serde_yaml_ng::from_str(SAMPLE_YAML).unwrap();
     bp.metadata.uid = Some("u-1".into());
     bp
 }

@@ -45,7 +45,7 @@ fn examples() -> Vec<Example> {
         .iter()
         .map(|(file, text)| {
             let raw: Value =
-                serde_yaml::from_str(text).unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
+                serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
             let bp: BigPeer = serde_json::from_value(raw.clone())
                 .unwrap_or_else(|e| panic!("{file} is not a BigPeer: {e}"));
             Example { file, raw, bp }

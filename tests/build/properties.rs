@@ -377,11 +377,11 @@ proptest! {
         let objects = desired(&bp, &inputs(&bp, false));
         let cm: ConfigMap = serde_json::from_value(objects.iter().find(|o| o.resource.kind == "ConfigMap").unwrap().body.clone()).unwrap();
         let data = cm.data.unwrap();
-        let parsed: serde_yaml::Value = serde_yaml::from_str(&data[config::CONFIG_FILE]).unwrap();
-        fn walk(v: &serde_yaml::Value, path: &str, out: &mut Vec<String>) {
+        let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&data[config::CONFIG_FILE]).unwrap();
+        fn walk(v: &serde_yaml_ng::Value, path: &str, out: &mut Vec<String>) {
             match v {
-                serde_yaml::Value::Mapping(m) => for (k, v) in m { walk(v, &format!("{path}.{}", k.as_str().unwrap_or("")), out) },
-                serde_yaml::Value::Sequence(s) => for v in s { walk(v, path, out) },
+                serde_yaml_ng::Value::Mapping(m) => for (k, v) in m { walk(v, &format!("{path}.{}", k.as_str().unwrap_or("")), out) },
+                serde_yaml_ng::Value::Sequence(s) => for v in s { walk(v, path, out) },
                 _ => out.push(path.to_string()),
             }
         }

@@ -217,7 +217,7 @@ pub async fn token_kubeconfig(client: &Client, ns: &str, sa: &str, path: &Path) 
         "contexts": [{"name": "operator", "context": {"cluster": "local", "user": sa}}],
         "current-context": "operator",
     });
-    std::fs::write(path, serde_yaml::to_string(&cfg).unwrap()).unwrap();
+    std::fs::write(path, serde_yaml_ng::to_string(&cfg).unwrap()).unwrap();
     path.to_path_buf()
 }
 

@@ -401,7 +401,7 @@ async fn exposure_examples_are_accepted_by_the_api_server() {
     let mut kinds = std::collections::BTreeSet::new();
     for file in &files {
         let shown = file.file_name().unwrap().to_string_lossy().into_owned();
-        let mut body: Value = serde_yaml::from_str(&std::fs::read_to_string(file).unwrap())
+        let mut body: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(file).unwrap())
             .unwrap_or_else(|e| panic!("{shown}: {e}"));
         body["metadata"]["namespace"] = json!(ns);
         let name = body["metadata"]["name"].as_str().unwrap().to_string();

@@ -47,7 +47,7 @@ impl Prometheus {
             }],
         });
         let config_file = dir.join("prometheus.yml");
-        std::fs::write(&config_file, serde_yaml::to_string(&config).unwrap()).unwrap();
+        std::fs::write(&config_file, serde_yaml_ng::to_string(&config).unwrap()).unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
         let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
         let child = Command::new(&bin)

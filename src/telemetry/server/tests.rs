@@ -249,6 +249,34 @@ async fn secure_mode_without_a_directory_serves_a_self_signed_certificate() {
 }
 
 #[tokio::test]
+async fn a_stalled_handshake_does_not_hold_up_other_readers() {
+    let b = start(
+        config(Security::Secure {
+            cert_dir: None,
+            names: vec!["localhost".into()],
+        }),
+        metrics_with_data(),
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(Fake),
+    )
+    .await
+    .unwrap();
+    // Connected, and never says a word.
+    let _silent = tokio::net::TcpStream::connect(b.metrics).await.unwrap();
+    let reader = get(
+        b.metrics,
+        "/metrics",
+        Some("reader"),
+        Some(any_cert_client()),
+    );
+    let (code, text) = tokio::time::timeout(Duration::from_secs(5), reader)
+        .await
+        .expect("served while another client stalls")
+        .unwrap();
+    assert_eq!(code, 200, "{text}");
+}
+
+#[tokio::test]
 async fn start_fails_fast() {
     let empty = tempfile::tempdir().unwrap();
     let err = start(

@@ -1,16 +1,18 @@
-//! Checks of the shipped monitoring assets (tests only): every metric a rule, dashboard or
-//! documented query reads exists — the operator registers it, a rule records it, or
-//! `monitoring/external-metrics.txt` names its source — and the rules, runbooks, promtool
-//! tests and dashboards stay in step with each other.
+//! Checks of the shipped monitoring assets: every metric a rule, dashboard or documented query
+//! reads exists — the operator registers it, a rule records it, or
+//! `monitoring/external-metrics.txt` names its source — and the rules, runbooks, promtool tests
+//! and dashboards stay in step with each other. Every query is parsed with `promql-parser`;
+//! the metric names are read from its syntax tree.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::{Expr, VectorSelector};
 use serde_json::Value;
-
-use super::exposition::suffixes;
-use super::reference;
-use crate::olm::monitoring::{DASHBOARDS, RULES};
+use smbp_operator::olm::monitoring::{DASHBOARDS, RULES};
+use smbp_operator::telemetry::exposition::suffixes;
+use smbp_operator::telemetry::reference;
 
 const EXTERNAL: &str = include_str!("../../monitoring/external-metrics.txt");
 const SOURCES: [&str; 5] = [
@@ -22,176 +24,93 @@ const SOURCES: [&str; 5] = [
 ];
 const RUNBOOK_BASE: &str = "https://github.com/smbp-io/smbp-operator/blob/main/docs/runbooks/";
 
-/// PromQL words that are neither functions nor metrics.
-const KEYWORDS: [&str; 10] = [
-    "and", "or", "unless", "bool", "offset", "inf", "nan", "atan2", "start", "end",
-];
-/// Keywords followed by a parenthesised list of label names.
-const LABEL_LISTS: [&str; 6] = [
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-];
-/// Aggregation operators: may be followed by `by (...)` before their argument.
-const AGGREGATIONS: [&str; 14] = [
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-    "limitk",
-    "limit_ratio",
-];
-
-fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_' || c == ':'
-}
-
-fn is_ident(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == ':'
-}
-
-/// Index after the string literal starting at `i` (its quote).
-fn skip_string(s: &[char], i: usize) -> Result<usize, String> {
-    let quote = s[i];
-    let mut j = i + 1;
-    while j < s.len() {
-        match s[j] {
-            '\\' if quote != '`' => j += 2,
-            c if c == quote => return Ok(j + 1),
-            _ => j += 1,
-        }
-    }
-    Err("unterminated string".into())
-}
-
-/// Index after the bracket group opening at `i`, strings inside skipped.
-fn skip_group(s: &[char], i: usize, open: char, close: char) -> Result<usize, String> {
-    let mut depth = 0;
-    let mut j = i;
-    while j < s.len() {
-        match s[j] {
-            '"' | '\'' | '`' => {
-                j = skip_string(s, j)?;
-                continue;
+/// The query with Grafana's variables replaced as hack/check-dashboards.sh does for promtool:
+/// `$__rate_interval`, `$__interval` and `$__range` by durations, any other `$name` or
+/// `${name}` by `x` (inside label values, where dashboards use them, that changes no name).
+fn without_grafana_variables(expr: &str) -> String {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(expr.len());
+    let mut rest = expr;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => ("", 0),
+            },
+            None => {
+                let end = after.find(|c| !is_ident(c)).unwrap_or(after.len());
+                (&after[..end], end)
             }
-            c if c == open => depth += 1,
-            c if c == close => {
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(j + 1);
-                }
-            }
-            _ => {}
+        };
+        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+            // `$1` of label_replace, or a lone `$`.
+            out.push('$');
+            rest = after;
+            continue;
         }
-        j += 1;
+        out.push_str(match name {
+            "__rate_interval" => "5m",
+            "__interval" => "1m",
+            "__range" => "1h",
+            _ => "x",
+        });
+        rest = &after[len..];
     }
-    Err(format!("unbalanced {open}"))
+    out.push_str(rest);
+    out
 }
 
-fn next_non_space(s: &[char], mut i: usize) -> Option<(usize, char)> {
-    while i < s.len() {
-        if !s[i].is_whitespace() {
-            return Some((i, s[i]));
-        }
-        i += 1;
+/// The metric a selector reads: its name, or its `__name__="..."` matchers.
+fn selector_names(vs: &VectorSelector, out: &mut Vec<String>) -> Result<(), String> {
+    let by_name: Vec<&Matcher> = vs
+        .matchers
+        .matchers
+        .iter()
+        .chain(vs.matchers.or_matchers.iter().flatten())
+        .filter(|m| m.name == "__name__")
+        .collect();
+    if by_name.iter().any(|m| m.op != MatchOp::Equal) {
+        return Err("__name__ matched by regex or negation cannot be checked".into());
     }
-    None
-}
-
-/// `__name__="x"` matchers inside `{...}` name a metric too.
-fn names_in_matchers(body: &[char], out: &mut Vec<String>) -> Result<(), String> {
-    let text: String = body.iter().collect();
-    let mut rest = text.as_str();
-    while let Some(at) = rest.find("__name__") {
-        let after = rest[at + "__name__".len()..].trim_start();
-        if let Some(v) = after.strip_prefix('=').filter(|v| !v.starts_with('~')) {
-            let v = v.trim_start();
-            let quote = v.chars().next().ok_or("__name__ without a value")?;
-            let end = v[1..].find(quote).ok_or("unterminated __name__ value")?;
-            out.push(v[1..=end].to_string());
-        } else {
-            return Err("__name__ matched by regex or negation cannot be checked".into());
-        }
-        rest = &rest[at + 1..];
+    match &vs.name {
+        Some(name) => out.push(name.clone()),
+        None => out.extend(by_name.into_iter().map(|m| m.value.clone())),
     }
     Ok(())
 }
 
-/// Metric names an expression reads, in order. Skips strings, label matchers, ranges,
-/// numbers, durations, functions, aggregations, keywords and Grafana variables.
-pub fn metric_names(expr: &str) -> Result<Vec<String>, String> {
-    let s: Vec<char> = expr.chars().collect();
-    let mut out = vec![];
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '#' {
-            while i < s.len() && s[i] != '\n' {
-                i += 1;
+/// Metric names read under `e`, in the order they are written.
+fn names_in(e: &Expr, out: &mut Vec<String>) -> Result<(), String> {
+    match e {
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                names_in(p, out)?;
             }
-        } else if matches!(c, '"' | '\'' | '`') {
-            i = skip_string(&s, i)?;
-        } else if c == '{' {
-            let end = skip_group(&s, i, '{', '}')?;
-            names_in_matchers(&s[i + 1..end - 1], &mut out)?;
-            i = end;
-        } else if c == '[' {
-            i = skip_group(&s, i, '[', ']')?;
-        } else if c == '$' {
-            // Grafana variable: $name, $__name or ${name}.
-            i += 1;
-            if s.get(i) == Some(&'{') {
-                i = skip_group(&s, i, '{', '}')?;
-            } else {
-                while i < s.len() && is_ident(s[i]) {
-                    i += 1;
-                }
-            }
-        } else if c.is_ascii_digit() || (c == '.' && s.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
-            // Numbers (1.5, 1e3, 0x1f) and durations (5m, 1h30m).
-            while i < s.len() && (is_ident(s[i]) || s[i] == '.') {
-                i += 1;
-            }
-        } else if is_ident_start(c) {
-            let start = i;
-            while i < s.len() && is_ident(s[i]) {
-                i += 1;
-            }
-            let word: String = s[start..i].iter().collect();
-            let lower = word.to_ascii_lowercase();
-            let next = next_non_space(&s, i);
-            if LABEL_LISTS.contains(&lower.as_str()) {
-                if let Some((j, '(')) = next {
-                    i = skip_group(&s, j, '(', ')')?;
-                }
-            } else if KEYWORDS.contains(&lower.as_str())
-                || AGGREGATIONS.contains(&lower.as_str())
-                || matches!(next, Some((_, '(')))
-            {
-                // A keyword, an aggregation or a function call.
-            } else {
-                out.push(word);
-            }
-        } else if "()+-*/%^=!<>~,@:".contains(c) {
-            i += 1;
-        } else {
-            return Err(format!("unexpected {c:?} in {expr:?}"));
+            names_in(&a.expr, out)
         }
+        Expr::Unary(u) => names_in(&u.expr, out),
+        Expr::Binary(b) => {
+            names_in(&b.lhs, out)?;
+            names_in(&b.rhs, out)
+        }
+        Expr::Paren(p) => names_in(&p.expr, out),
+        Expr::Subquery(s) => names_in(&s.expr, out),
+        Expr::Call(c) => c.args.args.iter().try_for_each(|a| names_in(a, out)),
+        Expr::VectorSelector(vs) => selector_names(vs, out),
+        Expr::MatrixSelector(m) => selector_names(&m.vs, out),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => Ok(()),
+        Expr::Extension(_) => Err("the parser made an extension node".into()),
     }
+}
+
+/// Metric names an expression reads, in order; an error when it is not PromQL.
+fn metric_names(expr: &str) -> Result<Vec<String>, String> {
+    let ast = promql_parser::parser::parse(&without_grafana_variables(expr))
+        .map_err(|e| format!("{expr:?}: {e}"))?;
+    let mut out = vec![];
+    names_in(&ast, &mut out)?;
     Ok(out)
 }
 
@@ -226,7 +145,7 @@ fn operator_series() -> BTreeSet<String> {
 }
 
 fn rule_file() -> Value {
-    serde_yaml::from_str(RULES).expect("rule file parses")
+    serde_yaml_ng::from_str(RULES).expect("rule file parses")
 }
 
 fn rules() -> Vec<Value> {
@@ -367,7 +286,7 @@ fn promtool_tests() -> Vec<(String, Value)> {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .map(|p| {
-            let v = serde_yaml::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            let v = serde_yaml_ng::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
             (p.display().to_string(), v)
         })
         .collect();
@@ -383,7 +302,7 @@ fn alert_names() -> BTreeSet<String> {
 }
 
 #[test]
-fn tokenizer_finds_metrics_and_nothing_else() {
+fn parsed_queries_yield_metrics_and_nothing_else() {
     let cases: [(&str, &[&str]); 12] = [
         ("up", &["up"]),
         (
@@ -403,7 +322,7 @@ fn tokenizer_finds_metrics_and_nothing_else() {
             &["h_bucket"],
         ),
         ("x - time() < 7 * 86400 or vector(0)", &["x"]),
-        ("max_over_time(x[1h:5m]) @ end() > bool 1e3", &["x"]),
+        ("max_over_time(x[1h:5m] @ end()) > bool 1e3", &["x"]),
         (
             r#"{__name__="by_name", job="j"} unless topk(5, ns:rec:ratio)"#,
             &["by_name", "ns:rec:ratio"],
@@ -416,17 +335,15 @@ fn tokenizer_finds_metrics_and_nothing_else() {
             r#"x{namespace="$namespace", pod=~"${bigpeer}-store-[0-9]+"} * on (pod) group_right kube_y"#,
             &["x", "kube_y"],
         ),
-        ("Inf > NaN or sum by(le)(rate(z[.5m]))", &["z"]),
+        ("sum by(le)(rate(z[5m])) < Inf or vector(NaN)", &["z"]),
         ("absent(up{job=\"a\"} == 1)", &["up"]),
     ];
     for (expr, want) in cases {
         assert_eq!(metric_names(expr).unwrap(), want, "{expr}");
     }
     assert!(metric_names(r#"{__name__=~"smbp_.*"}"#).is_err());
-    assert!(
-        metric_names("rate(x[5m]").is_ok(),
-        "names only; promtool checks syntax"
-    );
+    // A real parser: a syntax error is reported here too, not only by promtool.
+    assert!(metric_names("rate(x[5m]").is_err());
     assert!(metric_names("x{a=\"b}").is_err());
     assert!(metric_names("x ; y").is_err());
     assert_eq!(
@@ -434,6 +351,12 @@ fn tokenizer_finds_metrics_and_nothing_else() {
         r#"m{namespace="$namespace"}"#
     );
     assert_eq!(variable_expr("label_values(namespace)"), "");
+    assert_eq!(
+        without_grafana_variables(
+            r#"rate(m{ns="$namespace", pod=~"${bigpeer}-.+", x="$1"}[$__rate_interval])"#
+        ),
+        r#"rate(m{ns="x", pod=~"x-.+", x="$1"}[5m])"#
+    );
 }
 
 #[test]
