@@ -1,0 +1,86 @@
+//! The BigPeer the scenarios reconcile, and the API objects and requests they exchange.
+
+use kube::core::ApiResource;
+use serde_json::{Value, json};
+use smbp_operator::api::BigPeer;
+
+/// The BigPeer's namespace.
+pub const NS: &str = "bigpeer";
+/// The BigPeer's name.
+pub const NAME: &str = "prod";
+/// The BigPeer's uid: what its objects' owner references point at.
+pub const UID: &str = "uid-prod";
+
+/// The label selector the BigPeer controller takes inventory with.
+pub const SELECTOR: &str = concat!(
+    "app.kubernetes.io/name=bigpeer,",
+    "app.kubernetes.io/instance=prod,",
+    "app.kubernetes.io/managed-by=smbp-operator",
+);
+
+/// The collections of the built-in kinds the operator owns, in the order it takes inventory
+/// (the add-ons' kinds come after them).
+pub const CORE: [&str; 8] = [
+    "/apis/apps/v1/namespaces/bigpeer/statefulsets",
+    "/api/v1/namespaces/bigpeer/serviceaccounts",
+    "/api/v1/namespaces/bigpeer/configmaps",
+    "/api/v1/namespaces/bigpeer/services",
+    "/apis/apps/v1/namespaces/bigpeer/deployments",
+    "/apis/policy/v1/namespaces/bigpeer/poddisruptionbudgets",
+    "/apis/networking.k8s.io/v1/namespaces/bigpeer/ingresses",
+    "/apis/networking.k8s.io/v1/namespaces/bigpeer/networkpolicies",
+];
+
+/// The BigPeer of `config/samples`, as read from the API server: keys from cert-manager,
+/// the transaction log on Strimzi, volumes retained when deleted.
+pub fn bigpeer() -> BigPeer {
+    let mut bp: BigPeer = serde_yaml::from_str(include_str!(
+        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
+    ))
+    .expect("the sample BigPeer parses");
+    assert_eq!(
+        (
+            bp.metadata.namespace.as_deref(),
+            bp.metadata.name.as_deref()
+        ),
+        (Some(NS), Some(NAME))
+    );
+    bp.metadata.uid = Some(UID.into());
+    bp.metadata.generation = Some(1);
+    bp.metadata.resource_version = Some("100".into());
+    bp
+}
+
+/// Path of a kind's collection in the BigPeer's namespace.
+pub fn collection(ar: &ApiResource) -> String {
+    if ar.group.is_empty() {
+        format!("/api/{}/namespaces/{NS}/{}", ar.version, ar.plural)
+    } else {
+        format!("/apis/{}/namespaces/{NS}/{}", ar.api_version, ar.plural)
+    }
+}
+
+/// Metadata of an object in the BigPeer's namespace, owned by `owner_uid` (if any).
+pub fn meta(name: &str, owner_uid: Option<&str>) -> Value {
+    let mut metadata = json!({"name": name, "namespace": NS, "uid": format!("uid-{name}")});
+    if let Some(uid) = owner_uid {
+        metadata["ownerReferences"] = json!([{
+            "apiVersion": "smbp.io/v1alpha1",
+            "kind": "BigPeer",
+            "name": NAME,
+            "uid": uid,
+            "controller": true,
+        }]);
+    }
+    json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata", "metadata": metadata})
+}
+
+/// A metadata-only list (the answer to `list_metadata`).
+pub fn metadata_list(items: Vec<Value>) -> Value {
+    json!({
+        "apiVersion": "meta.k8s.io/v1",
+        "kind": "PartialObjectMetadataList",
+        "metadata": {"resourceVersion": "1"},
+        "items": items,
+    })
+}
