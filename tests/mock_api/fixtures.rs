@@ -2,7 +2,7 @@
 
 use kube::core::ApiResource;
 use serde_json::{Value, json};
-use smbp_operator::api::BigPeer;
+use smbp_operator::api::{BigPeer, ExternalKafkaSpec, KeySecrets, LocalObjectReference};
 
 /// The BigPeer's namespace.
 pub const NS: &str = "bigpeer";
@@ -51,6 +51,31 @@ pub fn bigpeer() -> BigPeer {
     bp
 }
 
+/// The sample with its keys in the user's own Secrets and an external Kafka (no add-on).
+pub fn bigpeer_without_addons() -> BigPeer {
+    let mut bp = bigpeer();
+    bp.spec.auth.keys.cert_manager = None;
+    bp.spec.auth.keys.secrets = Some(KeySecrets {
+        ca: LocalObjectReference {
+            name: "prod-ca-key".into(),
+        },
+        in_band: LocalObjectReference {
+            name: "prod-in-band-key".into(),
+        },
+        jwt: LocalObjectReference {
+            name: "prod-jwt-key".into(),
+        },
+    });
+    bp.spec.transaction_log.strimzi = None;
+    bp.spec.transaction_log.external = Some(ExternalKafkaSpec {
+        bootstrap_servers: vec!["kafka-0.kafka:9093".into()],
+        tls: None,
+        sasl: None,
+        mtls: None,
+    });
+    bp
+}
+
 /// Path of a kind's collection in the BigPeer's namespace.
 pub fn collection(ar: &ApiResource) -> String {
     if ar.group.is_empty() {
@@ -80,6 +105,16 @@ pub fn metadata_list(items: Vec<Value>) -> Value {
     json!({
         "apiVersion": "meta.k8s.io/v1",
         "kind": "PartialObjectMetadataList",
+        "metadata": {"resourceVersion": "1"},
+        "items": items,
+    })
+}
+
+/// A full list of objects of `kind` (`v1` core kinds).
+pub fn list(kind: &str, items: Vec<Value>) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": format!("{kind}List"),
         "metadata": {"resourceVersion": "1"},
         "items": items,
     })

@@ -9,4 +9,5 @@ mod server;
 
 mod apply;
 mod errors;
+mod observe;
 mod status;

@@ -66,12 +66,17 @@ fn exchange(method: Method, path: &str) -> Exchange {
     }
 }
 
+/// A GET of a whole object or list.
+pub fn get(path: &str) -> Exchange {
+    exchange(Method::GET, path)
+}
+
 /// A GET of metadata only (kube's `get_metadata` and `list_metadata`): the request's `Accept`
 /// header must ask for `PartialObjectMetadata`, so the object's data is never sent.
 pub fn get_metadata(path: &str) -> Exchange {
     Exchange {
         metadata_only: true,
-        ..exchange(Method::GET, path)
+        ..get(path)
     }
 }
 
@@ -150,6 +155,12 @@ impl Exchange {
         });
         self.answer = Answer::Json(StatusCode::from_u16(code).expect("an HTTP status"), status);
         self
+    }
+
+    /// Answer 404 NotFound.
+    pub fn not_found(self) -> Self {
+        let message = format!("{} not found", self.path);
+        self.fail(404, "NotFound", &message)
     }
 
     /// Answer a DELETE as the API server does when it accepts one.
