@@ -1,8 +1,12 @@
 //! The BigPeer the scenarios reconcile, and the API objects and requests they exchange.
 
+use kube::Client;
 use kube::core::ApiResource;
+use kube::runtime::events::{Recorder, Reporter};
 use serde_json::{Value, json};
 use smbp_operator::api::{BigPeer, ExternalKafkaSpec, KeySecrets, LocalObjectReference};
+
+use crate::server::{Exchange, post};
 
 /// The BigPeer's namespace.
 pub const NS: &str = "bigpeer";
@@ -76,6 +80,17 @@ pub fn bigpeer_without_addons() -> BigPeer {
     bp
 }
 
+/// An Event recorder reporting as the operator does.
+pub fn recorder(client: &Client) -> Recorder {
+    Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "smbp-operator".into(),
+            instance: Some("smbp-operator-0".into()),
+        },
+    )
+}
+
 /// Path of a kind's collection in the BigPeer's namespace.
 pub fn collection(ar: &ApiResource) -> String {
     if ar.group.is_empty() {
@@ -118,4 +133,23 @@ pub fn list(kind: &str, items: Vec<Value>) -> Value {
         "metadata": {"resourceVersion": "1"},
         "items": items,
     })
+}
+
+/// The Event the operator publishes about the BigPeer: a POST to `events.k8s.io/v1` with
+/// this reason, a note naming each of `note_names`, about the BigPeer, from the operator.
+pub fn event(reason: &'static str, note_names: &[&str]) -> Exchange {
+    let note_names: Vec<String> = note_names.iter().map(|n| n.to_string()).collect();
+    post(&format!("/apis/events.k8s.io/v1/namespaces/{NS}/events"))
+        .body(move |e| {
+            assert_eq!(e["reason"], reason, "Event reason in {e}");
+            assert_eq!(e["reportingController"], "smbp-operator", "{e}");
+            assert_eq!(e["regarding"]["kind"], "BigPeer", "{e}");
+            assert_eq!(e["regarding"]["name"], NAME, "{e}");
+            assert_eq!(e["regarding"]["uid"], UID, "{e}");
+            let note = e["note"].as_str().unwrap_or_default();
+            for name in &note_names {
+                assert!(note.contains(name), "Event note {note:?} names {name}");
+            }
+        })
+        .echo()
 }

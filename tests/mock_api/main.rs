@@ -9,5 +9,6 @@ mod server;
 
 mod apply;
 mod errors;
+mod finalize;
 mod observe;
 mod status;

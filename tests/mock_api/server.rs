@@ -80,6 +80,11 @@ pub fn get_metadata(path: &str) -> Exchange {
     }
 }
 
+/// A POST (a create).
+pub fn post(path: &str) -> Exchange {
+    exchange(Method::POST, path)
+}
+
 /// A DELETE.
 pub fn delete(path: &str) -> Exchange {
     exchange(Method::DELETE, path)
@@ -91,6 +96,11 @@ pub fn apply(path: &str) -> Exchange {
     exchange(Method::PATCH, path)
         .query(&[("fieldManager", "smbp-operator"), ("force", "true")])
         .content_type("application/apply-patch+yaml")
+}
+
+/// A JSON merge patch (RFC 7386).
+pub fn merge_patch(path: &str) -> Exchange {
+    exchange(Method::PATCH, path).content_type("application/merge-patch+json")
 }
 
 impl Exchange {
