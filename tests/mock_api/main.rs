@@ -11,4 +11,5 @@ mod apply;
 mod errors;
 mod finalize;
 mod observe;
+mod reconcile;
 mod status;

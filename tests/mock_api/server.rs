@@ -34,6 +34,8 @@ type Check = Box<dyn FnOnce(&Value) + Send>;
 pub struct Exchange {
     method: Method,
     path: String,
+    /// The path's last segment is a name the client makes up: only `path` up to it is known.
+    generated_name: bool,
     query: Vec<(String, String)>,
     metadata_only: bool,
     content_type: Option<&'static str>,
@@ -58,6 +60,7 @@ fn exchange(method: Method, path: &str) -> Exchange {
     Exchange {
         method,
         path: path.into(),
+        generated_name: false,
         query: vec![],
         metadata_only: false,
         content_type: None,
@@ -90,6 +93,11 @@ pub fn delete(path: &str) -> Exchange {
     exchange(Method::DELETE, path)
 }
 
+/// A JSON patch (RFC 6902).
+pub fn json_patch(path: &str) -> Exchange {
+    exchange(Method::PATCH, path).content_type("application/json-patch+json")
+}
+
 /// A server-side apply by the operator: a PATCH of type `apply-patch+yaml` with the field
 /// manager `smbp-operator`, forcing ownership of its fields.
 pub fn apply(path: &str) -> Exchange {
@@ -111,6 +119,12 @@ impl Exchange {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        self
+    }
+
+    /// The request's path is `path` followed by a name the client made up (an Event's).
+    pub fn generated_name(mut self) -> Self {
+        self.generated_name = true;
         self
     }
 
@@ -200,7 +214,16 @@ impl Exchange {
         let at = format!("step {step}/{total} (expected {self})");
         let (parts, body) = request.into_parts();
         assert_eq!(parts.method, self.method, "{at}: method of {}", parts.uri);
-        assert_eq!(parts.uri.path(), self.path, "{at}: path");
+        if self.generated_name {
+            let name = parts.uri.path().strip_prefix(self.path.as_str());
+            assert!(
+                name.is_some_and(|n| !n.is_empty() && !n.contains('/')),
+                "{at}: path {}",
+                parts.uri.path()
+            );
+        } else {
+            assert_eq!(parts.uri.path(), self.path, "{at}: path");
+        }
         let mut query: Vec<(String, String)> =
             form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
                 .into_owned()
@@ -266,6 +289,9 @@ fn header_of(parts: &http::request::Parts, name: header::HeaderName) -> String {
 impl fmt::Display for Exchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.method, self.path)?;
+        if self.generated_name {
+            write!(f, "<name>")?;
+        }
         let query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         if !query.is_empty() {
             write!(f, "?{}", query.join("&"))?;
