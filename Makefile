@@ -50,7 +50,7 @@ olm-tools: ## Build OLM, opm, the validators, scorecard and actionlint unless th
 tools: controlplane addons olm-tools ## Every Go-built tool the tests use (cached under ~/.cache/smbp-operator)
 
 unit: ## Unit and property tests (no cluster)
-	$(STAGE) unit $(CARGO) test --locked --lib --bins --test build --test cel --test assets
+	$(STAGE) unit $(CARGO) test --locked --lib --bins --test build --test cel --test assets --test mock_api
 
 e2e: build controlplane addons cluster-up ## End-to-end tests against the local control plane (starts it if needed)
 	$(STAGE) e2e env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
