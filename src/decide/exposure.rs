@@ -401,16 +401,7 @@ mod tests {
         bp
     }
 
-    fn all() -> Integrations {
-        Integrations {
-            strimzi: true,
-            cert_manager: true,
-            openshift: false,
-            gateway_api: true,
-            openshift_route: true,
-            prometheus_operator: true,
-        }
-    }
+    use crate::testing::all_addons as all;
 
     fn dynamic(ar: kube::core::ApiResource, name: &str, status: Value) -> DynamicObject {
         let mut o = DynamicObject::new(name, &ar);

@@ -7,7 +7,7 @@
 use crate::api::BigPeer;
 use crate::api::reason::Reason;
 use crate::build::BuildInputs;
-use crate::decide::observed::Observed;
+use crate::decide::observed::{Integrations, Observed};
 
 /// The sample BigPeer of config/samples, as written.
 pub const SAMPLE_YAML: &str = include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml");
@@ -44,5 +44,17 @@ pub fn observed(keys: bool, log: bool) -> Observed {
         transaction_log: part(log),
         kafka_bootstrap: vec!["kafka:9093".into()],
         exposure: Default::default(),
+    }
+}
+
+/// Every add-on installed, off OpenShift.
+pub fn all_addons() -> Integrations {
+    Integrations {
+        strimzi: true,
+        cert_manager: true,
+        openshift: false,
+        gateway_api: true,
+        openshift_route: true,
+        prometheus_operator: true,
     }
 }

@@ -28,16 +28,7 @@ const STRIMZI: [&str; 2] = [
     "/apis/kafka.strimzi.io/v1/namespaces/bigpeer/kafkausers",
 ];
 
-fn all_addons() -> Integrations {
-    Integrations {
-        strimzi: true,
-        cert_manager: true,
-        openshift: false,
-        gateway_api: true,
-        openshift_route: true,
-        prometheus_operator: true,
-    }
-}
+use smbp_operator::testing::all_addons;
 
 /// Every owned kind's collection when every add-on is installed, in inventory order.
 fn every_kind() -> Vec<&'static str> {

@@ -217,9 +217,9 @@ async fn secure_mode_needs_an_authorized_token() {
     assert!(plain.map_or(true, |(_, t)| !t.contains("smbp_operator_")));
 }
 
-#[tokio::test]
-async fn secure_mode_without_a_directory_serves_a_self_signed_certificate() {
-    let b = start(
+/// The metrics server in secure mode with no certificate directory: a self-signed one.
+async fn start_self_signed() -> Bound {
+    start(
         config(Security::Secure {
             cert_dir: None,
             names: vec!["localhost".into()],
@@ -229,7 +229,12 @@ async fn secure_mode_without_a_directory_serves_a_self_signed_certificate() {
         Arc::new(Fake),
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn secure_mode_without_a_directory_serves_a_self_signed_certificate() {
+    let b = start_self_signed().await;
     let (code, text) = get(
         b.metrics,
         "/metrics",
@@ -250,17 +255,7 @@ async fn secure_mode_without_a_directory_serves_a_self_signed_certificate() {
 
 #[tokio::test]
 async fn a_stalled_handshake_does_not_hold_up_other_readers() {
-    let b = start(
-        config(Security::Secure {
-            cert_dir: None,
-            names: vec!["localhost".into()],
-        }),
-        metrics_with_data(),
-        Arc::new(AtomicBool::new(true)),
-        Arc::new(Fake),
-    )
-    .await
-    .unwrap();
+    let b = start_self_signed().await;
     // Connected, and never says a word.
     let _silent = tokio::net::TcpStream::connect(b.metrics).await.unwrap();
     let reader = get(
