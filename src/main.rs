@@ -304,6 +304,7 @@ fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<C
         images: RelatedImages::from_env(),
         integrations: IntegrationCache::default(),
         backoffs: Default::default(),
+        last_applied: Default::default(),
     })
 }
 

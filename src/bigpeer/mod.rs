@@ -115,6 +115,7 @@ async fn reconcile_inner(bp: Arc<BigPeer>, ctx: Arc<Context>) -> Result<Action> 
             finalize::cleanup(&c2.client, &c2.recorder, &bp, integrations.strimzi).await?;
             c2.metrics
                 .forget_bigpeer(&bp.namespace().unwrap_or_default(), &bp.name_any());
+            c2.last_applied.forget(&bp.uid().unwrap_or_default());
             Ok(Action::await_change())
         },
     )
@@ -209,9 +210,16 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     let desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
 
     let selector = labels::instance_selector(&bp.name_any());
-    let applied = apply::apply_and_prune(&ctx.client, bp, &selector, integrations, &desired)
-        .instrument(info_span!("apply_and_prune", objects = desired.len()))
-        .await?;
+    let applied = apply::apply_and_prune(
+        &ctx.client,
+        &ctx.last_applied,
+        bp,
+        &selector,
+        integrations,
+        &desired,
+    )
+    .instrument(info_span!("apply_and_prune", objects = desired.len()))
+    .await?;
     plan.wait_for(&applied.pending);
     if let Some(StoreStep::Replace(pod)) = &plan.store_step {
         replace_pod(ctx, bp, &observed.pods, pod).await?;

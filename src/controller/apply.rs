@@ -1,7 +1,16 @@
 //! Server-side apply of the desired objects, and pruning of owned objects no longer desired.
 //! One inventory read per kind serves both: it tells what is new and what is left over.
+//!
+//! Only what differs is written: an object whose desired body is the one last applied and
+//! whose `resourceVersion` is still the one that apply returned has not changed since, and is
+//! not applied again. Any change to it (someone edits a field the operator owns, or its
+//! controller writes its status) moves the `resourceVersion`, and the next reconcile applies
+//! it again, restoring drift.
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
@@ -31,6 +40,64 @@ struct Found {
     kind: String,
     name: String,
     prunable: bool,
+    resource_version: Option<String>,
+}
+
+/// What the last apply of one object sent and got back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Record {
+    /// Digest of the desired body.
+    digest: u64,
+    /// The `resourceVersion` the apply returned.
+    resource_version: String,
+    /// Whether the workload's controller had yet to observe it.
+    pending: bool,
+}
+
+/// The last apply of every owned object (by owner uid, kind and name), so that unchanged
+/// objects are not applied again. Entries of an owner go when it is deleted ([`Self::forget`]).
+#[derive(Debug, Default)]
+pub struct LastApplied(Mutex<HashMap<(String, String, String), Record>>);
+
+impl LastApplied {
+    fn get(&self, key: &(String, String, String)) -> Option<Record> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn set(&self, key: (String, String, String), record: Record) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, record);
+    }
+
+    /// Drop what is remembered of the objects of the owner with this uid.
+    pub fn forget(&self, owner_uid: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(uid, _, _), _| uid != owner_uid);
+    }
+
+    /// How many objects are remembered.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn digest(body: &serde_json::Value) -> u64 {
+    let mut h = DefaultHasher::new();
+    body.to_string().hash(&mut h);
+    h.finish()
 }
 
 fn not_yet_observed(obj: &DynamicObject) -> bool {
@@ -79,6 +146,7 @@ async fn inventory<K: Resource>(
                     kind: ar.kind.clone(),
                     name: obj.name_any(),
                     prunable,
+                    resource_version: obj.resource_version(),
                 });
             }
         }
@@ -86,10 +154,12 @@ async fn inventory<K: Resource>(
     Ok(found)
 }
 
-/// Apply every desired object with one field manager (forcing ownership of our fields), then
-/// delete the objects `owner` owns (found by `selector`) that are no longer desired.
+/// Apply every desired object that changed since its last apply with one field manager
+/// (forcing ownership of our fields), then delete the objects `owner` owns (found by
+/// `selector`) that are no longer desired.
 pub async fn apply_and_prune<K: Resource>(
     client: &Client,
+    last: &LastApplied,
     owner: &K,
     selector: &str,
     integrations: Integrations,
@@ -99,23 +169,45 @@ pub async fn apply_and_prune<K: Resource>(
     let existing = inventory(client, owner, selector, integrations)
         .instrument(info_span!("inventory"))
         .await?;
-    let exists = |kind: &str, name: &str| existing.iter().any(|f| f.kind == kind && f.name == name);
+    let find = |kind: &str, name: &str| existing.iter().find(|f| f.kind == kind && f.name == name);
+    let uid = owner.uid().unwrap_or_default();
     let params = PatchParams::apply(MANAGER).force();
     let mut applied = Applied::default();
     for obj in objects {
+        let found = find(&obj.resource.kind, &obj.name);
+        let key = (uid.clone(), obj.resource.kind.clone(), obj.name.clone());
+        let digest = digest(&obj.body);
+        let unchanged = last.get(&key).filter(|r| {
+            r.digest == digest
+                && found.and_then(|f| f.resource_version.as_ref()) == Some(&r.resource_version)
+        });
+        if let Some(r) = unchanged {
+            if r.pending {
+                applied.pending.push(obj.key());
+            }
+            continue;
+        }
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &obj.resource);
         let after = api
             .patch(&obj.name, &params, &Patch::Apply(&obj.body))
             .instrument(info_span!("apply", kind = %obj.resource.kind, name = %obj.name))
             .await
             .ctx(|| format!("applying {}", obj.key()))?;
-        if matches!(obj.resource.kind.as_str(), "StatefulSet" | "Deployment")
-            && not_yet_observed(&after)
-        {
+        let pending = matches!(obj.resource.kind.as_str(), "StatefulSet" | "Deployment")
+            && not_yet_observed(&after);
+        if pending {
             applied.pending.push(obj.key());
         }
-        if !exists(&obj.resource.kind, &obj.name) {
+        if found.is_none() {
             applied.created.push(obj.key());
+        }
+        if let Some(resource_version) = after.resource_version() {
+            let record = Record {
+                digest,
+                resource_version,
+                pending,
+            };
+            last.set(key, record);
         }
     }
     let keep: BTreeSet<(&str, &str)> = objects

@@ -35,4 +35,6 @@ pub struct Context {
     pub integrations: IntegrationCache,
     /// Retry delays of failing objects.
     pub backoffs: Backoffs,
+    /// The last apply of every owned object, so that unchanged objects are not applied again.
+    pub last_applied: apply::LastApplied,
 }

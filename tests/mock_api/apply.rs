@@ -7,7 +7,7 @@ use kube::core::ApiResource;
 use serde_json::{Value, json};
 use smbp_operator::api::reason::Reason;
 use smbp_operator::build::{BuildInputs, DesiredObject, desired};
-use smbp_operator::controller::apply::apply_and_prune;
+use smbp_operator::controller::apply::{LastApplied, apply_and_prune};
 use smbp_operator::decide::observed::Integrations;
 
 use crate::fixtures::{CORE, NS, SELECTOR, UID, bigpeer, collection, meta, metadata_list};
@@ -110,7 +110,15 @@ async fn first_reconcile_applies_every_object_and_reports_it_created() {
     scenario.extend(objects.iter().map(applied));
     let (client, server) = serve(scenario);
 
-    let result = apply_and_prune(&client, &bigpeer(), SELECTOR, all_addons(), &objects).await;
+    let result = apply_and_prune(
+        &client,
+        &LastApplied::default(),
+        &bigpeer(),
+        SELECTOR,
+        all_addons(),
+        &objects,
+    )
+    .await;
     server.done(client).await;
 
     let out = result.expect("applied");
@@ -119,8 +127,9 @@ async fn first_reconcile_applies_every_object_and_reports_it_created() {
     assert!(out.pending.is_empty(), "{:?}", out.pending);
 }
 
-/// A settled BigPeer: every object is in the inventory, so each is applied again (a no-op
-/// for the API server) but none is reported created, and nothing is deleted.
+/// A settled BigPeer the operator has not applied since it started: every object is in the
+/// inventory, so each is applied again (a no-op for the API server) but none is reported
+/// created, and nothing is deleted.
 #[tokio::test]
 async fn steady_state_creates_nothing_and_deletes_nothing() {
     let objects = sample_objects();
@@ -138,12 +147,103 @@ async fn steady_state_creates_nothing_and_deletes_nothing() {
     scenario.extend(objects.iter().map(applied));
     let (client, server) = serve(scenario);
 
-    let result = apply_and_prune(&client, &bigpeer(), SELECTOR, all_addons(), &objects).await;
+    let result = apply_and_prune(
+        &client,
+        &LastApplied::default(),
+        &bigpeer(),
+        SELECTOR,
+        all_addons(),
+        &objects,
+    )
+    .await;
     server.done(client).await;
 
     let out = result.expect("applied");
     assert!(out.created.is_empty(), "{:?}", out.created);
     assert!(out.pruned.is_empty(), "{:?}", out.pruned);
+}
+
+/// The inventory of a settled BigPeer whose objects all have `resourceVersion` `rv`.
+fn settled_inventory(objects: &[DesiredObject], rv: &str) -> Vec<Exchange> {
+    every_kind()
+        .into_iter()
+        .map(|path| {
+            let owned = objects
+                .iter()
+                .filter(|o| collection(&o.resource) == path)
+                .map(|o| {
+                    let mut m = meta(&o.name, Some(UID));
+                    m["metadata"]["resourceVersion"] = json!(rv);
+                    m
+                })
+                .collect();
+            inventory(path, owned)
+        })
+        .collect()
+}
+
+/// The server-side apply of `obj`, answered with the object at `resourceVersion` `rv`.
+fn applied_at(obj: &DesiredObject, rv: &str) -> Exchange {
+    let mut answer = obj.body.clone();
+    answer["metadata"]["resourceVersion"] = json!(rv);
+    apply(&format!("{}/{}", collection(&obj.resource), obj.name))
+        .body_eq(obj.body.clone())
+        .answer(answer)
+}
+
+/// Only what differs is written: after one apply, a reconcile that finds every object at the
+/// `resourceVersion` that apply returned applies nothing; a desired object that changed, or
+/// an object changed in the cluster (its `resourceVersion` moved: drift, or its status), is
+/// applied again; and a deleted BigPeer's records go.
+#[tokio::test]
+async fn unchanged_objects_are_not_applied_again_and_drift_is() {
+    let objects = sample_objects();
+    let last = LastApplied::default();
+    let bp = bigpeer();
+
+    let mut scenario = settled_inventory(&objects, "7");
+    scenario.extend(objects.iter().map(|o| applied_at(o, "7")));
+    // Nothing changed: the inventory only.
+    scenario.extend(settled_inventory(&objects, "7"));
+    // The first object was edited in the cluster: it alone is applied again.
+    let mut drifted = settled_inventory(&objects, "7");
+    let first = &objects[0];
+    let path = collection(&first.resource);
+    let i = every_kind().iter().position(|p| *p == path).unwrap();
+    drifted[i] = inventory(&path, {
+        let mut m = meta(&first.name, Some(UID));
+        m["metadata"]["resourceVersion"] = json!("8");
+        objects
+            .iter()
+            .filter(|o| collection(&o.resource) == path && o.name != first.name)
+            .map(|o| {
+                let mut m = meta(&o.name, Some(UID));
+                m["metadata"]["resourceVersion"] = json!("7");
+                m
+            })
+            .chain(std::iter::once(m))
+            .collect()
+    });
+    scenario.extend(drifted);
+    scenario.push(applied_at(first, "9"));
+    let (client, server) = serve(scenario);
+
+    let run = |objects: Vec<DesiredObject>| {
+        let (client, last, bp) = (client.clone(), &last, &bp);
+        async move { apply_and_prune(&client, last, bp, SELECTOR, all_addons(), &objects).await }
+    };
+    let first_run = run(objects.clone()).await.expect("applied");
+    assert!(first_run.created.is_empty());
+    assert_eq!(last.len(), objects.len());
+    let quiet = run(objects.clone()).await.expect("nothing to apply");
+    assert!(quiet.created.is_empty() && quiet.pruned.is_empty() && quiet.pending.is_empty());
+    run(objects.clone()).await.expect("drift restored");
+    server.done(client).await;
+
+    last.forget("someone-else");
+    assert_eq!(last.len(), objects.len());
+    last.forget(UID);
+    assert!(last.is_empty());
 }
 
 /// Of the objects found by label, only those this BigPeer owns, that are not already being
@@ -178,6 +278,7 @@ async fn prunes_only_owned_leftovers_and_never_the_store() {
 
     let result = apply_and_prune(
         &client,
+        &LastApplied::default(),
         &bigpeer(),
         SELECTOR,
         Integrations::default(),
@@ -196,7 +297,15 @@ async fn prunes_only_owned_leftovers_and_never_the_store() {
 #[tokio::test]
 async fn lists_add_on_kinds_only_when_the_add_on_is_installed() {
     let (client, server) = serve(CORE.iter().map(|p| inventory(p, vec![])).collect());
-    let none = apply_and_prune(&client, &bigpeer(), SELECTOR, Integrations::default(), &[]).await;
+    let none = apply_and_prune(
+        &client,
+        &LastApplied::default(),
+        &bigpeer(),
+        SELECTOR,
+        Integrations::default(),
+        &[],
+    )
+    .await;
     server.done(client).await;
     none.expect("applied");
 
@@ -207,7 +316,15 @@ async fn lists_add_on_kinds_only_when_the_add_on_is_installed() {
     };
     let paths = [&CORE[..], &CERT_MANAGER, &STRIMZI].concat();
     let (client, server) = serve(paths.iter().map(|p| inventory(p, vec![])).collect());
-    let result = apply_and_prune(&client, &bigpeer(), SELECTOR, some, &[]).await;
+    let result = apply_and_prune(
+        &client,
+        &LastApplied::default(),
+        &bigpeer(),
+        SELECTOR,
+        some,
+        &[],
+    )
+    .await;
     server.done(client).await;
     result.expect("applied");
 }
@@ -243,6 +360,7 @@ async fn reports_a_workload_not_yet_observed_as_pending() {
 
     let result = apply_and_prune(
         &client,
+        &LastApplied::default(),
         &bigpeer(),
         SELECTOR,
         Integrations::default(),
@@ -273,6 +391,7 @@ async fn forbidden_apply_names_the_object() {
 
     let result = apply_and_prune(
         &client,
+        &LastApplied::default(),
         &bigpeer(),
         SELECTOR,
         Integrations::default(),

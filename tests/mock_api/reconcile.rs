@@ -31,6 +31,7 @@ fn context(client: kube::Client) -> Arc<Context> {
         images: RelatedImages::default(),
         integrations: Default::default(),
         backoffs: Default::default(),
+        last_applied: Default::default(),
     })
 }
 
