@@ -31,7 +31,7 @@ use crate::api::reason::Reason;
 use crate::api::{BigPeer, BigPeerStatus, FINALIZER, PAUSED_ANNOTATION};
 use crate::build::{self, labels};
 use crate::controller::error::{Error, Result};
-use crate::controller::events::publish;
+use crate::controller::events::{publish, publish_about};
 use crate::controller::{Context, apply, finalizer, status as status_writer};
 use crate::decide::observed::Volumes;
 use crate::decide::status::{self, Decisions};
@@ -308,7 +308,7 @@ async fn replace_pod(ctx: &Context, bp: &BigPeer, pods: &[Pod], name: &str) -> R
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let dp = DeleteParams {
         preconditions: Some(Preconditions {
-            uid,
+            uid: uid.clone(),
             resource_version: None,
         }),
         ..Default::default()
@@ -319,9 +319,18 @@ async fn replace_pod(ctx: &Context, bp: &BigPeer, pods: &[Pod], name: &str) -> R
                 pod = name,
                 "replacing store pod to roll it onto the current revision"
             );
-            publish(
+            let pod = k8s_openapi::api::core::v1::ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: Some(name.to_string()),
+                namespace: Some(ns.clone()),
+                uid: uid.clone(),
+                ..Default::default()
+            };
+            publish_about(
                 &ctx.recorder,
                 bp,
+                Some(pod),
                 Reason::RollingPod,
                 "Roll",
                 format!("replacing store pod {name} to roll it onto the current revision"),

@@ -1,13 +1,33 @@
 //! Tell: the Events of one reconcile (what was created, pruned, scaled, transitioned).
 
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::ResourceExt;
+
 use crate::api::reason::Reason;
 use crate::api::{BigPeer, Component};
 use crate::controller::Context;
 use crate::controller::apply::Applied;
-use crate::controller::events::publish;
+use crate::controller::events::{publish, publish_about};
 use crate::decide::observed::{Observed, Volumes};
 use crate::decide::plan::Plan;
+use crate::facts::OWNED;
 use crate::rollout::topology::TopologyEvent;
+
+/// A reference to an owned object named `Kind/name`, in the BigPeer's namespace.
+fn owned_reference(bp: &BigPeer, key: &str) -> Option<ObjectReference> {
+    let (kind, name) = key.split_once('/')?;
+    let ar = OWNED
+        .iter()
+        .map(|k| (k.resource)())
+        .find(|ar| ar.kind == kind)?;
+    Some(ObjectReference {
+        api_version: Some(ar.api_version),
+        kind: Some(ar.kind),
+        name: Some(name.to_string()),
+        namespace: bp.namespace(),
+        ..Default::default()
+    })
+}
 
 fn deployment_replicas(observed: &Observed, c: Component) -> Option<i32> {
     observed
@@ -29,11 +49,13 @@ pub async fn tell(
     let r = &ctx.recorder;
     for created in &applied.created {
         let note = format!("created {created}");
-        publish(r, bp, Reason::Created, "Create", note).await;
+        let related = owned_reference(bp, created);
+        publish_about(r, bp, related, Reason::Created, "Create", note).await;
     }
     for p in &applied.pruned {
         let note = format!("deleted {p}, no longer desired");
-        publish(r, bp, Reason::Pruned, "Delete", note).await;
+        let related = owned_reference(bp, p);
+        publish_about(r, bp, related, Reason::Pruned, "Delete", note).await;
     }
     if !volumes.raised.is_empty() {
         let note = format!(

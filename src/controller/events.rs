@@ -2,6 +2,7 @@
 //! [`Reason`] with an [`EventDoc`](crate::api::reason::EventDoc): its type (Normal or
 //! Warning) comes from there, and so does its line in `docs/events.md`.
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder};
 use tracing::warn;
@@ -11,6 +12,22 @@ use crate::api::reason::Reason;
 /// Publish an Event about `obj`; failures are logged, never fatal.
 pub async fn publish<K>(recorder: &Recorder, obj: &K, reason: Reason, action: &str, note: String)
 where
+    K: Resource<DynamicType = ()>,
+{
+    publish_about(recorder, obj, None, reason, action, note).await;
+}
+
+/// Publish an Event about `obj` that concerns a second object (`related`: the object created,
+/// deleted or replaced). Events with the same reason about different related objects stay
+/// apart; without it, the recorder folds them into one series that keeps the first note.
+pub async fn publish_about<K>(
+    recorder: &Recorder,
+    obj: &K,
+    related: Option<ObjectReference>,
+    reason: Reason,
+    action: &str,
+    note: String,
+) where
     K: Resource<DynamicType = ()>,
 {
     let doc = reason.event();
@@ -27,7 +44,7 @@ where
         reason: reason.as_str().into(),
         note: Some(note),
         action: action.into(),
-        secondary: None,
+        secondary: related,
     };
     if let Err(e) = recorder.publish(&event, &obj.object_ref(&())).await {
         let name = obj.meta().name.as_deref().unwrap_or_default();

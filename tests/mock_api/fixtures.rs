@@ -6,7 +6,7 @@ use kube::runtime::events::{Recorder, Reporter};
 use serde_json::{Value, json};
 use smbp_operator::api::{BigPeer, ExternalKafkaSpec, KeySecrets, LocalObjectReference};
 
-use crate::server::{Exchange, merge_patch, post};
+use crate::server::{Exchange, post};
 
 /// The BigPeer's namespace.
 pub const NS: &str = "bigpeer";
@@ -149,20 +149,4 @@ pub fn event(reason: &'static str, note_names: &[&str]) -> Exchange {
             }
         })
         .echo()
-}
-
-/// An Event the operator publishes again, with the same reason, about the BigPeer. kube's
-/// Recorder folds it into a series of the first one (its cache key leaves the note out): a
-/// merge patch of that Event, counting `count` occurrences and keeping the first one's note.
-pub fn event_again(reason: &'static str, count: i64) -> Exchange {
-    merge_patch(&format!(
-        "/apis/events.k8s.io/v1/namespaces/{NS}/events/{NAME}."
-    ))
-    .generated_name()
-    .body(move |e| {
-        assert_eq!(e["reason"], reason, "Event reason in {e}");
-        assert_eq!(e["series"]["count"], count, "{e}");
-        assert_eq!(e["regarding"]["name"], NAME, "{e}");
-    })
-    .echo()
 }

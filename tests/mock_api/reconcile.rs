@@ -15,8 +15,7 @@ use smbp_operator::images::RelatedImages;
 use smbp_operator::telemetry::metrics::Metrics;
 
 use crate::fixtures::{
-    CORE, SELECTOR, bigpeer_without_addons, collection, event, event_again, list, meta,
-    metadata_list, recorder,
+    CORE, SELECTOR, bigpeer_without_addons, collection, event, list, meta, metadata_list, recorder,
 };
 use crate::server::{Exchange, apply, get, get_metadata, json_patch, serve};
 
@@ -115,11 +114,17 @@ fn first_sync(bp: &BigPeer) -> Vec<Exchange> {
                 .echo(),
         );
     }
-    // Tell: one Created Event per object; kube's Recorder sends the first and folds the
-    // others into its series, so only the first object is named (see `event_again`).
-    steps.push(event("Created", &[&objects[0].key()]));
-    for count in 2..=objects.len() {
-        steps.push(event_again("Created", count as i64));
+    // Tell: one Created Event per object, each naming it and referring to it as the related
+    // object (so the recorder keeps them apart instead of folding them into one series).
+    for o in &objects {
+        let (kind, name) = (o.resource.kind.clone(), o.name.clone());
+        steps.push(event("Created", &[&o.key()]).body(move |e| {
+            assert_eq!(
+                (&e["related"]["kind"], &e["related"]["name"]),
+                (&json!(kind), &json!(name)),
+                "{e}"
+            );
+        }));
     }
     // Status: not ready, because of the missing keys.
     steps.push(

@@ -34,8 +34,6 @@ type Check = Box<dyn FnOnce(&Value) + Send>;
 pub struct Exchange {
     method: Method,
     path: String,
-    /// The path's last segment is a name the client makes up: only `path` up to it is known.
-    generated_name: bool,
     query: Vec<(String, String)>,
     metadata_only: bool,
     content_type: Option<&'static str>,
@@ -60,7 +58,6 @@ fn exchange(method: Method, path: &str) -> Exchange {
     Exchange {
         method,
         path: path.into(),
-        generated_name: false,
         query: vec![],
         metadata_only: false,
         content_type: None,
@@ -119,12 +116,6 @@ impl Exchange {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        self
-    }
-
-    /// The request's path is `path` followed by a name the client made up (an Event's).
-    pub fn generated_name(mut self) -> Self {
-        self.generated_name = true;
         self
     }
 
@@ -214,16 +205,7 @@ impl Exchange {
         let at = format!("step {step}/{total} (expected {self})");
         let (parts, body) = request.into_parts();
         assert_eq!(parts.method, self.method, "{at}: method of {}", parts.uri);
-        if self.generated_name {
-            let name = parts.uri.path().strip_prefix(self.path.as_str());
-            assert!(
-                name.is_some_and(|n| !n.is_empty() && !n.contains('/')),
-                "{at}: path {}",
-                parts.uri.path()
-            );
-        } else {
-            assert_eq!(parts.uri.path(), self.path, "{at}: path");
-        }
+        assert_eq!(parts.uri.path(), self.path, "{at}: path");
         let mut query: Vec<(String, String)> =
             form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
                 .into_owned()
@@ -289,9 +271,6 @@ fn header_of(parts: &http::request::Parts, name: header::HeaderName) -> String {
 impl fmt::Display for Exchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.method, self.path)?;
-        if self.generated_name {
-            write!(f, "<name>")?;
-        }
         let query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         if !query.is_empty() {
             write!(f, "?{}", query.join("&"))?;
