@@ -305,6 +305,7 @@ fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<C
         integrations: IntegrationCache::default(),
         backoffs: Default::default(),
         last_applied: Default::default(),
+        caches: Default::default(),
     })
 }
 

@@ -1,7 +1,5 @@
 //! Read back the exposure objects of the mode in force (thin); `decide::exposure` judges them.
 
-use k8s_openapi::api::core::v1::{Secret, Service};
-use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DynamicObject};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
@@ -9,16 +7,18 @@ use serde_json::Value;
 use crate::api::{BigPeer, ExposureMode};
 use crate::build::exposure::{PATHS, tls_secret};
 use crate::build::names;
+use crate::controller::cache::Reader;
 use crate::controller::error::{Context, Result};
 use crate::decide::observed::{ExposureObserved, Integrations};
 use crate::thirdparty;
 
 /// Read the exposure objects of the mode in force. Only Secret metadata is read.
 pub async fn observe(
-    client: &Client,
+    reader: &Reader<'_>,
     bp: &BigPeer,
     integrations: Integrations,
 ) -> Result<ExposureObserved> {
+    let client = reader.client;
     let ns = bp.namespace().unwrap_or_default();
     let name = bp.name_any();
     let network = &bp.spec.network;
@@ -27,16 +27,14 @@ pub async fn observe(
     match network.mode() {
         ExposureMode::None => {}
         ExposureMode::LoadBalancer | ExposureMode::NodePort => {
-            out.service = Api::<Service>::namespaced(client.clone(), &ns)
-                .get_opt(&names::public_service(&name))
-                .await
-                .ctx(|| "reading the public Service".into())?;
+            out.service = reader
+                .service(&ns, &names::public_service(&name), "the public Service")
+                .await?;
         }
         ExposureMode::Ingress => {
-            out.ingress = Api::<Ingress>::namespaced(client.clone(), &ns)
-                .get_opt(&names::public_route(&name))
-                .await
-                .ctx(|| "reading the Ingress".into())?;
+            out.ingress = reader
+                .ingress(&ns, &names::public_route(&name), "the Ingress")
+                .await?;
             let tls = expose
                 .and_then(|e| e.ingress.as_ref())
                 .and_then(|i| i.tls.as_ref());
@@ -47,11 +45,9 @@ pub async fn observe(
                         .await
                         .ctx(|| "reading the public Certificate".into())?;
                 } else if tls.secret_name.is_some() {
-                    out.tls_secret_exists = Api::<Secret>::namespaced(client.clone(), &ns)
-                        .get_metadata_opt(&tls_secret(bp, tls))
-                        .await
-                        .ctx(|| "reading the TLS Secret's metadata".into())?
-                        .is_some();
+                    out.tls_secret_exists = reader
+                        .secret_exists(&ns, &tls_secret(bp, tls), "the TLS Secret's metadata")
+                        .await?;
                 }
             }
         }

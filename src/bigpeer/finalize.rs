@@ -22,7 +22,7 @@ pub async fn cleanup(
 ) -> Result<()> {
     let ns = bp.namespace().unwrap_or_default();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
-    let selector = labels::selector_string(bp, Component::Store);
+    let selector = labels::component_selector(bp, Component::Store).to_string();
     let list = pvcs
         .list_metadata(&ListParams::default().labels(&selector))
         .await

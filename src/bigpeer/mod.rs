@@ -30,6 +30,7 @@ use crate::api::conditions::{self, ConditionType, DesiredCondition};
 use crate::api::reason::Reason;
 use crate::api::{BigPeer, BigPeerStatus, FINALIZER, PAUSED_ANNOTATION};
 use crate::build::{self, labels};
+use crate::controller::cache::Reader;
 use crate::controller::error::{Error, Result};
 use crate::controller::events::{publish, publish_about};
 use crate::controller::{Context, apply, finalizer, status as status_writer};
@@ -200,18 +201,30 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
 
     let integrations = ctx.integrations.get(&ctx.client).await?;
     ctx.metrics.set_integrations(integrations.availability());
-    let observed = observe::observe(&ctx.client, bp, integrations)
+    let stores = ctx.caches.serving(&ns);
+    let reader = match &stores {
+        Some(s) => Reader::cached(&ctx.client, s),
+        None => Reader::api(&ctx.client),
+    };
+    let mut observed = observe::observe(&reader, bp, integrations)
         .instrument(info_span!("observe"))
         .await?;
-
     let mut plan = plan::decide(bp, &observed, &previous, now);
+    if stores.is_some() && plan.removes_a_pod() {
+        // A cache may lag what just happened (a pod that just went unready): a step that
+        // takes a store pod away is decided again on fresh reads.
+        observed = observe::observe(&reader.fresh(), bp, integrations)
+            .instrument(info_span!("observe_fresh"))
+            .await?;
+        plan = plan::decide(bp, &observed, &previous, now);
+    }
 
     let inputs = plan.inputs(&ctx.images, &observed);
     let desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
 
     let selector = labels::instance_selector(&bp.name_any());
     let applied = apply::apply_and_prune(
-        &ctx.client,
+        &reader,
         &ctx.last_applied,
         bp,
         &selector,
@@ -226,7 +239,7 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     }
     let volumes = match plan.sts_replicas {
         Some(_) => {
-            volumes::grow(&ctx.client, bp)
+            volumes::grow(&reader, bp)
                 .instrument(info_span!("grow_volumes"))
                 .await?
         }

@@ -2,62 +2,53 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
 
 use crate::api::reason::Reason;
 use crate::api::{BigPeer, Component};
 use crate::build::{labels, names, pod};
+use crate::controller::cache::Reader;
 use crate::controller::error::{Context, Error, Result};
 use crate::decide::observed::{Integrations, Observed, Part, condition_in};
 use crate::thirdparty;
 
 /// Observe a BigPeer's world.
 pub async fn observe(
-    client: &Client,
+    reader: &Reader<'_>,
     bp: &BigPeer,
     integrations: Integrations,
 ) -> Result<Observed> {
+    let client = reader.client;
     let ns = bp
         .namespace()
         .ok_or(Error::MissingField("metadata.namespace"))?;
     let name = bp.name_any();
-    let sts_api: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
-    let statefulset = sts_api
-        .get_opt(&names::component(&name, Component::Store))
-        .await
-        .ctx(|| "reading the store StatefulSet".into())?;
-    let dep_api: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+    let statefulset = reader
+        .statefulset(
+            &ns,
+            &names::component(&name, Component::Store),
+            "the store StatefulSet",
+        )
+        .await?;
     let mut deployments = BTreeMap::new();
     for c in [Component::Subscription, Component::Api] {
-        if let Some(d) = dep_api
-            .get_opt(&names::component(&name, c))
-            .await
-            .ctx(|| format!("reading the {} Deployment", c.as_str()))?
+        let what = format!("the {} Deployment", c.as_str());
+        if let Some(d) = reader
+            .deployment(&ns, &names::component(&name, c), &what)
+            .await?
         {
             deployments.insert(c, d);
         }
     }
-    let pod_api: Api<Pod> = Api::namespaced(client.clone(), &ns);
-    let selector = format!(
-        "app.kubernetes.io/name={},{}={name}",
-        labels::APP_NAME,
-        labels::INSTANCE
-    );
-    let pods = pod_api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .ctx(|| "listing pods".into())?
-        .items;
+    let pods = reader.pods(&ns, &labels::pods_selector(&name)).await?;
 
-    let missing = missing_secrets(client, bp, &ns).await?;
+    let missing = missing_secrets(reader, bp, &ns).await?;
     let keys = keys_part(client, bp, &ns, integrations, &missing).await?;
     let (transaction_log, kafka_bootstrap) =
         transaction_log_part(client, bp, &ns, integrations, &missing).await?;
-    let exposure = super::exposure::observe(client, bp, integrations).await?;
+    let exposure = super::exposure::observe(reader, bp, integrations).await?;
     Ok(Observed {
         integrations,
         statefulset,
@@ -72,16 +63,11 @@ pub async fn observe(
 
 /// Names of the Secrets the pods mount that do not exist. Only metadata is read: the
 /// operator never reads secret values.
-async fn missing_secrets(client: &Client, bp: &BigPeer, ns: &str) -> Result<Vec<String>> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+async fn missing_secrets(reader: &Reader<'_>, bp: &BigPeer, ns: &str) -> Result<Vec<String>> {
     let mut missing = vec![];
     for (_, secret, _) in pod::mounted_secrets(bp) {
-        if api
-            .get_metadata_opt(&secret)
-            .await
-            .ctx(|| format!("checking Secret {secret}"))?
-            .is_none()
-        {
+        let what = format!("Secret {secret}");
+        if !reader.secret_exists(ns, &secret, &what).await? {
             missing.push(secret);
         }
     }

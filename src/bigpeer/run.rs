@@ -1,27 +1,25 @@
-//! The BigPeer controller's watches: BigPeers, the kinds it owns (by the operator's
-//! `managed-by` label) and Big Peer pods (metadata only).
+//! The BigPeer controller's watches: BigPeers, and the watch caches of the kinds it owns (by
+//! the operator's `managed-by` label), Big Peer pods, Secrets' metadata and the store's volume
+//! claims, whose changes wake the BigPeer concerned.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Future, StreamExt};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DynamicObject};
-use kube::core::PartialObjectMeta;
+use kube::ResourceExt;
+use kube::api::Api;
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
 use tracing::info;
 
 use super::{error_policy, reconcile};
 use crate::api::BigPeer;
 use crate::build::labels;
-use crate::controller::Context;
-use crate::facts::{MANAGER, OWNED};
+use crate::controller::{Context, cache};
 
 /// Run the controller for the given namespaces (`None` = all) until `shutdown` resolves.
-/// `synced` is set once every controller's BigPeer cache has been filled.
+/// `synced` is set once every controller's caches have been filled.
 pub async fn run(
     ctx: Arc<Context>,
     namespaces: Vec<Option<String>>,
@@ -29,44 +27,36 @@ pub async fn run(
     synced: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-    let mut stores = vec![];
+    let mut bigpeer_stores = vec![];
+    let mut caches = vec![];
+    let mut read_only = vec![];
     let controllers: Vec<_> = namespaces
         .into_iter()
         .map(|ns| {
-            let client = ctx.client.clone();
-            let api = |c: &Client| -> (Api<BigPeer>, Api<PartialObjectMeta<Pod>>) {
-                match &ns {
-                    Some(n) => (Api::namespaced(c.clone(), n), Api::namespaced(c.clone(), n)),
-                    None => (Api::all(c.clone()), Api::all(c.clone())),
-                }
+            let bps: Api<BigPeer> = match &ns {
+                Some(n) => Api::namespaced(ctx.client.clone(), n),
+                None => Api::all(ctx.client.clone()),
             };
-            let (bps, pods) = api(&client);
-            let owned_cfg = || {
-                watcher::Config::default()
-                    .labels(&format!("app.kubernetes.io/managed-by={MANAGER}"))
-            };
-            let mut controller = Controller::new(bps, watcher::Config::default());
-            stores.push(controller.store());
-            // The kinds built into Kubernetes are watched; add-on kinds are read at reconcile.
-            for kind in OWNED.iter().filter(|k| k.needs.is_none()) {
-                let ar = (kind.resource)();
-                let api = match &ns {
-                    Some(n) => Api::<DynamicObject>::namespaced_with(client.clone(), n, &ar),
-                    None => Api::<DynamicObject>::all_with(client.clone(), &ar),
-                };
-                controller = controller.owns_with(api, ar, owned_cfg());
-            }
+            let (stores, feeds) = cache::watch(&ctx.client, ns.as_deref());
+            caches.push(stores);
+            read_only.extend(feeds.read_only);
+            let controller = Controller::new(bps, watcher::Config::default());
+            bigpeer_stores.push(controller.store());
+            // One watch per kind both fills the caches reconciles read and wakes the BigPeer
+            // that owns the object (or, for a pod, whose instance label it carries).
             controller
-                // Pods are watched metadata-only: a change of any Big Peer pod wakes its BigPeer.
-                .watches(
-                    pods,
-                    watcher::Config::default()
-                        .labels(&format!("app.kubernetes.io/name={}", labels::APP_NAME)),
-                    |pod| {
-                        let name = pod.labels().get(labels::INSTANCE)?.clone();
-                        Some(ObjectRef::new(&name).within(&pod.namespace()?))
-                    },
-                )
+                .owns_stream(feeds.statefulsets)
+                .owns_stream(feeds.deployments)
+                .owns_stream(feeds.services)
+                .owns_stream(feeds.ingresses)
+                .owns_stream(feeds.config_maps)
+                .owns_stream(feeds.service_accounts)
+                .owns_stream(feeds.disruption_budgets)
+                .owns_stream(feeds.network_policies)
+                .watches_stream(feeds.pods, |pod| {
+                    let name = pod.labels().get(labels::INSTANCE)?.clone();
+                    Some(ObjectRef::new(&name).within(&pod.namespace()?))
+                })
                 .graceful_shutdown_on(shutdown.clone())
                 .run(reconcile, error_policy, ctx.clone())
                 .for_each(|res| async move {
@@ -76,8 +66,10 @@ pub async fn run(
                 })
         })
         .collect();
+    tokio::spawn(cache::drive(read_only));
+    let c = ctx.clone();
     tokio::spawn(async move {
-        for store in stores {
+        for store in bigpeer_stores {
             // The store's readiness signal wakes only its most recent waiter (the controller's
             // own runner), so ask again every second instead of waiting once.
             loop {
@@ -87,6 +79,13 @@ pub async fn run(
                     Err(_) => continue,
                 }
             }
+        }
+        // Until its caches are filled, a namespace's reconciles read from the API server.
+        for stores in caches {
+            if !stores.ready().await {
+                return;
+            }
+            c.caches.register(stores);
         }
         synced.store(true, std::sync::atomic::Ordering::Relaxed);
         info!("caches synced");

@@ -3,12 +3,13 @@
 //! is raised, and the storage system resizes the volume (where its StorageClass allows it).
 
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use kube::{Client, ResourceExt};
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 use crate::api::{BigPeer, Component};
 use crate::build::labels;
+use crate::controller::cache::Reader;
 use crate::controller::error::{Context, Result};
 use crate::decide::observed::Volumes;
 
@@ -54,20 +55,18 @@ fn storage(
 
 /// Raise every store claim below `store.storage.size` to it. A refusal (for example a
 /// StorageClass without `allowVolumeExpansion`) is reported, not retried in a loop.
-pub async fn grow(client: &Client, bp: &BigPeer) -> Result<Volumes> {
+pub async fn grow(reader: &Reader<'_>, bp: &BigPeer) -> Result<Volumes> {
     let ns = bp.namespace().unwrap_or_default();
-    let api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
-    let selector = labels::selector_string(bp, Component::Store);
-    let claims = api
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .ctx(|| "listing store volumes".into())?;
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(reader.client.clone(), &ns);
+    let claims = reader
+        .claims(&ns, &labels::component_selector(bp, Component::Store))
+        .await?;
     let wanted = &bp.spec.store.storage.size;
     let Some(wanted_bytes) = bytes(wanted) else {
         return Ok(Volumes::default());
     };
     let mut out = Volumes::default();
-    for pvc in claims.items {
+    for pvc in claims {
         let name = pvc.name_any();
         let spec = pvc.spec.as_ref();
         let requested = storage(

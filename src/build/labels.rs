@@ -1,5 +1,6 @@
 //! Labels, selectors and owner references shared by every object.
 
+use kube::core::Selector;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -48,19 +49,32 @@ pub fn common(bp: &BigPeer, component: &str) -> BTreeMap<String, String> {
 }
 
 /// Label selector string matching every object of a BigPeer that this operator manages.
-pub fn instance_selector(bp_name: &str) -> String {
-    format!(
-        "app.kubernetes.io/name={APP_NAME},{INSTANCE}={bp_name},app.kubernetes.io/managed-by={MANAGER}"
-    )
+pub fn instance_selector(bp_name: &str) -> Selector {
+    [
+        ("app.kubernetes.io/name".to_string(), APP_NAME.to_string()),
+        (INSTANCE.to_string(), bp_name.to_string()),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            MANAGER.to_string(),
+        ),
+    ]
+    .into_iter()
+    .collect()
 }
 
-/// A component's selector as a label selector string, as list requests take it.
-pub fn selector_string(bp: &BigPeer, component: Component) -> String {
-    selector(bp, component)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
+/// A component's selector, as list requests and caches take it.
+pub fn component_selector(bp: &BigPeer, component: Component) -> Selector {
+    selector(bp, component).into_iter().collect()
+}
+
+/// The pods of a BigPeer, every component.
+pub fn pods_selector(bp_name: &str) -> Selector {
+    [
+        ("app.kubernetes.io/name".to_string(), APP_NAME.to_string()),
+        (INSTANCE.to_string(), bp_name.to_string()),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Controller owner reference to the BigPeer.

@@ -12,11 +12,12 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use kube::core::ApiResource;
-use kube::{Client, Resource, ResourceExt};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, Selector};
+use kube::{Resource, ResourceExt};
 use tracing::{Instrument, info_span};
 
+use super::cache::Reader;
 use super::error::{Context, Result};
 use crate::build::DesiredObject;
 use crate::decide::observed::Integrations;
@@ -121,32 +122,27 @@ fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
 
 /// Objects `owner` owns (matched by the label selector and the owner's uid), metadata only.
 async fn inventory<K: Resource>(
-    client: &Client,
+    reader: &Reader<'_>,
     owner: &K,
-    selector: &str,
+    selector: &Selector,
     integrations: Integrations,
 ) -> Result<BTreeSet<Found>> {
     let ns = owner.namespace().unwrap_or_default();
     let uid = owner.uid();
     let mut found = BTreeSet::new();
     for (ar, prunable) in owned_kinds(integrations) {
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
-        let list = api
-            .list_metadata(&ListParams::default().labels(selector))
-            .await
-            .ctx(|| format!("listing {}", ar.plural))?;
-        for obj in list.items {
-            if obj
-                .owner_references()
+        for meta in reader.owned(&ar, &ns, selector).await? {
+            let owned = meta
+                .owner_references
                 .iter()
-                .any(|o| Some(&o.uid) == uid.as_ref())
-                && obj.metadata.deletion_timestamp.is_none()
-            {
+                .flatten()
+                .any(|o| Some(&o.uid) == uid.as_ref());
+            if owned && meta.deletion_timestamp.is_none() {
                 found.insert(Found {
                     kind: ar.kind.clone(),
-                    name: obj.name_any(),
+                    name: meta.name.unwrap_or_default(),
                     prunable,
-                    resource_version: obj.resource_version(),
+                    resource_version: meta.resource_version,
                 });
             }
         }
@@ -158,15 +154,16 @@ async fn inventory<K: Resource>(
 /// (forcing ownership of our fields), then delete the objects `owner` owns (found by
 /// `selector`) that are no longer desired.
 pub async fn apply_and_prune<K: Resource>(
-    client: &Client,
+    reader: &Reader<'_>,
     last: &LastApplied,
     owner: &K,
-    selector: &str,
+    selector: &Selector,
     integrations: Integrations,
     objects: &[DesiredObject],
 ) -> Result<Applied> {
     let ns = owner.namespace().unwrap_or_default();
-    let existing = inventory(client, owner, selector, integrations)
+    let client = reader.client;
+    let existing = inventory(reader, owner, selector, integrations)
         .instrument(info_span!("inventory"))
         .await?;
     let find = |kind: &str, name: &str| existing.iter().find(|f| f.kind == kind && f.name == name);

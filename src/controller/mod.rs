@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod backoff;
+pub mod cache;
 pub mod error;
 pub mod events;
 pub mod finalizer;
@@ -37,4 +38,6 @@ pub struct Context {
     pub backoffs: Backoffs,
     /// The last apply of every owned object, so that unchanged objects are not applied again.
     pub last_applied: apply::LastApplied,
+    /// The watch caches reconciles read from, once the controllers have started them.
+    pub caches: cache::Caches,
 }

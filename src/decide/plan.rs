@@ -115,6 +115,12 @@ impl Plan {
         }
     }
 
+    /// This reconcile takes a store pod away: it replaces one, or removes the highest.
+    pub fn removes_a_pod(&self) -> bool {
+        matches!(self.store_step, Some(StoreStep::Replace(_)))
+            || matches!(self.store_scale, Scale::RemoveOne { .. })
+    }
+
     /// After applying: a workload whose controller has not yet observed the applied spec
     /// still reports the previous one, so wait for it rather than act on stale state.
     pub fn wait_for(&mut self, pending: &[String]) {

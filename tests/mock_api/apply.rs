@@ -6,11 +6,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::core::ApiResource;
 use serde_json::{Value, json};
 use smbp_operator::api::reason::Reason;
+use smbp_operator::build::labels::instance_selector;
 use smbp_operator::build::{BuildInputs, DesiredObject, desired};
 use smbp_operator::controller::apply::{LastApplied, apply_and_prune};
+use smbp_operator::controller::cache::Reader;
 use smbp_operator::decide::observed::Integrations;
 
-use crate::fixtures::{CORE, NS, SELECTOR, UID, bigpeer, collection, meta, metadata_list};
+use crate::fixtures::{CORE, NAME, NS, SELECTOR, UID, bigpeer, collection, meta, metadata_list};
 use crate::server::{Exchange, apply, delete, get_metadata, serve};
 
 const CERT_MANAGER: [&str; 2] = [
@@ -41,6 +43,13 @@ fn every_kind() -> Vec<&'static str> {
         &STRIMZI,
     ]
     .concat()
+}
+
+/// The BigPeer's label selector, as the pipeline passes it.
+fn selector() -> kube::core::Selector {
+    let s = instance_selector(NAME);
+    assert_eq!(s.to_string(), SELECTOR);
+    s
 }
 
 /// The inventory LIST of one kind (metadata only, by the BigPeer's labels), answered with
@@ -111,10 +120,10 @@ async fn first_reconcile_applies_every_object_and_reports_it_created() {
     let (client, server) = serve(scenario);
 
     let result = apply_and_prune(
-        &client,
+        &Reader::api(&client),
         &LastApplied::default(),
         &bigpeer(),
-        SELECTOR,
+        &selector(),
         all_addons(),
         &objects,
     )
@@ -148,10 +157,10 @@ async fn steady_state_creates_nothing_and_deletes_nothing() {
     let (client, server) = serve(scenario);
 
     let result = apply_and_prune(
-        &client,
+        &Reader::api(&client),
         &LastApplied::default(),
         &bigpeer(),
-        SELECTOR,
+        &selector(),
         all_addons(),
         &objects,
     )
@@ -230,7 +239,17 @@ async fn unchanged_objects_are_not_applied_again_and_drift_is() {
 
     let run = |objects: Vec<DesiredObject>| {
         let (client, last, bp) = (client.clone(), &last, &bp);
-        async move { apply_and_prune(&client, last, bp, SELECTOR, all_addons(), &objects).await }
+        async move {
+            apply_and_prune(
+                &Reader::api(&client),
+                last,
+                bp,
+                &selector(),
+                all_addons(),
+                &objects,
+            )
+            .await
+        }
     };
     let first_run = run(objects.clone()).await.expect("applied");
     assert!(first_run.created.is_empty());
@@ -277,10 +296,10 @@ async fn prunes_only_owned_leftovers_and_never_the_store() {
     let (client, server) = serve(scenario);
 
     let result = apply_and_prune(
-        &client,
+        &Reader::api(&client),
         &LastApplied::default(),
         &bigpeer(),
-        SELECTOR,
+        &selector(),
         Integrations::default(),
         &objects,
     )
@@ -298,10 +317,10 @@ async fn prunes_only_owned_leftovers_and_never_the_store() {
 async fn lists_add_on_kinds_only_when_the_add_on_is_installed() {
     let (client, server) = serve(CORE.iter().map(|p| inventory(p, vec![])).collect());
     let none = apply_and_prune(
-        &client,
+        &Reader::api(&client),
         &LastApplied::default(),
         &bigpeer(),
-        SELECTOR,
+        &selector(),
         Integrations::default(),
         &[],
     )
@@ -317,10 +336,10 @@ async fn lists_add_on_kinds_only_when_the_add_on_is_installed() {
     let paths = [&CORE[..], &CERT_MANAGER, &STRIMZI].concat();
     let (client, server) = serve(paths.iter().map(|p| inventory(p, vec![])).collect());
     let result = apply_and_prune(
-        &client,
+        &Reader::api(&client),
         &LastApplied::default(),
         &bigpeer(),
-        SELECTOR,
+        &selector(),
         some,
         &[],
     )
@@ -359,10 +378,10 @@ async fn reports_a_workload_not_yet_observed_as_pending() {
     let (client, server) = serve(scenario);
 
     let result = apply_and_prune(
-        &client,
+        &Reader::api(&client),
         &LastApplied::default(),
         &bigpeer(),
-        SELECTOR,
+        &selector(),
         Integrations::default(),
         &[sts],
     )
@@ -390,10 +409,10 @@ async fn forbidden_apply_names_the_object() {
     let (client, server) = serve(scenario);
 
     let result = apply_and_prune(
-        &client,
+        &Reader::api(&client),
         &LastApplied::default(),
         &bigpeer(),
-        SELECTOR,
+        &selector(),
         Integrations::default(),
         &objects,
     )

@@ -15,12 +15,15 @@ pub const NAME: &str = "prod";
 /// The BigPeer's uid: what its objects' owner references point at.
 pub const UID: &str = "uid-prod";
 
-/// The label selector the BigPeer controller takes inventory with.
+/// The label selector the BigPeer controller takes inventory with (labels in key order).
 pub const SELECTOR: &str = concat!(
-    "app.kubernetes.io/name=bigpeer,",
     "app.kubernetes.io/instance=prod,",
-    "app.kubernetes.io/managed-by=smbp-operator",
+    "app.kubernetes.io/managed-by=smbp-operator,",
+    "app.kubernetes.io/name=bigpeer",
 );
+
+/// The label selector of the BigPeer's pods (labels in key order).
+pub const PODS: &str = "app.kubernetes.io/instance=prod,app.kubernetes.io/name=bigpeer";
 
 /// The collections of the built-in kinds the operator owns, in the order it takes inventory
 /// (the add-ons' kinds come after them).

@@ -8,6 +8,7 @@ mod fixtures;
 mod server;
 
 mod apply;
+mod cached;
 mod errors;
 mod finalize;
 mod observe;

@@ -5,9 +5,10 @@ use serde_json::{Value, json};
 use smbp_operator::api::Component;
 use smbp_operator::api::reason::Reason;
 use smbp_operator::bigpeer::observe::observe;
+use smbp_operator::controller::cache::Reader;
 use smbp_operator::decide::observed::Integrations;
 
-use crate::fixtures::{NS, bigpeer, bigpeer_without_addons, list, meta};
+use crate::fixtures::{NS, PODS, bigpeer, bigpeer_without_addons, list, meta};
 use crate::server::{Exchange, get, get_metadata, serve};
 
 const STATEFULSET: &str = "/apis/apps/v1/namespaces/bigpeer/statefulsets/prod-store";
@@ -17,10 +18,7 @@ const API: &str = "/apis/apps/v1/namespaces/bigpeer/deployments/prod-api";
 /// The LIST of the BigPeer's pods, answered with `pods`.
 fn pods(pods: Vec<Value>) -> Exchange {
     get("/api/v1/namespaces/bigpeer/pods")
-        .query(&[(
-            "labelSelector",
-            "app.kubernetes.io/name=bigpeer,app.kubernetes.io/instance=prod",
-        )])
+        .query(&[("labelSelector", PODS)])
         .answer(list("Pod", pods))
 }
 
@@ -53,7 +51,12 @@ async fn missing_key_secrets_are_named_and_only_their_metadata_is_read() {
         secret("prod-jwt-key", false),
     ]);
 
-    let result = observe(&client, &bigpeer_without_addons(), Integrations::default()).await;
+    let result = observe(
+        &Reader::api(&client),
+        &bigpeer_without_addons(),
+        Integrations::default(),
+    )
+    .await;
     server.done(client).await;
 
     let observed = result.expect("observed");
@@ -87,7 +90,12 @@ async fn existing_workloads_pods_and_secrets_are_observed() {
         secret("prod-jwt-key", true),
     ]);
 
-    let result = observe(&client, &bigpeer_without_addons(), Integrations::default()).await;
+    let result = observe(
+        &Reader::api(&client),
+        &bigpeer_without_addons(),
+        Integrations::default(),
+    )
+    .await;
     server.done(client).await;
 
     let observed = result.expect("observed");
@@ -118,7 +126,7 @@ async fn without_the_add_ons_no_add_on_object_is_read() {
         secret("prod-bigpeer", false),
     ]);
 
-    let result = observe(&client, &bigpeer(), Integrations::default()).await;
+    let result = observe(&Reader::api(&client), &bigpeer(), Integrations::default()).await;
     server.done(client).await;
 
     let observed = result.expect("observed");

@@ -15,7 +15,8 @@ use smbp_operator::images::RelatedImages;
 use smbp_operator::telemetry::metrics::Metrics;
 
 use crate::fixtures::{
-    CORE, SELECTOR, bigpeer_without_addons, collection, event, list, meta, metadata_list, recorder,
+    CORE, PODS, SELECTOR, bigpeer_without_addons, collection, event, list, meta, metadata_list,
+    recorder,
 };
 use crate::server::{Exchange, apply, get, get_metadata, json_patch, serve};
 
@@ -31,6 +32,7 @@ fn context(client: kube::Client) -> Arc<Context> {
         integrations: Default::default(),
         backoffs: Default::default(),
         last_applied: Default::default(),
+        caches: Default::default(),
     })
 }
 
@@ -80,10 +82,7 @@ fn first_sync(bp: &BigPeer) -> Vec<Exchange> {
         get("/apis/apps/v1/namespaces/bigpeer/deployments/prod-subscription").not_found(),
         get("/apis/apps/v1/namespaces/bigpeer/deployments/prod-api").not_found(),
         get("/api/v1/namespaces/bigpeer/pods")
-            .query(&[(
-                "labelSelector",
-                "app.kubernetes.io/name=bigpeer,app.kubernetes.io/instance=prod",
-            )])
+            .query(&[("labelSelector", PODS)])
             .answer(list("Pod", vec![])),
         get_metadata("/api/v1/namespaces/bigpeer/secrets/prod-ca-key")
             .answer(meta("prod-ca-key", None)),

@@ -1,0 +1,446 @@
+//! Watch caches: what a reconcile reads comes from reflector-backed stores fed by one watch per
+//! kind, so a reconcile with nothing to do makes no LIST and no GET. The same watches wake the
+//! controller. Objects are cached without `managedFields`; Pods without their spec, Secrets
+//! and the owned kinds whose body is never read (ConfigMaps, ServiceAccounts,
+//! PodDisruptionBudgets, NetworkPolicies) as metadata only.
+//!
+//! [`Reader`] reads through the caches when it has them, and from the API server otherwise:
+//! before a step that removes a pod the pipeline decides again on fresh reads, and the
+//! mock-API tests read without caches.
+
+use std::fmt::Debug;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::core::{ApiResource, PartialObjectMeta, Selector, SelectorExt};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+
+use super::error::{Context, Result};
+use crate::facts::MANAGER;
+
+/// A stream of changed objects, for the controller's triggers.
+pub type Changes<K> = std::pin::Pin<Box<dyn Stream<Item = Result<K, watcher::Error>> + Send>>;
+
+/// The stores of every watched namespace, registered as the controllers start.
+#[derive(Default)]
+pub struct Caches(std::sync::RwLock<Vec<Stores>>);
+
+impl Caches {
+    /// Make `stores` serve reads.
+    pub fn register(&self, stores: Stores) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(stores);
+    }
+
+    /// The stores that serve namespace `ns`, if any.
+    pub fn serving(&self, ns: &str) -> Option<Stores> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|s| s.serve(ns))
+            .cloned()
+    }
+}
+
+/// The stores of one watched namespace (`None`: every namespace).
+#[derive(Clone)]
+pub struct Stores {
+    /// The namespace watched, or `None` for all.
+    pub namespace: Option<String>,
+    /// Owned StatefulSets.
+    pub statefulsets: Store<StatefulSet>,
+    /// Owned Deployments.
+    pub deployments: Store<Deployment>,
+    /// Owned Services.
+    pub services: Store<Service>,
+    /// Owned Ingresses.
+    pub ingresses: Store<Ingress>,
+    /// Owned ConfigMaps (metadata).
+    pub config_maps: Store<PartialObjectMeta<ConfigMap>>,
+    /// Owned ServiceAccounts (metadata).
+    pub service_accounts: Store<PartialObjectMeta<ServiceAccount>>,
+    /// Owned PodDisruptionBudgets (metadata).
+    pub disruption_budgets: Store<PartialObjectMeta<PodDisruptionBudget>>,
+    /// Owned NetworkPolicies (metadata).
+    pub network_policies: Store<PartialObjectMeta<NetworkPolicy>>,
+    /// Big Peer pods, without their spec.
+    pub pods: Store<Pod>,
+    /// Every Secret's metadata: the operator never reads a Secret's data.
+    pub secrets: Store<PartialObjectMeta<Secret>>,
+    /// The store's volume claims.
+    pub claims: Store<PersistentVolumeClaim>,
+}
+
+/// The watch streams that feed [`Stores`]: polling them fills the stores. The owned kinds and
+/// the pods wake the controller; Secrets and claims are only read.
+pub struct Feeds {
+    /// Owned StatefulSets.
+    pub statefulsets: Changes<StatefulSet>,
+    /// Owned Deployments.
+    pub deployments: Changes<Deployment>,
+    /// Owned Services.
+    pub services: Changes<Service>,
+    /// Owned Ingresses.
+    pub ingresses: Changes<Ingress>,
+    /// Owned ConfigMaps.
+    pub config_maps: Changes<PartialObjectMeta<ConfigMap>>,
+    /// Owned ServiceAccounts.
+    pub service_accounts: Changes<PartialObjectMeta<ServiceAccount>>,
+    /// Owned PodDisruptionBudgets.
+    pub disruption_budgets: Changes<PartialObjectMeta<PodDisruptionBudget>>,
+    /// Owned NetworkPolicies.
+    pub network_policies: Changes<PartialObjectMeta<NetworkPolicy>>,
+    /// Big Peer pods.
+    pub pods: Changes<Pod>,
+    /// Secrets and claims: read only, never a trigger.
+    pub read_only: Vec<Changes<()>>,
+}
+
+fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+{
+    match ns {
+        Some(n) => Api::namespaced(client.clone(), n),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn full<K>(
+    client: &Client,
+    ns: Option<&str>,
+    cfg: watcher::Config,
+    trim: fn(&mut K),
+) -> (Store<K>, Changes<K>)
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api::<K>(client, ns), cfg)
+        .default_backoff()
+        .modify(move |o: &mut K| {
+            o.managed_fields_mut().clear();
+            trim(o);
+        })
+        .reflect(writer)
+        .touched_objects();
+    (reader, Box::pin(stream))
+}
+
+fn metadata<K>(
+    client: &Client,
+    ns: Option<&str>,
+    cfg: watcher::Config,
+) -> (Store<PartialObjectMeta<K>>, Changes<PartialObjectMeta<K>>)
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    // An `Api<PartialObjectMeta<K>>` watches metadata only.
+    full::<PartialObjectMeta<K>>(client, ns, cfg, nothing)
+}
+
+fn nothing<K>(_: &mut K) {}
+
+fn read_only<K: Send + 'static>(s: Changes<K>) -> Changes<()> {
+    Box::pin(s.map(|r| r.map(|_| ())))
+}
+
+/// Start the watches of one namespace (`None`: all): the stores, and the streams that fill
+/// them (to be polled by the controller and [`drive`]).
+pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
+    let owned =
+        || watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
+    let big_peer = || {
+        watcher::Config::default().labels(&format!(
+            "app.kubernetes.io/name={}",
+            crate::build::labels::APP_NAME
+        ))
+    };
+    let (statefulsets, sts) = full::<StatefulSet>(client, ns, owned(), nothing);
+    let (deployments, dep) = full::<Deployment>(client, ns, owned(), nothing);
+    let (services, svc) = full::<Service>(client, ns, owned(), nothing);
+    let (ingresses, ing) = full::<Ingress>(client, ns, owned(), nothing);
+    let (config_maps, cm) = metadata::<ConfigMap>(client, ns, owned());
+    let (service_accounts, sa) = metadata::<ServiceAccount>(client, ns, owned());
+    let (disruption_budgets, pdb) = metadata::<PodDisruptionBudget>(client, ns, owned());
+    let (network_policies, np) = metadata::<NetworkPolicy>(client, ns, owned());
+    let (pods, pod) = full::<Pod>(client, ns, big_peer(), |p| p.spec = None);
+    let (secrets, sec) = metadata::<Secret>(client, ns, watcher::Config::default());
+    let (claims, pvc) = full::<PersistentVolumeClaim>(client, ns, big_peer(), nothing);
+    (
+        Stores {
+            namespace: ns.map(str::to_string),
+            statefulsets,
+            deployments,
+            services,
+            ingresses,
+            config_maps,
+            service_accounts,
+            disruption_budgets,
+            network_policies,
+            pods,
+            secrets,
+            claims,
+        },
+        Feeds {
+            statefulsets: sts,
+            deployments: dep,
+            services: svc,
+            ingresses: ing,
+            config_maps: cm,
+            service_accounts: sa,
+            disruption_budgets: pdb,
+            network_policies: np,
+            pods: pod,
+            read_only: vec![read_only(sec), read_only(pvc)],
+        },
+    )
+}
+
+/// Poll read-only feeds until they end (with the process).
+pub async fn drive(feeds: Vec<Changes<()>>) {
+    futures::stream::select_all(feeds)
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "watch");
+            }
+        })
+        .await;
+}
+
+impl Stores {
+    /// Whether this namespace's stores serve `ns`.
+    pub fn serve(&self, ns: &str) -> bool {
+        self.namespace.as_deref().is_none_or(|n| n == ns)
+    }
+
+    /// Wait until every store has had its first list.
+    pub async fn ready(&self) -> bool {
+        let waits = [
+            self.statefulsets.wait_until_ready().await,
+            self.deployments.wait_until_ready().await,
+            self.services.wait_until_ready().await,
+            self.ingresses.wait_until_ready().await,
+            self.config_maps.wait_until_ready().await,
+            self.service_accounts.wait_until_ready().await,
+            self.disruption_budgets.wait_until_ready().await,
+            self.network_policies.wait_until_ready().await,
+            self.pods.wait_until_ready().await,
+            self.secrets.wait_until_ready().await,
+            self.claims.wait_until_ready().await,
+        ];
+        waits.iter().all(Result::is_ok)
+    }
+
+    /// Metadata of the objects of an owned kind in `ns` that match `selector`; `None` for
+    /// a kind not cached here (the add-on kinds).
+    fn owned(&self, kind: &str, ns: &str, selector: &Selector) -> Option<Vec<ObjectMeta>> {
+        fn pick<K: Resource<DynamicType = ()> + Clone + 'static>(
+            s: &Store<K>,
+            ns: &str,
+            sel: &Selector,
+        ) -> Vec<ObjectMeta> {
+            s.state()
+                .iter()
+                .filter(|o| o.meta().namespace.as_deref() == Some(ns) && sel.matches(o.labels()))
+                .map(|o| o.meta().clone())
+                .collect()
+        }
+        Some(match kind {
+            "StatefulSet" => pick(&self.statefulsets, ns, selector),
+            "Deployment" => pick(&self.deployments, ns, selector),
+            "Service" => pick(&self.services, ns, selector),
+            "Ingress" => pick(&self.ingresses, ns, selector),
+            "ConfigMap" => pick(&self.config_maps, ns, selector),
+            "ServiceAccount" => pick(&self.service_accounts, ns, selector),
+            "PodDisruptionBudget" => pick(&self.disruption_budgets, ns, selector),
+            "NetworkPolicy" => pick(&self.network_policies, ns, selector),
+            _ => return None,
+        })
+    }
+}
+
+/// Reads of one reconcile: from the watch caches when given, from the API server otherwise.
+#[derive(Clone, Copy)]
+pub struct Reader<'a> {
+    /// The client, for writes and for what is not cached.
+    pub client: &'a Client,
+    stores: Option<&'a Stores>,
+}
+
+fn cached<K: Resource<DynamicType = ()> + Clone>(s: &Store<K>, ns: &str, name: &str) -> Option<K> {
+    s.get(&ObjectRef::new(name).within(ns))
+        .map(|o| (*o).clone())
+}
+
+impl<'a> Reader<'a> {
+    /// Read from the API server.
+    pub fn api(client: &'a Client) -> Self {
+        Self {
+            client,
+            stores: None,
+        }
+    }
+
+    /// Read from `stores`.
+    pub fn cached(client: &'a Client, stores: &'a Stores) -> Self {
+        Self {
+            client,
+            stores: Some(stores),
+        }
+    }
+
+    /// The same reads, from the API server.
+    pub fn fresh(self) -> Self {
+        Self::api(self.client)
+    }
+
+    async fn get<K>(
+        &self,
+        store: impl FnOnce(&Stores) -> &Store<K>,
+        ns: &str,
+        name: &str,
+        what: &str,
+    ) -> Result<Option<K>>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + 'static,
+    {
+        match self.stores {
+            Some(s) => Ok(cached(store(s), ns, name)),
+            None => Api::<K>::namespaced(self.client.clone(), ns)
+                .get_opt(name)
+                .await
+                .ctx(|| format!("reading {what}")),
+        }
+    }
+
+    /// A StatefulSet.
+    pub async fn statefulset(
+        &self,
+        ns: &str,
+        name: &str,
+        what: &str,
+    ) -> Result<Option<StatefulSet>> {
+        self.get(|s| &s.statefulsets, ns, name, what).await
+    }
+
+    /// A Deployment.
+    pub async fn deployment(&self, ns: &str, name: &str, what: &str) -> Result<Option<Deployment>> {
+        self.get(|s| &s.deployments, ns, name, what).await
+    }
+
+    /// A Service.
+    pub async fn service(&self, ns: &str, name: &str, what: &str) -> Result<Option<Service>> {
+        self.get(|s| &s.services, ns, name, what).await
+    }
+
+    /// An Ingress.
+    pub async fn ingress(&self, ns: &str, name: &str, what: &str) -> Result<Option<Ingress>> {
+        self.get(|s| &s.ingresses, ns, name, what).await
+    }
+
+    /// Whether a Secret exists (its metadata only is ever read).
+    pub async fn secret_exists(&self, ns: &str, name: &str, what: &str) -> Result<bool> {
+        match self.stores {
+            Some(s) => Ok(cached(&s.secrets, ns, name).is_some()),
+            None => Ok(Api::<Secret>::namespaced(self.client.clone(), ns)
+                .get_metadata_opt(name)
+                .await
+                .ctx(|| format!("checking {what}"))?
+                .is_some()),
+        }
+    }
+
+    /// Pods matching `selector`.
+    pub async fn pods(&self, ns: &str, selector: &Selector) -> Result<Vec<Pod>> {
+        match self.stores {
+            Some(s) => Ok(s
+                .pods
+                .state()
+                .iter()
+                .filter(|p| p.namespace().as_deref() == Some(ns) && selector.matches(p.labels()))
+                .map(|p| (**p).clone())
+                .collect()),
+            None => Ok(Api::<Pod>::namespaced(self.client.clone(), ns)
+                .list(&ListParams::default().labels(&selector.to_string()))
+                .await
+                .ctx(|| "listing pods".into())?
+                .items),
+        }
+    }
+
+    /// Volume claims matching `selector`.
+    pub async fn claims(
+        &self,
+        ns: &str,
+        selector: &Selector,
+    ) -> Result<Vec<PersistentVolumeClaim>> {
+        match self.stores {
+            Some(s) => Ok(s
+                .claims
+                .state()
+                .iter()
+                .filter(|p| p.namespace().as_deref() == Some(ns) && selector.matches(p.labels()))
+                .map(|p| (**p).clone())
+                .collect()),
+            None => Ok(
+                Api::<PersistentVolumeClaim>::namespaced(self.client.clone(), ns)
+                    .list(&ListParams::default().labels(&selector.to_string()))
+                    .await
+                    .ctx(|| "listing store volumes".into())?
+                    .items,
+            ),
+        }
+    }
+
+    /// Metadata of the objects of kind `ar` in `ns` that match `selector`.
+    pub async fn owned(
+        &self,
+        ar: &ApiResource,
+        ns: &str,
+        selector: &Selector,
+    ) -> Result<Vec<ObjectMeta>> {
+        if let Some(found) = self.stores.and_then(|s| s.owned(&ar.kind, ns, selector)) {
+            return Ok(found);
+        }
+        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), ns, ar);
+        Ok(api
+            .list_metadata(&ListParams::default().labels(&selector.to_string()))
+            .await
+            .ctx(|| format!("listing {}", ar.plural))?
+            .items
+            .into_iter()
+            .map(|o| o.metadata)
+            .collect())
+    }
+}

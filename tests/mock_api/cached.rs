@@ -1,0 +1,208 @@
+//! Reads through the watch caches (`controller::cache`): with the caches filled, observing a
+//! BigPeer reads nothing from the API server, and a reconcile with nothing to do makes no
+//! request at all (no LIST, no GET, no write).
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::Resource;
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{self, store::Writer};
+use kube::runtime::watcher::Event;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use smbp_operator::bigpeer::observe::observe;
+use smbp_operator::build::labels::instance_selector;
+use smbp_operator::build::{BuildInputs, DesiredObject, desired, pod};
+use smbp_operator::controller::apply::{LastApplied, apply_and_prune};
+use smbp_operator::controller::cache::{Reader, Stores};
+use smbp_operator::decide::observed::Integrations;
+
+use crate::fixtures::{NAME, NS, bigpeer_without_addons, collection};
+use crate::server::{apply, serve};
+
+/// Stores and the writers that fill them, as the watches would.
+struct Caches {
+    stores: Stores,
+    statefulsets: Writer<StatefulSet>,
+    deployments: Writer<Deployment>,
+    services: Writer<Service>,
+    ingresses: Writer<Ingress>,
+    config_maps: Writer<PartialObjectMeta<ConfigMap>>,
+    service_accounts: Writer<PartialObjectMeta<ServiceAccount>>,
+    disruption_budgets: Writer<PartialObjectMeta<PodDisruptionBudget>>,
+    network_policies: Writer<PartialObjectMeta<NetworkPolicy>>,
+    secrets: Writer<PartialObjectMeta<Secret>>,
+}
+
+fn caches() -> Caches {
+    let (statefulsets, sts) = reflector::store();
+    let (deployments, dep) = reflector::store();
+    let (services, svc) = reflector::store();
+    let (ingresses, ing) = reflector::store();
+    let (config_maps, cm) = reflector::store();
+    let (service_accounts, sa) = reflector::store();
+    let (disruption_budgets, pdb) = reflector::store();
+    let (network_policies, np) = reflector::store();
+    let (pods, _) = reflector::store::<Pod>();
+    let (secrets, sec) = reflector::store();
+    let (claims, _) = reflector::store::<PersistentVolumeClaim>();
+    Caches {
+        stores: Stores {
+            namespace: Some(NS.into()),
+            statefulsets,
+            deployments,
+            services,
+            ingresses,
+            config_maps,
+            service_accounts,
+            disruption_budgets,
+            network_policies,
+            pods,
+            secrets,
+            claims,
+        },
+        statefulsets: sts,
+        deployments: dep,
+        services: svc,
+        ingresses: ing,
+        config_maps: cm,
+        service_accounts: sa,
+        disruption_budgets: pdb,
+        network_policies: np,
+        secrets: sec,
+    }
+}
+
+fn put<K: Resource + DeserializeOwned + Clone>(w: &mut Writer<K>, body: Value)
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let obj: K = serde_json::from_value(body).expect("a cached object");
+    w.apply_watcher_event(&Event::Apply(obj));
+}
+
+fn metadata(body: &Value) -> Value {
+    json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+           "metadata": body["metadata"]})
+}
+
+impl Caches {
+    /// The object as the API server would have it after our apply, at `resourceVersion` 7.
+    fn hold(&mut self, o: &DesiredObject) {
+        let mut body = o.body.clone();
+        body["metadata"]["resourceVersion"] = json!("7");
+        match o.resource.kind.as_str() {
+            "StatefulSet" => put(&mut self.statefulsets, body),
+            "Deployment" => put(&mut self.deployments, body),
+            "Service" => put(&mut self.services, body),
+            "Ingress" => put(&mut self.ingresses, body),
+            "ConfigMap" => put(&mut self.config_maps, metadata(&body)),
+            "ServiceAccount" => put(&mut self.service_accounts, metadata(&body)),
+            "PodDisruptionBudget" => put(&mut self.disruption_budgets, metadata(&body)),
+            "NetworkPolicy" => put(&mut self.network_policies, metadata(&body)),
+            other => panic!("{other} is not cached"),
+        }
+    }
+}
+
+/// What the BigPeer without add-ons asks for.
+fn objects() -> Vec<DesiredObject> {
+    let bp = bigpeer_without_addons();
+    let mut inputs = BuildInputs::offline(&bp, vec!["kafka:9093".into()]);
+    inputs.cert_manager = false;
+    inputs.strimzi = false;
+    inputs.gateway_api = false;
+    inputs.openshift_route = false;
+    inputs.prometheus_operator = false;
+    desired(&bp, &inputs)
+}
+
+/// With every Secret the pods mount in the cache, observing reads nothing from the API server
+/// (an empty scenario fails on any request) and finds the keys ready.
+#[tokio::test]
+async fn observing_from_the_caches_makes_no_request() {
+    let bp = bigpeer_without_addons();
+    let mut c = caches();
+    for (_, secret, _) in pod::mounted_secrets(&bp) {
+        put(
+            &mut c.secrets,
+            json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                   "metadata": {"name": secret, "namespace": NS}}),
+        );
+    }
+    let (client, server) = serve(vec![]);
+
+    let observed = observe(
+        &Reader::cached(&client, &c.stores),
+        &bp,
+        Integrations::default(),
+    )
+    .await;
+    server.done(client).await;
+
+    let observed = observed.expect("observed");
+    assert!(observed.keys.ready, "{:?}", observed.keys);
+    assert!(observed.statefulset.is_none() && observed.pods.is_empty());
+}
+
+/// The inventory comes from the caches: the first apply after a start writes each object
+/// once (no LIST), and the next reconcile, with every object still at the `resourceVersion`
+/// that apply returned, makes no request at all.
+#[tokio::test]
+async fn a_reconcile_with_nothing_to_do_makes_no_request() {
+    let objects = objects();
+    let mut c = caches();
+    for o in &objects {
+        c.hold(o);
+    }
+    let scenario = objects
+        .iter()
+        .map(|o| {
+            let mut answer = o.body.clone();
+            answer["metadata"]["resourceVersion"] = json!("7");
+            apply(&format!("{}/{}", collection(&o.resource), o.name))
+                .body_eq(o.body.clone())
+                .answer(answer)
+        })
+        .collect();
+    let (client, server) = serve(scenario);
+    let (last, bp, selector) = (
+        LastApplied::default(),
+        bigpeer_without_addons(),
+        instance_selector(NAME),
+    );
+    let reader = Reader::cached(&client, &c.stores);
+
+    let first = apply_and_prune(
+        &reader,
+        &last,
+        &bp,
+        &selector,
+        Integrations::default(),
+        &objects,
+    )
+    .await
+    .expect("applied");
+    let quiet = apply_and_prune(
+        &reader,
+        &last,
+        &bp,
+        &selector,
+        Integrations::default(),
+        &objects,
+    )
+    .await
+    .expect("nothing to do");
+    server.done(client).await;
+
+    assert!(
+        first.created.is_empty(),
+        "all were in the cache: {:?}",
+        first.created
+    );
+    assert!(quiet.created.is_empty() && quiet.pruned.is_empty() && quiet.pending.is_empty());
+}
