@@ -67,6 +67,8 @@ pub async fn run(
         })
         .collect();
     tokio::spawn(cache::drive(read_only));
+    let discovery = ctx.clone();
+    tokio::spawn(async move { discovery.integrations.keep_fresh(&discovery.client).await });
     let c = ctx.clone();
     tokio::spawn(async move {
         for store in bigpeer_stores {

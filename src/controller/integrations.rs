@@ -19,11 +19,24 @@ impl Integrations {
 
 const TTL: Duration = Duration::from_secs(30);
 
-/// Discovery results, refreshed at most every 30 seconds.
+/// Discovery results, refreshed at most every 30 seconds: by [`Self::keep_fresh`] in the
+/// background, so that a reconcile finds them fresh and makes no discovery request.
 #[derive(Default)]
 pub struct IntegrationCache(Mutex<Option<(Instant, Integrations)>>);
 
 impl IntegrationCache {
+    /// Refresh the results a little before they expire, until the process ends. A failed
+    /// discovery is retried at the next turn (and by the next reconcile that needs it).
+    pub async fn keep_fresh(&self, client: &Client) {
+        loop {
+            tokio::time::sleep(TTL - Duration::from_secs(5)).await;
+            let mut slot = self.0.lock().await;
+            if let Err(e) = discover(client, &mut slot).await {
+                tracing::debug!(error = %e, "discovery");
+            }
+        }
+    }
+
     /// Current integrations.
     pub async fn get(&self, client: &Client) -> Result<Integrations> {
         let mut slot = self.0.lock().await;
@@ -32,30 +45,38 @@ impl IntegrationCache {
         {
             return Ok(found);
         }
-        let groups = client
-            .list_api_groups()
-            .await
-            .ctx(|| "discovering API groups".into())?;
-        let serves = |group: &str, version: &str| {
-            groups
-                .groups
-                .iter()
-                .any(|g| g.name == group && g.versions.iter().any(|v| v.version == version))
-        };
-        let found = Integrations {
-            strimzi: serves(thirdparty::STRIMZI_GROUP, "v1"),
-            cert_manager: serves(thirdparty::CERT_MANAGER_GROUP, "v1"),
-            openshift: groups
-                .groups
-                .iter()
-                .any(|g| g.name == thirdparty::OPENSHIFT_SECURITY_GROUP),
-            gateway_api: serves(thirdparty::GATEWAY_API_GROUP, "v1"),
-            openshift_route: serves(thirdparty::OPENSHIFT_ROUTE_GROUP, "v1"),
-            prometheus_operator: serves(thirdparty::PROMETHEUS_OPERATOR_GROUP, "v1"),
-        };
-        *slot = Some((Instant::now(), found));
-        Ok(found)
+        discover(client, &mut slot).await
     }
+}
+
+/// Ask the API server which add-on groups it serves, and keep the answer in `slot`.
+async fn discover(
+    client: &Client,
+    slot: &mut Option<(Instant, Integrations)>,
+) -> Result<Integrations> {
+    let groups = client
+        .list_api_groups()
+        .await
+        .ctx(|| "discovering API groups".into())?;
+    let serves = |group: &str, version: &str| {
+        groups
+            .groups
+            .iter()
+            .any(|g| g.name == group && g.versions.iter().any(|v| v.version == version))
+    };
+    let found = Integrations {
+        strimzi: serves(thirdparty::STRIMZI_GROUP, "v1"),
+        cert_manager: serves(thirdparty::CERT_MANAGER_GROUP, "v1"),
+        openshift: groups
+            .groups
+            .iter()
+            .any(|g| g.name == thirdparty::OPENSHIFT_SECURITY_GROUP),
+        gateway_api: serves(thirdparty::GATEWAY_API_GROUP, "v1"),
+        openshift_route: serves(thirdparty::OPENSHIFT_ROUTE_GROUP, "v1"),
+        prometheus_operator: serves(thirdparty::PROMETHEUS_OPERATOR_GROUP, "v1"),
+    };
+    *slot = Some((Instant::now(), found));
+    Ok(found)
 }
 
 #[cfg(test)]

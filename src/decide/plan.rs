@@ -177,4 +177,19 @@ mod tests {
             matches!(plan.store_step, Some(StoreStep::Wait(ref m)) if m.contains("prod-store"))
         );
     }
+
+    #[test]
+    fn only_replacing_or_removing_a_store_pod_takes_one_away() {
+        let bp = crate::testing::sample();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut plan = decide(&bp, &observed(true, true), &BigPeerStatus::default(), now);
+        assert!(!plan.removes_a_pod(), "a new BigPeer removes nothing");
+        plan.store_step = Some(StoreStep::Wait("a pod starts".into()));
+        assert!(!plan.removes_a_pod());
+        plan.store_step = Some(StoreStep::Replace("prod-store-2".into()));
+        assert!(plan.removes_a_pod());
+        plan.store_step = Some(StoreStep::Done);
+        plan.store_scale = Scale::RemoveOne { from: 3, target: 1 };
+        assert!(plan.removes_a_pod());
+    }
 }
