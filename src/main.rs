@@ -50,6 +50,9 @@ struct RunArgs {
     /// Namespaces to watch, comma separated; empty watches all namespaces.
     #[arg(long, env = "WATCH_NAMESPACE", default_value = "")]
     watch_namespace: String,
+    /// BigPeers reconciled at the same time, at most (per watched namespace); 0: no limit.
+    #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = 8)]
+    max_concurrent_reconciles: u16,
     /// Address of /metrics: host:port, or :port for every interface (8443 by convention
     /// with --metrics-secure).
     #[arg(long, env = "METRICS_BIND_ADDRESS", default_value = "0.0.0.0:8080", value_parser = server::parse_bind_address)]
@@ -275,7 +278,14 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         };
         // Already ready (standing by); stays ready while the new leader's caches fill.
-        bigpeer::run(ctx, namespaces(&args.watch_namespace), shutdown, ready).await;
+        bigpeer::run(
+            ctx,
+            namespaces(&args.watch_namespace),
+            args.max_concurrent_reconciles,
+            shutdown,
+            ready,
+        )
+        .await;
     } else {
         metrics.set_leader(true);
         let ctx = context(client, metrics, &identity);
@@ -283,6 +293,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         bigpeer::run(
             ctx,
             namespaces(&args.watch_namespace),
+            args.max_concurrent_reconciles,
             shutdown_signal(),
             ready,
         )

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::{Future, StreamExt};
 use kube::ResourceExt;
 use kube::api::Api;
-use kube::runtime::controller::Controller;
+use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use tracing::info;
@@ -23,6 +23,7 @@ use crate::controller::{Context, cache};
 pub async fn run(
     ctx: Arc<Context>,
     namespaces: Vec<Option<String>>,
+    concurrency: u16,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
     synced: Arc<std::sync::atomic::AtomicBool>,
 ) {
@@ -40,7 +41,8 @@ pub async fn run(
             let (stores, feeds) = cache::watch(&ctx.client, ns.as_deref());
             caches.push(stores);
             read_only.extend(feeds.read_only);
-            let controller = Controller::new(bps, watcher::Config::default());
+            let controller = Controller::new(bps, watcher::Config::default())
+                .with_config(controller::Config::default().concurrency(concurrency));
             bigpeer_stores.push(controller.store());
             // One watch per kind both fills the caches reconciles read and wakes the BigPeer
             // that owns the object (or, for a pod, whose instance label it carries).
