@@ -62,7 +62,9 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["persistentvolumeclaims"],
             &["get", "list", "watch", "patch", "delete"],
         ),
-        rule(&[""], &["secrets"], &["get"]),
+        // Read-only, and only ever as metadata (PartialObjectMetadata): the operator watches
+        // Secrets' metadata to see that the Secrets the pods mount exist, never their data.
+        rule(&[""], &["secrets"], READ),
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
         rule(&["gateway.networking.k8s.io"], &["gateways"], &["get"]),
@@ -210,6 +212,6 @@ mod tests {
             .into_iter()
             .find(|r| r.resources.iter().flatten().any(|x| x == "secrets"))
             .unwrap();
-        assert_eq!(r.verbs, vec!["get".to_string()]);
+        assert_eq!(r.verbs, READ, "read-only: get, list and watch");
     }
 }
