@@ -649,7 +649,10 @@ async fn delete_namespaces(client: &Client, names: &[String], timeout: Duration)
             break;
         }
         if start.elapsed() > timeout {
-            eprintln!("bench: {left} namespace(s) still terminating after {timeout:?}; going on");
+            eprintln!(
+                "bench: {left} namespace(s) still terminating after {timeout:?}; going on (the next \
+             measurement shares the API server with their deletion)"
+            );
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -932,7 +935,7 @@ async fn direct_path(
     .await?;
     let cpu = cpu_delta(before, cpu_now(pids, None));
     eprintln!("bench: direct path: all ready in {seconds:.1} s; deleting its namespace");
-    let took = delete_namespaces(client, &[ns], Duration::from_secs(600)).await;
+    let took = delete_namespaces(client, &[ns], Duration::from_secs(300 + args.n as u64)).await;
     eprintln!("bench: direct path's namespace deleted in {took:.0} s");
     Ok(Converge { seconds, cpu })
 }
@@ -1105,8 +1108,8 @@ struct Rest {
     extra_writes_per_min: f64,
     running_reads_per_min: f64,
     stopped_reads_per_min: f64,
-    /// Writes in the running window by verb and resource (background excluded).
-    running_writes_detail: BTreeMap<String, f64>,
+    /// Requests in the running window by verb and resource (WATCH and background excluded).
+    running_detail: BTreeMap<String, f64>,
     /// Every write in each window, the fake nodes' heartbeats included.
     running_writes_raw: f64,
     stopped_writes_raw: f64,
@@ -1245,7 +1248,7 @@ fn print_report(r: &Report) {
         "smbp-operator scale benchmark — N={} BigPeers (1 store, 1 subscription, 1 api pod each)",
         r.n
     );
-    println!("  commit {}", r.commit);
+    println!("  checkout {}", r.commit);
     println!(
         "  operator {} ({}: {})",
         r.operator_version, r.operator_build, r.operator_bin
@@ -1322,9 +1325,9 @@ fn print_report(r: &Report) {
     for (k, v) in &r.one_at_a_time.per_reconcile_detail {
         println!("  {k:<50} {v:.2}");
     }
-    if !r.at_rest.running_writes_detail.is_empty() {
-        println!("Writes in the at-rest window with the operator running:");
-        for (k, v) in &r.at_rest.running_writes_detail {
+    if !r.at_rest.running_detail.is_empty() {
+        println!("Requests in the at-rest window with the operator running (WATCH excluded):");
+        for (k, v) in &r.at_rest.running_detail {
             println!("  {k:<50} {v:.0}");
         }
     }
@@ -1393,7 +1396,7 @@ async fn run(
         .collect();
     if !stale.is_empty() {
         eprintln!("bench: removing namespaces of an earlier run: {stale:?}");
-        delete_namespaces(client, &stale, Duration::from_secs(600)).await;
+        delete_namespaces(client, &stale, Duration::from_secs(300 + args.n as u64)).await;
     }
     let kubeconfig = install(client, &work).await?;
     report.nodes = ensure_nodes(client, args.n).await?;
@@ -1481,9 +1484,9 @@ async fn run(
         extra_writes_per_min: per_min(writes(&ra) - writes(&sa)),
         running_reads_per_min: per_min(reads(&ra)),
         stopped_reads_per_min: per_min(reads(&sa)),
-        running_writes_detail: ra
+        running_detail: ra
             .iter()
-            .filter(|((verb, _), _)| is_write(verb))
+            .filter(|((verb, _), _)| verb != "WATCH")
             .map(|((verb, r), v)| (format!("{verb} {r}"), *v))
             .collect(),
         running_writes_raw: writes(&running),
@@ -1503,7 +1506,8 @@ async fn main() -> anyhow::Result<()> {
     let result = run(&args, &client, &mut report, &mut cleanup).await;
     if !args.keep && !cleanup.is_empty() {
         eprintln!("bench: deleting the operator path's namespace");
-        let took = delete_namespaces(&client, &cleanup, Duration::from_secs(600)).await;
+        let took =
+            delete_namespaces(&client, &cleanup, Duration::from_secs(300 + args.n as u64)).await;
         eprintln!("bench: deleted in {took:.0} s");
     }
     result?;
