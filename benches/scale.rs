@@ -112,13 +112,16 @@ fn pcts(mut v: Vec<f64>) -> (f64, f64, usize) {
 }
 
 fn clk_tck() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
+    static TCK: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TCK.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
 }
 
 /// utime + stime of a process, in seconds.
@@ -898,8 +901,8 @@ async fn direct_path(
     args: &Args,
     pids: Pids,
     timeout: Duration,
+    ns: String,
 ) -> anyhow::Result<Converge> {
-    let ns = bench_namespace(client, "bench-direct").await?;
     let names: BTreeSet<String> = (0..args.n).map(bp_name).collect();
     let ready_stream = workloads(client, &ns);
     let before = cpu_now(pids, None);
@@ -1405,7 +1408,10 @@ async fn run(
     // deleting it before the operator path starts.
     if !args.skip_direct {
         eprintln!("bench: direct path: {} BigPeers", args.n);
-        report.direct = Some(direct_path(client, args, pids, timeout).await?);
+        let ns = bench_namespace(client, "bench-direct").await?;
+        cleanup.push(ns.clone());
+        report.direct = Some(direct_path(client, args, pids, timeout, ns).await?);
+        cleanup.clear();
     }
 
     // 2. Operator path.
@@ -1505,7 +1511,7 @@ async fn main() -> anyhow::Result<()> {
     let mut cleanup = vec![];
     let result = run(&args, &client, &mut report, &mut cleanup).await;
     if !args.keep && !cleanup.is_empty() {
-        eprintln!("bench: deleting the operator path's namespace");
+        eprintln!("bench: deleting the benchmark's namespace");
         let took =
             delete_namespaces(&client, &cleanup, Duration::from_secs(300 + args.n as u64)).await;
         eprintln!("bench: deleted in {took:.0} s");
