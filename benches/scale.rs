@@ -1113,6 +1113,8 @@ struct Rest {
     stopped_reads_per_min: f64,
     /// Requests in the running window by verb and resource (WATCH and background excluded).
     running_detail: BTreeMap<String, f64>,
+    /// The same in the stopped window.
+    stopped_detail: BTreeMap<String, f64>,
     /// Every write in each window, the fake nodes' heartbeats included.
     running_writes_raw: f64,
     stopped_writes_raw: f64,
@@ -1328,10 +1330,15 @@ fn print_report(r: &Report) {
     for (k, v) in &r.one_at_a_time.per_reconcile_detail {
         println!("  {k:<50} {v:.2}");
     }
-    if !r.at_rest.running_detail.is_empty() {
-        println!("Requests in the at-rest window with the operator running (WATCH excluded):");
-        for (k, v) in &r.at_rest.running_detail {
-            println!("  {k:<50} {v:.0}");
+    for (label, detail) in [
+        ("running", &r.at_rest.running_detail),
+        ("stopped", &r.at_rest.stopped_detail),
+    ] {
+        if !detail.is_empty() {
+            println!("Requests in the at-rest window with the operator {label} (WATCH excluded):");
+            for (k, v) in detail {
+                println!("  {k:<50} {v:.0}");
+            }
         }
     }
     println!(
@@ -1491,6 +1498,11 @@ async fn run(
         running_reads_per_min: per_min(reads(&ra)),
         stopped_reads_per_min: per_min(reads(&sa)),
         running_detail: ra
+            .iter()
+            .filter(|((verb, _), _)| verb != "WATCH")
+            .map(|((verb, r), v)| (format!("{verb} {r}"), *v))
+            .collect(),
+        stopped_detail: sa
             .iter()
             .filter(|((verb, _), _)| verb != "WATCH")
             .map(|((verb, r), v)| (format!("{verb} {r}"), *v))
