@@ -27,7 +27,7 @@ GENERATED := config/crd config/rbac config/manager config/default config/manifes
 
 .PHONY: help prereqs build tools controlplane addons olm-tools test test-cold unit e2e olm-e2e olm-down lint fmt manifests bundle \
 	validate-bundle _validate-bundle check-generated _check-generated check-monitoring _check-monitoring run cluster-up \
-	cluster-down bench clean
+	cluster-down bench bench-scale clean
 
 help: ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -119,6 +119,16 @@ run: prereqs build controlplane addons cluster-up ## Run the operator on the loc
 
 bench: ## Benchmarks of the build layer and reconcile (prints numbers)
 	$(CARGO) bench --locked --bench build
+
+# Scale benchmark (issue #16): N BigPeers on the local control plane, the operator against a
+# client applying the same objects directly; REST_WINDOW seconds at rest, operator running then
+# stopped (300 covers the operator's periodic resync). Built in the dev profile, like the e2e
+# tests; BIN=<path> measures another operator binary (a release build, say).
+N ?= 100
+REST_WINDOW ?= 60
+bench-scale: build controlplane cluster-up ## Scale benchmark: N BigPeers (N=100), operator vs direct client, requests, RSS, latency, CPU (prints numbers)
+	$(STAGE) "scale benchmark N=$(N)" env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
+	  $(CARGO) bench --locked --profile dev --bench scale -- --n $(N) --rest-window $(REST_WINDOW)
 
 clean: cluster-down
 	$(CARGO) clean
