@@ -20,6 +20,10 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+/// The e2e suite's install of the CRDs and the operator's RBAC (its other helpers are unused here).
+#[allow(dead_code)]
+#[path = "../tests/e2e/harness.rs"]
+mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom};
@@ -31,20 +35,15 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, Node, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, Role, RoleBinding, RoleRef, Subject,
-};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::api::core::v1::{Namespace, Node};
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use smbp_operator::api::{BigPeer, BigPeerStatus, Component};
 use smbp_operator::build::{self, names};
 use smbp_operator::images::RelatedImages;
-use smbp_operator::olm;
 
 /// Label on the benchmark's namespaces, so that a run cleans up what an interrupted one left.
 const RUN_LABEL: &str = "bench.smbp.io/scale";
@@ -463,78 +462,6 @@ where
     Ok(())
 }
 
-/// The CRDs and the operator's RBAC as generated; returns a kubeconfig of its ServiceAccount.
-async fn install(client: &Client, dir: &Path) -> anyhow::Result<PathBuf> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in olm::crd::crds() {
-        ssa(&crds, &crd).await?;
-        common::wait_for("CRD established", Duration::from_secs(60), || async {
-            let c = crds.get(&crd.name_any()).await.ok()?;
-            c.status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-                .then_some(())
-        })
-        .await;
-    }
-    let meta = |name: &str| ObjectMeta {
-        name: Some(name.into()),
-        ..Default::default()
-    };
-    ssa(
-        &Api::<Namespace>::all(client.clone()),
-        &Namespace {
-            metadata: meta(OPERATOR_NS),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let sa = smbp_operator::facts::OPERATOR_SERVICE_ACCOUNT;
-    ssa(
-        &Api::<ServiceAccount>::namespaced(client.clone(), OPERATOR_NS),
-        &ServiceAccount {
-            metadata: meta(sa),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let subject = Subject {
-        kind: "ServiceAccount".into(),
-        name: sa.into(),
-        namespace: Some(OPERATOR_NS.into()),
-        ..Default::default()
-    };
-    let role_ref = |kind: &str, name: String| RoleRef {
-        api_group: "rbac.authorization.k8s.io".into(),
-        kind: kind.into(),
-        name,
-    };
-    let cr = olm::rbac::manager_cluster_role();
-    ssa(&Api::<ClusterRole>::all(client.clone()), &cr).await?;
-    ssa(
-        &Api::<ClusterRoleBinding>::all(client.clone()),
-        &ClusterRoleBinding {
-            metadata: meta(&cr.name_any()),
-            role_ref: role_ref("ClusterRole", cr.name_any()),
-            subjects: Some(vec![subject.clone()]),
-        },
-    )
-    .await?;
-    let role = olm::rbac::leader_election_role();
-    ssa(&Api::<Role>::namespaced(client.clone(), OPERATOR_NS), &role).await?;
-    ssa(
-        &Api::<RoleBinding>::namespaced(client.clone(), OPERATOR_NS),
-        &RoleBinding {
-            metadata: meta(&role.name_any()),
-            role_ref: role_ref("Role", role.name_any()),
-            subjects: Some(vec![subject]),
-        },
-    )
-    .await?;
-    Ok(common::token_kubeconfig(client, OPERATOR_NS, sa, &dir.join("operator.kubeconfig")).await)
-}
-
 /// Make sure the kwok nodes can hold 3 pods per BigPeer with room to spare: add
 /// `kwok-bench-*` nodes (kept for later runs) when they cannot.
 async fn ensure_nodes(client: &Client, n: usize) -> anyhow::Result<usize> {
@@ -543,7 +470,8 @@ async fn ensure_nodes(client: &Client, n: usize) -> anyhow::Result<usize> {
     let capacity = |list: &[Node]| -> usize {
         list.iter()
             .filter_map(|n| n.status.as_ref()?.allocatable.as_ref()?.get("pods"))
-            .filter_map(|q| q.0.parse::<usize>().ok())
+            .filter_map(|q| smbp_operator::bigpeer::volumes::bytes(&q.0))
+            .map(|pods| pods as usize)
             .sum()
     };
     let list = nodes.list(&lp).await?.items;
@@ -1408,7 +1336,8 @@ async fn run(
         eprintln!("bench: removing namespaces of an earlier run: {stale:?}");
         delete_namespaces(client, &stale, Duration::from_secs(300 + args.n as u64)).await;
     }
-    let kubeconfig = install(client, &work).await?;
+    // The CRDs and the operator's RBAC exactly as generated, as the e2e suite installs them.
+    let kubeconfig = harness::install(client).await;
     report.nodes = ensure_nodes(client, args.n).await?;
 
     // 1. Direct path first: without an operator there are no finalizers to get in the way of
