@@ -1,8 +1,11 @@
 //! Watch caches: what a reconcile reads comes from reflector-backed stores fed by one watch per
 //! kind, so a reconcile with nothing to do makes no LIST and no GET. The same watches wake the
-//! controller. Objects are cached without `managedFields`; Pods without their spec, Secrets
-//! and the owned kinds whose body is never read (ConfigMaps, ServiceAccounts,
-//! PodDisruptionBudgets, NetworkPolicies) as metadata only.
+//! controller. Objects are cached without `managedFields`; Pods without their spec or
+//! annotations, Secrets and the owned kinds whose body is never read (ConfigMaps,
+//! ServiceAccounts, PodDisruptionBudgets, NetworkPolicies) as metadata only, without
+//! annotations. A Secret keeps nothing but its name and identity: one made with
+//! `kubectl apply` carries its data in its `last-applied-configuration` annotation, and the
+//! operator never holds a Secret's data.
 //!
 //! [`Reader`] reads through the caches when it has them, and from the API server otherwise:
 //! before a step that removes a pod the pipeline decides again on fresh reads, and the
@@ -161,8 +164,9 @@ where
         + Sync
         + 'static,
 {
-    // An `Api<PartialObjectMeta<K>>` watches metadata only.
-    full::<PartialObjectMeta<K>>(client, ns, cfg, nothing)
+    // An `Api<PartialObjectMeta<K>>` watches metadata only. Annotations are never read from
+    // these kinds, and can be large (`kubectl apply` keeps the whole last applied object in one).
+    full::<PartialObjectMeta<K>>(client, ns, cfg, |o| o.metadata.annotations = None)
 }
 
 fn nothing<K>(_: &mut K) {}
@@ -190,8 +194,18 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
     let (service_accounts, sa) = metadata::<ServiceAccount>(client, ns, owned());
     let (disruption_budgets, pdb) = metadata::<PodDisruptionBudget>(client, ns, owned());
     let (network_policies, np) = metadata::<NetworkPolicy>(client, ns, owned());
-    let (pods, pod) = full::<Pod>(client, ns, big_peer(), |p| p.spec = None);
-    let (secrets, sec) = metadata::<Secret>(client, ns, watcher::Config::default());
+    let (pods, pod) = full::<Pod>(client, ns, big_peer(), |p| {
+        p.spec = None;
+        p.metadata.annotations = None;
+    });
+    // Only whether a Secret exists is read, so nothing else is kept: a Secret made with
+    // `kubectl apply` carries its own data in an annotation.
+    let (secrets, sec) =
+        full::<PartialObjectMeta<Secret>>(client, ns, watcher::Config::default(), |s| {
+            s.metadata.annotations = None;
+            s.metadata.labels = None;
+            s.metadata.owner_references = None;
+        });
     let (claims, pvc) = full::<PersistentVolumeClaim>(client, ns, big_peer(), nothing);
     (
         Stores {
