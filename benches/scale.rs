@@ -820,6 +820,17 @@ fn cpu_delta(a: Cpu, b: Cpu) -> CpuDelta {
 struct Converge {
     seconds: f64,
     cpu: CpuDelta,
+    /// Requests while converging by verb and resource (WATCH and background excluded),
+    /// the benchmark's own included: on the direct path they are the work itself.
+    requests: BTreeMap<String, f64>,
+}
+
+/// Requests while converging, keyed `VERB resource`, WATCH and background left out.
+fn converge_requests(d: &Requests) -> BTreeMap<String, f64> {
+    d.iter()
+        .filter(|((verb, r), _)| !is_background(r) && verb != "WATCH" && verb != "WATCHLIST")
+        .map(|((verb, r), v)| (format!("{verb} {r}"), *v))
+        .collect()
 }
 
 /// Direct path: create the BigPeers (for their uids: the objects are owned by them), apply
@@ -834,6 +845,7 @@ async fn direct_path(
     let names: BTreeSet<String> = (0..args.n).map(bp_name).collect();
     let ready_stream = workloads(client, &ns);
     let before = cpu_now(pids, None);
+    let requests_before = apiserver_requests(client).await?;
     let t0 = Instant::now();
     let params = PatchParams::apply(smbp_operator::facts::MANAGER).force();
     futures::stream::iter(0..args.n)
@@ -865,10 +877,15 @@ async fn direct_path(
     )
     .await?;
     let cpu = cpu_delta(before, cpu_now(pids, None));
+    let requests = converge_requests(&delta(&apiserver_requests(client).await?, &requests_before));
     eprintln!("bench: direct path: all ready in {seconds:.1} s; deleting its namespace");
     let took = delete_namespaces(client, &[ns], Duration::from_secs(300 + args.n as u64)).await;
     eprintln!("bench: direct path's namespace deleted in {took:.0} s");
-    Ok(Converge { seconds, cpu })
+    Ok(Converge {
+        seconds,
+        cpu,
+        requests,
+    })
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -1251,6 +1268,17 @@ fn print_report(r: &Report) {
         r.at_rest.stopped_reads_per_min
     );
     println!();
+    println!("Requests while converging by verb and resource (WATCH excluded): operator path vs direct path");
+    let keys: BTreeSet<&String> = r.operator.requests.keys().chain(d.requests.keys()).collect();
+    for k in keys {
+        let get = |m: &BTreeMap<String, f64>| m.get(k).copied().unwrap_or(0.0);
+        println!(
+            "  {k:<50} {:>7.0} vs {:>7.0}",
+            get(&r.operator.requests),
+            get(&d.requests)
+        );
+    }
+    println!();
     println!("API requests per no-op reconcile by verb and resource (WATCH excluded):");
     if r.one_at_a_time.per_reconcile_detail.is_empty() {
         println!("  none");
@@ -1368,6 +1396,7 @@ async fn run(
     let ready_stream = watch(Api::<BigPeer>::namespaced(client.clone(), &ns))
         .map_ok(|b| (b.name_any(), bigpeer_ready(&b)));
     let before = cpu_now(pids, Some(op.pid()));
+    let requests_before = apiserver_requests(client).await?;
     let t0 = Instant::now();
     create_bigpeers(client, &ns, args.n, args.concurrency).await?;
     let seconds = wait_ready(
@@ -1379,9 +1408,12 @@ async fn run(
         |state| state.values().filter(|r| **r).count(),
     )
     .await?;
+    let cpu = cpu_delta(before, cpu_now(pids, Some(op.pid())));
+    let requests = converge_requests(&delta(&apiserver_requests(client).await?, &requests_before));
     report.operator = Converge {
         seconds,
-        cpu: cpu_delta(before, cpu_now(pids, Some(op.pid()))),
+        cpu,
+        requests,
     };
     eprintln!(
         "bench: operator path: all Ready in {seconds:.1} s; waiting for the operator to settle"
