@@ -581,6 +581,31 @@ fn spread_constraints(s: &mut Value) {
 
 fn env(s: &mut Value) {
     max_items(s, 64);
+    for (source, kind) in [("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")] {
+        let r = node(s, &format!("[].valueFrom.{source}"));
+        let key = node(r, "key");
+        max_length(key, 253);
+        push_rule(
+            key,
+            here(
+                &format!("self.matches('{SECRET_KEY}')"),
+                &format!(
+                    "template.env[].valueFrom.{source}.key must be a {kind} key: letters, digits, '-', '_' and '.' only (no '/')"
+                ),
+            ),
+        );
+        let name = node(r, "name");
+        max_length(name, 253);
+        push_rule(
+            name,
+            here(
+                DNS_SUBDOMAIN_RULE,
+                &format!(
+                    "template.env[].valueFrom.{source}.name must be a {kind} name: lowercase letters, digits, '-' and '.'"
+                ),
+            ),
+        );
+    }
     let name = node(s, "[].name");
     set(name, "minLength", json!(1));
     max_length(name, 256);
