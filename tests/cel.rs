@@ -621,3 +621,17 @@ async fn corpus_against_api_server() {
         failures.join("\n")
     );
 }
+
+/// Client-side `kubectl apply` (as in `kubectl apply -k config/default`) records the whole CRD
+/// in an annotation, and annotations may hold 256 KiB: every rule added must leave room.
+#[test]
+fn crd_fits_in_kubectl_apply_annotation() {
+    for crd in smbp_operator::olm::crd::crds() {
+        let size = serde_json::to_string(&crd).unwrap().len();
+        assert!(
+            size < 248 * 1024,
+            "{}: {size} bytes of JSON; client-side kubectl apply refuses a CRD near 256 KiB (shorten messages, or cut the descriptions of embedded Kubernetes types)",
+            crd.metadata.name.unwrap_or_default()
+        );
+    }
+}
