@@ -1,19 +1,31 @@
-//! The CRD's CEL rules, evaluated client-side with kube's CEL interpreter. The end-to-end
-//! suite checks the same cases against a real API server.
+//! The CRD's CEL rules, evaluated client-side with kube's CEL interpreter, and the corpus of
+//! invalid BigPeers (`tests/corpus/invalid/cel-*.yaml`) they refuse.
+//!
+//! The client-side interpreter evaluates `x-kubernetes-validations` only: what the schema itself
+//! refuses (enums, minimum and maximum, lengths) is checked by the API server alone, so those
+//! corpus cases are listed in [`SERVER_ONLY`]. `corpus_against_api_server` (ignored by default)
+//! applies every case to a real API server: `KUBECONFIG=... cargo test --test cel -- --ignored`.
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use kube::CustomResourceExt;
+use kube::core::cel::{ErrorKind, Validator};
+use serde::Deserialize;
+use serde_json::{Value, json};
 use smbp_operator::api::BigPeer;
 use smbp_operator::testing::SAMPLE_YAML;
 
-fn sample() -> serde_json::Value {
+fn sample() -> Value {
     serde_yaml_ng::from_str(SAMPLE_YAML).unwrap()
 }
 
-fn set(v: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
+fn set(v: &mut Value, pointer: &str, value: Value) {
     let (parent, key) = pointer.rsplit_once('/').unwrap();
     let mut cur = v;
     for part in parent.split('/').filter(|p| !p.is_empty()) {
         if cur.get(part).is_none() {
-            cur[part] = serde_json::json!({});
+            cur[part] = json!({});
         }
         cur = cur.get_mut(part).unwrap();
     }
@@ -24,15 +36,65 @@ fn set(v: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
     }
 }
 
-fn errors(v: &serde_json::Value, old: Option<&serde_json::Value>) -> String {
-    let bp: BigPeer = serde_json::from_value(v.clone()).expect("parses");
-    let res = match old {
-        None => bp.validate_cel(),
-        Some(o) => bp.validate_cel_update(&serde_json::from_value(o.clone()).unwrap()),
-    };
-    match res {
+/// RFC 7386 JSON merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let t = target.as_object_mut().unwrap();
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        _ => *target = patch.clone(),
+    }
+}
+
+/// The CRD's schema (generated once).
+fn schema() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let crd = BigPeer::crd();
+        serde_json::to_value(
+            crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema
+                .as_ref()
+                .unwrap(),
+        )
+        .unwrap()
+    })
+}
+
+/// The client-side CEL refusals of `v` (an update of `old` when given), one line each; empty
+/// when accepted. Works on JSON, so values the Rust types could not hold are checked too.
+fn errors(v: &Value, old: Option<&Value>) -> String {
+    match Validator::new().validate(schema(), v, old) {
         Ok(()) => String::new(),
-        Err(e) => format!("{e:?}"),
+        Err(e) => {
+            // kube-cel has no `type()`: the rule of NetworkPolicy ports (a number, or a named
+            // port when a string) cannot run client-side, and its cases are checked against
+            // the API server only (CLIENT_UNSUPPORTED).
+            let e: Vec<_> = e
+                .iter()
+                .filter(|e| {
+                    !(e.kind == ErrorKind::UnsupportedReference && e.rule.contains("type(self)"))
+                })
+                .collect();
+            if e.is_empty() {
+                String::new()
+            } else {
+                format!("{e:?}")
+            }
+        }
     }
 }
 
@@ -43,8 +105,7 @@ fn sample_is_valid() {
 }
 
 /// (patches, expected message fragment)
-fn invalid_cases() -> Vec<(Vec<(&'static str, serde_json::Value)>, &'static str)> {
-    use serde_json::json;
+fn invalid_cases() -> Vec<(Vec<(&'static str, Value)>, &'static str)> {
     vec![
         (
             vec![("/spec/store/minimumReplicationFactor", json!(4))],
@@ -92,14 +153,14 @@ fn invalid_cases() -> Vec<(Vec<(&'static str, serde_json::Value)>, &'static str)
                 "/spec/auth/providers/tokenWebhook/url",
                 json!("http://auth.example.com"),
             )],
-            "https:// URL",
+            "must start with https://",
         ),
         (
             vec![(
                 "/spec/auth/providers/tokenWebhook/url",
                 json!("https://user:pw@auth.example.com/x"),
             )],
-            "no credentials",
+            "must not carry credentials",
         ),
         (
             vec![
@@ -123,7 +184,7 @@ fn invalid_cases() -> Vec<(Vec<(&'static str, serde_json::Value)>, &'static str)
         ),
         (
             vec![("/spec/transactionLog/topic/name", json!("bad topic!"))],
-            "topic name may use only",
+            "topic.name may use only",
         ),
         (
             vec![("/spec/image/pullSecrets", json!([{"name": "Bad_Name"}]))],
@@ -160,7 +221,6 @@ fn invalid_specs_are_rejected_with_actionable_messages() {
 
 #[test]
 fn transition_rules() {
-    use serde_json::json;
     let old = sample();
     let mut shrink = sample();
     set(&mut shrink, "/spec/store/storage/size", json!("10Gi"));
@@ -174,5 +234,404 @@ fn transition_rules() {
         "/spec/store/storage/storageClassName",
         json!("fast"),
     );
-    assert!(errors(&class, Some(&old)).contains("storageClassName cannot be changed"));
+    assert!(errors(&class, Some(&old)).contains("storageClassName cannot be"));
+}
+
+/// The shrink rule neither errors on a size that is not a quantity nor blames a shrink that did
+/// not happen: an old object stored with a bad size (before the rule existed) can be fixed.
+#[test]
+fn shrink_rule_is_guarded_by_is_quantity() {
+    let mut old = sample();
+    set(&mut old, "/spec/store/storage/size", json!("lots"));
+    let fixed = sample();
+    let e = errors(&fixed, Some(&old));
+    assert!(!e.contains("shrink"), "{e}");
+    let mut still_bad = sample();
+    set(&mut still_bad, "/spec/store/storage/size", json!("lots"));
+    let e = errors(&still_bad, Some(&old));
+    assert!(!e.contains("shrink"), "{e}");
+    assert!(e.contains("positive quantity"), "{e}");
+}
+
+/// Valid values the rules must keep accepting.
+#[test]
+fn valid_values_stay_accepted() {
+    let ok = |patch: Value| {
+        let mut v = sample();
+        merge(&mut v, &patch);
+        let e = errors(&v, None);
+        assert_eq!(e, "", "{patch}");
+    };
+    for interval in ["30s", "1m", "1h30m", "1d", "2w", "500ms", "1y"] {
+        ok(json!({"spec": {"monitoring": {"enabled": true, "interval": interval}}}));
+    }
+    for url in [
+        "https://auth.example.com",
+        "https://auth.example.com:8443/ditto?x=1",
+        "https://10.0.0.1:65535/",
+        "https://[fd00::1]:443/ditto",
+    ] {
+        ok(json!({"spec": {"auth": {"providers": {"tokenWebhook": {"url": url}}}}}));
+    }
+    for servers in [
+        json!(["kafka-0.kafka:9093", "10.0.0.1:9092", "[fd00::1]:9092"]),
+        json!(["kafka:65535"]),
+    ] {
+        ok(
+            json!({"spec": {"transactionLog": {"strimzi": null, "external": {"bootstrapServers": servers}}}}),
+        );
+    }
+    for image in [
+        "busybox",
+        "registry.example.com:5000/ditto/store:1.59.0",
+        "quay.io/ditto/store@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ] {
+        ok(json!({"spec": {"image": {"store": image}}}));
+    }
+    ok(json!({"spec": {"image": {"registry": "mirror.example.com:5000/ditto"}}}));
+    ok(json!({"spec": {"store": {"pod": {
+        "resources": {"requests": {"cpu": "500m", "memory": 1073741824}, "limits": {"cpu": 2, "memory": "1Gi"}},
+        "scheduling": {
+            "nodeSelector": {"node-role.kubernetes.io/infra": ""},
+            "tolerations": [{"operator": "Exists"}, {"key": "k", "operator": "Equal", "value": "v", "effect": "NoExecute", "tolerationSeconds": 30}],
+            "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule", "minDomains": 3}]
+        },
+        "template": {"labels": {"example.com/tier": "db"}, "annotations": {"example.com/note": "anything at all: !"}, "env": [{"name": "RUST_LOG", "value": "info"}], "priorityClassName": "high-priority"}
+    }}}}));
+    ok(json!({"spec": {"network": {"policies": {
+        "ingressFrom": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}, {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+        "extraIngress": [{"ports": [{"protocol": "TCP", "port": 8000, "endPort": 9000}, {"port": "http"}]}]
+    }}}}));
+}
+
+// ----- the corpus -----
+
+/// One invalid BigPeer of `tests/corpus/invalid/*.yaml`.
+#[derive(Deserialize, Debug, Clone)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    patch: Value,
+    #[serde(default)]
+    metadata: Option<Value>,
+    #[serde(default)]
+    update: Option<Value>,
+    field: String,
+    #[serde(skip)]
+    file: String,
+}
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/invalid")
+}
+
+/// The cases of this suite's files (`cel-*.yaml`).
+fn corpus() -> Vec<Case> {
+    let mut files: Vec<_> = std::fs::read_dir(corpus_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("cel-") && n.ends_with(".yaml")
+        })
+        .collect();
+    files.sort();
+    let mut cases = vec![];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut these: Vec<Case> = serde_yaml_ng::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: not a list of cases: {e}", f.display()));
+        for c in &mut these {
+            c.file = f.file_name().unwrap().to_string_lossy().into();
+        }
+        cases.extend(these);
+    }
+    cases
+}
+
+impl Case {
+    /// The object created: the sample with `patch` (and `metadata`) merged in.
+    fn created(&self) -> Value {
+        let mut v = sample();
+        merge(&mut v, &self.patch);
+        if let Some(m) = &self.metadata {
+            merge(&mut v["metadata"], m);
+        }
+        v
+    }
+    /// The object of the update, when the case is one.
+    fn updated(&self) -> Option<Value> {
+        self.update.as_ref().map(|u| {
+            let mut v = self.created();
+            merge(&mut v, u);
+            v
+        })
+    }
+}
+
+/// Cases only the API server refuses: the schema's own checks (enum, minimum/maximum,
+/// minLength/maxLength), which kube's client-side CEL evaluation does not run.
+const SERVER_ONLY: &[&str] = &[
+    // enums
+    "toleration-operator-maybe",
+    "toleration-effect-unknown",
+    "pod-affinity-selector-operator-maybe",
+    "node-affinity-operator-maybe",
+    "spread-when-unsatisfiable-sometimes",
+    "spread-node-taints-policy-unknown",
+    "spread-selector-operator-maybe",
+    "ingress-from-selector-operator-maybe",
+    "extra-ingress-protocol-icmp",
+    "issuer-kind-unknown",
+    // minimum / maximum
+    "pod-anti-affinity-weight-101",
+    "node-affinity-weight-0",
+    "spread-max-skew-zero",
+    "spread-min-domains-zero",
+    "extra-egress-end-port-70000",
+    "node-port-70000",
+    // minLength / maxLength
+    "env-name-empty",
+];
+
+/// Cases whose rule kube's client-side CEL interpreter cannot evaluate (`type()`); the API
+/// server refuses them (`corpus_against_api_server`).
+const CLIENT_UNSUPPORTED: &[&str] = &[
+    "extra-ingress-port-70000",
+    "extra-egress-port-zero",
+    "extra-egress-named-port-uppercase",
+    "extra-egress-named-port-digits-only-string",
+];
+
+#[test]
+fn corpus_names_are_unique_kebab_case_and_cases_are_well_formed() {
+    let cases = corpus();
+    assert!(
+        cases.len() >= 90,
+        "the CEL corpus has {} cases: keep at least 90",
+        cases.len()
+    );
+    let mut seen = BTreeSet::new();
+    for c in &cases {
+        assert!(
+            c.name
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'),
+            "{}: name {} is not kebab-case",
+            c.file,
+            c.name
+        );
+        assert!(seen.insert(c.name.clone()), "duplicate case {}", c.name);
+        assert!(c.patch.is_object(), "{}: patch must be an object", c.name);
+    }
+    for n in SERVER_ONLY.iter().chain(CLIENT_UNSUPPORTED) {
+        assert!(seen.contains(*n), "SERVER_ONLY names unknown case {n}");
+    }
+}
+
+/// Every corpus case CEL refuses client-side is refused with its field named (in the field path
+/// or the message); the rest are the schema's checks, listed in [`SERVER_ONLY`].
+#[test]
+fn corpus_is_refused_client_side() {
+    let mut not_refused = vec![];
+    let mut failures = vec![];
+    for c in corpus() {
+        let (v, old) = match c.updated() {
+            Some(u) => {
+                let created = c.created();
+                assert_eq!(
+                    errors(&created, None),
+                    "",
+                    "{}: the object created before the update must be valid",
+                    c.name
+                );
+                (u, Some(created))
+            }
+            None => (c.created(), None),
+        };
+        let e = errors(&v, old.as_ref());
+        let server_only =
+            SERVER_ONLY.contains(&c.name.as_str()) || CLIENT_UNSUPPORTED.contains(&c.name.as_str());
+        if e.is_empty() {
+            if !server_only {
+                not_refused.push(c.name.clone());
+            }
+        } else if server_only {
+            failures.push(format!(
+                "{}: listed in SERVER_ONLY but CEL refuses it: {e}",
+                c.name
+            ));
+        } else if !e.contains(&c.field) {
+            failures.push(format!(
+                "{}: refused without naming {}: {e}",
+                c.name, c.field
+            ));
+        }
+    }
+    assert!(
+        not_refused.is_empty(),
+        "accepted client-side: {not_refused:?}"
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The valid manifests of the repository, by path.
+fn valid_examples() -> Vec<(String, Value)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("config/samples/smbp_v1alpha1_bigpeer.yaml")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs/examples/exposure"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+        .into_iter()
+        .map(|f| {
+            let v: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            (f.display().to_string(), v)
+        })
+        .collect()
+}
+
+#[test]
+fn valid_examples_pass_client_side() {
+    for (file, v) in valid_examples() {
+        assert_eq!(errors(&v, None), "", "{file}");
+    }
+}
+
+/// Applies the corpus to the API server of `KUBECONFIG` with only the CRD installed (no
+/// operator, no webhook): each case is refused, with its field named in the message and no
+/// secret echoed; the valid examples are accepted. Creates are dry runs; an update case
+/// creates its object, dry-runs the update and deletes the object.
+#[tokio::test]
+#[ignore = "needs an API server: KUBECONFIG=... cargo test --test cel -- --ignored"]
+async fn corpus_against_api_server() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+    use kube::core::ApiResource;
+
+    let client = kube::Client::try_default().await.expect("KUBECONFIG");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in smbp_operator::olm::crd::crds() {
+        let name = crd.metadata.name.clone().unwrap();
+        crds.patch(
+            &name,
+            &PatchParams::apply("cel-corpus-test").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the API server refuses the CRD: {e}"));
+        for _ in 0..100 {
+            let c = crds.get(&name).await.unwrap();
+            let established = c.status.and_then(|s| s.conditions).is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+            if established {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    // The new schema takes a moment to be served.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+
+    let ns = "smbp-cel-corpus";
+    let nss: Api<Namespace> = Api::all(client.clone());
+    let _ = nss
+        .patch(
+            ns,
+            &PatchParams::apply("cel-corpus-test"),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let ar = ApiResource::erase::<BigPeer>(&());
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let obj = |mut v: Value| -> DynamicObject {
+        v["metadata"]["namespace"] = json!(ns);
+        serde_json::from_value(v).unwrap()
+    };
+
+    for (file, v) in valid_examples() {
+        if let Err(e) = api.create(&dry, &obj(v)).await {
+            panic!("{file} is refused: {e}");
+        }
+    }
+
+    let mut failures = vec![];
+    let cases = corpus();
+    for (i, c) in cases.iter().enumerate() {
+        let refusal = match c.updated() {
+            None => api.create(&dry, &obj(c.created())).await.err(),
+            Some(updated) => {
+                let name = format!("u{i}");
+                let mut created = c.created();
+                created["metadata"]["name"] = json!(name);
+                let made = match api.create(&PostParams::default(), &obj(created)).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        failures.push(format!("{}: the object to update is refused: {e}", c.name));
+                        continue;
+                    }
+                };
+                let mut updated = obj(updated);
+                updated.metadata.name = Some(name.clone());
+                updated.metadata.resource_version = made.metadata.resource_version.clone();
+                let r = api.replace(&name, &dry, &updated).await.err();
+                api.delete(&name, &DeleteParams::default()).await.unwrap();
+                r
+            }
+        };
+        match refusal {
+            None => failures.push(format!("{}: accepted", c.name)),
+            Some(kube::Error::Api(s)) => {
+                if !s.message.contains(&c.field) {
+                    failures.push(format!(
+                        "{}: the refusal does not name {}: {}",
+                        c.name, c.field, s.message
+                    ));
+                }
+                if s.message.contains("s3cret") {
+                    failures.push(format!(
+                        "{}: the refusal echoes a secret: {}",
+                        c.name, s.message
+                    ));
+                }
+                println!("{}: {}", c.name, s.message);
+            }
+            Some(e) => failures.push(format!("{}: {e}", c.name)),
+        }
+    }
+    let _ = nss.delete(ns, &DeleteParams::default()).await;
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Client-side `kubectl apply` (as in `kubectl apply -k config/default`) records the whole CRD
+/// in an annotation, and annotations may hold 256 KiB: every rule added must leave room.
+#[test]
+fn crd_fits_in_kubectl_apply_annotation() {
+    for crd in smbp_operator::olm::crd::crds() {
+        let size = serde_json::to_string(&crd).unwrap().len();
+        assert!(
+            size < 248 * 1024,
+            "{}: {size} bytes of JSON; client-side kubectl apply refuses a CRD near 256 KiB (shorten messages, or cut the descriptions of embedded Kubernetes types)",
+            crd.metadata.name.unwrap_or_default()
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The `BigPeer` custom resource: types, defaults, conditions and apply-time rules.
 
+pub mod cel;
 pub mod conditions;
 pub mod monitoring;
 pub mod network;

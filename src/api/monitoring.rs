@@ -21,10 +21,11 @@ pub struct MonitoringSpec {
     /// Labels put on the monitor so that your Prometheus's `serviceMonitorSelector` (or
     /// `podMonitorSelector`) picks it, for example `release: prometheus`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::monitor_labels)]
     pub labels: BTreeMap<String, String>,
-    /// Scrape interval, for example "30s"; Prometheus's own default when unset.
+    /// Scrape interval, for example "30s", "1h30m" or "1d"; Prometheus's own default when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new(r"self.matches('^([0-9]+(ms|s|m|h))+$')").message("monitoring.interval must be a Prometheus duration such as 30s or 1m"))]
+    #[x_kube(validation = Rule::new(r"self.matches('^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$') && self.matches('[0-9]')").message("monitoring.interval must be a Prometheus duration: units from largest to smallest among y, w, d, h, m, s and ms, such as 30s, 1h30m or 1d"))]
     #[schemars(length(min = 2, max = 16))]
     pub interval: Option<String>,
 }

@@ -15,14 +15,17 @@ use super::v1alpha1::{IssuerRef, LocalObjectReference};
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new("has(self.hostname) || !has(self.expose) || !(has(self.expose.ingress) || has(self.expose.gatewayAPI) || has(self.expose.route))").message("network.hostname is required when Big Peer is exposed through an Ingress, Gateway API or OpenShift Route"),
+    validation = super::cel::required_at("has(self.hostname) || !has(self.expose) || !(has(self.expose.ingress) || has(self.expose.gatewayAPI) || has(self.expose.route))", ".hostname", "network.hostname is required when Big Peer is exposed through an Ingress, Gateway API or OpenShift Route: set the public host name"),
 )]
 pub struct NetworkSpec {
     /// The public host name small peers and HTTP clients use, for example
     /// "bigpeer.example.com". Big Peer's routes on it: `/_ditto/auth` (auth) and `/_ditto`
     /// (WebSocket sync) go to the subscription servers, `/` to the HTTP API servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new(r"self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$')").message("network.hostname must be a fully qualified DNS name in lowercase, such as bigpeer.example.com (no scheme, port or path)"))]
+    #[x_kube(
+        validation = Rule::new(r"self.matches('^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$')").message("network.hostname must be a fully qualified DNS name in lowercase with labels of at most 63 characters, such as bigpeer.example.com (no scheme, port or path)"),
+        validation = Rule::new("!isIP(self)").message("network.hostname must be a DNS name, not an IP address: clients reach Big Peer by name (TLS and routing need it)"),
+    )]
     #[schemars(length(min = 3, max = 253))]
     pub hostname: Option<String>,
     /// How Big Peer is reached from outside the cluster: exactly one mode, `none` (ClusterIP
@@ -147,11 +150,13 @@ impl TrafficPolicy {
 /// auth) on the sync port, the HTTP API on the HTTP port, without TLS termination.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = super::cel::forbidden_at("has(self.loadBalancerClass) == has(oldSelf.loadBalancerClass) && (!has(self.loadBalancerClass) || self.loadBalancerClass == oldSelf.loadBalancerClass)", ".loadBalancerClass", "network.expose.loadBalancer.loadBalancerClass cannot be set, changed or removed once the load balancer exists (Kubernetes keeps it immutable): switch to another exposure mode first, or keep the class"))]
 pub struct LoadBalancerExposure {
     /// `loadBalancerClass` of the Service: which load balancer implementation serves it.
     /// Unset uses the cluster's default implementation. Immutable once set by Kubernetes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(super::cel::is_qualified_name("self")).message("network.expose.loadBalancer.loadBalancerClass must be a label-style name such as internal-vip or example.com/internal-vip"))]
+    #[schemars(length(min = 1, max = 317))]
     pub load_balancer_class: Option<String>,
     /// Client CIDRs allowed through the load balancer, for example "203.0.113.0/24".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -164,12 +169,14 @@ pub struct LoadBalancerExposure {
     /// Annotations put on the Service as given, for your load balancer implementation
     /// (for example `service.beta.kubernetes.io/aws-load-balancer-type`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::service_annotations)]
     pub annotations: BTreeMap<String, String>,
 }
 
 /// NodePort Service options.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = super::cel::at("!has(self.syncNodePort) || !has(self.httpNodePort) || self.syncNodePort != self.httpNodePort", ".httpNodePort", "network.expose.nodePort.httpNodePort must differ from syncNodePort: give each port its own node port, or leave one unset"))]
 pub struct NodePortExposure {
     /// Node port of WebSocket sync and auth; Kubernetes picks one when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,20 +191,23 @@ pub struct NodePortExposure {
     pub external_traffic_policy: TrafficPolicy,
     /// Annotations put on the Service as given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::service_annotations)]
     pub annotations: BTreeMap<String, String>,
 }
 
 /// Ingress options. Controller-specific behaviour (WebSocket timeouts, body sizes, sticky
 /// sessions) is set through `annotations`; the operator adds none of its own.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct IngressExposure {
     /// IngressClass that serves the Ingress; the cluster's default class when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(super::cel::DNS_SUBDOMAIN_RULE).message("network.expose.ingress.ingressClassName must be an IngressClass name: lowercase letters, digits, '-' and '.', such as nginx"))]
     #[schemars(length(min = 1, max = 253))]
     pub ingress_class_name: Option<String>,
     /// Annotations put on the Ingress as given, for your ingress controller.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::ingress_annotations)]
     pub annotations: BTreeMap<String, String>,
     /// TLS for the host name; plain HTTP when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -246,6 +256,7 @@ pub struct GatewayApiExposure {
     pub sync_request_timeout: Option<String>,
     /// Annotations put on the HTTPRoute as given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::route_annotations)]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -264,6 +275,7 @@ pub struct GatewayParentRef {
     pub namespace: Option<String>,
     /// Listener of the Gateway to attach to; every listener that allows the route when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(super::cel::DNS_SUBDOMAIN_RULE).message("parentRefs[].sectionName must be a Gateway listener name: lowercase letters, digits, '-' and '.'"))]
     #[schemars(length(min = 1, max = 253))]
     pub section_name: Option<String>,
     /// Listener port to attach to.
@@ -282,6 +294,7 @@ pub struct RouteExposure {
     /// Annotations put on the Routes as given (for example
     /// `haproxy.router.openshift.io/timeout`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::route_annotations)]
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -289,9 +302,9 @@ pub struct RouteExposure {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new("self.termination != 'Reencrypt' || has(self.destinationCACertificate)").message("route.tls.destinationCACertificate is required for Reencrypt: the router must verify the Big Peer pods' certificate"),
-    validation = Rule::new("self.termination == 'Reencrypt' || !has(self.destinationCACertificate)").message("route.tls.destinationCACertificate applies only to Reencrypt termination"),
-    validation = Rule::new("self.termination != 'Passthrough'").message("route.tls.termination Passthrough cannot be used: a passthrough Route cannot route by path, and Big Peer needs /_ditto and / sent to different servers; use Edge or Reencrypt, or the loadBalancer mode for TLS end to end"),
+    validation = super::cel::required_at("self.termination != 'Reencrypt' || has(self.destinationCACertificate)", ".destinationCACertificate", "route.tls.destinationCACertificate is required for Reencrypt: the router must verify the Big Peer pods' certificate"),
+    validation = super::cel::forbidden_at("self.termination == 'Reencrypt' || !has(self.destinationCACertificate)", ".destinationCACertificate", "route.tls.destinationCACertificate applies only to Reencrypt termination: remove it, or use Reencrypt"),
+    validation = super::cel::forbidden_at("self.termination != 'Passthrough'", ".termination", "route.tls.termination Passthrough cannot be used: a passthrough Route cannot route by path, and Big Peer needs /_ditto and / sent to different servers; use Edge or Reencrypt, or the loadBalancer mode for TLS end to end"),
 )]
 pub struct RouteTls {
     /// Where TLS ends: at the router (Edge), or at the router and again at the pods
@@ -312,6 +325,7 @@ pub struct RouteTls {
         rename = "destinationCACertificate",
         skip_serializing_if = "Option::is_none"
     )]
+    #[x_kube(validation = Rule::new("self.contains('-----BEGIN CERTIFICATE-----')").message("route.tls.destinationCACertificate must be a PEM CA certificate (-----BEGIN CERTIFICATE----- ...)"))]
     #[schemars(length(min = 1, max = 65536))]
     pub destination_ca_certificate: Option<String>,
 }
@@ -371,6 +385,7 @@ impl InsecureEdgePolicy {
 /// connects to Big Peer pods, so nothing is opened for it.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = super::cel::network_policies)]
 pub struct NetworkPoliciesSpec {
     /// Create the NetworkPolicies. Turn off only where another tool manages traffic policy.
     #[serde(default = "default_true")]

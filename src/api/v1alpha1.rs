@@ -37,12 +37,13 @@ pub use super::network::*;
     printcolumn(name = "Subscription", type_ = "string", json_path = ".status.subscription.summary"),
     printcolumn(name = "API", type_ = "string", json_path = ".status.api.summary"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    validation = Rule::new("size(self.metadata.name) <= 40").message("metadata.name must be at most 40 characters: the operator derives object names (with suffixes such as '-subscription') from it")
+    validation = Rule::new("size(self.metadata.name) <= 40").message("metadata.name must be at most 40 characters: the operator derives object names (with suffixes such as '-subscription') from it"),
+    validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')").message("metadata.name must start with a lowercase letter and hold only lowercase letters, digits and '-' (no '.'): the operator names Services after it, and Service names are DNS labels")
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new("self.store.minimumReplicationFactor <= self.store.replicationFactor").message("store.minimumReplicationFactor must not exceed store.replicationFactor: lower minimumReplicationFactor or raise replicationFactor"),
-    validation = Rule::new("self.store.replicationFactor <= self.store.replicas").message("store.replicationFactor must not exceed store.replicas: every copy of a partition needs its own store pod, so add store replicas or lower replicationFactor"),
+    validation = super::cel::at("self.store.minimumReplicationFactor <= self.store.replicationFactor", ".store.minimumReplicationFactor", "store.minimumReplicationFactor must not exceed store.replicationFactor: lower minimumReplicationFactor or raise replicationFactor"),
+    validation = super::cel::at("self.store.replicationFactor <= self.store.replicas", ".store.replicationFactor", "store.replicationFactor must not exceed store.replicas: every copy of a partition needs its own store pod, so add store replicas or lower replicationFactor"),
 )]
 pub struct BigPeerSpec {
     /// Big Peer release to run, for example "1.59.0". Changing it rolls the pods one at a time.
@@ -96,19 +97,23 @@ pub struct ImageSpec {
     /// Registry and path prefix that replaces the vendor default, for example
     /// "mirror.example.com/ditto". Image names and the version tag are appended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new(REGISTRY_RULE).message("image.registry must be a registry host and path such as mirror.example.com/ditto or mirror.example.com:5000/ditto: no scheme (https://), no spaces, no tag"))]
+    #[schemars(length(min = 1, max = 253))]
     pub registry: Option<String>,
     /// Full image reference for the store, overriding registry and version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[x_kube(validation = Rule::new(IMAGE_RULE).message("image.store must be an image reference such as registry.example.com/ditto/store:1.59.0 or ...@sha256:<digest>: no scheme (https://), no spaces"))]
+    #[schemars(length(min = 1, max = 512))]
     pub store: Option<String>,
     /// Full image reference for the subscription servers, overriding registry and version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[x_kube(validation = Rule::new(IMAGE_RULE).message("image.subscription must be an image reference such as registry.example.com/ditto/subscription:1.59.0 or ...@sha256:<digest>: no scheme (https://), no spaces"))]
+    #[schemars(length(min = 1, max = 512))]
     pub subscription: Option<String>,
     /// Full image reference for the API servers, overriding registry and version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 512))]
+    #[x_kube(validation = Rule::new(IMAGE_RULE).message("image.api must be an image reference such as registry.example.com/ditto/api:1.59.0 or ...@sha256:<digest>: no scheme (https://), no spaces"))]
+    #[schemars(length(min = 1, max = 512))]
     pub api: Option<String>,
     /// Image pull policy of every Big Peer container.
     #[serde(default)]
@@ -118,6 +123,11 @@ pub struct ImageSpec {
     #[schemars(length(max = 16))]
     pub pull_secrets: Vec<LocalObjectReference>,
 }
+
+/// An image registry host (optionally with a port) and path, without scheme or tag.
+const REGISTRY_RULE: &str = r"self.matches('^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$')";
+/// An image reference: optional registry host and port, path, optional tag, optional digest.
+const IMAGE_RULE: &str = r"self.matches('^([a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?(:[0-9]{1,5})?/)?[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@[a-z0-9]+([+._-][a-z0-9]+)*:[a-fA-F0-9]{32,})?$')";
 
 /// Image pull policy.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -159,6 +169,7 @@ pub struct SecretKeyRef {
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// Key within the Secret.
+    #[x_kube(validation = Rule::new(r"self.matches('^[-._a-zA-Z0-9]+$')").message("key must be a Secret key: letters, digits, '-', '_' and '.' only (no '/')"))]
     #[schemars(length(min = 1, max = 253))]
     pub key: String,
 }
@@ -228,8 +239,8 @@ impl Default for StoreSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = Rule::new("has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)").message("store.storage.storageClassName cannot be changed after creation: create a new BigPeer to move to another storage class"),
-    validation = Rule::new("quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0").message("store.storage.size cannot shrink: volumes can only grow"),
+    validation = super::cel::forbidden_at("has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)", ".storageClassName", "store.storage.storageClassName cannot be set, changed or removed after creation: create a new BigPeer to move to another storage class"),
+    validation = super::cel::forbidden_at("!isQuantity(self.size) || !isQuantity(oldSelf.size) || quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0", ".size", "store.storage.size cannot shrink: volumes can only grow, so set a size at least the current one"),
 )]
 pub struct StorageSpec {
     /// Size of each store volume, for example "50Gi". It may grow but never shrink: the
@@ -241,6 +252,7 @@ pub struct StorageSpec {
     pub size: String,
     /// Storage class of the store volumes; the cluster default when unset. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(super::cel::DNS_SUBDOMAIN_RULE).message("store.storage.storageClassName must be a StorageClass name: lowercase letters, digits, '-' and '.', such as fast-ssd"))]
     #[schemars(length(min = 1, max = 253))]
     pub storage_class_name: Option<String>,
     /// What happens to the volumes when the store scales down or the BigPeer is deleted.
@@ -329,6 +341,7 @@ impl ComponentSpec {
 /// Pod-level options shared by every component.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = super::cel::pod_options)]
 pub struct PodOptions {
     /// CPU and memory requests and limits of the main container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -372,16 +385,19 @@ pub struct SchedulingSpec {
 pub struct PodTemplateExtras {
     /// Extra pod labels. Labels the operator sets itself win over these.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::pod_labels)]
     pub labels: BTreeMap<String, String>,
     /// Extra pod annotations.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = super::cel::pod_annotations)]
     pub annotations: BTreeMap<String, String>,
     /// Extra environment variables of the main container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
     /// PriorityClass of the pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new(super::cel::DNS_SUBDOMAIN_RULE).message("template.priorityClassName must be a PriorityClass name: lowercase letters, digits, '-' and '.', such as high-priority"))]
+    #[schemars(length(min = 1, max = 253))]
     pub priority_class_name: Option<String>,
 }
 
@@ -451,7 +467,7 @@ pub struct TransactionLogSpec {
 }
 
 /// A Strimzi-managed Kafka cluster.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StrimziSpec {
     /// The Strimzi `Kafka` resource, in the BigPeer's namespace. The KafkaTopic and KafkaUser
@@ -460,7 +476,8 @@ pub struct StrimziSpec {
     /// Name of the Kafka listener (as in the Kafka's `spec.kafka.listeners`) the Big Peer
     /// connects to. It must use TLS and SCRAM-SHA-512 authentication.
     #[serde(default = "StrimziSpec::default_listener")]
-    #[schemars(length(min = 1, max = 25))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]{1,11}$')").message("transactionLog.strimzi.listener must be a Strimzi listener name: 1 to 11 lowercase letters and digits, such as tls"))]
+    #[schemars(length(min = 1, max = 11))]
     pub listener: String,
     /// Keep (Retain) or delete (Delete) the Kafka topic and its data when the BigPeer is deleted.
     #[serde(default)]
@@ -485,10 +502,10 @@ pub struct KafkaRef {
 /// A Kafka cluster not managed by this operator.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("!(has(self.sasl) && has(self.mtls))").message("choose one client authentication: transactionLog.external.sasl or transactionLog.external.mtls"))]
+#[x_kube(validation = super::cel::forbidden_at("!(has(self.sasl) && has(self.mtls))", ".mtls", "choose one client authentication: transactionLog.external.sasl or transactionLog.external.mtls, not both"))]
 pub struct ExternalKafkaSpec {
     /// Bootstrap servers as host:port.
-    #[x_kube(validation = Rule::new(r"self.all(s, s.matches('^[A-Za-z0-9.-]+:[0-9]{1,5}$'))").message("every bootstrap server must be host:port, for example kafka-0.kafka:9093"))]
+    #[x_kube(validation = Rule::new(r"self.all(s, s.matches('^([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*|\\[[0-9a-fA-F:.]+\\]):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})$'))").message("transactionLog.external.bootstrapServers entries must be host:port with a port from 1 to 65535 and host labels of at most 63 characters, for example kafka-0.kafka:9093"))]
     #[schemars(length(min = 1, max = 32), inner(length(max = 260)))]
     pub bootstrap_servers: Vec<String>,
     /// Verify the brokers with this CA (PEM) instead of the system trust store; TLS is on when set.
@@ -546,10 +563,14 @@ impl SaslMechanism {
 /// The transaction log topic.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = super::cel::forbidden_at("has(self.name) == has(oldSelf.name) && (!has(self.name) || self.name == oldSelf.name)", ".name", "transactionLog.topic.name cannot be set, changed or removed after creation: the Big Peer's data is in the topic it started with"),
+    validation = super::cel::forbidden_at("!has(oldSelf.partitions) || (has(self.partitions) && self.partitions >= oldSelf.partitions)", ".partitions", "transactionLog.topic.partitions cannot decrease or be removed: Kafka cannot take partitions away from a topic, so keep at least the current count"),
+)]
 pub struct TopicSpec {
     /// Topic name; `<name>-<namespace>-transactions` when unset. It must be unique per Big Peer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.matches('^[a-zA-Z0-9._-]+$')").message("topic name may use only letters, digits, '.', '_' and '-'"))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-zA-Z0-9._-]+$') && self != '.' && self != '..'").message("transactionLog.topic.name may use only letters, digits, '.', '_' and '-' (and is not '.' or '..')"))]
     #[schemars(length(min = 1, max = 249))]
     pub name: Option<String>,
     /// Number of topic partitions (Strimzi only).
@@ -563,6 +584,8 @@ pub struct TopicSpec {
     /// Topic configuration that overrides the defaults (cleanup.policy=delete,
     /// max.message.bytes=104857600).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[x_kube(validation = Rule::new(r"self.all(k, k.matches('^[a-z][a-z0-9]*([._-][a-z0-9]+)*$'))").message("transactionLog.topic.config keys must be Kafka topic configuration names such as retention.ms"))]
+    #[schemars(extend("maxProperties" = 64))]
     pub config: BTreeMap<String, String>,
 }
 
@@ -603,6 +626,7 @@ pub struct CertManagerKeys {
 #[serde(rename_all = "camelCase")]
 pub struct IssuerRef {
     /// Issuer name.
+    #[x_kube(validation = Rule::new(super::cel::DNS_SUBDOMAIN_RULE).message("issuerRef.name must be an Issuer or ClusterIssuer name: lowercase letters, digits, '-' and '.', such as smbp-ca"))]
     #[schemars(length(min = 1, max = 253))]
     pub name: String,
     /// `Issuer` (this namespace) or `ClusterIssuer`.
@@ -652,12 +676,19 @@ pub struct AnonymousProvider {
     pub shared_token_secret_ref: SecretKeyRef,
 }
 
-/// Token webhook provider.
+/// Token webhook provider. The rules of `url` sit on this object with a `fieldPath`: the API
+/// server echoes the value of a string whose own rule fails, and a refused URL may carry a
+/// password.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = super::cel::at("self.url.startsWith('https://')", ".url", "auth.providers.tokenWebhook.url must start with https://"),
+    validation = super::cel::forbidden_at("!self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')", ".url", "auth.providers.tokenWebhook.url must not carry credentials (user:password@): put secrets in a Secret, not in the URL"),
+    validation = super::cel::at("isURL(self.url) && self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#@]*@)?[^/?#@:]') && url(self.url).getHostname() != ''", ".url", "auth.providers.tokenWebhook.url must be an absolute URL with a host name, such as https://auth.example.com/ditto"),
+    validation = super::cel::at(r"!self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#@]*@)?([^/?#:\\[]*|\\[[^/?#\\]]*\\]):(0*|0*([7-9][0-9]{4}|6[6-9][0-9]{3}|65[6-9][0-9]{2}|655[4-9][0-9]|6553[6-9]|[1-9][0-9]{5,}))([/?#]|$)')", ".url", "auth.providers.tokenWebhook.url port must be from 1 to 65535 (or left out for 443)"),
+)]
 pub struct TokenWebhookProvider {
     /// HTTPS URL of the webhook. It must not carry credentials.
-    #[x_kube(validation = Rule::new("self.matches('^https://[^/@?#]+([/?#].*)?$') && isURL(self)").message("auth.providers.tokenWebhook.url must be an https:// URL with no credentials in it (put secrets in a Secret, not in the URL)"))]
     #[schemars(length(min = 9, max = 2048))]
     pub url: String,
 }

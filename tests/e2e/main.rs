@@ -527,12 +527,12 @@ async fn invalid_specs_are_rejected_by_the_api_server() {
         (
             "/spec/auth/providers/tokenWebhook/url",
             json!("http://auth.example.com/x"),
-            "https:// URL",
+            "must start with https://",
         ),
         (
             "/spec/auth/providers/tokenWebhook/url",
             json!("https://u:p@auth.example.com/x"),
-            "no credentials",
+            "must not carry credentials",
         ),
         (
             "/spec/transactionLog/external/bootstrapServers",
@@ -547,7 +547,7 @@ async fn invalid_specs_are_rejected_by_the_api_server() {
         (
             "/spec/transactionLog/topic",
             json!({"name": "bad topic!"}),
-            "topic name may use only",
+            "topic.name may use only",
         ),
         (
             "/spec/image/pullSecrets",
@@ -664,7 +664,7 @@ async fn invalid_specs_are_rejected_by_the_api_server() {
             .await
             .unwrap_err()
             .to_string()
-            .contains("storageClassName cannot be changed")
+            .contains("storageClassName cannot be set, changed or removed")
     );
 }
 
