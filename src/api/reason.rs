@@ -195,7 +195,7 @@ impl Reason {
         let (warning, meaning, action) = match self {
             Reason::Created => (
                 false,
-                "An object of the BigPeer (Service, workload, ConfigMap, Certificate, NetworkPolicy, Ingress, ...) was created.",
+                "Objects of the BigPeer (Services, workloads, ConfigMaps, Certificates, NetworkPolicies, an Ingress, ...) were created: one Event per reconcile names them all, the first as its related object.",
                 "Nothing: informational.",
             ),
             Reason::Pruned => (

@@ -9,14 +9,17 @@ use futures::{Future, StreamExt};
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
 use tracing::info;
 
 use super::{error_policy, reconcile};
 use crate::api::BigPeer;
 use crate::build::labels;
 use crate::controller::{Context, cache};
+
+/// The annotation in which `kubectl apply` keeps the whole object last applied.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Run the controller for the given namespaces (`None` = all) until `shutdown` resolves.
 /// `synced` is set once every controller's caches have been filled.
@@ -41,7 +44,18 @@ pub async fn run(
             let (stores, feeds) = cache::watch(&ctx.client, ns.as_deref());
             caches.push(stores);
             read_only.extend(feeds.read_only);
-            let controller = Controller::new(bps, watcher::Config::default())
+            // BigPeers are cached without what a reconcile never reads: `managedFields` and
+            // the copy of the whole object `kubectl apply` keeps in an annotation.
+            let (reader, writer) = reflector::store();
+            let trigger = watcher(bps, watcher::Config::default())
+                .default_backoff()
+                .modify(|bp: &mut BigPeer| {
+                    bp.managed_fields_mut().clear();
+                    bp.annotations_mut().remove(LAST_APPLIED);
+                })
+                .reflect(writer)
+                .applied_objects();
+            let controller = Controller::for_stream(trigger, reader)
                 .with_config(controller::Config::default().concurrency(concurrency));
             bigpeer_stores.push(controller.store());
             // One watch per kind both fills the caches reconciles read and wakes the BigPeer

@@ -29,6 +29,32 @@ fn owned_reference(bp: &BigPeer, key: &str) -> Option<ObjectReference> {
     })
 }
 
+/// The longest Event note the API server accepts.
+const NOTE_MAX: usize = 1024;
+
+/// `"<verb> A, B and C<tail>"`, cut to what an Event note holds (`and N more`).
+fn listing(verb: &str, items: &[String], tail: &str) -> String {
+    let mut note = verb.to_string();
+    for (i, item) in items.iter().enumerate() {
+        let rest = items.len() - i;
+        let sep = match i {
+            0 => " ",
+            _ if rest == 1 => " and ",
+            _ => ", ",
+        };
+        // Room for this item and, if more follow, for " and N more".
+        let reserve = if rest > 1 { 20 } else { 0 };
+        if note.len() + sep.len() + item.len() + reserve + tail.len() > NOTE_MAX {
+            note.push_str(&format!(" and {rest} more"));
+            break;
+        }
+        note.push_str(sep);
+        note.push_str(item);
+    }
+    note.push_str(tail);
+    note
+}
+
 fn deployment_replicas(observed: &Observed, c: Component) -> Option<i32> {
     observed
         .deployments
@@ -47,14 +73,17 @@ pub async fn tell(
     volumes: &Volumes,
 ) {
     let r = &ctx.recorder;
-    for created in &applied.created {
-        let note = format!("created {created}");
-        let related = owned_reference(bp, created);
+    // One Event for all the objects a reconcile created (or pruned), naming them; the first
+    // is its related object, which keeps it apart from an earlier Event of the same reason
+    // (the recorder would fold them into one series that keeps the first note).
+    if let Some(first) = applied.created.first() {
+        let note = listing("created", &applied.created, "");
+        let related = owned_reference(bp, first);
         publish_about(r, bp, related, Reason::Created, "Create", note).await;
     }
-    for p in &applied.pruned {
-        let note = format!("deleted {p}, no longer desired");
-        let related = owned_reference(bp, p);
+    if let Some(first) = applied.pruned.first() {
+        let note = listing("deleted", &applied.pruned, ", no longer desired");
+        let related = owned_reference(bp, first);
         publish_about(r, bp, related, Reason::Pruned, "Delete", note).await;
     }
     if !volumes.raised.is_empty() {
@@ -98,4 +127,34 @@ pub async fn tell(
         t.partitions, t.replication_factor
     );
     publish(r, bp, why, "Transition", note).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(n: usize, len: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{i:0len$}")).collect()
+    }
+
+    #[test]
+    fn listing_names_every_object_that_fits() {
+        assert_eq!(listing("created", &items(1, 1), ""), "created 0");
+        assert_eq!(
+            listing("deleted", &items(3, 1), ", no longer desired"),
+            "deleted 0, 1 and 2, no longer desired"
+        );
+    }
+
+    #[test]
+    fn listing_never_exceeds_an_event_note() {
+        for n in [1, 5, 15, 40, 200] {
+            for len in [1, 30, 63, 253, 1100] {
+                let note = listing("created", &items(n, len), ", tail");
+                assert!(note.len() <= NOTE_MAX || (n == 1 && len > NOTE_MAX), "{n} {len}: {}", note.len());
+                assert!(note.ends_with(", tail"));
+            }
+        }
+        assert!(listing("created", &items(200, 30), "").ends_with("more"));
+    }
 }

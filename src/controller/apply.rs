@@ -1,14 +1,17 @@
 //! Server-side apply of the desired objects, and pruning of owned objects no longer desired.
 //! One inventory read per kind serves both: it tells what is new and what is left over.
 //!
-//! Only what differs is written: an object whose desired body is the one last applied and
-//! whose `resourceVersion` is still the one that apply returned has not changed since, and is
-//! not applied again. Any change to it (someone edits a field the operator owns, or its
-//! controller writes its status) moves the `resourceVersion`, and the next reconcile applies
-//! it again, restoring drift.
+//! Only what differs is written. An object whose desired body is the one last applied is not
+//! applied again when, since that apply, either nothing changed (its `resourceVersion` is the
+//! one the apply returned) or only its status did: its `metadata.generation`, which moves
+//! with every change to its spec, is the one the apply returned, and it still carries the
+//! labels and annotations the operator sets. Any other change (someone edits a field the
+//! operator owns) arrives as a watch event, and the reconcile it wakes applies the object
+//! again, restoring drift. A workload's controller writing its status, as pods come and go,
+//! costs no apply.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
@@ -42,6 +45,12 @@ struct Found {
     name: String,
     prunable: bool,
     resource_version: Option<String>,
+    generation: Option<i64>,
+    /// `status.observedGeneration` of a workload, when known.
+    observed_generation: Option<i64>,
+    labels: BTreeMap<String, String>,
+    /// Empty when read from a metadata-only cache, which keeps no annotations.
+    annotations: BTreeMap<String, String>,
 }
 
 /// What the last apply of one object sent and got back.
@@ -51,6 +60,8 @@ struct Record {
     digest: u64,
     /// The `resourceVersion` the apply returned.
     resource_version: String,
+    /// The `metadata.generation` the apply returned, for kinds that keep one.
+    generation: Option<i64>,
     /// Whether the workload's controller had yet to observe it.
     pending: bool,
 }
@@ -111,6 +122,40 @@ fn not_yet_observed(obj: &DynamicObject) -> bool {
     observed < generation
 }
 
+/// Whether `found`, last applied as `r` with the same desired `body`, needs no apply; if so,
+/// whether its controller has yet to observe the applied spec.
+fn unchanged(r: &Record, found: &Found, body: &serde_json::Value) -> Option<bool> {
+    if found.resource_version.as_ref() == Some(&r.resource_version) {
+        return Some(r.pending);
+    }
+    // Something changed since. Only the status, if the spec did not (the generation) and the
+    // labels and annotations the operator sets are in place.
+    let generation = r.generation?;
+    if found.generation != Some(generation) || !carries(body, "labels", &found.labels) {
+        return None;
+    }
+    if !carries(body, "annotations", &found.annotations) {
+        return None;
+    }
+    match (r.pending, found.observed_generation) {
+        (_, Some(observed)) => Some(observed < generation),
+        (false, None) => Some(false),
+        // Whether the controller caught up is unknown without the status: apply again,
+        // the response tells.
+        (true, None) => None,
+    }
+}
+
+/// Whether every entry of the desired body's `metadata.<field>` map is in `actual`.
+fn carries(body: &serde_json::Value, field: &str, actual: &BTreeMap<String, String>) -> bool {
+    body.pointer(&format!("/metadata/{field}"))
+        .and_then(serde_json::Value::as_object)
+        .is_none_or(|m| {
+            m.iter()
+                .all(|(k, v)| v.as_str().is_some_and(|v| actual.get(k).is_some_and(|a| a == v)))
+        })
+}
+
 /// The owned kinds the cluster serves, and whether the operator may prune them.
 fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
     OWNED
@@ -131,7 +176,8 @@ async fn inventory<K: Resource>(
     let uid = owner.uid();
     let mut found = BTreeSet::new();
     for (ar, prunable) in owned_kinds(integrations) {
-        for meta in reader.owned(&ar, &ns, selector).await? {
+        for o in reader.owned(&ar, &ns, selector).await? {
+            let meta = o.meta;
             let owned = meta
                 .owner_references
                 .iter()
@@ -143,6 +189,10 @@ async fn inventory<K: Resource>(
                     name: meta.name.unwrap_or_default(),
                     prunable,
                     resource_version: meta.resource_version,
+                    generation: meta.generation,
+                    observed_generation: o.observed_generation,
+                    labels: meta.labels.unwrap_or_default(),
+                    annotations: meta.annotations.unwrap_or_default(),
                 });
             }
         }
@@ -174,12 +224,12 @@ pub async fn apply_and_prune<K: Resource>(
         let found = find(&obj.resource.kind, &obj.name);
         let key = (uid.clone(), obj.resource.kind.clone(), obj.name.clone());
         let digest = digest(&obj.body);
-        let unchanged = last.get(&key).filter(|r| {
-            r.digest == digest
-                && found.and_then(|f| f.resource_version.as_ref()) == Some(&r.resource_version)
-        });
-        if let Some(r) = unchanged {
-            if r.pending {
+        if let Some(pending) = last
+            .get(&key)
+            .filter(|r| r.digest == digest)
+            .and_then(|r| found.and_then(|f| unchanged(&r, f, &obj.body)))
+        {
+            if pending {
                 applied.pending.push(obj.key());
             }
             continue;
@@ -202,6 +252,7 @@ pub async fn apply_and_prune<K: Resource>(
             let record = Record {
                 digest,
                 resource_version,
+                generation: after.metadata.generation,
                 pending,
             };
             last.set(key, record);
@@ -224,4 +275,66 @@ pub async fn apply_and_prune<K: Resource>(
         }
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(pending: bool) -> Record {
+        Record {
+            digest: 1,
+            resource_version: "10".into(),
+            generation: Some(2),
+            pending,
+        }
+    }
+
+    fn found(rv: &str, generation: i64, observed: Option<i64>) -> Found {
+        Found {
+            kind: "StatefulSet".into(),
+            name: "a".into(),
+            prunable: true,
+            resource_version: Some(rv.into()),
+            generation: Some(generation),
+            observed_generation: observed,
+            labels: [("app".to_string(), "x".to_string())].into(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    fn body() -> serde_json::Value {
+        json!({"metadata": {"labels": {"app": "x"}}})
+    }
+
+    #[test]
+    fn nothing_changed_keeps_what_the_apply_said() {
+        assert_eq!(unchanged(&record(true), &found("10", 2, None), &body()), Some(true));
+        assert_eq!(unchanged(&record(false), &found("10", 2, None), &body()), Some(false));
+    }
+
+    #[test]
+    fn a_status_change_needs_no_apply() {
+        assert_eq!(unchanged(&record(false), &found("11", 2, None), &body()), Some(false));
+        // The controller caught up with the applied spec, or has not yet.
+        assert_eq!(unchanged(&record(true), &found("11", 2, Some(2)), &body()), Some(false));
+        assert_eq!(unchanged(&record(true), &found("11", 2, Some(1)), &body()), Some(true));
+        // Without the status, whether it caught up is unknown: apply again.
+        assert_eq!(unchanged(&record(true), &found("11", 2, None), &body()), None);
+    }
+
+    #[test]
+    fn a_spec_or_metadata_change_is_applied_again() {
+        assert_eq!(unchanged(&record(false), &found("11", 3, None), &body()), None);
+        let mut f = found("11", 2, None);
+        f.labels.clear();
+        assert_eq!(unchanged(&record(false), &f, &body()), None);
+        let annotated = json!({"metadata": {"annotations": {"a": "b"}}});
+        assert_eq!(unchanged(&record(false), &found("11", 2, None), &annotated), None);
+        // A kind without a generation: only an unchanged resourceVersion skips the apply.
+        let mut r = record(false);
+        r.generation = None;
+        assert_eq!(unchanged(&r, &found("11", 2, None), &body()), None);
+    }
 }

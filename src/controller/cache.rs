@@ -1,7 +1,7 @@
 //! Watch caches: what a reconcile reads comes from reflector-backed stores fed by one watch per
 //! kind, so a reconcile with nothing to do makes no LIST and no GET. The same watches wake the
-//! controller. Objects are cached without `managedFields`; Pods without their spec or
-//! annotations, Secrets and the owned kinds whose body is never read (ConfigMaps,
+//! controller. Objects are cached without `managedFields`; workloads without their pod
+//! template; Pods without their spec or annotations, Secrets and the owned kinds whose body is never read (ConfigMaps,
 //! ServiceAccounts, PodDisruptionBudgets, NetworkPolicies) as metadata only, without
 //! annotations. A Secret keeps nothing but its name and identity: one made with
 //! `kubectl apply` carries its data in its `last-applied-configuration` annotation, and the
@@ -186,8 +186,18 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             crate::build::labels::APP_NAME
         ))
     };
-    let (statefulsets, sts) = full::<StatefulSet>(client, ns, owned(), nothing);
-    let (deployments, dep) = full::<Deployment>(client, ns, owned(), nothing);
+    // A workload's pod template, most of its body, is never read back: what the operator
+    // wants there is applied, and drift shows as a new generation.
+    let (statefulsets, sts) = full::<StatefulSet>(client, ns, owned(), |s| {
+        if let Some(spec) = s.spec.as_mut() {
+            spec.template = Default::default();
+        }
+    });
+    let (deployments, dep) = full::<Deployment>(client, ns, owned(), |d| {
+        if let Some(spec) = d.spec.as_mut() {
+            spec.template = Default::default();
+        }
+    });
     let (services, svc) = full::<Service>(client, ns, owned(), nothing);
     let (ingresses, ing) = full::<Ingress>(client, ns, owned(), nothing);
     let (config_maps, cm) = metadata::<ConfigMap>(client, ns, owned());
@@ -272,32 +282,53 @@ impl Stores {
         waits.iter().all(Result::is_ok)
     }
 
-    /// Metadata of the objects of an owned kind in `ns` that match `selector`; `None` for
-    /// a kind not cached here (the add-on kinds).
-    fn owned(&self, kind: &str, ns: &str, selector: &Selector) -> Option<Vec<ObjectMeta>> {
+    /// The objects of an owned kind in `ns` that match `selector`; `None` for a kind not
+    /// cached here (the add-on kinds).
+    fn owned(&self, kind: &str, ns: &str, selector: &Selector) -> Option<Vec<Owned>> {
         fn pick<K: Resource<DynamicType = ()> + Clone + 'static>(
             s: &Store<K>,
             ns: &str,
             sel: &Selector,
-        ) -> Vec<ObjectMeta> {
+            observed: fn(&K) -> Option<i64>,
+        ) -> Vec<Owned> {
             s.state()
                 .iter()
                 .filter(|o| o.meta().namespace.as_deref() == Some(ns) && sel.matches(o.labels()))
-                .map(|o| o.meta().clone())
+                .map(|o| Owned {
+                    meta: o.meta().clone(),
+                    observed_generation: observed(o),
+                })
                 .collect()
         }
+        fn none<K>(_: &K) -> Option<i64> {
+            None
+        }
         Some(match kind {
-            "StatefulSet" => pick(&self.statefulsets, ns, selector),
-            "Deployment" => pick(&self.deployments, ns, selector),
-            "Service" => pick(&self.services, ns, selector),
-            "Ingress" => pick(&self.ingresses, ns, selector),
-            "ConfigMap" => pick(&self.config_maps, ns, selector),
-            "ServiceAccount" => pick(&self.service_accounts, ns, selector),
-            "PodDisruptionBudget" => pick(&self.disruption_budgets, ns, selector),
-            "NetworkPolicy" => pick(&self.network_policies, ns, selector),
+            "StatefulSet" => pick(&self.statefulsets, ns, selector, |o| {
+                o.status.as_ref()?.observed_generation
+            }),
+            "Deployment" => pick(&self.deployments, ns, selector, |o| {
+                o.status.as_ref()?.observed_generation
+            }),
+            "Service" => pick(&self.services, ns, selector, none),
+            "Ingress" => pick(&self.ingresses, ns, selector, none),
+            "ConfigMap" => pick(&self.config_maps, ns, selector, none),
+            "ServiceAccount" => pick(&self.service_accounts, ns, selector, none),
+            "PodDisruptionBudget" => pick(&self.disruption_budgets, ns, selector, none),
+            "NetworkPolicy" => pick(&self.network_policies, ns, selector, none),
             _ => return None,
         })
     }
+}
+
+/// An owned object as the inventory sees it: its metadata (from a metadata-only cache:
+/// without annotations) and, for a workload, the generation its controller has observed.
+#[derive(Clone, Debug)]
+pub struct Owned {
+    /// The object's metadata.
+    pub meta: ObjectMeta,
+    /// `status.observedGeneration`, when the cache holds the status.
+    pub observed_generation: Option<i64>,
 }
 
 /// Reads of one reconcile: from the watch caches when given, from the API server otherwise.
@@ -437,13 +468,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Metadata of the objects of kind `ar` in `ns` that match `selector`.
+    /// The objects of kind `ar` in `ns` that match `selector`.
     pub async fn owned(
         &self,
         ar: &ApiResource,
         ns: &str,
         selector: &Selector,
-    ) -> Result<Vec<ObjectMeta>> {
+    ) -> Result<Vec<Owned>> {
         if let Some(found) = self.stores.and_then(|s| s.owned(&ar.kind, ns, selector)) {
             return Ok(found);
         }
@@ -454,7 +485,10 @@ impl<'a> Reader<'a> {
             .ctx(|| format!("listing {}", ar.plural))?
             .items
             .into_iter()
-            .map(|o| o.metadata)
+            .map(|o| Owned {
+                meta: o.metadata,
+                observed_generation: None,
+            })
             .collect())
     }
 }

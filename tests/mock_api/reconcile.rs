@@ -113,18 +113,17 @@ fn first_sync(bp: &BigPeer) -> Vec<Exchange> {
                 .echo(),
         );
     }
-    // Tell: one Created Event per object, each naming it and referring to it as the related
-    // object (so the recorder keeps them apart instead of folding them into one series).
-    for o in &objects {
-        let (kind, name) = (o.resource.kind.clone(), o.name.clone());
-        steps.push(event("Created", &[&o.key()]).body(move |e| {
-            assert_eq!(
-                (&e["related"]["kind"], &e["related"]["name"]),
-                (&json!(kind), &json!(name)),
-                "{e}"
-            );
-        }));
-    }
+    // Tell: one Created Event naming every object, the first as its related object.
+    let keys: Vec<String> = objects.iter().map(|o| o.key()).collect();
+    let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let (kind, name) = (objects[0].resource.kind.clone(), objects[0].name.clone());
+    steps.push(event("Created", &names).body(move |e| {
+        assert_eq!(
+            (&e["related"]["kind"], &e["related"]["name"]),
+            (&json!(kind), &json!(name)),
+            "{e}"
+        );
+    }));
     // Status: not ready, because of the missing keys.
     steps.push(
         apply(&format!("{BIGPEER}/status"))
