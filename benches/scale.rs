@@ -542,6 +542,31 @@ async fn bench_namespace(client: &Client, prefix: &str) -> anyhow::Result<String
 
 /// Delete namespaces (removing the BigPeers' finalizers first: the operator may be stopped)
 /// and wait until they are gone. Returns the seconds it took.
+/// Wait until the API server serves at most a few requests (WATCH and the fake nodes' own
+/// left out) per 3 s; the seconds waited.
+async fn wait_quiet(client: &Client, max: Duration) -> f64 {
+    let start = Instant::now();
+    let Ok(mut last) = apiserver_requests(client).await else {
+        return 0.0;
+    };
+    while start.elapsed() < max {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let Ok(now) = apiserver_requests(client).await else {
+            break;
+        };
+        let busy: f64 = delta(&now, &last)
+            .iter()
+            .filter(|((verb, r), _)| !is_background(r) && verb != "WATCH" && verb != "WATCHLIST")
+            .map(|(_, v)| v)
+            .sum();
+        last = now;
+        if busy <= 5.0 {
+            break;
+        }
+    }
+    start.elapsed().as_secs_f64()
+}
+
 async fn delete_namespaces(client: &Client, names: &[String], timeout: Duration) -> f64 {
     let start = Instant::now();
     let nss: Api<Namespace> = Api::all(client.clone());
@@ -881,6 +906,10 @@ async fn direct_path(
     eprintln!("bench: direct path: all ready in {seconds:.1} s; deleting its namespace");
     let took = delete_namespaces(client, &[ns], Duration::from_secs(300 + args.n as u64)).await;
     eprintln!("bench: direct path's namespace deleted in {took:.0} s");
+    // The garbage collector goes on after the namespace is gone (it reads and deletes what the
+    // namespace held); its requests would count against the operator path.
+    let quiet = wait_quiet(client, Duration::from_secs(180)).await;
+    eprintln!("bench: control plane quiet after {quiet:.0} more s");
     Ok(Converge {
         seconds,
         cpu,

@@ -18,6 +18,11 @@ use crate::api::BigPeer;
 use crate::build::labels;
 use crate::controller::{Context, cache};
 
+/// Triggers of one BigPeer this close together make one reconcile: a new BigPeer's objects
+/// appearing one by one, or its pods and workloads reporting in a burst, are read once, from
+/// caches that have caught up with them, and its status is written once.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
 /// The annotation in which `kubectl apply` keeps the whole object last applied.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -55,8 +60,11 @@ pub async fn run(
                 })
                 .reflect(writer)
                 .applied_objects();
-            let controller = Controller::for_stream(trigger, reader)
-                .with_config(controller::Config::default().concurrency(concurrency));
+            let controller = Controller::for_stream(trigger, reader).with_config(
+                controller::Config::default()
+                    .concurrency(concurrency)
+                    .debounce(DEBOUNCE),
+            );
             bigpeer_stores.push(controller.store());
             // One watch per kind both fills the caches reconciles read and wakes the BigPeer
             // that owns the object (or, for a pod, whose instance label it carries).

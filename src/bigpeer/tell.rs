@@ -151,7 +151,11 @@ mod tests {
         for n in [1, 5, 15, 40, 200] {
             for len in [1, 30, 63, 253, 1100] {
                 let note = listing("created", &items(n, len), ", tail");
-                assert!(note.len() <= NOTE_MAX || (n == 1 && len > NOTE_MAX), "{n} {len}: {}", note.len());
+                assert!(
+                    note.len() <= NOTE_MAX || (n == 1 && len > NOTE_MAX),
+                    "{n} {len}: {}",
+                    note.len()
+                );
                 assert!(note.ends_with(", tail"));
             }
         }

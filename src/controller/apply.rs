@@ -151,8 +151,10 @@ fn carries(body: &serde_json::Value, field: &str, actual: &BTreeMap<String, Stri
     body.pointer(&format!("/metadata/{field}"))
         .and_then(serde_json::Value::as_object)
         .is_none_or(|m| {
-            m.iter()
-                .all(|(k, v)| v.as_str().is_some_and(|v| actual.get(k).is_some_and(|a| a == v)))
+            m.iter().all(|(k, v)| {
+                v.as_str()
+                    .is_some_and(|v| actual.get(k).is_some_and(|a| a == v))
+            })
         })
 }
 
@@ -310,28 +312,52 @@ mod tests {
 
     #[test]
     fn nothing_changed_keeps_what_the_apply_said() {
-        assert_eq!(unchanged(&record(true), &found("10", 2, None), &body()), Some(true));
-        assert_eq!(unchanged(&record(false), &found("10", 2, None), &body()), Some(false));
+        assert_eq!(
+            unchanged(&record(true), &found("10", 2, None), &body()),
+            Some(true)
+        );
+        assert_eq!(
+            unchanged(&record(false), &found("10", 2, None), &body()),
+            Some(false)
+        );
     }
 
     #[test]
     fn a_status_change_needs_no_apply() {
-        assert_eq!(unchanged(&record(false), &found("11", 2, None), &body()), Some(false));
+        assert_eq!(
+            unchanged(&record(false), &found("11", 2, None), &body()),
+            Some(false)
+        );
         // The controller caught up with the applied spec, or has not yet.
-        assert_eq!(unchanged(&record(true), &found("11", 2, Some(2)), &body()), Some(false));
-        assert_eq!(unchanged(&record(true), &found("11", 2, Some(1)), &body()), Some(true));
+        assert_eq!(
+            unchanged(&record(true), &found("11", 2, Some(2)), &body()),
+            Some(false)
+        );
+        assert_eq!(
+            unchanged(&record(true), &found("11", 2, Some(1)), &body()),
+            Some(true)
+        );
         // Without the status, whether it caught up is unknown: apply again.
-        assert_eq!(unchanged(&record(true), &found("11", 2, None), &body()), None);
+        assert_eq!(
+            unchanged(&record(true), &found("11", 2, None), &body()),
+            None
+        );
     }
 
     #[test]
     fn a_spec_or_metadata_change_is_applied_again() {
-        assert_eq!(unchanged(&record(false), &found("11", 3, None), &body()), None);
+        assert_eq!(
+            unchanged(&record(false), &found("11", 3, None), &body()),
+            None
+        );
         let mut f = found("11", 2, None);
         f.labels.clear();
         assert_eq!(unchanged(&record(false), &f, &body()), None);
         let annotated = json!({"metadata": {"annotations": {"a": "b"}}});
-        assert_eq!(unchanged(&record(false), &found("11", 2, None), &annotated), None);
+        assert_eq!(
+            unchanged(&record(false), &found("11", 2, None), &annotated),
+            None
+        );
         // A kind without a generation: only an unchanged resourceVersion skips the apply.
         let mut r = record(false);
         r.generation = None;

@@ -304,11 +304,22 @@ impl Stores {
             None
         }
         Some(match kind {
+            // A workload its controller has not reported on yet has observed nothing (0).
             "StatefulSet" => pick(&self.statefulsets, ns, selector, |o| {
-                o.status.as_ref()?.observed_generation
+                Some(
+                    o.status
+                        .as_ref()
+                        .and_then(|s| s.observed_generation)
+                        .unwrap_or(0),
+                )
             }),
             "Deployment" => pick(&self.deployments, ns, selector, |o| {
-                o.status.as_ref()?.observed_generation
+                Some(
+                    o.status
+                        .as_ref()
+                        .and_then(|s| s.observed_generation)
+                        .unwrap_or(0),
+                )
             }),
             "Service" => pick(&self.services, ns, selector, none),
             "Ingress" => pick(&self.ingresses, ns, selector, none),
@@ -327,7 +338,8 @@ impl Stores {
 pub struct Owned {
     /// The object's metadata.
     pub meta: ObjectMeta,
-    /// `status.observedGeneration`, when the cache holds the status.
+    /// A workload's `status.observedGeneration` (0 before its controller reports), when the
+    /// cache holds the status.
     pub observed_generation: Option<i64>,
 }
 
