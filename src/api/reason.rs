@@ -177,8 +177,6 @@ reasons! {
     HostnameInUse,
     /// Admission: another BigPeer already uses the transaction-log topic on the same Kafka cluster.
     TopicInUse,
-    /// Admission: the update asks for a change that can never be carried out.
-    ChangeImpossible,
 }
 
 impl std::fmt::Display for Reason {

@@ -81,7 +81,6 @@ pub fn label_doc(label: &str) -> Option<String> {
                     Reason::ObjectRefused,
                     Reason::HostnameInUse,
                     Reason::TopicInUse,
-                    Reason::ChangeImpossible
                 ]
                 .map(Reason::as_str)
             )

@@ -1,6 +1,7 @@
 //! The webhook's decisions, pure: what Kubernetes' refusal of a built object means for the
-//! BigPeer, the rules across BigPeers no schema can express, the changes an update can never
-//! carry out, and the admission response. No client here.
+//! BigPeer, the rules across BigPeers no schema can express, and the admission response. No
+//! client here. (Changes an update can never carry out — topic name, partition decrease,
+//! `loadBalancerClass` once set — are CEL transition rules in the CRD.)
 
 use kube::ResourceExt;
 use kube::core::Status;
@@ -12,7 +13,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::fields;
 use crate::api::reason::Reason;
-use crate::api::{BigPeer, Component, ExposureMode};
+use crate::api::{BigPeer, Component};
 use crate::build::{BuildInputs, DesiredObject, config};
 use crate::decide::observed::{Integrations, Observed, Part};
 use crate::decide::plan;
@@ -128,6 +129,13 @@ pub fn refused(bp: &BigPeer, obj: &DesiredObject, status: &Status) -> Vec<Cause>
         }
     }
     out
+}
+
+/// Whether a dry run's failure is the API server refusing the object: invalid (422), a bad
+/// request (400), or a value that cannot be decoded, which it answers with a 500 saying it is
+/// "unable to convert" the object (a quantity such as `abc`).
+pub fn is_refusal(s: &Status) -> bool {
+    s.code == 422 || s.code == 400 || (s.code == 500 && s.message.contains("unable to convert"))
 }
 
 /// The message without the field path the API server puts in front of it.
@@ -257,58 +265,6 @@ pub fn topic_in_use(bp: &BigPeer, others: &[BigPeer]) -> Option<Cause> {
             other.name_any()
         ),
     ))
-}
-
-/// Changes from `old` to `new` that the operator can never carry out.
-pub fn impossible_changes(old: &BigPeer, new: &BigPeer) -> Vec<Cause> {
-    let mut out = vec![];
-    let (was, is) = (config::topic_name(old), config::topic_name(new));
-    if was != is {
-        out.push(Cause::new(
-            Reason::ChangeImpossible,
-            "spec.transactionLog.topic.name",
-            format!(
-                "the transaction log is the topic {was:?} and cannot move to {is:?}: the store's history is in it; set it back, or create a new BigPeer"
-            ),
-        ));
-    }
-    let (t_old, t_new) = (
-        &old.spec.transaction_log.topic,
-        &new.spec.transaction_log.topic,
-    );
-    if let (Some(a), Some(b)) = (t_old.partitions, t_new.partitions)
-        && b < a
-    {
-        out.push(Cause::new(
-            Reason::ChangeImpossible,
-            "spec.transactionLog.topic.partitions",
-            format!(
-                "Kafka cannot take partitions away from a topic ({a} to {b}): keep {a} or more"
-            ),
-        ));
-    }
-    let class = |bp: &BigPeer| {
-        (bp.spec.network.mode() == ExposureMode::LoadBalancer).then(|| {
-            bp.spec
-                .network
-                .expose
-                .as_ref()
-                .and_then(|e| e.load_balancer.as_ref())
-                .and_then(|l| l.load_balancer_class.clone())
-        })
-    };
-    if let (Some(Some(a)), Some(b)) = (class(old), class(new))
-        && b.as_deref() != Some(a.as_str())
-    {
-        out.push(Cause::new(
-            Reason::ChangeImpossible,
-            "spec.network.expose.loadBalancer.loadBalancerClass",
-            format!(
-                "Kubernetes does not let a load balancer Service change its class once set ({a:?}): set it back to {a:?}, or switch network.expose to another mode first"
-            ),
-        ));
-    }
-    out
 }
 
 /// The build inputs of an admission: those a reconcile would use (the same plan), with the

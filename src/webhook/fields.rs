@@ -70,6 +70,9 @@ pub const TABLE: &[Row] = &[
     row("*workload", Any, "spec.template.spec.containers[0].imagePullPolicy", "spec.image.pullPolicy"),
     row("*workload", Any, "spec.template.metadata.labels", "spec.{c}.pod.template.labels"),
     row("*workload", Any, "spec.template.metadata.annotations", "spec.{c}.pod.template.annotations"),
+    // The API server reports the template's metadata without `metadata`.
+    row("*workload", Any, "spec.template.labels", "spec.{c}.pod.template.labels"),
+    row("*workload", Any, "spec.template.annotations", "spec.{c}.pod.template.annotations"),
     row("*workload", Any, "spec.replicas", "spec.{c}.replicas"),
     row("StatefulSet", Any, "spec.volumeClaimTemplates[0].spec.storageClassName", "spec.store.storage.storageClassName"),
     row("StatefulSet", Any, "spec.volumeClaimTemplates[0].spec.resources", "spec.store.storage.size"),
@@ -269,10 +272,19 @@ fn target(row: &Row, bp: &BigPeer, obj: &DesiredObject) -> Option<String> {
     Some(to)
 }
 
-/// Match `pattern` as a prefix of `path`: the index each `[#]` stands for in `path` (in
-/// order) and how many steps (and subscripts of the last) were matched; None when no match.
-fn prefix(pattern: &[Step], path: &[Step]) -> Option<(Vec<String>, usize, usize)> {
+/// What matching a pattern found: the indexes `[*]` and `[#]` stand for in the path (in
+/// order), and how many steps (and subscripts of the last) were matched.
+struct Matched {
+    stars: Vec<String>,
+    hashes: Vec<String>,
+    steps: usize,
+    subs: usize,
+}
+
+/// Match `pattern` as a prefix of `path`; None when it does not match.
+fn prefix(pattern: &[Step], path: &[Step]) -> Option<Matched> {
     let mut hashes = vec![];
+    let mut stars = vec![];
     if pattern.len() > path.len() {
         return None;
     }
@@ -287,7 +299,7 @@ fn prefix(pattern: &[Step], path: &[Step]) -> Option<(Vec<String>, usize, usize)
         }
         for (ps, ss) in p.subs.iter().zip(&s.subs) {
             match ps.as_str() {
-                "*" => {}
+                "*" => stars.push(ss.clone()),
                 "#" => hashes.push(ss.clone()),
                 lit if lit == ss => {}
                 _ => return None,
@@ -295,7 +307,12 @@ fn prefix(pattern: &[Step], path: &[Step]) -> Option<(Vec<String>, usize, usize)
         }
         used_subs = p.subs.len();
     }
-    Some((hashes, pattern.len(), used_subs))
+    Some(Matched {
+        stars,
+        hashes,
+        steps: pattern.len(),
+        subs: used_subs,
+    })
 }
 
 /// The BigPeer field `path` of the built object `obj` comes from, or None when no row says.
@@ -307,13 +324,26 @@ pub fn translate(bp: &BigPeer, obj: &DesiredObject, path: &str) -> Option<String
             continue;
         }
         let pattern = parse(row.from);
-        let Some((hashes, n, used)) = prefix(&pattern, &steps) else {
+        let Some(Matched {
+            stars,
+            hashes,
+            steps: n,
+            subs: used,
+        }) = prefix(&pattern, &steps)
+        else {
             continue;
         };
         let Some(to) = target(row, bp, obj) else {
             continue;
         };
         let mut to_steps = parse(&to);
+        // `[*]` of the target takes the path's indexes in order.
+        let mut stars = stars.into_iter();
+        for s in to_steps.iter_mut().flat_map(|s| s.subs.iter_mut()) {
+            if s == "*" {
+                *s = stars.next()?;
+            }
+        }
         if !hashes.is_empty() {
             // One `[#]` per row: the element of the BigPeer list equal to the built one.
             let mut built_prefix = pattern.clone();

@@ -3,7 +3,7 @@
 //! and has the API server validate each one with a server-side dry run, so that Kubernetes
 //! itself checks every embedded Kubernetes type; refusals are translated to the BigPeer field
 //! they come from. It also checks what no schema can: one host name per cluster, one
-//! transaction-log topic per Kafka cluster, and changes an update can never carry out.
+//! transaction-log topic per Kafka cluster.
 //!
 //! [`fields`] and [`decide`] are pure; [`review`] (dry runs, reads), [`serve`] (HTTPS) and
 //! [`local`] (a local run's registration) do the I/O.

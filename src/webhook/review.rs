@@ -128,9 +128,6 @@ impl Webhook {
             bp.metadata.uid = Some(PLACEHOLDER_UID.into());
         }
         let mut causes = vec![];
-        if let Some(old) = old {
-            causes.extend(decide::impossible_changes(old, &bp));
-        }
         let others = self.bigpeers().await;
         causes.extend(decide::hostname_in_use(&bp, &others));
         causes.extend(decide::topic_in_use(&bp, &others));
@@ -180,10 +177,9 @@ impl Webhook {
             .await
         {
             Ok(_) => vec![],
-            // Refused as invalid (422), or a value that does not even decode (400).
-            Err(kube::Error::Api(s)) if s.code == 422 || s.code == 400 => {
-                decide::refused(bp, obj, &s)
-            }
+            // Refused as invalid (422), or a value that does not even decode (400, or 500
+            // "unable to convert" for a quantity such as `abc`).
+            Err(kube::Error::Api(s)) if decide::is_refusal(&s) => decide::refused(bp, obj, &s),
             // The kind is not installed (or the namespace is going away): nothing to check.
             Err(kube::Error::Api(s)) if s.code == 404 => vec![],
             Err(e) => {

@@ -203,68 +203,6 @@ fn a_topic_is_one_per_kafka_cluster() {
 }
 
 #[test]
-fn changes_that_can_never_be_carried_out_are_refused_on_update() {
-    let base = json!({"spec": {"transactionLog": {"topic": {"partitions": 6}},
-        "network": {"expose": {"loadBalancer": {"loadBalancerClass": "a"}}}}});
-    let old = bp("p", "n", base.clone());
-    let with = |patch: serde_json::Value| {
-        let mut v = base.clone();
-        crate::testing::merge_patch(&mut v, &patch);
-        bp("p", "n", v)
-    };
-    assert!(impossible_changes(&old, &old).is_empty());
-    let fields = |new: &BigPeer| -> Vec<String> {
-        impossible_changes(&old, new)
-            .into_iter()
-            .map(|c| c.field)
-            .collect()
-    };
-    assert_eq!(
-        fields(&with(
-            json!({"spec": {"transactionLog": {"topic": {"name": "other"}}}})
-        )),
-        ["spec.transactionLog.topic.name"]
-    );
-    // Naming the default topic explicitly is no change.
-    assert!(
-        fields(&with(
-            json!({"spec": {"transactionLog": {"topic": {"name": "p-n-transactions"}}}})
-        ))
-        .is_empty()
-    );
-    assert_eq!(
-        fields(&with(
-            json!({"spec": {"transactionLog": {"topic": {"partitions": 3}}}})
-        )),
-        ["spec.transactionLog.topic.partitions"]
-    );
-    assert!(
-        fields(&with(
-            json!({"spec": {"transactionLog": {"topic": {"partitions": 9}}}})
-        ))
-        .is_empty()
-    );
-    assert_eq!(
-        fields(&with(
-            json!({"spec": {"network": {"expose": {"loadBalancer": {"loadBalancerClass": "b"}}}}})
-        )),
-        ["spec.network.expose.loadBalancer.loadBalancerClass"]
-    );
-    assert_eq!(
-        fields(&with(
-            json!({"spec": {"network": {"expose": {"loadBalancer": {"loadBalancerClass": null}}}}})
-        )),
-        ["spec.network.expose.loadBalancer.loadBalancerClass"]
-    );
-    assert!(
-        fields(&with(
-            json!({"spec": {"network": {"expose": {"loadBalancer": null, "nodePort": {}}}}})
-        ))
-        .is_empty()
-    );
-}
-
-#[test]
 fn the_response_names_every_field_once_and_redacts() {
     let base: AdmissionResponse =
         serde_json::from_value(json!({"uid": "1", "allowed": true, "status": {}})).unwrap();
@@ -321,4 +259,23 @@ fn admission_inputs_build_the_workloads_of_a_new_bigpeer() {
         !none.strimzi,
         "add-ons not installed build nothing of theirs"
     );
+}
+
+#[test]
+fn only_the_api_servers_refusals_of_the_object_count() {
+    let with = |code: u16, message: &str| Status {
+        code,
+        message: message.into(),
+        ..Default::default()
+    };
+    assert!(is_refusal(&with(422, "x is invalid")));
+    assert!(is_refusal(&with(400, "bad request")));
+    assert!(is_refusal(&with(
+        500,
+        "failed to convert new object: unable to convert unstructured object to apps/v1"
+    )));
+    assert!(!is_refusal(&with(500, "etcd is down")));
+    assert!(!is_refusal(&with(403, "forbidden")));
+    assert!(!is_refusal(&with(404, "not found")));
+    assert!(!is_refusal(&with(429, "too many requests")));
 }

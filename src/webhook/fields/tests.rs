@@ -144,6 +144,11 @@ fn concrete(pattern: &[Step], body: &Value) -> Vec<Vec<Step>> {
 /// element equal to the built one (found independently of `translate`).
 fn expected(row: &Row, bp: &BigPeer, obj: &DesiredObject, path: &[Step]) -> Option<String> {
     let mut to = target(row, bp, obj)?;
+    // `[*]` takes the path's indexes in order.
+    let m = prefix(&parse(row.from), path)?;
+    for star in m.stars {
+        to = to.replacen("[*]", &format!("[{star}]"), 1);
+    }
     if to.contains("[#]") {
         let pattern = parse(row.from);
         let i = pattern
@@ -212,6 +217,9 @@ fn every_row_translates_a_field_every_variant_builds() {
         "KafkaUser spec.authorization.acls",
         "* spec.selector",
         "* spec.podSelector",
+        // Paths as the API server writes them for a template's metadata (checked below).
+        "*workload spec.template.labels",
+        "*workload spec.template.annotations",
     ];
     let missing: Vec<&String> = missing
         .iter()
@@ -298,6 +306,16 @@ fn the_issue_examples_land_on_the_bigpeer_fields() {
             "spec.version",
         ),
         (sts, "metadata.name", "metadata.name"),
+        (
+            sts,
+            "spec.template.labels",
+            "spec.store.pod.template.labels",
+        ),
+        (
+            sub,
+            "spec.template.annotations",
+            "spec.subscription.pod.template.annotations",
+        ),
     ];
     for (obj, from, to) in cases {
         assert_eq!(translate(bp, obj, from).as_deref(), Some(to), "{from}");
