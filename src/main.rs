@@ -471,6 +471,45 @@ mod tests {
     }
 
     #[test]
+    fn the_webhook_flags_keep_their_interface() {
+        // Only meaningful when the environment does not set the flags.
+        if [
+            "WEBHOOK_BIND_ADDRESS",
+            "WEBHOOK_CERT_DIR",
+            "WEBHOOK_REGISTER_LOCAL",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+        {
+            return;
+        }
+        let a = run_args(&[]);
+        assert_eq!(
+            a.webhook_bind_address,
+            WebhookAddress(Some("0.0.0.0:9443".parse().unwrap()))
+        );
+        assert_eq!(
+            a.webhook_cert_dir,
+            PathBuf::from("/tmp/k8s-webhook-server/serving-certs")
+        );
+        assert!(!a.webhook_register_local);
+        assert_eq!(
+            run_args(&["--webhook-bind-address=0"]).webhook_bind_address,
+            WebhookAddress(None)
+        );
+        assert_eq!(
+            run_args(&["--webhook-bind-address", ""]).webhook_bind_address,
+            WebhookAddress(None)
+        );
+        let local = run_args(&["--webhook-register-local", "--webhook-bind-address=:19443"]);
+        assert!(local.webhook_register_local);
+        assert_eq!(
+            local.webhook_bind_address,
+            WebhookAddress(Some("0.0.0.0:19443".parse().unwrap()))
+        );
+    }
+
+    #[test]
     fn local_runs_default_to_plain_http() {
         // Only meaningful when the environment does not set the flags.
         if std::env::var_os("METRICS_SECURE").is_some()
