@@ -254,7 +254,8 @@ async fn a_host_name_or_topic_another_bigpeer_holds_is_refused_naming_it() {
     let (op, ns) = start(&client, "e2e-admission-x").await;
     let host = |name: &str| {
         let mut b = bigpeer(name, &ns);
-        b["spec"]["network"] = json!({"hostname": "shared.e2e.example.com"});
+        // Unique per run: BigPeers of an earlier run may still hold theirs.
+        b["spec"]["network"] = json!({"hostname": format!("{ns}.e2e.example.com")});
         b
     };
     apply_bigpeer(&client, &host("first")).await.unwrap();
@@ -271,7 +272,7 @@ async fn a_host_name_or_topic_another_bigpeer_holds_is_refused_naming_it() {
 
     let topic = |name: &str| {
         let mut b = bigpeer(name, &ns);
-        b["spec"]["transactionLog"]["topic"] = json!({"name": "shared-e2e-topic"});
+        b["spec"]["transactionLog"]["topic"] = json!({"name": format!("{ns}-shared")});
         b
     };
     apply_bigpeer(&client, &topic("third")).await.unwrap();
@@ -286,6 +287,10 @@ async fn a_host_name_or_topic_another_bigpeer_holds_is_refused_naming_it() {
     elsewhere["spec"]["transactionLog"]["external"]["bootstrapServers"] =
         json!(["other-kafka.example:9093"]);
     apply_bigpeer(&client, &elsewhere).await.unwrap();
+    let api: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
+    for name in ["first", "third", "fifth"] {
+        let _ = api.delete(name, &DeleteParams::default()).await;
+    }
     stop(&client, op).await;
 }
 
