@@ -226,8 +226,10 @@ pub fn hostname_in_use(bp: &BigPeer, others: &[BigPeer]) -> Option<Cause> {
     ))
 }
 
+/// `a` is `b`, or is on its way out (a BigPeer being deleted gives its host name and topic up).
 fn same(a: &BigPeer, b: &BigPeer) -> bool {
-    a.namespace() == b.namespace() && a.name_any() == b.name_any()
+    (a.namespace() == b.namespace() && a.name_any() == b.name_any())
+        || a.metadata.deletion_timestamp.is_some()
 }
 
 /// What identifies the Kafka cluster a BigPeer writes to: a Strimzi Kafka, or the bootstrap

@@ -169,7 +169,16 @@ fn host_names_are_one_per_cluster() {
         None,
         "itself"
     );
-    assert_eq!(hostname_in_use(&bp("d", "x", json!({})), &[a]), None);
+    assert_eq!(
+        hostname_in_use(&bp("d", "x", json!({})), std::slice::from_ref(&a)),
+        None
+    );
+    // A BigPeer being deleted gives its host name up.
+    let mut going = a.clone();
+    going.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        Timestamp::from_second(1_800_000_000).unwrap(),
+    ));
+    assert_eq!(hostname_in_use(&b, &[going]), None);
 }
 
 #[test]
