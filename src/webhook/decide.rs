@@ -191,7 +191,7 @@ fn bad_quantities(bp: &BigPeer, obj: &DesiredObject) -> Vec<(String, String)> {
                 for (k, q) in map.iter().flatten() {
                     if !is_quantity(&q.0) {
                         out.push((
-                            format!("spec.{}.pod.resources.{which}.{k}", c.as_str()),
+                            format!("spec.{}.pod.resources.{which}[{k}]", c.as_str()),
                             q.0.clone(),
                         ));
                     }

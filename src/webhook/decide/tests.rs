@@ -130,7 +130,7 @@ fn an_undecodable_quantity_is_found_in_the_spec() {
         ..Default::default()
     };
     let causes = refused(&b, api, &s);
-    assert_eq!(causes[0].field, "spec.api.pod.resources.requests.cpu");
+    assert_eq!(causes[0].field, "spec.api.pod.resources.requests[cpu]");
     assert!(causes[0].message.contains(r#""abc""#));
 }
 
