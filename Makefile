@@ -117,8 +117,9 @@ cluster-down: ## Stop the local control plane
 run: prereqs build controlplane addons cluster-up ## Run the operator on the local control plane with a sample BigPeer
 	hack/run-local.sh
 
-bench: ## Benchmarks of the build layer and reconcile (prints numbers)
+bench: ## Benchmarks of the build layer, reconcile and admission webhook (prints numbers; the webhook's review also against the local control plane when it runs)
 	$(CARGO) bench --locked --bench build
+	env KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(CARGO) bench --locked --bench webhook
 
 # Scale benchmark (issue #16): N BigPeers on the local control plane, the operator against a
 # client applying the same objects directly; REST_WINDOW seconds at rest, operator running then

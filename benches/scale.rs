@@ -297,6 +297,8 @@ impl OperatorProcess {
             // The `reconciled elapsed_ms=...` line of every reconcile is at debug.
             .env("RUST_LOG", "info,smbp_operator::bigpeer=debug")
             .env("LEADER_ELECT", "false")
+            // The scale benchmark measures the controller; no webhook is registered.
+            .env("WEBHOOK_BIND_ADDRESS", "0")
             .env("POD_NAMESPACE", OPERATOR_NS)
             .env("POD_NAME", "smbp-bench")
             .env_remove("WATCH_NAMESPACE")

@@ -10,6 +10,9 @@ ns=bigpeer-demo
 bin="${SMBP_OPERATOR_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/smbp-operator}"
 
 "$bin" crd | kubectl apply --server-side -f - >/dev/null
+# A local webhook left behind by a run that was killed points at no one and would refuse every
+# BigPeer write (failurePolicy Fail): this run registers its own.
+kubectl delete validatingwebhookconfiguration smbp-operator-local --ignore-not-found >/dev/null
 kubectl wait --for=condition=Established crd/bigpeers.smbp.io --timeout=30s >/dev/null
 kubectl get ns "$ns" >/dev/null 2>&1 || kubectl create ns "$ns"
 kubectl label ns "$ns" pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
@@ -38,10 +41,15 @@ YAML
 
 # Plain HTTP metrics for a local run (the Deployments serve them over HTTPS with --metrics-secure).
 # SMBP_RUN_METRICS_ADDRESS / SMBP_RUN_HEALTH_ADDRESS move them when 8080/8081 are taken.
+# The admission webhook is served on 127.0.0.1 with a certificate made for the run and registered
+# as the ValidatingWebhookConfiguration smbp-operator-local, removed when the operator stops
+# (SMBP_RUN_WEBHOOK_PORT moves it when 9443 is taken).
 metrics_addr="${SMBP_RUN_METRICS_ADDRESS:-127.0.0.1:8080}"
 health_addr="${SMBP_RUN_HEALTH_ADDRESS:-127.0.0.1:8081}"
+webhook_addr="127.0.0.1:${SMBP_RUN_WEBHOOK_PORT:-9443}"
 LOG_FORMAT=text LEADER_ELECT=false METRICS_SECURE=false METRICS_BIND_ADDRESS="$metrics_addr" \
-  HEALTH_PROBE_BIND_ADDRESS="$health_addr" "$bin" run &
+  HEALTH_PROBE_BIND_ADDRESS="$health_addr" WEBHOOK_BIND_ADDRESS="$webhook_addr" WEBHOOK_REGISTER_LOCAL=true \
+  "$bin" run &
 op=$!
 trap 'kill $op 2>/dev/null; wait $op 2>/dev/null' EXIT INT TERM
 kubectl -n "$ns" wait bigpeer/demo --for=condition=Ready --timeout=180s
@@ -49,7 +57,7 @@ kubectl -n "$ns" get bigpeer,statefulset,deployment,pods,pvc
 cat <<MSG
 
 The operator runs against the local control plane (metrics: http://$metrics_addr/metrics,
-probes: http://$health_addr/healthz and /readyz).
+probes: http://$health_addr/healthz and /readyz, admission webhook: https://$webhook_addr).
 Try:  source $state/env && kubectl -n $ns edit bigpeer demo
 Ctrl-C stops the operator; 'make cluster-down' stops the control plane.
 MSG

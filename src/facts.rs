@@ -27,6 +27,20 @@ pub const HEALTH_PORT: i32 = 8081;
 /// Path of the operator's metrics (also the non-resource URL its readers are granted).
 pub const METRICS_PATH: &str = "/metrics";
 
+/// Path of the validating admission webhook for BigPeers.
+pub const WEBHOOK_PATH: &str = "/validate-smbp-io-v1alpha1-bigpeer";
+/// The webhook's port (HTTPS), the container port OLM and the webhook Service point at.
+pub const WEBHOOK_PORT: i32 = 9443;
+/// Where the webhook's serving certificate is read from (`tls.crt`, `tls.key`): where OLM
+/// mounts the certificates it makes for a CSV's webhook.
+pub const WEBHOOK_CERT_DIR: &str = "/tmp/k8s-webhook-server/serving-certs";
+/// Name of the webhook in a ValidatingWebhookConfiguration (a qualified name, as required).
+pub const WEBHOOK_NAME: &str = "vbigpeer.smbp.io";
+/// Name of the ValidatingWebhookConfiguration a local run registers (`--webhook-register-local`).
+pub const WEBHOOK_LOCAL_CONFIGURATION: &str = "smbp-operator-local";
+/// Seconds the API server waits for the webhook before applying its failure policy.
+pub const WEBHOOK_TIMEOUT_SECONDS: i32 = 10;
+
 /// Optional add-ons: found through API discovery, used when present, and exported as the
 /// availability metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

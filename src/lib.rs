@@ -19,3 +19,4 @@ pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod thirdparty;
+pub mod webhook;

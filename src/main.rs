@@ -16,6 +16,7 @@ use smbp_operator::telemetry::metrics::Metrics;
 use smbp_operator::telemetry::review::KubeReviewer;
 use smbp_operator::telemetry::server::{self, Security};
 use smbp_operator::telemetry::tracing_setup::{self, LogFormat};
+use smbp_operator::webhook::{self, serve::Certificate};
 use smbp_operator::{leader, olm};
 use tracing::{error, info};
 
@@ -87,6 +88,27 @@ struct RunArgs {
     /// OTLP gRPC endpoint for traces, e.g. http://otel-collector:4317; off when unset.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     otlp_endpoint: Option<String>,
+    /// Address of the BigPeer validating admission webhook (HTTPS): host:port or :port; 0 or
+    /// empty turns it off. Every replica serves it (no leader lease needed).
+    #[arg(long, env = "WEBHOOK_BIND_ADDRESS", default_value = "0.0.0.0:9443", value_parser = webhook_address)]
+    webhook_bind_address: WebhookAddress,
+    /// Directory holding the webhook's tls.crt and tls.key (where OLM mounts them), reloaded
+    /// when they change; the webhook is served once they exist.
+    #[arg(long, env = "WEBHOOK_CERT_DIR", default_value = facts::WEBHOOK_CERT_DIR)]
+    webhook_cert_dir: PathBuf,
+    /// Local runs (`make run`, end-to-end tests): serve the webhook on 127.0.0.1 with a
+    /// certificate made for the run, register a ValidatingWebhookConfiguration pointing at it,
+    /// and remove it on exit. Needs permission to manage validatingwebhookconfigurations.
+    #[arg(long, env = "WEBHOOK_REGISTER_LOCAL", default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    webhook_register_local: bool,
+}
+
+/// `--webhook-bind-address`: an address, or none (turned off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WebhookAddress(Option<SocketAddr>);
+
+fn webhook_address(s: &str) -> Result<WebhookAddress, String> {
+    webhook::parse_bind_address(s).map(WebhookAddress)
 }
 
 #[derive(clap::Args)]
@@ -243,7 +265,75 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .apiserver_version()
         .await
         .context("reaching the API server")?;
+    let local = start_webhook(&args, &client, &metrics).await?;
+    let result = control(args, client.clone(), metrics, ready).await;
+    if local {
+        match webhook::local::deregister(&client).await {
+            Ok(()) => info!(
+                name = facts::WEBHOOK_LOCAL_CONFIGURATION,
+                "removed the local ValidatingWebhookConfiguration"
+            ),
+            Err(e) => {
+                error!(error = %e, name = facts::WEBHOOK_LOCAL_CONFIGURATION, "could not remove the local ValidatingWebhookConfiguration: delete it by hand, or BigPeer writes are refused")
+            }
+        }
+    }
+    result
+}
 
+/// Serve the admission webhook (every replica, before and regardless of leadership); with
+/// `--webhook-register-local`, on 127.0.0.1 with a certificate made for this run, registered
+/// with the API server. Returns whether a local registration is to be removed on exit.
+async fn start_webhook(
+    args: &RunArgs,
+    client: &kube::Client,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<bool> {
+    let Some(addr) = args.webhook_bind_address.0 else {
+        info!("admission webhook turned off");
+        return Ok(false);
+    };
+    let hook = Arc::new(webhook::Webhook {
+        client: client.clone(),
+        images: RelatedImages::from_env(),
+        integrations: IntegrationCache::default(),
+        namespaces: namespaces(&args.watch_namespace),
+        metrics: metrics.clone(),
+    });
+    if !args.webhook_register_local {
+        webhook::serve::start(addr, Certificate::Dir(args.webhook_cert_dir.clone()), hook)
+            .await
+            .context("starting the admission webhook")?;
+        return Ok(false);
+    }
+    let (key, ca) = webhook::local::certificate().context("making the webhook certificate")?;
+    let loopback = SocketAddr::from(([127, 0, 0, 1], addr.port()));
+    let bound = webhook::serve::start(loopback, Certificate::Key(key), hook)
+        .await
+        .context("starting the admission webhook")?;
+    let watched: Vec<String> = namespaces(&args.watch_namespace)
+        .into_iter()
+        .flatten()
+        .collect();
+    let vwc = webhook::local::configuration(bound.port(), &ca, &watched);
+    webhook::local::register(client, &vwc)
+        .await
+        .context("registering the local ValidatingWebhookConfiguration")?;
+    info!(
+        name = facts::WEBHOOK_LOCAL_CONFIGURATION,
+        url = %format!("https://{bound}{}", facts::WEBHOOK_PATH),
+        "registered the local ValidatingWebhookConfiguration"
+    );
+    Ok(true)
+}
+
+/// Leader election (when on) and the controllers, until shutdown.
+async fn control(
+    args: RunArgs,
+    client: kube::Client,
+    metrics: Arc<Metrics>,
+    ready: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let identity = std::env::var("POD_NAME")
         .unwrap_or_else(|_| format!("{}-{}", hostname(), std::process::id()));
     if args.leader_elect {
@@ -378,6 +468,45 @@ mod tests {
             }
             Security::Plain => panic!("the Deployment must serve secure metrics"),
         }
+    }
+
+    #[test]
+    fn the_webhook_flags_keep_their_interface() {
+        // Only meaningful when the environment does not set the flags.
+        if [
+            "WEBHOOK_BIND_ADDRESS",
+            "WEBHOOK_CERT_DIR",
+            "WEBHOOK_REGISTER_LOCAL",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+        {
+            return;
+        }
+        let a = run_args(&[]);
+        assert_eq!(
+            a.webhook_bind_address,
+            WebhookAddress(Some("0.0.0.0:9443".parse().unwrap()))
+        );
+        assert_eq!(
+            a.webhook_cert_dir,
+            PathBuf::from("/tmp/k8s-webhook-server/serving-certs")
+        );
+        assert!(!a.webhook_register_local);
+        assert_eq!(
+            run_args(&["--webhook-bind-address=0"]).webhook_bind_address,
+            WebhookAddress(None)
+        );
+        assert_eq!(
+            run_args(&["--webhook-bind-address", ""]).webhook_bind_address,
+            WebhookAddress(None)
+        );
+        let local = run_args(&["--webhook-register-local", "--webhook-bind-address=:19443"]);
+        assert!(local.webhook_register_local);
+        assert_eq!(
+            local.webhook_bind_address,
+            WebhookAddress(Some("0.0.0.0:19443".parse().unwrap()))
+        );
     }
 
     #[test]

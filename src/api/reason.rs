@@ -169,6 +169,14 @@ reasons! {
     FinalizerFailed,
     /// The object lacks a field the API server always sets.
     InvalidObject,
+    // Admission refusals (the `refusal` label of the webhook's refusals metric)
+    /// Admission: Kubernetes refuses an object the operator would build from the spec (a
+    /// server-side dry run); the message names the BigPeer field it comes from.
+    ObjectRefused,
+    /// Admission: another BigPeer of the cluster already uses the host name.
+    HostnameInUse,
+    /// Admission: another BigPeer already uses the transaction-log topic on the same Kafka cluster.
+    TopicInUse,
 }
 
 impl std::fmt::Display for Reason {

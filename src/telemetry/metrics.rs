@@ -10,7 +10,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::exponential_buckets;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Metric, Registry, Unit};
 
@@ -52,6 +52,17 @@ struct BigPeerConditionLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IntegrationLabel {
     integration: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AdmissionLabels {
+    operation: String,
+    decision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabel {
+    refusal: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -108,6 +119,9 @@ pub struct Metrics {
     rollout: Family<BigPeerLabels, Gauge>,
     stuck: Family<BigPeerLabels, Gauge>,
     integrations: Family<IntegrationLabel, Gauge>,
+    webhook_requests: Family<AdmissionLabels, Counter>,
+    webhook_refusals: Family<RefusalLabel, Counter>,
+    webhook_duration: Histogram,
     books: Mutex<Books>,
 }
 
@@ -145,6 +159,9 @@ impl Default for Metrics {
         let rollout = Family::<BigPeerLabels, Gauge>::default();
         let stuck = Family::<BigPeerLabels, Gauge>::default();
         let integrations = Family::<IntegrationLabel, Gauge>::default();
+        let webhook_requests = Family::<AdmissionLabels, Counter>::default();
+        let webhook_refusals = Family::<RefusalLabel, Counter>::default();
+        let webhook_duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
         r.add(
             "reconciles",
             "Reconciles by result (success, error)",
@@ -206,6 +223,24 @@ impl Default for Metrics {
             integrations.clone(),
         );
         r.add(
+            "webhook_requests",
+            "BigPeer admission reviews by operation (CREATE, UPDATE) and decision (allowed, refused, error)",
+            None,
+            webhook_requests.clone(),
+        );
+        r.add(
+            "webhook_refusals",
+            "Refusals of BigPeers by the admission webhook, one per refused field, by refusal reason",
+            None,
+            webhook_refusals.clone(),
+        );
+        r.add(
+            "webhook_duration",
+            "Duration of BigPeer admission reviews, dry runs included",
+            Some(Unit::Seconds),
+            webhook_duration.clone(),
+        );
+        r.add(
             "build",
             "Version of the running operator",
             None,
@@ -226,6 +261,9 @@ impl Default for Metrics {
             rollout,
             stuck,
             integrations,
+            webhook_requests,
+            webhook_refusals,
+            webhook_duration,
             books: Mutex::new(Books::default()),
         }
     }
@@ -357,6 +395,25 @@ impl Metrics {
         }
     }
 
+    /// An admission review: its operation, its decision (`allowed`, `refused`, `error`), how
+    /// long it took and the reason of each refused field.
+    pub fn admission(&self, operation: &str, decision: &str, seconds: f64, refusals: &[&str]) {
+        self.webhook_requests
+            .get_or_create(&AdmissionLabels {
+                operation: operation.into(),
+                decision: decision.into(),
+            })
+            .inc();
+        self.webhook_duration.observe(seconds);
+        for r in refusals {
+            self.webhook_refusals
+                .get_or_create(&RefusalLabel {
+                    refusal: (*r).into(),
+                })
+                .inc();
+        }
+    }
+
     /// Leadership changed.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
@@ -382,6 +439,7 @@ impl Metrics {
         m.reconciled(0.25, None, Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         m.reconciled(1.5, Some("Conflict"), None);
         m.set_leader(true);
+        m.admission("CREATE", "refused", 0.08, &["ObjectRefused"]);
         m.set_integrations(Integration::ALL.map(|i| (i, i != Integration::OpenShift)));
         m.set_bigpeer(
             "bigpeer",

@@ -4,6 +4,7 @@
 use super::exposition::{self, Family, suffixes};
 use super::metrics::{Integration, Metrics};
 use crate::api::conditions::ConditionType;
+use crate::api::reason::Reason;
 
 /// Where bundle-gen writes the reference.
 pub const PATH: &str = "docs/metrics.md";
@@ -68,6 +69,22 @@ pub fn label_doc(label: &str) -> Option<String> {
             list(&Integration::ALL.map(Integration::as_str))
         ),
         "version" => "The operator's version.".into(),
+        "operation" => "The admission request's operation: `CREATE` or `UPDATE`.".into(),
+        "decision" => {
+            "The webhook's answer: `allowed`, `refused`, or `error` (a request it could not read)."
+                .into()
+        }
+        "refusal" => format!(
+            "Why the webhook refused a BigPeer field: {}.",
+            list(
+                &[
+                    Reason::ObjectRefused,
+                    Reason::HostnameInUse,
+                    Reason::TopicInUse,
+                ]
+                .map(Reason::as_str)
+            )
+        ),
         "le" => "Histogram bucket: upper bound in seconds.".into(),
         _ => return None,
     })

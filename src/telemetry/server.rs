@@ -169,22 +169,25 @@ fn local(l: &TcpListener, fallback: SocketAddr) -> SocketAddr {
 }
 
 /// Serve `app` over TLS (HTTP/1.1) on `listener` until the process ends. axum-server runs one
-/// task per connection, so a slow or broken handshake never holds up other clients.
-async fn serve_tls(listener: TcpListener, tls: RustlsConfig, app: Router) {
+/// task per connection, so a slow or broken handshake never holds up other clients. `what`
+/// names the server in logs (metrics, webhook).
+pub async fn serve_tls(listener: TcpListener, tls: RustlsConfig, app: Router, what: &'static str) {
     let mut server = axum_server::Server::from_listener(listener)
         .acceptor(RustlsAcceptor::new(tls).handshake_timeout(HANDSHAKE_TIMEOUT))
         .http1_only()
-        .accept_error_handler(|peer: Option<&SocketAddr>, e: &std::io::Error| match peer {
-            // E.g. out of file descriptors; axum-server backs off before the next accept.
-            None => warn!(error = %e, "accepting a metrics connection failed"),
-            Some(peer) => debug!(%peer, error = %e, "TLS handshake failed"),
-        });
+        .accept_error_handler(
+            move |peer: Option<&SocketAddr>, e: &std::io::Error| match peer {
+                // E.g. out of file descriptors; axum-server backs off before the next accept.
+                None => warn!(error = %e, server = what, "accepting a connection failed"),
+                Some(peer) => debug!(%peer, error = %e, server = what, "TLS handshake failed"),
+            },
+        );
     server
         .http_builder()
         .http1()
         .header_read_timeout(HEADER_TIMEOUT);
     if let Err(e) = server.serve(app.into_make_service()).await {
-        error!(error = %e, "metrics server failed");
+        error!(error = %e, server = what, "HTTPS server failed");
     }
 }
 
@@ -225,7 +228,7 @@ pub async fn start(
             };
             let gate = Arc::new(Gate::new(reviewer, METRICS_PATH, CachePolicy::default()));
             let app = metrics_router(metrics, Some(gate));
-            tokio::spawn(serve_tls(metrics_listener, served, app));
+            tokio::spawn(serve_tls(metrics_listener, served, app, "metrics"));
             info!(
                 address = %bound.metrics,
                 certificate = %cert_dir.as_ref().map_or("self-signed".to_string(), |d| d.display().to_string()),

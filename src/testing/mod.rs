@@ -58,3 +58,31 @@ pub fn all_addons() -> Integrations {
         prometheus_operator: true,
     }
 }
+
+/// Apply a JSON merge patch (RFC 7386) to `target`: objects merge key by key, `null` removes
+/// a key, anything else replaces.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let t = target.as_object_mut().expect("an object");
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+/// The sample BigPeer (as JSON) with `patch` merged in.
+pub fn sample_with(patch: &serde_json::Value) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_yaml_ng::from_str(SAMPLE_YAML).expect("the sample parses");
+    merge_patch(&mut v, patch);
+    v
+}

@@ -274,6 +274,9 @@ impl Operator {
             .env_remove("WATCH_NAMESPACE")
             .env_remove("METRICS_SECURE")
             .env_remove("METRICS_CERT_DIR")
+            // Several operators may run at once: the webhook only where a test asks for it.
+            .env("WEBHOOK_BIND_ADDRESS", "0")
+            .env_remove("WEBHOOK_REGISTER_LOCAL")
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out));
         for (k, v) in env {

@@ -2,9 +2,14 @@
 //! the API server holds. The operator runs as its own process with only its own RBAC, and
 //! test namespaces enforce the restricted Pod Security Standard.
 
+mod admission;
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../corpus/cases.rs"]
+mod corpus;
 mod exposure;
+#[path = "../common/generators.rs"]
+mod generators;
 mod harness;
 mod integrations;
 mod metrics_auth;

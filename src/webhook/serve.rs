@@ -1,0 +1,116 @@
+//! The webhook's HTTPS server: `POST /validate-smbp-io-v1alpha1-bigpeer` on its own port,
+//! with the TLS machinery of the metrics server (a certificate directory watched for
+//! renewals, or a certificate made for a local run).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum_server::tls_rustls::RustlsConfig;
+use kube::api::DynamicObject;
+use kube::core::admission::AdmissionReview;
+use rustls::sign::CertifiedKey;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+use super::review::Webhook;
+use crate::facts::WEBHOOK_PATH;
+use crate::telemetry::server::{CERT_POLL_INTERVAL, EndpointError, serve_tls};
+use crate::telemetry::tls;
+
+/// Where the serving certificate comes from.
+#[derive(Clone, Debug)]
+pub enum Certificate {
+    /// `tls.crt` and `tls.key` in a directory (OLM, cert-manager), reloaded when they change;
+    /// served once they appear.
+    Dir(PathBuf),
+    /// A certificate made in memory (a local run).
+    Key(Arc<CertifiedKey>),
+}
+
+async fn review(State(webhook): State<Arc<Webhook>>, body: Bytes) -> Response {
+    let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not an AdmissionReview: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    let answer = webhook.review(review).await;
+    match serde_json::to_vec(&answer) {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+/// The webhook's routes.
+pub fn router(webhook: Arc<Webhook>) -> Router {
+    Router::new()
+        .route(WEBHOOK_PATH, post(review))
+        .with_state(webhook)
+}
+
+/// Bind `addr` (failing at once when it is taken) and serve the webhook over HTTPS in the
+/// background. A certificate directory without a certificate yet is looked at again every
+/// few seconds: the webhook is served from the moment one is there. Returns the address bound.
+pub async fn start(
+    addr: SocketAddr,
+    certificate: Certificate,
+    webhook: Arc<Webhook>,
+) -> Result<SocketAddr, EndpointError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| EndpointError::Bind {
+            what: "webhook",
+            addr,
+            source,
+        })?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let app = router(webhook);
+    match certificate {
+        Certificate::Key(key) => {
+            let served = RustlsConfig::from_config(tls::server_config((*key).clone())?);
+            tokio::spawn(serve_tls(listener, served, app, "webhook"));
+            info!(address = %bound, path = WEBHOOK_PATH, certificate = "made for this run", "serving the BigPeer admission webhook");
+        }
+        Certificate::Dir(dir) => {
+            let mut source = tls::DirSource::new(&dir);
+            tokio::spawn(async move {
+                let mut told = false;
+                let key = loop {
+                    match source.load() {
+                        Ok(key) => break key,
+                        Err(e) if !told => {
+                            told = true;
+                            warn!(dir = %dir.display(), error = %e, "no webhook certificate yet: the webhook is served once it appears");
+                        }
+                        Err(e) => {
+                            debug!(dir = %dir.display(), error = %e, "no webhook certificate yet")
+                        }
+                    }
+                    tokio::time::sleep(CERT_POLL_INTERVAL).await;
+                };
+                let served = match tls::server_config(key) {
+                    Ok(c) => RustlsConfig::from_config(c),
+                    Err(e) => {
+                        warn!(dir = %dir.display(), error = %e, "the webhook certificate cannot be served");
+                        return;
+                    }
+                };
+                tokio::spawn(tls::watch(source, served.clone(), CERT_POLL_INTERVAL));
+                info!(address = %bound, path = WEBHOOK_PATH, certificate = %dir.display(), "serving the BigPeer admission webhook");
+                serve_tls(listener, served, app, "webhook").await;
+            });
+        }
+    }
+    Ok(bound)
+}
