@@ -125,11 +125,13 @@ bench: ## Benchmarks of the build layer, reconcile and admission webhook (prints
 # client applying the same objects directly; REST_WINDOW seconds at rest, operator running then
 # stopped (300 covers the operator's periodic resync). Built in the dev profile, like the e2e
 # tests; BIN=<path> measures another operator binary (a release build, say).
+# BENCH_SCALE_ARGS passes more options, e.g. "--skip-direct --sample 100" at N=1000.
 N ?= 100
 REST_WINDOW ?= 60
+BENCH_SCALE_ARGS ?=
 bench-scale: build controlplane cluster-up ## Scale benchmark: N BigPeers (N=100), operator vs direct client, requests, RSS, latency, CPU (prints numbers)
 	$(STAGE) "scale benchmark N=$(N)" env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
-	  $(CARGO) bench --locked --profile dev --bench scale -- --n $(N) --rest-window $(REST_WINDOW)
+	  $(CARGO) bench --locked --profile dev --bench scale -- --n $(N) --rest-window $(REST_WINDOW) $(BENCH_SCALE_ARGS)
 
 clean: cluster-down
 	$(CARGO) clean
