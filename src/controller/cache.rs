@@ -7,13 +7,17 @@
 //! `kubectl apply` carries its data in its `last-applied-configuration` annotation, and the
 //! operator never holds a Secret's data.
 //!
+//! One BigPeer's objects are found through an [`Index`] per kind (namespace and instance label
+//! to names), fed by the same watch events as the stores, so a reconcile's reads cost the same
+//! with ten BigPeers or a thousand.
+//!
 //! [`Reader`] reads through the caches when it has them, and from the API server otherwise:
 //! before a step that removes a pod the pipeline decides again on fresh reads, and the
 //! mock-API tests read without caches.
 
 use std::fmt::Debug;
 
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
@@ -86,6 +90,9 @@ pub struct Stores {
     pub secrets: Store<PartialObjectMeta<Secret>>,
     /// The store's volume claims.
     pub claims: Store<PersistentVolumeClaim>,
+    /// The stores' objects by namespace and instance label, per kind; without it (`None`),
+    /// reads filter every cached object.
+    pub indexes: Option<Indexes>,
 }
 
 /// The watch streams that feed [`Stores`]: polling them fills the stores. The owned kinds and
@@ -128,7 +135,7 @@ fn full<K>(
     ns: Option<&str>,
     cfg: watcher::Config,
     trim: fn(&mut K),
-) -> (Store<K>, Changes<K>)
+) -> (Store<K>, Index, Changes<K>)
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
@@ -139,22 +146,32 @@ where
         + 'static,
 {
     let (reader, writer) = reflector::store();
+    let index = Index::default();
+    let filing = index.clone();
     let stream = watcher(api::<K>(client, ns), cfg)
         .default_backoff()
         .modify(move |o: &mut K| {
             o.managed_fields_mut().clear();
             trim(o);
         })
+        .map_ok(move |event| {
+            filing.observe(&event);
+            event
+        })
         .reflect(writer)
         .touched_objects();
-    (reader, Box::pin(stream))
+    (reader, index, Box::pin(stream))
 }
 
 fn metadata<K>(
     client: &Client,
     ns: Option<&str>,
     cfg: watcher::Config,
-) -> (Store<PartialObjectMeta<K>>, Changes<PartialObjectMeta<K>>)
+) -> (
+    Store<PartialObjectMeta<K>>,
+    Index,
+    Changes<PartialObjectMeta<K>>,
+)
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
@@ -188,35 +205,35 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
     };
     // A workload's pod template, most of its body, is never read back: what the operator
     // wants there is applied, and drift shows as a new generation.
-    let (statefulsets, sts) = full::<StatefulSet>(client, ns, owned(), |s| {
+    let (statefulsets, i_sts, sts) = full::<StatefulSet>(client, ns, owned(), |s| {
         if let Some(spec) = s.spec.as_mut() {
             spec.template = Default::default();
         }
     });
-    let (deployments, dep) = full::<Deployment>(client, ns, owned(), |d| {
+    let (deployments, i_dep, dep) = full::<Deployment>(client, ns, owned(), |d| {
         if let Some(spec) = d.spec.as_mut() {
             spec.template = Default::default();
         }
     });
-    let (services, svc) = full::<Service>(client, ns, owned(), nothing);
-    let (ingresses, ing) = full::<Ingress>(client, ns, owned(), nothing);
-    let (config_maps, cm) = metadata::<ConfigMap>(client, ns, owned());
-    let (service_accounts, sa) = metadata::<ServiceAccount>(client, ns, owned());
-    let (disruption_budgets, pdb) = metadata::<PodDisruptionBudget>(client, ns, owned());
-    let (network_policies, np) = metadata::<NetworkPolicy>(client, ns, owned());
-    let (pods, pod) = full::<Pod>(client, ns, big_peer(), |p| {
+    let (services, i_svc, svc) = full::<Service>(client, ns, owned(), nothing);
+    let (ingresses, i_ing, ing) = full::<Ingress>(client, ns, owned(), nothing);
+    let (config_maps, i_cm, cm) = metadata::<ConfigMap>(client, ns, owned());
+    let (service_accounts, i_sa, sa) = metadata::<ServiceAccount>(client, ns, owned());
+    let (disruption_budgets, i_pdb, pdb) = metadata::<PodDisruptionBudget>(client, ns, owned());
+    let (network_policies, i_np, np) = metadata::<NetworkPolicy>(client, ns, owned());
+    let (pods, i_pod, pod) = full::<Pod>(client, ns, big_peer(), |p| {
         p.spec = None;
         p.metadata.annotations = None;
     });
     // Only whether a Secret exists is read, so nothing else is kept: a Secret made with
     // `kubectl apply` carries its own data in an annotation.
-    let (secrets, sec) =
+    let (secrets, _, sec) =
         full::<PartialObjectMeta<Secret>>(client, ns, watcher::Config::default(), |s| {
             s.metadata.annotations = None;
             s.metadata.labels = None;
             s.metadata.owner_references = None;
         });
-    let (claims, pvc) = full::<PersistentVolumeClaim>(client, ns, big_peer(), nothing);
+    let (claims, i_pvc, pvc) = full::<PersistentVolumeClaim>(client, ns, big_peer(), nothing);
     (
         Stores {
             namespace: ns.map(str::to_string),
@@ -231,6 +248,21 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             pods,
             secrets,
             claims,
+            indexes: Some(Indexes(
+                [
+                    ("StatefulSet", i_sts),
+                    ("Deployment", i_dep),
+                    ("Service", i_svc),
+                    ("Ingress", i_ing),
+                    ("ConfigMap", i_cm),
+                    ("ServiceAccount", i_sa),
+                    ("PodDisruptionBudget", i_pdb),
+                    ("NetworkPolicy", i_np),
+                    ("Pod", i_pod),
+                    ("PersistentVolumeClaim", i_pvc),
+                ]
+                .into(),
+            )),
         },
         Feeds {
             statefulsets: sts,
@@ -258,7 +290,145 @@ pub async fn drive(feeds: Vec<Changes<()>>) {
         .await;
 }
 
+/// The cached objects in `ns` that match `selector`: through the index when there is one and
+/// the selector names an instance, else by filtering every cached object.
+fn select<K: Resource<DynamicType = ()> + Clone + 'static>(
+    s: &Store<K>,
+    ns: &str,
+    selector: &Selector,
+    index: Option<&Index>,
+) -> Vec<std::sync::Arc<K>> {
+    let candidates = match (index, instance_of(selector)) {
+        (Some(index), Some(instance)) => index
+            .names(ns, &instance)
+            .iter()
+            .filter_map(|n| s.get(&ObjectRef::new(n).within(ns)))
+            .collect(),
+        _ => s.state(),
+    };
+    candidates
+        .into_iter()
+        .filter(|o| o.meta().namespace.as_deref() == Some(ns) && selector.matches(o.labels()))
+        .collect()
+}
+
+/// The instance a selector asks for (`app.kubernetes.io/instance=<name>`), if it does.
+fn instance_of(selector: &Selector) -> Option<String> {
+    let text = selector.to_string();
+    let prefix = format!("{}=", crate::build::labels::INSTANCE);
+    text.split(',')
+        .find_map(|part| part.trim().strip_prefix(&prefix))
+        .map(str::to_string)
+}
+
+/// One [`Index`] per cached kind, by kind name.
+#[derive(Clone, Default)]
+pub struct Indexes(std::collections::HashMap<&'static str, Index>);
+
+impl Indexes {
+    /// The index of `kind`, made if there is none yet.
+    pub fn of(&mut self, kind: &'static str) -> Index {
+        self.0.entry(kind).or_default().clone()
+    }
+}
+
+/// Names of one kind's cached objects by namespace and instance label, kept from the same
+/// watch events that fill its store: a reconcile finds one BigPeer's objects without looking
+/// at every cached object. A relist is filed apart and takes over when complete, as the
+/// store's does.
+#[derive(Clone, Default)]
+pub struct Index(std::sync::Arc<std::sync::Mutex<Filing>>);
+
+#[derive(Default)]
+struct Filing {
+    live: Folders,
+    relist: Option<Folders>,
+}
+
+#[derive(Default)]
+struct Folders {
+    /// (namespace, instance) -> names.
+    names: std::collections::HashMap<(String, String), std::collections::BTreeSet<String>>,
+    /// (namespace, name) -> instance.
+    instance: std::collections::HashMap<(String, String), String>,
+}
+
+impl Folders {
+    fn file(&mut self, ns: String, name: String, instance: Option<String>) {
+        self.unfile(&ns, &name);
+        if let Some(i) = instance {
+            self.names
+                .entry((ns.clone(), i.clone()))
+                .or_default()
+                .insert(name.clone());
+            self.instance.insert((ns, name), i);
+        }
+    }
+
+    fn unfile(&mut self, ns: &str, name: &str) {
+        if let Some(i) = self.instance.remove(&(ns.to_string(), name.to_string())) {
+            let key = (ns.to_string(), i);
+            if let Some(names) = self.names.get_mut(&key) {
+                names.remove(name);
+                if names.is_empty() {
+                    self.names.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+impl Index {
+    /// Follow one watch event.
+    pub fn observe<K: Resource>(&self, event: &watcher::Event<K>) {
+        let id = |o: &K| {
+            (
+                o.meta().namespace.clone().unwrap_or_default(),
+                o.meta().name.clone().unwrap_or_default(),
+                o.labels().get(crate::build::labels::INSTANCE).cloned(),
+            )
+        };
+        let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            watcher::Event::Apply(o) => {
+                let (ns, name, instance) = id(o);
+                f.live.file(ns, name, instance);
+            }
+            watcher::Event::Delete(o) => {
+                let (ns, name, _) = id(o);
+                f.live.unfile(&ns, &name);
+            }
+            watcher::Event::Init => f.relist = Some(Folders::default()),
+            watcher::Event::InitApply(o) => {
+                let (ns, name, instance) = id(o);
+                f.relist
+                    .get_or_insert_with(Folders::default)
+                    .file(ns, name, instance);
+            }
+            watcher::Event::InitDone => {
+                if let Some(done) = f.relist.take() {
+                    f.live = done;
+                }
+            }
+        }
+    }
+
+    /// Names of the objects in `ns` with instance label `instance`.
+    pub fn names(&self, ns: &str, instance: &str) -> Vec<String> {
+        let f = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        f.live
+            .names
+            .get(&(ns.to_string(), instance.to_string()))
+            .map(|n| n.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 impl Stores {
+    fn index(&self, kind: &str) -> Option<&Index> {
+        self.indexes.as_ref()?.0.get(kind)
+    }
+
     /// Whether this namespace's stores serve `ns`.
     pub fn serve(&self, ns: &str) -> bool {
         self.namespace.as_deref().is_none_or(|n| n == ns)
@@ -285,48 +455,51 @@ impl Stores {
     /// The objects of an owned kind in `ns` that match `selector`; `None` for a kind not
     /// cached here (the add-on kinds).
     fn owned(&self, kind: &str, ns: &str, selector: &Selector) -> Option<Vec<Owned>> {
+        let index = self.index(kind);
         fn pick<K: Resource<DynamicType = ()> + Clone + 'static>(
             s: &Store<K>,
             ns: &str,
             sel: &Selector,
             observed: fn(&K) -> Option<i64>,
+            index: Option<&Index>,
         ) -> Vec<Owned> {
-            s.state()
+            select(s, ns, sel, index)
                 .iter()
-                .filter(|o| o.meta().namespace.as_deref() == Some(ns) && sel.matches(o.labels()))
                 .map(|o| Owned {
                     meta: o.meta().clone(),
                     observed_generation: observed(o),
                 })
                 .collect()
         }
+        fn sts_observed(o: &StatefulSet) -> Option<i64> {
+            Some(
+                o.status
+                    .as_ref()
+                    .and_then(|s| s.observed_generation)
+                    .unwrap_or(0),
+            )
+        }
+        fn deploy_observed(o: &Deployment) -> Option<i64> {
+            Some(
+                o.status
+                    .as_ref()
+                    .and_then(|s| s.observed_generation)
+                    .unwrap_or(0),
+            )
+        }
         fn none<K>(_: &K) -> Option<i64> {
             None
         }
         Some(match kind {
             // A workload its controller has not reported on yet has observed nothing (0).
-            "StatefulSet" => pick(&self.statefulsets, ns, selector, |o| {
-                Some(
-                    o.status
-                        .as_ref()
-                        .and_then(|s| s.observed_generation)
-                        .unwrap_or(0),
-                )
-            }),
-            "Deployment" => pick(&self.deployments, ns, selector, |o| {
-                Some(
-                    o.status
-                        .as_ref()
-                        .and_then(|s| s.observed_generation)
-                        .unwrap_or(0),
-                )
-            }),
-            "Service" => pick(&self.services, ns, selector, none),
-            "Ingress" => pick(&self.ingresses, ns, selector, none),
-            "ConfigMap" => pick(&self.config_maps, ns, selector, none),
-            "ServiceAccount" => pick(&self.service_accounts, ns, selector, none),
-            "PodDisruptionBudget" => pick(&self.disruption_budgets, ns, selector, none),
-            "NetworkPolicy" => pick(&self.network_policies, ns, selector, none),
+            "StatefulSet" => pick(&self.statefulsets, ns, selector, sts_observed, index),
+            "Deployment" => pick(&self.deployments, ns, selector, deploy_observed, index),
+            "Service" => pick(&self.services, ns, selector, none, index),
+            "Ingress" => pick(&self.ingresses, ns, selector, none, index),
+            "ConfigMap" => pick(&self.config_maps, ns, selector, none, index),
+            "ServiceAccount" => pick(&self.service_accounts, ns, selector, none, index),
+            "PodDisruptionBudget" => pick(&self.disruption_budgets, ns, selector, none, index),
+            "NetworkPolicy" => pick(&self.network_policies, ns, selector, none, index),
             _ => return None,
         })
     }
@@ -441,11 +614,8 @@ impl<'a> Reader<'a> {
     /// Pods matching `selector`.
     pub async fn pods(&self, ns: &str, selector: &Selector) -> Result<Vec<Pod>> {
         match self.stores {
-            Some(s) => Ok(s
-                .pods
-                .state()
+            Some(s) => Ok(select(&s.pods, ns, selector, s.index("Pod"))
                 .iter()
-                .filter(|p| p.namespace().as_deref() == Some(ns) && selector.matches(p.labels()))
                 .map(|p| (**p).clone())
                 .collect()),
             None => Ok(Api::<Pod>::namespaced(self.client.clone(), ns)
@@ -463,13 +633,12 @@ impl<'a> Reader<'a> {
         selector: &Selector,
     ) -> Result<Vec<PersistentVolumeClaim>> {
         match self.stores {
-            Some(s) => Ok(s
-                .claims
-                .state()
-                .iter()
-                .filter(|p| p.namespace().as_deref() == Some(ns) && selector.matches(p.labels()))
-                .map(|p| (**p).clone())
-                .collect()),
+            Some(s) => Ok(
+                select(&s.claims, ns, selector, s.index("PersistentVolumeClaim"))
+                    .iter()
+                    .map(|p| (**p).clone())
+                    .collect(),
+            ),
             None => Ok(
                 Api::<PersistentVolumeClaim>::namespaced(self.client.clone(), ns)
                     .list(&ListParams::default().labels(&selector.to_string()))
@@ -502,5 +671,88 @@ impl<'a> Reader<'a> {
                 observed_generation: None,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use watcher::Event;
+
+    fn cm(ns: &str, name: &str, instance: Option<&str>) -> ConfigMap {
+        let mut c = ConfigMap::default();
+        c.metadata.namespace = Some(ns.into());
+        c.metadata.name = Some(name.into());
+        c.metadata.labels =
+            instance.map(|i| [(crate::build::labels::INSTANCE.to_string(), i.to_string())].into());
+        c
+    }
+
+    #[test]
+    fn objects_are_filed_by_namespace_and_instance() {
+        let ix = Index::default();
+        ix.observe(&Event::Apply(cm("a", "x-1", Some("x"))));
+        ix.observe(&Event::Apply(cm("a", "x-2", Some("x"))));
+        ix.observe(&Event::Apply(cm("b", "x-1", Some("x"))));
+        ix.observe(&Event::Apply(cm("a", "loose", None)));
+        assert_eq!(ix.names("a", "x"), ["x-1", "x-2"]);
+        assert_eq!(ix.names("b", "x"), ["x-1"]);
+        // Relabelled: filed under its new instance only; deleted: gone.
+        ix.observe(&Event::Apply(cm("a", "x-2", Some("y"))));
+        assert_eq!(ix.names("a", "x"), ["x-1"]);
+        assert_eq!(ix.names("a", "y"), ["x-2"]);
+        ix.observe(&Event::Delete(cm("a", "x-1", Some("x"))));
+        assert!(ix.names("a", "x").is_empty());
+    }
+
+    #[test]
+    fn a_relist_takes_over_when_complete() {
+        let ix = Index::default();
+        ix.observe(&Event::Apply(cm("a", "old", Some("x"))));
+        ix.observe(&Event::<ConfigMap>::Init);
+        ix.observe(&Event::InitApply(cm("a", "new", Some("x"))));
+        // Until the relist is done, reads see what was there.
+        assert_eq!(ix.names("a", "x"), ["old"]);
+        ix.observe(&Event::<ConfigMap>::InitDone);
+        assert_eq!(ix.names("a", "x"), ["new"]);
+    }
+
+    #[test]
+    fn the_instance_is_read_from_the_selector() {
+        let sel = crate::build::labels::instance_selector("prod");
+        assert_eq!(instance_of(&sel).as_deref(), Some("prod"));
+        let none: Selector = Selector::default();
+        assert_eq!(instance_of(&none), None);
+    }
+
+    #[test]
+    fn reads_through_the_index_find_what_a_scan_finds() {
+        let (store, mut writer) = reflector::store::<ConfigMap>();
+        let ix = Index::default();
+        for (ns, name, i) in [
+            ("a", "x-1", Some("x")),
+            ("a", "x-2", Some("x")),
+            ("a", "y-1", Some("y")),
+            ("b", "x-1", Some("x")),
+            ("a", "z", None),
+        ] {
+            let e = Event::Apply(cm(ns, name, i));
+            ix.observe(&e);
+            writer.apply_watcher_event(&e);
+        }
+        let sel: Selector = [(crate::build::labels::INSTANCE.to_string(), "x".to_string())]
+            .into_iter()
+            .collect();
+        let names = |v: Vec<std::sync::Arc<ConfigMap>>| {
+            let mut n: Vec<_> = v.iter().map(|o| o.name_any()).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(
+            names(select(&store, "a", &sel, Some(&ix))),
+            names(select(&store, "a", &sel, None))
+        );
+        assert_eq!(names(select(&store, "a", &sel, Some(&ix))), ["x-1", "x-2"]);
     }
 }

@@ -18,7 +18,7 @@ use smbp_operator::bigpeer::observe::observe;
 use smbp_operator::build::labels::instance_selector;
 use smbp_operator::build::{BuildInputs, DesiredObject, desired, pod};
 use smbp_operator::controller::apply::{LastApplied, apply_and_prune};
-use smbp_operator::controller::cache::{Reader, Stores};
+use smbp_operator::controller::cache::{Index, Indexes, Reader, Stores};
 use smbp_operator::decide::observed::Integrations;
 
 use crate::fixtures::{NAME, NS, bigpeer_without_addons, collection};
@@ -36,6 +36,8 @@ struct Caches {
     disruption_budgets: Writer<PartialObjectMeta<PodDisruptionBudget>>,
     network_policies: Writer<PartialObjectMeta<NetworkPolicy>>,
     secrets: Writer<PartialObjectMeta<Secret>>,
+    /// The reads go through the indexes, fed the same events as the stores.
+    indexes: Indexes,
 }
 
 fn caches() -> Caches {
@@ -50,6 +52,21 @@ fn caches() -> Caches {
     let (pods, _) = reflector::store::<Pod>();
     let (secrets, sec) = reflector::store();
     let (claims, _) = reflector::store::<PersistentVolumeClaim>();
+    let mut indexes = Indexes::default();
+    for kind in [
+        "StatefulSet",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "ConfigMap",
+        "ServiceAccount",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "Pod",
+        "PersistentVolumeClaim",
+    ] {
+        indexes.of(kind);
+    }
     Caches {
         stores: Stores {
             namespace: Some(NS.into()),
@@ -64,6 +81,7 @@ fn caches() -> Caches {
             pods,
             secrets,
             claims,
+            indexes: Some(indexes.clone()),
         },
         statefulsets: sts,
         deployments: dep,
@@ -74,6 +92,7 @@ fn caches() -> Caches {
         disruption_budgets: pdb,
         network_policies: np,
         secrets: sec,
+        indexes,
     }
 }
 
@@ -81,8 +100,22 @@ fn put<K: Resource + DeserializeOwned + Clone>(w: &mut Writer<K>, body: Value)
 where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
+    put_indexed(w, None, body);
+}
+
+fn put_indexed<K: Resource + DeserializeOwned + Clone>(
+    w: &mut Writer<K>,
+    index: Option<Index>,
+    body: Value,
+) where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
     let obj: K = serde_json::from_value(body).expect("a cached object");
-    w.apply_watcher_event(&Event::Apply(obj));
+    let event = Event::Apply(obj);
+    if let Some(index) = index {
+        index.observe(&event);
+    }
+    w.apply_watcher_event(&event);
 }
 
 fn metadata(body: &Value) -> Value {
@@ -95,15 +128,29 @@ impl Caches {
     fn hold(&mut self, o: &DesiredObject) {
         let mut body = o.body.clone();
         body["metadata"]["resourceVersion"] = json!("7");
-        match o.resource.kind.as_str() {
-            "StatefulSet" => put(&mut self.statefulsets, body),
-            "Deployment" => put(&mut self.deployments, body),
-            "Service" => put(&mut self.services, body),
-            "Ingress" => put(&mut self.ingresses, body),
-            "ConfigMap" => put(&mut self.config_maps, metadata(&body)),
-            "ServiceAccount" => put(&mut self.service_accounts, metadata(&body)),
-            "PodDisruptionBudget" => put(&mut self.disruption_budgets, metadata(&body)),
-            "NetworkPolicy" => put(&mut self.network_policies, metadata(&body)),
+        let kind = o.resource.kind.as_str();
+        let index = Some(self.indexes.of(match kind {
+            "StatefulSet" => "StatefulSet",
+            "Deployment" => "Deployment",
+            "Service" => "Service",
+            "Ingress" => "Ingress",
+            "ConfigMap" => "ConfigMap",
+            "ServiceAccount" => "ServiceAccount",
+            "PodDisruptionBudget" => "PodDisruptionBudget",
+            "NetworkPolicy" => "NetworkPolicy",
+            other => panic!("{other} is not cached"),
+        }));
+        match kind {
+            "StatefulSet" => put_indexed(&mut self.statefulsets, index, body),
+            "Deployment" => put_indexed(&mut self.deployments, index, body),
+            "Service" => put_indexed(&mut self.services, index, body),
+            "Ingress" => put_indexed(&mut self.ingresses, index, body),
+            "ConfigMap" => put_indexed(&mut self.config_maps, index, metadata(&body)),
+            "ServiceAccount" => put_indexed(&mut self.service_accounts, index, metadata(&body)),
+            "PodDisruptionBudget" => {
+                put_indexed(&mut self.disruption_budgets, index, metadata(&body))
+            }
+            "NetworkPolicy" => put_indexed(&mut self.network_policies, index, metadata(&body)),
             other => panic!("{other} is not cached"),
         }
     }
