@@ -261,7 +261,9 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
                     ("Pod", i_pod),
                     ("PersistentVolumeClaim", i_pvc),
                 ]
-                .into(),
+                .into_iter()
+                .map(|(kind, index)| (kind.to_string(), index))
+                .collect(),
             )),
         },
         Feeds {
@@ -323,12 +325,12 @@ fn instance_of(selector: &Selector) -> Option<String> {
 
 /// One [`Index`] per cached kind, by kind name.
 #[derive(Clone, Default)]
-pub struct Indexes(std::collections::HashMap<&'static str, Index>);
+pub struct Indexes(std::collections::HashMap<String, Index>);
 
 impl Indexes {
     /// The index of `kind`, made if there is none yet.
-    pub fn of(&mut self, kind: &'static str) -> Index {
-        self.0.entry(kind).or_default().clone()
+    pub fn of(&mut self, kind: &str) -> Index {
+        self.0.entry(kind.to_string()).or_default().clone()
     }
 }
 

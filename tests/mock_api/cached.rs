@@ -129,17 +129,7 @@ impl Caches {
         let mut body = o.body.clone();
         body["metadata"]["resourceVersion"] = json!("7");
         let kind = o.resource.kind.as_str();
-        let index = Some(self.indexes.of(match kind {
-            "StatefulSet" => "StatefulSet",
-            "Deployment" => "Deployment",
-            "Service" => "Service",
-            "Ingress" => "Ingress",
-            "ConfigMap" => "ConfigMap",
-            "ServiceAccount" => "ServiceAccount",
-            "PodDisruptionBudget" => "PodDisruptionBudget",
-            "NetworkPolicy" => "NetworkPolicy",
-            other => panic!("{other} is not cached"),
-        }));
+        let index = Some(self.indexes.of(kind));
         match kind {
             "StatefulSet" => put_indexed(&mut self.statefulsets, index, body),
             "Deployment" => put_indexed(&mut self.deployments, index, body),
