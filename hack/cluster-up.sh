@@ -233,6 +233,10 @@ http_get() { # http_get <http://host:port/path>: plain-HTTP GET on loopback with
 etcd_healthy() { [[ "$(http_get "http://127.0.0.1:$ETCD_PORT/health")" == *'"health":"true"'* ]]; }
 wait_for "etcd health" 60 etcd etcd_healthy
 
+# --enable-aggregator-routing: the API server calls a Service-backed webhook (OLM's, kustomize's) at
+# one of the Service's endpoints instead of its ClusterIP, which nothing routes here (no kube-proxy).
+# A packaging test puts the operator pod's (kwok) IP on lo and serves the webhook there from a local
+# process, so the API server's own Service resolution, TLS name and caBundle checks are exercised.
 start kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
   --bind-address=127.0.0.1 \
@@ -248,6 +252,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
   --endpoint-reconciler-type=none \
+  --enable-aggregator-routing=true \
   --allow-privileged=false \
   --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
   --requestheader-allowed-names=front-proxy-client \

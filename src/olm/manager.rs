@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::release::Release;
 use crate::facts::{
     HEALTH_PORT, METRICS_PORT, METRICS_SERVICE, OPERATOR_DEPLOYMENT as NAME,
-    OPERATOR_SERVICE_ACCOUNT as SERVICE_ACCOUNT,
+    OPERATOR_SERVICE_ACCOUNT as SERVICE_ACCOUNT, WEBHOOK_PORT,
 };
 
 /// Labels of the operator pods.
@@ -186,6 +186,7 @@ pub fn deployment(release: &Release, olm: bool) -> Deployment {
                         ports: Some(vec![
                             port("metrics", METRICS_PORT),
                             port("health", HEALTH_PORT),
+                            port("webhook", WEBHOOK_PORT),
                         ]),
                         liveness_probe: Some(probe("/healthz", 15)),
                         readiness_probe: Some(probe("/readyz", 5)),
@@ -241,7 +242,11 @@ mod tests {
             .collect();
         assert_eq!(
             ports,
-            vec![("metrics".into(), 8443), ("health".into(), 8081)]
+            vec![
+                ("metrics".into(), 8443),
+                ("health".into(), 8081),
+                ("webhook".into(), 9443)
+            ]
         );
         for p in [c.liveness_probe.unwrap(), c.readiness_probe.unwrap()] {
             let get = p.http_get.unwrap();
