@@ -2,8 +2,12 @@
 //! OpenShift feature annotations) is true of the code; the tests below pin the claims.
 
 use base64::Engine;
+use k8s_openapi::api::admissionregistration::v1::WebhookClientConfig;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use serde_json::{Value, json};
+
+use crate::facts::{OPERATOR_DEPLOYMENT, WEBHOOK_PATH, WEBHOOK_PORT};
+use crate::webhook;
 
 use super::flavour::Flavour;
 use super::manager;
@@ -39,8 +43,12 @@ smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resour
 * **Observability**: Prometheus metrics over HTTPS with TokenReview/SubjectAccessReview, a
   ServiceMonitor or PodMonitor per BigPeer, alerting rules with runbooks, Grafana dashboards,
   a catalogue of Events, and OpenTelemetry traces with trace ids in logs and exemplars.
-* Apply-time validation of every cross-field rule, `Ready`/`Degraded` and per-part conditions,
-  a pause annotation, and volume retention on delete.
+* **Apply-time validation**: CEL rules in the CRD, and a validating admission webhook served
+  by the operator that has the API server dry-run every object a BigPeer would make, naming
+  the BigPeer field at fault. OLM makes and rotates its certificate and limits it to the
+  OperatorGroup's namespaces.
+* `Ready`/`Degraded` and per-part conditions, a pause annotation, and volume retention on
+  delete.
 
 Pods run under the restricted Pod Security Standard and OpenShift's restricted-v2 SCC.
 Operator upgrades never restart Big Peer pods.
@@ -292,6 +300,39 @@ fn owned_resources() -> Value {
     ])
 }
 
+/// Port of the Service OLM puts in front of the webhook (`containerPort` in the CSV's terms);
+/// OLM's Service forwards it to the operator's container port [`WEBHOOK_PORT`].
+pub const WEBHOOK_SERVICE_PORT: i32 = 443;
+
+/// The CSV's `webhookdefinitions`: the BigPeer validating webhook, the same one a local run
+/// registers ([`webhook::local::webhook`]: name, rules, failure policy, side effects, timeout,
+/// match policy, review versions), served by the operator's Deployment. OLM makes the
+/// Service `<deployment>-service` (port [`WEBHOOK_SERVICE_PORT`] to the container's
+/// [`WEBHOOK_PORT`]), a serving certificate it mounts at [`WEBHOOK_CERT_DIR`] (the operator's
+/// default `--webhook-cert-dir`) and rotates, and the ValidatingWebhookConfiguration with the
+/// CA as `caBundle`. OLM sets the `namespaceSelector` itself from the OperatorGroup (its
+/// target namespaces, or every namespace in AllNamespaces mode), so the local run's
+/// selector is not carried over.
+///
+/// [`WEBHOOK_CERT_DIR`]: crate::facts::WEBHOOK_CERT_DIR
+pub fn webhook_definitions() -> Value {
+    let w = webhook::local::webhook(WebhookClientConfig::default(), &[]);
+    json!([{
+        "generateName": w.name,
+        "type": "ValidatingAdmissionWebhook",
+        "deploymentName": OPERATOR_DEPLOYMENT,
+        "containerPort": WEBHOOK_SERVICE_PORT,
+        "targetPort": WEBHOOK_PORT,
+        "webhookPath": WEBHOOK_PATH,
+        "rules": w.rules,
+        "failurePolicy": w.failure_policy,
+        "matchPolicy": w.match_policy,
+        "sideEffects": w.side_effects,
+        "timeoutSeconds": w.timeout_seconds,
+        "admissionReviewVersions": w.admission_review_versions,
+    }])
+}
+
 fn permissions(rules: Vec<PolicyRule>) -> Value {
     json!([{"serviceAccountName": crate::facts::OPERATOR_SERVICE_ACCOUNT, "rules": rules}])
 }
@@ -329,6 +370,7 @@ pub fn csv(r: &Release, flavour: Flavour, example: &Value) -> Value {
                 "clusterPermissions": permissions(rbac::cluster_rules()),
             }
         },
+        "webhookdefinitions": webhook_definitions(),
         "customresourcedefinitions": {"owned": [{
             "name": "bigpeers.smbp.io",
             "version": "v1alpha1",
@@ -521,6 +563,71 @@ mod tests {
         community["metadata"]["annotations"]["operatorframework.io/cluster-monitoring"] =
             json!("true");
         assert_eq!(community, openshift, "same name, version, install and CRDs");
+    }
+
+    /// The CSV's webhook is the local run's webhook (same source), served by the CSV's
+    /// Deployment on the container port it declares, at the path the operator serves.
+    #[test]
+    fn the_webhook_definition_is_the_local_webhook_served_by_the_deployment() {
+        for flavour in [Flavour::Community, Flavour::OpenShift] {
+            let csv = csv(&release(), flavour, &json!({}));
+            let defs = csv["spec"]["webhookdefinitions"].as_array().unwrap();
+            assert_eq!(defs.len(), 1, "{flavour:?}");
+            let d = &defs[0];
+            let local = serde_json::to_value(webhook::local::webhook(
+                WebhookClientConfig::default(),
+                &[],
+            ))
+            .unwrap();
+            for k in [
+                "rules",
+                "failurePolicy",
+                "matchPolicy",
+                "sideEffects",
+                "timeoutSeconds",
+                "admissionReviewVersions",
+            ] {
+                assert_eq!(d[k], local[k], "{k}");
+            }
+            assert_eq!(d["generateName"], crate::facts::WEBHOOK_NAME);
+            assert_eq!(d["type"], "ValidatingAdmissionWebhook");
+            assert_eq!(d["failurePolicy"], "Fail");
+            assert_eq!(d["sideEffects"], "None");
+            assert_eq!(d["webhookPath"], WEBHOOK_PATH);
+            assert_eq!(d["containerPort"], WEBHOOK_SERVICE_PORT);
+            // OLM scopes namespaces from the OperatorGroup; a selector here would be ignored.
+            assert!(d.get("namespaceSelector").is_none() && d.get("objectSelector").is_none());
+            // Only BigPeer writes, never OLM's own group or webhook configurations (OLM
+            // fails a CSV whose webhook rules include those).
+            let rules = d["rules"].as_array().unwrap();
+            assert_eq!(rules.len(), 1);
+            assert_eq!(rules[0]["apiGroups"], json!(["smbp.io"]));
+            assert_eq!(rules[0]["resources"], json!(["bigpeers"]));
+            assert_eq!(rules[0]["operations"], json!(["CREATE", "UPDATE"]));
+
+            let deployments = csv["spec"]["install"]["spec"]["deployments"]
+                .as_array()
+                .unwrap();
+            let dep = deployments
+                .iter()
+                .find(|x| x["name"] == d["deploymentName"])
+                .expect("the webhook's deploymentName is a Deployment of the CSV");
+            let ports = &dep["spec"]["template"]["spec"]["containers"][0]["ports"];
+            assert!(
+                ports
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["containerPort"] == d["targetPort"] && p["name"] == "webhook"),
+                "targetPort {} is the container's webhook port: {ports}",
+                d["targetPort"]
+            );
+            assert_eq!(d["targetPort"], WEBHOOK_PORT);
+            // OLM mounts the certificate where the operator reads it by default, so the
+            // Deployment passes no --webhook-cert-dir and mounts nothing of its own there.
+            let pod = dep["spec"]["template"]["spec"].to_string();
+            assert!(!pod.contains("webhook-cert-dir") && !pod.contains("serving-certs"));
+        }
     }
 
     #[test]
