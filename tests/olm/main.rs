@@ -21,10 +21,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use harness::*;
+use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
     PatchParams, PostParams,
@@ -32,6 +34,7 @@ use kube::api::{
 use kube::{Client, ResourceExt};
 use serde_json::json;
 use smbp_operator::api::BigPeer;
+use smbp_operator::facts::WEBHOOK_NAME;
 use smbp_operator::olm::monitoring::{PROMETHEUS_RULE, SERVICE_MONITOR};
 use smbp_operator::thirdparty::{self, PROMETHEUS_OPERATOR_GROUP};
 
@@ -597,17 +600,19 @@ async fn assert_store_ids(client: &Client, ns: &str, bp: &str, openshift: bool) 
 
 /// Run `bin` as the ServiceAccount OLM created in `ns` (so with the CSV's RBAC only), create
 /// a BigPeer in a fresh namespace and wait until it is Ready with the platform's pod identity.
+#[allow(clippy::too_many_arguments)]
 async fn operate_bigpeer(
     client: &Client,
     bin: &str,
     ns: &str,
+    csv: &str,
     watch: &str,
     tag: &str,
     name: &str,
     openshift: bool,
-) -> (Operator, String, BigPeer) {
+) -> (Served, String, BigPeer) {
     let kc = sa_kubeconfig(client, ns, &format!("{tag}-sa")).await;
-    let mut op = Operator::start(bin, &kc, tag, ns, watch);
+    let mut op = Served::start(client, bin, &kc, tag, ns, csv, watch).await;
     let bp_ns = bigpeer_namespace(client, "olm-bp").await;
     apply_bigpeer(client, &bigpeer(name, &bp_ns))
         .await
@@ -647,6 +652,7 @@ async fn install_flow(client: &Client, label: &str, openshift: bool) {
         client,
         &current_bin(),
         &ns,
+        CURRENT,
         &watch,
         &format!("{label}-operator"),
         "inst",
@@ -702,6 +708,7 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
         client,
         &previous_bin(),
         &ns,
+        &prev,
         &watch,
         &format!("{label}-operator-prev"),
         "upg",
@@ -758,13 +765,16 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
 
     // The new operator with a fresh token: the RBAC OLM created for the new CSV.
     let kc = sa_kubeconfig(client, &ns, &format!("{label}-sa-current")).await;
-    let mut new = Operator::start(
+    let mut new = Served::start(
+        client,
         &current_bin(),
         &kc,
         &format!("{label}-operator-current"),
         &ns,
+        CURRENT,
         &watch2,
-    );
+    )
+    .await;
     // Let it reconcile the existing BigPeer (it records its generation in status again), then
     // look for anything the operator upgrade rolled.
     let bps: Api<BigPeer> = Api::namespaced(client.clone(), &bp_ns);
@@ -879,13 +889,16 @@ async fn install_modes() {
         want.sort();
         assert_eq!(got, want, "{mode}: OLM's target namespaces");
         let kc = sa_kubeconfig(&client, &install_ns, &format!("mode-{mode}")).await;
-        let mut op = Operator::start(
+        let mut op = Served::start(
+            &client,
             &current_bin(),
             &kc,
             &format!("mode-{mode}-operator"),
             &install_ns,
+            CURRENT,
             &watch,
-        );
+        )
+        .await;
         for n in reconciled.iter().chain(&untouched) {
             apply_bigpeer(&client, &bigpeer("scoped", n))
                 .await
@@ -913,6 +926,7 @@ async fn install_modes() {
                 "{mode}: StatefulSet in non-target {n}"
             );
         }
+        let scope = webhook_scope(&client, &install_ns, mode, &reconciled, &untouched).await;
         assert!(op.alive(), "operator running: {}", op.logs());
         // Which RBAC OLM made of the CSV's `permissions` in the target namespaces.
         let roles: Api<Role> = Api::all(client.clone());
@@ -926,7 +940,7 @@ async fn install_modes() {
             .filter_map(|r| r.namespace())
             .collect();
         report(&format!(
-            "mode/{mode}: watch={watch:?}; reconciled {} namespace(s), untouched {}; Roles in {role_ns:?}",
+            "mode/{mode}: watch={watch:?}; reconciled {} namespace(s), untouched {}; Roles in {role_ns:?}; webhook {scope}",
             reconciled.len(),
             untouched.len()
         ));
@@ -939,6 +953,95 @@ async fn install_modes() {
         op.kill();
         teardown(&client, &install_ns, CURRENT, &[ns, a, b, other]).await;
     }
+}
+
+/// A BigPeer only the webhook refuses (Kubernetes refuses the env var's field path in the
+/// StatefulSet built from it; the CRD's schema and CEL rules let it through), and the field
+/// the refusal must name.
+fn bad_bigpeer(name: &str, ns: &str) -> (serde_json::Value, &'static str) {
+    let mut body = bigpeer(name, ns);
+    body["spec"]["store"]["pod"] = json!({"template": {"env": [
+        {"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "spec.nonsense"}}}]}});
+    (
+        body,
+        "spec.store.pod.template.env[0].valueFrom.fieldRef.fieldPath",
+    )
+}
+
+/// Apply `body`; it must be refused by OLM's webhook (not by the CRD's rules) with a message
+/// naming `field`. Returns the message.
+async fn refused_by_webhook(client: &Client, body: &serde_json::Value, field: &str) -> String {
+    match apply_bigpeer(client, body).await {
+        Ok(_) => panic!(
+            "admitted: {}/{}",
+            body["metadata"]["namespace"], body["metadata"]["name"]
+        ),
+        Err(kube::Error::Api(s)) => {
+            let by_webhook = format!("admission webhook \"{WEBHOOK_NAME}\" denied the request");
+            assert!(
+                s.message.contains(&by_webhook) && s.message.contains(field),
+                "refused by {WEBHOOK_NAME} naming {field}: {}",
+                s.message
+            );
+            s.message
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// No namespaceSelector, or the empty one the API server defaults it to: every namespace.
+fn selects_everything(s: &Option<LabelSelector>) -> bool {
+    s.as_ref().is_none_or(|s| {
+        s.match_labels.as_ref().is_none_or(|m| m.is_empty())
+            && s.match_expressions.as_ref().is_none_or(|m| m.is_empty())
+    })
+}
+
+/// Which namespaces OLM's webhook covers in an install mode: the OperatorGroup's target
+/// namespaces (a `namespaceSelector` on the label OLM puts on them), or every namespace in
+/// AllNamespaces mode. A BigPeer only the webhook refuses is refused in every reconciled
+/// namespace and admitted unchecked (then deleted) in the others.
+async fn webhook_scope(
+    client: &Client,
+    ns: &str,
+    mode: &str,
+    reconciled: &[String],
+    untouched: &[String],
+) -> String {
+    let vwc = olm_webhook_configuration(client, ns, CURRENT)
+        .await
+        .expect("OLM's webhook configuration");
+    let sel = vwc.webhooks.unwrap()[0].namespace_selector.clone();
+    let scope = match (&sel, mode) {
+        (s, "AllNamespaces") if selects_everything(s) => "every namespace".to_string(),
+        (Some(s), m) if m != "AllNamespaces" => {
+            let labels = s.match_labels.clone().unwrap_or_default();
+            let [(key, _)] = labels.iter().collect::<Vec<_>>()[..] else {
+                panic!("{mode}: one label in {s:?}")
+            };
+            assert!(key.starts_with("olm.operatorgroup.uid/"), "{mode}: {s:?}");
+            format!("namespaceSelector {key}")
+        }
+        _ => panic!("{mode}: namespaceSelector {sel:?}"),
+    };
+    for n in reconciled {
+        let (body, field) = bad_bigpeer("bad", n);
+        refused_by_webhook(client, &body, field).await;
+    }
+    for n in untouched {
+        let (body, _) = bad_bigpeer("bad", n);
+        apply_bigpeer(client, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{mode}: outside the webhook's namespaces {n}: {e}"));
+        let _ = Api::<BigPeer>::namespaced(client.clone(), n)
+            .delete("bad", &DeleteParams::default())
+            .await;
+    }
+    format!(
+        "{scope}: refused in {}, not consulted in {}",
+        reconciled.len(),
+        untouched.len()
+    )
 }
 
 /// An OpenShift-like plane: `hack/install-crds.sh openshift prometheus` (OpenShift's API
@@ -1018,7 +1121,16 @@ async fn uninstall_keeps_bigpeers() {
     let ns = plain_namespace(&client, "olm-uninstall").await;
     let watch = install(&client, &ns, None, "uninstall", false).await;
     let kc = sa_kubeconfig(&client, &ns, "uninstall-sa").await;
-    let mut op = Operator::start(&current_bin(), &kc, "uninstall-operator", &ns, &watch);
+    let mut op = Served::start(
+        &client,
+        &current_bin(),
+        &kc,
+        "uninstall-operator",
+        &ns,
+        CURRENT,
+        &watch,
+    )
+    .await;
     let bp_ns = bigpeer_namespace(&client, "olm-bp").await;
     apply_bigpeer(&client, &bigpeer("keep", &bp_ns))
         .await
@@ -1068,4 +1180,184 @@ async fn uninstall_keeps_bigpeers() {
         .delete("smbp", &DeleteParams::default())
         .await;
     delete_namespaces(&client, &[ns]).await;
+}
+
+/// The recovery command of docs/user/validation.md under OLM (`<csv-name>` replaced).
+const RECOVERY_UNDER_OLM: &str = "kubectl patch $(kubectl get validatingwebhookconfiguration -o name -l olm.owner=<csv-name>,olm.webhook-description-generate-name=vbigpeer.smbp.io) --type=json -p '[{\"op\": \"replace\", \"path\": \"/webhooks/0/failurePolicy\", \"value\": \"Ignore\"}]'";
+
+/// The bundle installs with its webhook: OLM's ValidatingWebhookConfiguration points at OLM's
+/// Service for the Deployment with OLM's CA; the operator, serving it with OLM's certificate
+/// where the API server calls that Service, refuses bad BigPeers naming the field and admits
+/// the sample; the recovery command of docs/user/validation.md; uninstall removes the
+/// configuration and its Service.
+#[tokio::test]
+#[ignore = "needs OLM on the local control plane: run make olm-e2e"]
+async fn webhook_installed_with_the_bundle() {
+    let client = admin().await;
+    cleanup_leftovers(&client).await;
+    vanilla_plane(&client).await;
+    let ns = plain_namespace(&client, "olm-webhook").await;
+    let watch = install(&client, &ns, None, "webhook", false).await;
+    let kc = sa_kubeconfig(&client, &ns, "webhook-sa").await;
+    let t = Instant::now();
+    let op = Served::start(
+        &client,
+        &current_bin(),
+        &kc,
+        "webhook-operator",
+        &ns,
+        CURRENT,
+        &watch,
+    )
+    .await;
+    let hook = op.webhook.as_ref().expect("the CSV declares its webhook");
+    let vwc = hook.configuration.clone();
+    let labels = vwc.labels().clone();
+    report(&format!(
+        "webhook: {} by OLM ({:?}), Service {ns}/{}, pod IP {} on lo, served in {:.1}s",
+        vwc.name_any(),
+        labels,
+        webhook_service(),
+        hook.pod_ip,
+        t.elapsed().as_secs_f64()
+    ));
+    assert!(
+        selects_everything(&vwc.webhooks.as_ref().unwrap()[0].namespace_selector),
+        "AllNamespaces: every namespace: {vwc:?}"
+    );
+
+    // Bad BigPeers are refused through OLM's webhook, naming the field.
+    let bp_ns = bigpeer_namespace(&client, "olm-wh").await;
+    let (env, field) = bad_bigpeer("env", &bp_ns);
+    let m1 = refused_by_webhook(&client, &env, field).await;
+    let mut res = bigpeer("res", &bp_ns);
+    res["spec"]["store"]["pod"] = json!({"resources": {"requests": {"foo": "1"}}});
+    let m2 = refused_by_webhook(&client, &res, "spec.store.pod.resources.requests").await;
+    // A toleration operator `Maybe` never reaches the webhook: the CRD's schema refuses it.
+    let mut tol = bigpeer("tol", &bp_ns);
+    tol["spec"]["store"]["pod"] =
+        json!({"scheduling": {"tolerations": [{"key": "a", "operator": "Maybe"}]}});
+    match apply_bigpeer(&client, &tol).await {
+        Err(kube::Error::Api(s))
+            if s.message
+                .contains("spec.store.pod.scheduling.tolerations[0].operator") => {}
+        other => panic!("toleration operator Maybe: {other:?}"),
+    }
+    report(&format!("webhook: refused {m1:?}; {m2:?}"));
+
+    // The sample of config/samples is admitted (then deleted: the operator removes its
+    // finalizer).
+    let sample: serde_json::Value = serde_yaml_ng::from_str(include_str!(
+        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
+    ))
+    .unwrap();
+    let mut sample = sample;
+    sample["metadata"]["namespace"] = json!(bp_ns);
+    apply_bigpeer(&client, &sample)
+        .await
+        .expect("the sample is admitted");
+    let bps: Api<BigPeer> = Api::namespaced(client.clone(), &bp_ns);
+    let sample_name = sample["metadata"]["name"].as_str().unwrap().to_string();
+    bps.delete(&sample_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for("the sample deleted", READY, || async {
+        bps.get_opt(&sample_name)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+
+    // Deleting the configuration is no way out under OLM: OLM notices that its CSV lacks its
+    // webhook and makes it again (docs/user/validation.md says so).
+    let vwcs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let by_owner = ListParams::default().labels(&format!("olm.owner={CURRENT}"));
+    let t = Instant::now();
+    vwcs.delete_collection(&DeleteParams::default(), &by_owner)
+        .await
+        .unwrap();
+    let back = wait_for("OLM's webhook configuration back", OLM_TIMEOUT, || async {
+        olm_webhook_configuration(&client, &ns, CURRENT).await
+    })
+    .await;
+    report(&format!(
+        "webhook: deleted by `-l olm.owner={CURRENT}`, OLM made {} again in {:.1}s",
+        back.name_any(),
+        t.elapsed().as_secs_f64()
+    ));
+    wait_csv_succeeded(&client, &ns, CURRENT).await;
+    refused_by_webhook(&client, &env, field).await;
+
+    // docs/user/validation.md's recovery under OLM while the operator is down: the webhook's
+    // failurePolicy set to Ignore, which OLM leaves alone (it writes the configuration only
+    // when it installs the CSV).
+    let mut op = op;
+    op.kill();
+    let doc = include_str!("../../docs/user/validation.md");
+    assert!(doc.contains(RECOVERY_UNDER_OLM), "the doc's command");
+    let kubectl_dir = state_dir().join("bin");
+    let path = format!(
+        "{}:{}",
+        kubectl_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let st = std::process::Command::new("bash")
+        .args(["-euc", &RECOVERY_UNDER_OLM.replace("<csv-name>", CURRENT)])
+        .env("PATH", path)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{RECOVERY_UNDER_OLM}");
+    let (unchecked, _) = bad_bigpeer("unchecked", &bp_ns);
+    apply_bigpeer(&client, &unchecked)
+        .await
+        .expect("admitted unchecked with failurePolicy Ignore and no operator");
+    bps.delete("unchecked", &DeleteParams::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let kept = olm_webhook_configuration(&client, &ns, CURRENT)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.webhooks.unwrap()[0].failure_policy.as_deref(),
+        Some("Ignore"),
+        "OLM leaves the patched failurePolicy"
+    );
+    let phase = csvs(&client, &ns).get(CURRENT).await.unwrap().data["status"]["phase"].clone();
+    assert_eq!(phase, "Succeeded");
+    report(
+        "webhook: failurePolicy Ignore (the doc's recovery) admits BigPeers while the operator is down; OLM left it for 20s, CSV Succeeded",
+    );
+
+    // Uninstall removes the configuration and OLM's Service (and certificate Secret).
+    drop(op);
+    let t = Instant::now();
+    uninstall(&client, &ns, CURRENT).await;
+    let services: Api<Service> = Api::namespaced(client.clone(), &ns);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    wait_for(
+        "the webhook configuration, Service and Secret gone",
+        READY,
+        || async {
+            (olm_webhook_configuration(&client, &ns, CURRENT)
+                .await
+                .is_none()
+                && services.get_opt(&webhook_service()).await.ok()?.is_none()
+                && secrets.get_opt(&webhook_secret()).await.ok()?.is_none())
+            .then_some(())
+        },
+    )
+    .await;
+    // Nothing left to call: a BigPeer write no longer depends on the operator.
+    apply_bigpeer(&client, &bigpeer("after", &bp_ns))
+        .await
+        .expect("admitted without the webhook");
+    report(&format!(
+        "webhook: configuration, Service and Secret removed with the CSV in {:.1}s",
+        t.elapsed().as_secs_f64()
+    ));
+    let _ = bps.delete("after", &DeleteParams::default()).await;
+    teardown(&client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
 }
