@@ -574,11 +574,9 @@ mod tests {
             let defs = csv["spec"]["webhookdefinitions"].as_array().unwrap();
             assert_eq!(defs.len(), 1, "{flavour:?}");
             let d = &defs[0];
-            let local = serde_json::to_value(webhook::local::webhook(
-                WebhookClientConfig::default(),
-                &[],
-            ))
-            .unwrap();
+            let local =
+                serde_json::to_value(webhook::local::webhook(WebhookClientConfig::default(), &[]))
+                    .unwrap();
             for k in [
                 "rules",
                 "failurePolicy",
