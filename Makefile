@@ -21,7 +21,7 @@ REQUIRE_DIGESTS ?= false
 # bundle; the release workflow sets CATALOG_FLAVOUR=openshift (with BUNDLE_IMAGE = the OpenShift
 # bundle image) to build the index image certification installs from. See docs/contributing/packaging.md.
 CATALOG_FLAVOUR ?= community
-GENERATED := config/crd config/rbac config/manager config/default config/manifests config/scorecard config/samples/kustomization.yaml \
+GENERATED := config/crd config/rbac config/manager config/webhook config/default config/manifests config/scorecard config/samples/kustomization.yaml \
 	config/prometheus bundle bundle.Dockerfile bundle-openshift bundle-openshift.Dockerfile catalog catalog.Dockerfile scorecard \
 	docs/metrics.md docs/events.md
 
