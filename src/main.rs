@@ -505,6 +505,25 @@ mod tests {
     }
 
     #[test]
+    fn the_kustomize_deployment_args_keep_the_webhook_certificate() {
+        let r = olm::release::Release::with_defaults("1.2.3", "2026-01-01T00:00:00Z");
+        let d = olm::manager::deployment(&r, false);
+        let args = d.spec.unwrap().template.spec.unwrap().containers[0]
+            .args
+            .clone()
+            .unwrap();
+        let extra: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+        let a = run_args(&extra);
+        assert_eq!(
+            a.webhook_cert_secret.as_deref(),
+            Some(facts::WEBHOOK_CERT_SECRET)
+        );
+        assert_eq!(a.webhook_service, facts::WEBHOOK_SERVICE);
+        assert_eq!(a.webhook_configuration, facts::WEBHOOK_CONFIGURATION);
+        assert!(!a.webhook_register_local);
+    }
+
+    #[test]
     fn the_webhook_flags_keep_their_interface() {
         // Only meaningful when the environment does not set the flags.
         if [
