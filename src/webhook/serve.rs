@@ -110,6 +110,9 @@ pub async fn start(
         Certificate::Shared(_) => SHARED_POLL_INTERVAL,
         _ => CERT_POLL_INTERVAL,
     };
+    // The keeper publishes the operator's own certificate within moments and warns itself
+    // when it cannot: no warning here for the first look.
+    let mut told = matches!(certificate, Certificate::Shared(_));
     let mut source = match certificate {
         Certificate::Key(key) => {
             let served = RustlsConfig::from_config(tls::server_config((*key).clone())?);
@@ -120,7 +123,6 @@ pub async fn start(
         other => other.source().expect("a source"),
     };
     tokio::spawn(async move {
-        let mut told = false;
         let key = loop {
             match source.load() {
                 Ok(key) => break key,
