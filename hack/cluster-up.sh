@@ -14,7 +14,9 @@
 #
 # Env: SMBP_CLUSTER_DIR, SMBP_CACHE (binary cache root), SMBP_NODES (default 6, 2 per zone),
 #      ports SMBP_ETCD_PORT (23791) SMBP_ETCD_PEER_PORT (23801) SMBP_APISERVER_PORT (26443)
-#      SMBP_KCM_PORT (26257) SMBP_SCHEDULER_PORT (26259) SMBP_KWOK_PORT (26080).
+#      SMBP_KCM_PORT (26257) SMBP_SCHEDULER_PORT (26259) SMBP_KWOK_PORT (26080),
+#      SMBP_POD_CIDR (10.244.0.0/16: kwok's pod IPs; give a side cluster its own range so that pod IPs
+#      put on lo by a test, e.g. tests/install, cannot collide with another cluster's).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/cluster-lib.sh"
 
@@ -23,7 +25,7 @@ ZONES=(zone-a zone-b zone-c)
 REGION="region-1"
 SERVICE_CIDR="10.96.0.0/16"
 SERVICE_IP="10.96.0.1" # first IP of SERVICE_CIDR: the "kubernetes" Service
-POD_CIDR="10.244.0.0/16"
+POD_CIDR="${SMBP_POD_CIDR:-10.244.0.0/16}"
 
 log() { echo "cluster-up: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

@@ -38,6 +38,12 @@ pub const WEBHOOK_CERT_DIR: &str = "/tmp/k8s-webhook-server/serving-certs";
 pub const WEBHOOK_NAME: &str = "vbigpeer.smbp.io";
 /// Name of the ValidatingWebhookConfiguration a local run registers (`--webhook-register-local`).
 pub const WEBHOOK_LOCAL_CONFIGURATION: &str = "smbp-operator-local";
+/// The kustomize install's webhook Service (in front of the webhook port).
+pub const WEBHOOK_SERVICE: &str = "smbp-operator-webhook-service";
+/// The kustomize install's ValidatingWebhookConfiguration (its `caBundle` set by the operator).
+pub const WEBHOOK_CONFIGURATION: &str = "smbp-operator-validating-webhook-configuration";
+/// The Secret where the operator keeps its own webhook certificate (kustomize install).
+pub const WEBHOOK_CERT_SECRET: &str = "smbp-operator-webhook-cert";
 /// Seconds the API server waits for the webhook before applying its failure policy.
 pub const WEBHOOK_TIMEOUT_SECONDS: i32 = 10;
 

@@ -101,6 +101,21 @@ struct RunArgs {
     /// and remove it on exit. Needs permission to manage validatingwebhookconfigurations.
     #[arg(long, env = "WEBHOOK_REGISTER_LOCAL", default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     webhook_register_local: bool,
+    /// Keep the webhook certificate in this Secret of the operator's namespace (POD_NAMESPACE):
+    /// a CA and a serving certificate for the webhook Service, made when absent, renewed
+    /// before they expire, served by every replica without a restart (instead of
+    /// --webhook-cert-dir). Used by the kustomize install; OLM provides its own.
+    #[arg(long, env = "WEBHOOK_CERT_SECRET")]
+    webhook_cert_secret: Option<String>,
+    /// The Service the API server calls the webhook through (the names of the certificate
+    /// kept with --webhook-cert-secret: <service>.<namespace>.svc).
+    #[arg(long, env = "WEBHOOK_SERVICE", default_value = facts::WEBHOOK_SERVICE)]
+    webhook_service: String,
+    /// With --webhook-cert-secret: the ValidatingWebhookConfiguration whose webhook
+    /// vbigpeer.smbp.io gets the CA as caBundle (set again when changed or cleared); empty:
+    /// leave caBundle alone.
+    #[arg(long, env = "WEBHOOK_CONFIGURATION", default_value = "")]
+    webhook_configuration: String,
 }
 
 /// `--webhook-bind-address`: an address, or none (turned off).
@@ -300,6 +315,25 @@ async fn start_webhook(
         namespaces: namespaces(&args.watch_namespace),
         metrics: metrics.clone(),
     });
+    if let Some(secret) = args.webhook_cert_secret.clone().filter(|s| !s.is_empty())
+        && !args.webhook_register_local
+    {
+        let settings = webhook::keeper::Settings {
+            namespace: args.leader_election_namespace.clone(),
+            secret,
+            service: args.webhook_service.clone(),
+            configuration: Some(args.webhook_configuration.clone()).filter(|c| !c.is_empty()),
+        };
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let what = format!("Secret {}/{}", settings.namespace, settings.secret);
+        let source = smbp_operator::telemetry::tls::SharedSource::new(what, rx);
+        webhook::serve::start(addr, Certificate::Shared(source), hook)
+            .await
+            .context("starting the admission webhook")?;
+        info!(secret = %settings.secret, namespace = %settings.namespace, names = ?settings.names(), configuration = ?settings.configuration, "keeping the webhook certificate");
+        tokio::spawn(webhook::keeper::run(client.clone(), settings, tx));
+        return Ok(false);
+    }
     if !args.webhook_register_local {
         webhook::serve::start(addr, Certificate::Dir(args.webhook_cert_dir.clone()), hook)
             .await
@@ -468,6 +502,25 @@ mod tests {
             }
             Security::Plain => panic!("the Deployment must serve secure metrics"),
         }
+    }
+
+    #[test]
+    fn the_kustomize_deployment_args_keep_the_webhook_certificate() {
+        let r = olm::release::Release::with_defaults("1.2.3", "2026-01-01T00:00:00Z");
+        let d = olm::manager::deployment(&r, false);
+        let args = d.spec.unwrap().template.spec.unwrap().containers[0]
+            .args
+            .clone()
+            .unwrap();
+        let extra: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+        let a = run_args(&extra);
+        assert_eq!(
+            a.webhook_cert_secret.as_deref(),
+            Some(facts::WEBHOOK_CERT_SECRET)
+        );
+        assert_eq!(a.webhook_service, facts::WEBHOOK_SERVICE);
+        assert_eq!(a.webhook_configuration, facts::WEBHOOK_CONFIGURATION);
+        assert!(!a.webhook_register_local);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::kustomize_webhook as webhook;
 use super::release::{self, Release};
 use super::{crd, manager, monitoring, rbac, scorecard};
 
@@ -38,6 +39,7 @@ fn default_kustomization() -> String {
          - ../crd\n\
          - ../rbac\n\
          - ../manager\n\
+         - ../webhook\n\
          - metrics_service.yaml\n\
          # [PROMETHEUS] The operator's ServiceMonitor, alerting rules and Grafana dashboards.\n\
          # Needs the Prometheus Operator's CRDs (monitoring.coreos.com/v1); see README \"Observability\".\n\
@@ -103,7 +105,36 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
                 "leader_election_role.yaml",
                 "leader_election_role_binding.yaml",
                 "metrics_reader_role.yaml",
+                "webhook_certificate_role.yaml",
+                "webhook_certificate_role_binding.yaml",
+                "webhook_configuration_role.yaml",
+                "webhook_configuration_role_binding.yaml",
             ]),
+        ),
+        (
+            "config/rbac/webhook_certificate_role.yaml".into(),
+            y(&webhook::certificate_role()),
+        ),
+        (
+            "config/rbac/webhook_certificate_role_binding.yaml".into(),
+            y(&webhook::certificate_role_binding()),
+        ),
+        (
+            "config/rbac/webhook_configuration_role.yaml".into(),
+            y(&webhook::configuration_role()),
+        ),
+        (
+            "config/rbac/webhook_configuration_role_binding.yaml".into(),
+            y(&webhook::configuration_role_binding()),
+        ),
+        ("config/webhook/service.yaml".into(), y(&webhook::service())),
+        (
+            "config/webhook/manifests.yaml".into(),
+            y(&webhook::configuration()),
+        ),
+        (
+            "config/webhook/kustomization.yaml".into(),
+            kustomization(&["service.yaml", "manifests.yaml"]),
         ),
         ("config/manager/namespace.yaml".into(), y(&namespace)),
         ("config/manager/manager.yaml".into(), y(&deployment)),
@@ -156,7 +187,13 @@ mod tests {
         let k = default_kustomization();
         assert_eq!(
             resources(&k),
-            ["../crd", "../rbac", "../manager", "metrics_service.yaml"]
+            [
+                "../crd",
+                "../rbac",
+                "../manager",
+                "../webhook",
+                "metrics_service.yaml"
+            ]
         );
         assert!(k.lines().any(|l| l == "#- ../prometheus"), "{k}");
         // Uncommented, it is still a valid kustomization that adds config/prometheus.

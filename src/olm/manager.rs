@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use super::release::Release;
 use crate::facts::{
     HEALTH_PORT, METRICS_PORT, METRICS_SERVICE, OPERATOR_DEPLOYMENT as NAME,
-    OPERATOR_SERVICE_ACCOUNT as SERVICE_ACCOUNT, WEBHOOK_PORT,
+    OPERATOR_SERVICE_ACCOUNT as SERVICE_ACCOUNT, WEBHOOK_CERT_SECRET, WEBHOOK_CONFIGURATION,
+    WEBHOOK_PORT, WEBHOOK_SERVICE,
 };
 
 /// Labels of the operator pods.
@@ -79,6 +80,17 @@ pub fn args() -> Vec<String> {
     ]
 }
 
+/// Arguments the kustomize install adds (not OLM's, which mounts a certificate it makes): the
+/// operator keeps its own webhook certificate and sets the `caBundle` of the install's
+/// ValidatingWebhookConfiguration (see [`super::kustomize_webhook`]).
+pub fn kustomize_webhook_args() -> Vec<String> {
+    vec![
+        format!("--webhook-cert-secret={WEBHOOK_CERT_SECRET}"),
+        format!("--webhook-service={WEBHOOK_SERVICE}"),
+        format!("--webhook-configuration={WEBHOOK_CONFIGURATION}"),
+    ]
+}
+
 /// The Service in front of the metrics port (scraped by a ServiceMonitor with a bearer token).
 pub fn metrics_service() -> Service {
     Service {
@@ -102,7 +114,8 @@ pub fn metrics_service() -> Service {
     }
 }
 
-/// The operator Deployment. `olm` sets WATCH_NAMESPACE from OLM's target-namespaces annotation.
+/// The operator Deployment. `olm` sets WATCH_NAMESPACE from OLM's target-namespaces annotation;
+/// without it (kustomize) the operator keeps its own webhook certificate.
 pub fn deployment(release: &Release, olm: bool) -> Deployment {
     let mut env = vec![
         if olm {
@@ -181,7 +194,11 @@ pub fn deployment(release: &Release, olm: bool) -> Deployment {
                     containers: vec![Container {
                         name: "manager".into(),
                         image: Some(release.operator_image.clone()),
-                        args: Some(args()),
+                        args: Some(if olm {
+                            args()
+                        } else {
+                            [args(), kustomize_webhook_args()].concat()
+                        }),
                         env: Some(env),
                         ports: Some(vec![
                             port("metrics", METRICS_PORT),
@@ -253,6 +270,31 @@ mod tests {
             assert_eq!(get.port, IntOrString::String("health".into()));
             assert_eq!(get.scheme, None, "probes are plain HTTP");
         }
+    }
+
+    #[test]
+    fn only_the_kustomize_deployment_keeps_its_own_webhook_certificate() {
+        let r = Release::with_defaults("1.2.3", "2026-01-01T00:00:00Z");
+        let args = |olm| {
+            deployment(&r, olm)
+                .spec
+                .unwrap()
+                .template
+                .spec
+                .unwrap()
+                .containers[0]
+                .args
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(args(true), super::args(), "OLM provides the certificate");
+        let k = args(false);
+        assert_eq!(k[..super::args().len()], super::args()[..]);
+        assert!(k.contains(&"--webhook-cert-secret=smbp-operator-webhook-cert".to_string()));
+        assert!(k.contains(&"--webhook-service=smbp-operator-webhook-service".to_string()));
+        assert!(k.contains(
+            &"--webhook-configuration=smbp-operator-validating-webhook-configuration".to_string()
+        ));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod file;
 pub mod flavour;
 pub mod generate;
 pub mod kustomize;
+pub mod kustomize_webhook;
 pub mod manager;
 pub mod monitoring;
 pub mod rbac;

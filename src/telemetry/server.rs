@@ -21,6 +21,7 @@ use tracing::{debug, error, info, warn};
 use super::access::{CachePolicy, Decision, Gate, Reviewer};
 use super::metrics::Metrics;
 use super::tls;
+use super::tls::Source as _;
 use crate::facts::METRICS_PATH;
 
 /// How often the certificate directory is looked at for a renewed certificate.
@@ -221,7 +222,12 @@ pub async fn start(
                 Some(dir) => {
                     let mut source = tls::DirSource::new(dir);
                     let served = RustlsConfig::from_config(tls::server_config(source.load()?)?);
-                    tokio::spawn(tls::watch(source, served.clone(), CERT_POLL_INTERVAL));
+                    tokio::spawn(tls::watch(
+                        source,
+                        served.clone(),
+                        CERT_POLL_INTERVAL,
+                        "metrics",
+                    ));
                     served
                 }
                 None => RustlsConfig::from_config(tls::server_config(tls::self_signed(&names)?)?),

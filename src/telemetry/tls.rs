@@ -97,7 +97,7 @@ pub fn server_config(key: CertifiedKey) -> Result<Arc<ServerConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
-/// What one look at the certificate directory found.
+/// What one look at a certificate source found.
 #[derive(Debug)]
 pub enum Poll {
     /// Same content (or same failure) as last time.
@@ -106,6 +106,51 @@ pub enum Poll {
     Reloaded(CertifiedKey),
     /// New content (or a new failure) that cannot be served; reported once.
     Rejected(TlsError),
+}
+
+/// Where a served certificate comes from: looked at every few seconds, a renewed certificate
+/// served from the next handshake on. A directory ([`DirSource`]: OLM, cert-manager, the
+/// service CA) or what the operator keeps itself ([`SharedSource`]: a Secret it reads).
+pub trait Source: Send + 'static {
+    /// Look again; parse only what changed since the last look.
+    fn poll(&mut self) -> Poll;
+    /// Forget what was seen: the next [`Source::poll`] reports.
+    fn reset(&mut self);
+    /// Where the certificate comes from, for logs (never its content).
+    fn describe(&self) -> String;
+    /// The first load: the certificate, or why there is none.
+    fn load(&mut self) -> Result<CertifiedKey, TlsError> {
+        self.reset();
+        match self.poll() {
+            Poll::Reloaded(key) => Ok(key),
+            Poll::Rejected(e) => Err(e),
+            Poll::Unchanged => unreachable!("a first look always reports"),
+        }
+    }
+}
+
+/// Judge PEM content (or why there is none) against what was seen last time: report only a
+/// change. Remembers a digest, never the content.
+fn judge(seen: &mut Option<[u8; 32]>, content: Result<(&[u8], &[u8]), &TlsError>) -> Option<()> {
+    let mut h = Sha256::new();
+    match content {
+        Ok((c, k)) => {
+            h.update(b"ok");
+            h.update((c.len() as u64).to_be_bytes());
+            h.update(c);
+            h.update(k);
+        }
+        Err(e) => {
+            h.update(b"err");
+            h.update(e.to_string());
+        }
+    }
+    let state: [u8; 32] = h.finalize().into();
+    if *seen == Some(state) {
+        return None;
+    }
+    *seen = Some(state);
+    Some(())
 }
 
 /// A certificate directory, read on demand; remembers what it last saw.
@@ -132,50 +177,85 @@ impl DirSource {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+}
 
+impl Source for DirSource {
     /// Read both files; parse them only when they differ from the last look.
-    pub fn poll(&mut self) -> Poll {
+    fn poll(&mut self) -> Poll {
         let files = read(self.dir.join(CERT_FILE))
             .and_then(|c| read(self.dir.join(KEY_FILE)).map(|k| (c, k)));
-        let mut h = Sha256::new();
-        match &files {
-            Ok((c, k)) => {
-                h.update(b"ok");
-                h.update((c.len() as u64).to_be_bytes());
-                h.update(c);
-                h.update(k);
-            }
-            Err(e) => {
-                h.update(b"err");
-                h.update(e.to_string());
-            }
-        }
-        let state: [u8; 32] = h.finalize().into();
-        if self.seen == Some(state) {
+        let content = files.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice()));
+        if judge(&mut self.seen, content).is_none() {
             return Poll::Unchanged;
         }
-        self.seen = Some(state);
         match files.and_then(|(c, k)| certified_key(&c, &k)) {
             Ok(key) => Poll::Reloaded(key),
             Err(e) => Poll::Rejected(e),
         }
     }
 
-    /// The first load: the certificate, or why there is none.
-    pub fn load(&mut self) -> Result<CertifiedKey, TlsError> {
+    fn reset(&mut self) {
         self.seen = None;
-        match self.poll() {
-            Poll::Reloaded(key) => Ok(key),
-            Poll::Rejected(e) => Err(e),
-            Poll::Unchanged => unreachable!("a first look always reports"),
+    }
+
+    fn describe(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
+/// PEM certificate chain and private key, shared in memory.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
+/// A certificate published in memory by whoever keeps it (the webhook's own certificate,
+/// read from its Secret by [`crate::webhook::keeper`]); `None` until there is one.
+#[derive(Debug)]
+pub struct SharedSource {
+    what: String,
+    current: tokio::sync::watch::Receiver<Option<Pair>>,
+    seen: Option<[u8; 32]>,
+}
+
+impl SharedSource {
+    /// Serve what `current` holds; `what` names it in logs (e.g. the Secret).
+    pub fn new(what: String, current: tokio::sync::watch::Receiver<Option<Pair>>) -> SharedSource {
+        SharedSource {
+            what,
+            current,
+            seen: None,
         }
     }
 }
 
-/// Look at the directory every `every` and have `served` serve new certificates from the next
+impl Source for SharedSource {
+    fn poll(&mut self) -> Poll {
+        let pair = self.current.borrow().clone();
+        let pair = pair.ok_or_else(|| TlsError::Pem {
+            what: "certificate",
+            message: "not made or read yet".into(),
+        });
+        let content = pair.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice()));
+        if judge(&mut self.seen, content).is_none() {
+            return Poll::Unchanged;
+        }
+        match pair.and_then(|(c, k)| certified_key(&c, &k)) {
+            Ok(key) => Poll::Reloaded(key),
+            Err(e) => Poll::Rejected(e),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.seen = None;
+    }
+
+    fn describe(&self) -> String {
+        self.what.clone()
+    }
+}
+
+/// Look at `source` every `every` and have `served` serve new certificates from the next
 /// handshake on as they appear (e.g. when cert-manager or the service CA rotates them); a bad
-/// update keeps the current one.
-pub async fn watch(mut source: DirSource, served: RustlsConfig, every: Duration) {
+/// update keeps the current one. `what` names the endpoint in logs.
+pub async fn watch(mut source: impl Source, served: RustlsConfig, every: Duration, what: &str) {
     loop {
         tokio::time::sleep(every).await;
         let rejected = match source.poll() {
@@ -183,14 +263,14 @@ pub async fn watch(mut source: DirSource, served: RustlsConfig, every: Duration)
             Poll::Reloaded(key) => match server_config(key) {
                 Ok(config) => {
                     served.reload_from_config(config);
-                    info!(dir = %source.dir().display(), "serving the renewed metrics certificate");
+                    info!(source = %source.describe(), "serving the renewed {what} certificate");
                     continue;
                 }
                 Err(e) => e,
             },
             Poll::Rejected(e) => e,
         };
-        warn!(dir = %source.dir().display(), error = %rejected, "keeping the current metrics certificate");
+        warn!(source = %source.describe(), error = %rejected, "keeping the current {what} certificate");
     }
 }
 
@@ -310,6 +390,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_shared_certificate_is_reparsed_only_when_it_changes() {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let mut src = SharedSource::new("Secret ns/name".into(), rx);
+        assert!(matches!(src.load(), Err(TlsError::Pem { .. })), "none yet");
+        assert!(matches!(src.poll(), Poll::Unchanged));
+        let (_, leaf, key) = ca_and_leaf();
+        tx.send_replace(Some((leaf.clone().into_bytes(), key.clone().into_bytes())));
+        assert!(matches!(src.poll(), Poll::Reloaded(_)));
+        assert!(matches!(src.poll(), Poll::Unchanged));
+        let (_, _, other) = ca_and_leaf();
+        tx.send_replace(Some((leaf.into_bytes(), other.into_bytes())));
+        assert!(matches!(src.poll(), Poll::Rejected(TlsError::Key(_))));
+        assert_eq!(src.describe(), "Secret ns/name");
+    }
+
     #[tokio::test]
     async fn the_watcher_swaps_the_served_certificate() {
         let dir = tempfile::tempdir().unwrap();
@@ -317,7 +413,12 @@ mod tests {
         write(dir.path(), &leaf1, &key1);
         let mut src = DirSource::new(dir.path());
         let served = RustlsConfig::from_config(server_config(src.load().unwrap()).unwrap());
-        let task = tokio::spawn(watch(src, served.clone(), Duration::from_millis(20)));
+        let task = tokio::spawn(watch(
+            src,
+            served.clone(),
+            Duration::from_millis(20),
+            "metrics",
+        ));
         let (_, leaf2, key2) = ca_and_leaf();
         write(dir.path(), &leaf2, &key2);
         let want = CertificateDer::from_pem_slice(leaf2.as_bytes()).unwrap();

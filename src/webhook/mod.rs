@@ -5,11 +5,14 @@
 //! they come from. It also checks what no schema can: one host name per cluster, one
 //! transaction-log topic per Kafka cluster.
 //!
-//! [`fields`] and [`decide`] are pure; [`review`] (dry runs, reads), [`serve`] (HTTPS) and
-//! [`local`] (a local run's registration) do the I/O.
+//! [`fields`], [`decide`] and [`certificate`] are pure; [`review`] (dry runs, reads), [`serve`]
+//! (HTTPS), [`local`] (a local run's registration) and [`keeper`] (the certificate the operator
+//! keeps itself, for the kustomize install) do the I/O.
 
+pub mod certificate;
 pub mod decide;
 pub mod fields;
+pub mod keeper;
 pub mod local;
 pub mod review;
 pub mod serve;

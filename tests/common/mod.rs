@@ -258,14 +258,28 @@ impl Operator {
         metrics: String,
         env: &[(&str, &str)],
     ) -> Operator {
+        let health = format!("127.0.0.1:{}", free_port());
+        Operator::spawn_args(bin, kubeconfig, log, &["run".into()], metrics, health, env)
+    }
+
+    /// As [`Operator::spawn`], with the given command line (e.g. a Deployment's `args`, whose
+    /// flags win over the environment set here) and probe address.
+    pub fn spawn_args(
+        bin: &str,
+        kubeconfig: &Path,
+        log: PathBuf,
+        args: &[String],
+        metrics: String,
+        health: String,
+        env: &[(&str, &str)],
+    ) -> Operator {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .unwrap();
-        let health = format!("127.0.0.1:{}", free_port());
         let mut cmd = Command::new(bin);
-        cmd.arg("run")
+        cmd.args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("METRICS_BIND_ADDRESS", &metrics)
             .env("HEALTH_PROBE_BIND_ADDRESS", &health)
