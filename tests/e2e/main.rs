@@ -912,6 +912,21 @@ async fn shrinking_replicas_and_replication_factor_together_reaches_ready() {
     );
 }
 
+/// Deletes a cluster-scoped object with kubectl when dropped (also when the test panics).
+struct RemoveOnDrop {
+    kubectl: String,
+    what: [&'static str; 2],
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.kubectl)
+            .args(["delete", "--ignore-not-found", "--wait=false"])
+            .args(self.what)
+            .output();
+    }
+}
+
 /// `kubectl apply -k config/default` installs the operator without OLM: every object is
 /// accepted and the operator Deployment becomes available in a restricted namespace.
 #[tokio::test]
@@ -923,6 +938,16 @@ async fn kustomize_install_is_accepted() {
         .map(|d| format!("{d}/bin/kubectl"))
         .unwrap_or_else(|_| "kubectl".into());
     let root = env!("CARGO_MANIFEST_DIR");
+    // config/default registers the BigPeer webhook (failurePolicy Fail) at a Service whose pod
+    // never runs here: remove it whatever happens, or every later BigPeer write in the suite is
+    // refused. The install e2e (`make install-e2e`) serves and tests that webhook.
+    let _webhook = RemoveOnDrop {
+        kubectl: kubectl.clone(),
+        what: [
+            "validatingwebhookconfiguration",
+            smbp_operator::facts::WEBHOOK_CONFIGURATION,
+        ],
+    };
     let out = std::process::Command::new(&kubectl)
         .args([
             "apply",
