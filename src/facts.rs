@@ -31,6 +31,9 @@ pub const METRICS_PATH: &str = "/metrics";
 pub const WEBHOOK_PATH: &str = "/validate-smbp-io-v1alpha1-bigpeer";
 /// The webhook's port (HTTPS), the container port OLM and the webhook Service point at.
 pub const WEBHOOK_PORT: i32 = 9443;
+/// Port of the Service in front of the webhook (OLM's and the kustomize install's), forwarded to
+/// [`WEBHOOK_PORT`].
+pub const WEBHOOK_SERVICE_PORT: i32 = 443;
 /// Where the webhook's serving certificate is read from (`tls.crt`, `tls.key`): where OLM
 /// mounts the certificates it makes for a CSV's webhook.
 pub const WEBHOOK_CERT_DIR: &str = "/tmp/k8s-webhook-server/serving-certs";

@@ -302,7 +302,7 @@ fn owned_resources() -> Value {
 
 /// Port of the Service OLM puts in front of the webhook (`containerPort` in the CSV's terms);
 /// OLM's Service forwards it to the operator's container port [`WEBHOOK_PORT`].
-pub const WEBHOOK_SERVICE_PORT: i32 = 443;
+pub use crate::facts::WEBHOOK_SERVICE_PORT;
 
 /// The CSV's `webhookdefinitions`: the BigPeer validating webhook, the same one a local run
 /// registers ([`webhook::local::webhook`]: name, rules, failure policy, side effects, timeout,

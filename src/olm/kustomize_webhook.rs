@@ -8,22 +8,19 @@
 use k8s_openapi::api::admissionregistration::v1::{
     ServiceReference, ValidatingWebhookConfiguration, WebhookClientConfig,
 };
-use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::rbac::v1::{
     ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::manager;
 use super::release::SUGGESTED_NAMESPACE;
 use crate::facts::{
     OPERATOR_SERVICE_ACCOUNT, WEBHOOK_CERT_SECRET, WEBHOOK_CONFIGURATION, WEBHOOK_PATH,
-    WEBHOOK_SERVICE,
+    WEBHOOK_SERVICE, WEBHOOK_SERVICE_PORT,
 };
 
-/// The port of the webhook Service (the API server calls it; the pods listen on 9443).
-pub const SERVICE_PORT: i32 = 443;
 /// The Role that lets the operator keep its certificate Secret (in its own namespace).
 pub const CERTIFICATE_ROLE: &str = "smbp-operator-webhook-certificate";
 /// The ClusterRole that lets the operator set the caBundle of its webhook configuration.
@@ -45,24 +42,7 @@ fn meta(name: &str) -> ObjectMeta {
 
 /// The Service the API server calls the webhook through: 443 to the pods' `webhook` port.
 pub fn service() -> Service {
-    Service {
-        metadata: ObjectMeta {
-            labels: Some(manager::labels()),
-            ..meta(WEBHOOK_SERVICE)
-        },
-        spec: Some(ServiceSpec {
-            selector: Some(manager::labels()),
-            ports: Some(vec![ServicePort {
-                name: Some("webhook".into()),
-                port: SERVICE_PORT,
-                target_port: Some(IntOrString::String("webhook".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    manager::service(WEBHOOK_SERVICE, "webhook", WEBHOOK_SERVICE_PORT)
 }
 
 /// The ValidatingWebhookConfiguration: every namespace (`WATCH_NAMESPACE` is empty in this
@@ -73,7 +53,7 @@ pub fn configuration() -> ValidatingWebhookConfiguration {
             name: WEBHOOK_SERVICE.into(),
             namespace: SUGGESTED_NAMESPACE.into(),
             path: Some(WEBHOOK_PATH.into()),
-            port: Some(SERVICE_PORT),
+            port: Some(WEBHOOK_SERVICE_PORT),
         }),
         ca_bundle: None,
         url: None,
@@ -160,6 +140,7 @@ pub fn configuration_role_binding() -> ClusterRoleBinding {
 mod tests {
     use super::*;
     use crate::facts::{WEBHOOK_NAME, WEBHOOK_PORT};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
     #[test]
     fn the_service_sends_443_to_the_pods_webhook_port() {

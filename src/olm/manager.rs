@@ -93,18 +93,24 @@ pub fn kustomize_webhook_args() -> Vec<String> {
 
 /// The Service in front of the metrics port (scraped by a ServiceMonitor with a bearer token).
 pub fn metrics_service() -> Service {
+    service(METRICS_SERVICE, "metrics", METRICS_PORT)
+}
+
+/// A Service `name` in front of the operator's pods: `port` to their container port named
+/// `port_name`.
+pub fn service(name: &str, port_name: &str, port: i32) -> Service {
     Service {
         metadata: ObjectMeta {
-            name: Some(METRICS_SERVICE.into()),
+            name: Some(name.into()),
             labels: Some(labels()),
             ..Default::default()
         },
         spec: Some(ServiceSpec {
             selector: Some(labels()),
             ports: Some(vec![ServicePort {
-                name: Some("metrics".into()),
-                port: METRICS_PORT,
-                target_port: Some(IntOrString::String("metrics".into())),
+                name: Some(port_name.into()),
+                port,
+                target_port: Some(IntOrString::String(port_name.into())),
                 protocol: Some("TCP".into()),
                 ..Default::default()
             }]),
