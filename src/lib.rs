@@ -5,6 +5,7 @@
 //! ([`bigpeer`]) above those; [`olm`] (packaging and docs generation) on top, depended on by
 //! nothing but the binary.
 
+pub mod access;
 pub mod api;
 pub mod bigpeer;
 pub mod build;

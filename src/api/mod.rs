@@ -1,5 +1,6 @@
 //! The `BigPeer` custom resource: types, defaults, conditions and apply-time rules.
 
+pub mod app;
 pub mod cel;
 pub mod conditions;
 pub mod monitoring;
@@ -7,6 +8,7 @@ pub mod network;
 pub mod reason;
 pub mod v1alpha1;
 
+pub use app::*;
 pub use v1alpha1::*;
 
 /// API group of every custom resource this operator owns.

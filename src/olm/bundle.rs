@@ -75,18 +75,19 @@ pub fn files(r: &Release, flavour: Flavour, dir: &str, dockerfile: bool) -> Vec<
     for (k, v) in &annotations {
         ann_map.insert((*k).into(), json!(v));
     }
-    let mut out = vec![
-        (
-            format!(
-                "{dir}/manifests/{}.clusterserviceversion.yaml",
-                release::PACKAGE
-            ),
-            yaml(&csv::csv(r, flavour, &example())),
+    let mut out = vec![(
+        format!(
+            "{dir}/manifests/{}.clusterserviceversion.yaml",
+            release::PACKAGE
         ),
-        (
-            format!("{dir}/manifests/smbp.io_bigpeers.yaml"),
-            crd::crds().iter().map(yaml).collect::<String>(),
-        ),
+        yaml(&csv::csv(r, flavour, &example())),
+    )];
+    out.extend(
+        crd::crds()
+            .iter()
+            .map(|c| (format!("{dir}/manifests/{}", crd::file_name(c)), yaml(c))),
+    );
+    out.extend([
         (
             format!(
                 "{dir}/manifests/{}_v1_service.yaml",
@@ -109,7 +110,7 @@ pub fn files(r: &Release, flavour: Flavour, dir: &str, dockerfile: bool) -> Vec<
             format!("{dir}/tests/scorecard/config.yaml"),
             yaml(&scorecard::config()),
         ),
-    ];
+    ]);
     out.extend(monitoring::bundle_files(dir, flavour));
     if dockerfile {
         let mut d = String::from(

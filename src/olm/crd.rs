@@ -3,23 +3,42 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::api::BigPeer;
+use crate::api::{BigPeer, BigPeerApiKey, BigPeerApp};
 
 /// Every CRD the operator owns, with user-facing descriptions.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    let mut crd = BigPeer::crd();
+    vec![
+        described(
+            BigPeer::crd(),
+            "BigPeer is a Self-Managed Big Peer cluster (Ditto sync server): store, subscription and API servers with their transaction log and keys, kept by smbp-operator.",
+        ),
+        described(
+            BigPeerApp::crd(),
+            "BigPeerApp is an app served by a BigPeer: its app ID and the identity providers its small peers log in with.",
+        ),
+        described(
+            BigPeerApiKey::crd(),
+            "BigPeerApiKey is an API key of a BigPeerApp: the operator generates it into a Secret owned by the key and gives the Big Peer servers only its salted hash.",
+        ),
+    ]
+}
+
+fn described(mut crd: CustomResourceDefinition, description: &str) -> CustomResourceDefinition {
     for v in &mut crd.spec.versions {
         if let Some(schema) = v
             .schema
             .as_mut()
             .and_then(|s| s.open_api_v3_schema.as_mut())
         {
-            schema.description = Some(
-                "BigPeer is a Self-Managed Big Peer cluster (Ditto sync server): store, subscription and API servers with their transaction log and keys, kept by smbp-operator.".into(),
-            );
+            schema.description = Some(description.into());
         }
     }
-    vec![crd]
+    crd
+}
+
+/// The file name of a CRD, `<group>_<plural>.yaml`, as operator-sdk names them.
+pub fn file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
 }
 
 /// Multi-document YAML of every CRD.

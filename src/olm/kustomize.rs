@@ -72,14 +72,27 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         }},
     });
     let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": crate::facts::OPERATOR_SERVICE_ACCOUNT}});
-    let mut out = vec![
-        (
-            "config/crd/bases/smbp.io_bigpeers.yaml".to_string(),
-            crd::yaml(),
-        ),
+    let crds = crd::crds();
+    let crd_files: Vec<String> = crds
+        .iter()
+        .map(|c| format!("bases/{}", crd::file_name(c)))
+        .collect();
+    let mut out: Vec<(String, String)> = crds
+        .iter()
+        .map(|c| {
+            (
+                format!("config/crd/bases/{}", crd::file_name(c)),
+                format!(
+                    "---\n{}",
+                    serde_yaml_ng::to_string(c).expect("CRDs serialize")
+                ),
+            )
+        })
+        .collect();
+    out.extend([
         (
             "config/crd/kustomization.yaml".into(),
-            kustomization(&["bases/smbp.io_bigpeers.yaml"]),
+            kustomization(&crd_files.iter().map(String::as_str).collect::<Vec<_>>()),
         ),
         ("config/rbac/role.yaml".into(), y(&cluster_role)),
         (
@@ -158,7 +171,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
             "config/manifests/kustomization.yaml".into(),
             kustomization(&["../default", "../samples", "../scorecard"]),
         ),
-    ];
+    ]);
     out.extend(monitoring::kustomize_files());
     out.extend(
         scorecard::layout()
