@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kube::runtime::events::{Recorder, Reporter};
-use smbp_operator::bigpeer;
 use smbp_operator::controller::{Context, integrations::IntegrationCache};
+use smbp_operator::controllers;
 use smbp_operator::facts;
 use smbp_operator::images::RelatedImages;
 use smbp_operator::telemetry::metrics::Metrics;
@@ -402,7 +402,7 @@ async fn control(
             }
         };
         // Already ready (standing by); stays ready while the new leader's caches fill.
-        bigpeer::run(
+        controllers::run(
             ctx,
             namespaces(&args.watch_namespace),
             args.max_concurrent_reconciles,
@@ -414,7 +414,7 @@ async fn control(
         metrics.set_leader(true);
         let ctx = context(client, metrics, &identity);
         // Ready once the caches are synced.
-        bigpeer::run(
+        controllers::run(
             ctx,
             namespaces(&args.watch_namespace),
             args.max_concurrent_reconciles,
@@ -432,16 +432,12 @@ fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<C
         controller: facts::MANAGER.into(),
         instance: Some(identity.to_string()),
     };
-    Arc::new(Context {
-        recorder: Recorder::new(client.clone(), reporter),
-        client,
+    Arc::new(Context::new(
+        client.clone(),
+        Recorder::new(client, reporter),
         metrics,
-        images: RelatedImages::from_env(),
-        integrations: IntegrationCache::default(),
-        backoffs: Default::default(),
-        last_applied: Default::default(),
-        caches: Default::default(),
-    })
+        RelatedImages::from_env(),
+    ))
 }
 
 fn hostname() -> String {

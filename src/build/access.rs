@@ -513,7 +513,7 @@ mod tests {
                 ..Default::default()
             };
             let r = render(&access, t(now));
-            for (k, current, old) in &keys {
+            for (_, current, old) in &keys {
                 prop_assert!(!r.keys.contains(current.expose()));
                 if let Some(o) = old { prop_assert!(!r.keys.contains(o.expose())); }
             }

@@ -254,7 +254,7 @@ mod tests {
             key,
             hash,
             rotated_at: Timestamp::from_second(1_800_000_000).unwrap(),
-            rotate_handled: (seed % 2 == 0).then(|| format!("r{seed}")),
+            rotate_handled: seed.is_multiple_of(2).then(|| format!("r{seed}")),
         }
     }
 

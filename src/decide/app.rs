@@ -68,6 +68,15 @@ pub fn served<'a>(bp: &str, apps: &[&'a BigPeerApp]) -> Vec<&'a BigPeerApp> {
     out
 }
 
+/// Whether one of `app`'s anonymous providers takes its shared token from Secret `secret`.
+pub fn names_secret(app: &BigPeerApp, secret: &str) -> bool {
+    app.spec
+        .auth_providers
+        .values()
+        .filter_map(|p| p.anonymous.as_ref())
+        .any(|a| a.shared_token_secret_ref.name == secret)
+}
+
 /// Where an app's clients connect: only when the BigPeer has a public host name.
 pub fn endpoints(bp: &BigPeer) -> Option<AppEndpoints> {
     let host = bp.spec.network.hostname.as_deref()?;

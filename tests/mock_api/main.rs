@@ -8,6 +8,7 @@ mod fixtures;
 mod server;
 
 mod apply;
+mod apps;
 mod cached;
 mod errors;
 mod finalize;
