@@ -3,6 +3,7 @@
 //! test namespaces enforce the restricted Pod Security Standard.
 
 mod admission;
+mod apps;
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../corpus/cases.rs"]
