@@ -2,8 +2,9 @@
 //!
 //! Imports run one way: [`facts`] and [`api`] at the bottom; the pure [`build`], [`rollout`]
 //! and [`decide`] above them; the I/O machinery of [`controller`] and the BigPeer controller
-//! ([`bigpeer`]) above those; [`olm`] (packaging and docs generation) on top, depended on by
-//! nothing but the binary.
+//! ([`bigpeer`]) above those, beside the admission webhook ([`webhook`]) and the management
+//! API ([`mgmt`]); [`olm`] (packaging and docs generation) on top, depended on by nothing but
+//! the binary.
 
 pub mod access;
 pub mod api;
@@ -14,6 +15,7 @@ pub mod decide;
 pub mod facts;
 pub mod images;
 pub mod leader;
+pub mod mgmt;
 pub mod olm;
 pub mod rollout;
 pub mod telemetry;

@@ -1,5 +1,5 @@
 //! The operator's RBAC rules: the single source for `config/rbac` and the CSV.
-//! Least privilege: no wildcards, no CRD writes, Secrets read by metadata only in code.
+//! Least privilege: no wildcards, no CRD writes; Secrets written only as the management API needs.
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -55,6 +55,7 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         rule(&["smbp.io"], &["bigpeers/finalizers"], &["update"]),
     ];
     rules.extend(owned_rules());
+    rules.extend(management_api_rules());
     rules.extend([
         rule(&[""], &["pods"], &["get", "list", "watch", "delete"]),
         rule(
@@ -62,8 +63,9 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["persistentvolumeclaims"],
             &["get", "list", "watch", "patch", "delete"],
         ),
-        // Read-only, and only ever as metadata (PartialObjectMetadata): the operator watches
-        // Secrets' metadata to see that the Secrets the pods mount exist, never their data.
+        // The controllers watch Secrets' metadata to see that the Secrets the pods mount
+        // exist; the management API reads the data of the few Secrets it answers with (a
+        // shared token, a new API key) by name. Its writes are in management_api_rules.
         rule(&[""], &["secrets"], READ),
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
@@ -76,6 +78,18 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         ),
     ]);
     rules
+}
+
+/// What the management API does with the operator's own credentials (after checking that the
+/// caller may do it): read, create, change and delete apps and keys; keep an anonymous
+/// provider's shared token in a Secret owned by its app (create, patch, delete; reading a
+/// Secret's data is `get`, which the Secrets rule grants), and read a new key from the Secret
+/// the controller made for it.
+pub fn management_api_rules() -> Vec<PolicyRule> {
+    vec![
+        rule(&["smbp.io"], &["bigpeerapps", "bigpeerapikeys"], MANAGE),
+        rule(&[""], &["secrets"], &["create", "patch", "delete"]),
+    ]
 }
 
 /// Cluster-scoped rules: reviewing the bearer tokens of metrics readers (TokenReview) and
@@ -207,11 +221,18 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_read_only() {
-        let r = namespaced_rules()
+    fn secrets_are_read_and_written_only_as_the_management_api_needs() {
+        let verbs: Vec<String> = namespaced_rules()
             .into_iter()
-            .find(|r| r.resources.iter().flatten().any(|x| x == "secrets"))
-            .unwrap();
-        assert_eq!(r.verbs, READ, "read-only: get, list and watch");
+            .filter(|r| r.resources.iter().flatten().any(|x| x == "secrets"))
+            .flat_map(|r| r.verbs)
+            .collect();
+        let mut verbs = verbs;
+        verbs.sort();
+        assert_eq!(
+            verbs,
+            ["create", "delete", "get", "list", "patch", "watch"],
+            "no update: the API patches the shared-token Secrets it keeps"
+        );
     }
 }
