@@ -125,9 +125,14 @@ pub struct Permission {
     /// Whether remote queries are allowed (needs `read.everything`).
     #[serde(default)]
     pub remote_query: bool,
-    /// Query language of the queries: 0 legacy, 1 DQL.
-    #[serde(default)]
+    /// Query language of the queries: 0 legacy, 1 DQL. Written only when 1, as Ditto's
+    /// example leaves the default out.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub ql_version: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// `PermissionRules`: everything, or per collection the queries whose documents are allowed.
@@ -235,7 +240,7 @@ mod tests {
             json!({"type": "anonymous", "sessionLength": 600, "sharedToken": "t",
                    "permission": {"read": {"everything": true, "queriesByCollection": {}},
                                   "write": {"everything": false, "queriesByCollection": {}},
-                                  "remoteQuery": false, "qlVersion": 0}})
+                                  "remoteQuery": false}})
         );
     }
 
