@@ -50,6 +50,11 @@ pub const WEBHOOK_CERT_SECRET: &str = "smbp-operator-webhook-cert";
 /// Seconds the API server waits for the webhook before applying its failure policy.
 pub const WEBHOOK_TIMEOUT_SECONDS: i32 = 10;
 
+/// The management API's port (HTTPS with authentication and authorization).
+pub const API_PORT: i32 = 9444;
+/// Name of the Service in front of the management API (the self-signed certificate's name).
+pub const API_SERVICE: &str = "smbp-operator-api";
+
 /// Optional add-ons: found through API discovery, used when present, and exported as the
 /// availability metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -182,7 +182,10 @@ where
     }
 }
 
-fn full<K>(
+/// A reflector store of kind `K` in `ns` (`None`: every namespace) fed by a watch with `cfg`,
+/// its objects without `managedFields` and trimmed by `trim`; the [`Index`] of its instance
+/// labels; and the stream that fills both when polled.
+pub fn full<K>(
     client: &Client,
     ns: Option<&str>,
     cfg: watcher::Config,

@@ -2,6 +2,8 @@
 //! Least privilege: no wildcards, no CRD writes; Secrets are written only as the operator's own
 //! (`<bp>-access`, the API keys' `<key>-api-key`), and read with their data only where the code
 //! needs it (the keys' own Secrets, and the shared tokens apps name).
+//! The management API acts with the operator's credentials only after a SubjectAccessReview
+//! of its caller.
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -59,14 +61,12 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["get", "update", "patch"],
         ),
         rule(&["smbp.io"], &["bigpeers/finalizers"], &["update"]),
-        // Apps and keys are the user's: read, the generated `spec.appId` patched in once, status
-        // written. A key owns its Secret with blockOwnerDeletion, which needs `update` on the
-        // key's finalizers where OwnerReferencesPermissionEnforcement is on (OpenShift).
-        rule(
-            &["smbp.io"],
-            &["bigpeerapps", "bigpeerapikeys"],
-            &["get", "list", "watch", "patch"],
-        ),
+        // Apps and keys: the controllers read them, patch the generated `spec.appId` in once
+        // and write status; the management API creates, changes and deletes them for callers a
+        // SubjectAccessReview allowed. A key owns its Secret with blockOwnerDeletion, which
+        // needs `update` on the key's finalizers where OwnerReferencesPermissionEnforcement is
+        // on (OpenShift).
+        rule(&["smbp.io"], &["bigpeerapps", "bigpeerapikeys"], MANAGE),
         rule(
             &["smbp.io"],
             &["bigpeerapps/status", "bigpeerapikeys/status"],
@@ -87,8 +87,9 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         // `create`, `update`/`patch`, and `delete` to prune. It reads every Secret's metadata
         // (PartialObjectMetadata: do the Secrets the pods mount exist?), the data of the keys'
         // own Secrets only (one watch selected by the label smbp.io/api-key), and one GET of a
-        // Secret an app names for its shared token when that Secret changes. RBAC cannot narrow
-        // `get`/`list`/`watch` to those: the code does.
+        // Secret an app names for its shared token when that Secret changes. The management API
+        // also keeps an anonymous provider's shared token in a Secret owned by its app. RBAC
+        // cannot narrow `get`/`list`/`watch` to those: the code does.
         rule(&[""], &["secrets"], MANAGE),
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
@@ -251,7 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn apps_and_keys_are_read_patched_and_have_their_status_written() {
+    fn apps_and_keys_are_managed_and_have_their_status_written() {
         let rules = namespaced_rules();
         let verbs = |resource: &str| -> Vec<String> {
             rules
@@ -262,14 +263,13 @@ mod tests {
                 .collect()
         };
         for kind in ["bigpeerapps", "bigpeerapikeys"] {
-            assert_eq!(verbs(kind), ["get", "list", "watch", "patch"], "{kind}");
+            assert_eq!(verbs(kind), MANAGE, "{kind}");
             assert_eq!(
                 verbs(&format!("{kind}/status")),
                 ["get", "update", "patch"],
                 "{kind}"
             );
         }
-        // Never created or deleted by the operator: they are the user's.
         assert_eq!(verbs("bigpeerapikeys/finalizers"), ["update"]);
         assert!(verbs("bigpeerapps/finalizers").is_empty());
     }

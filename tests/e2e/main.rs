@@ -8,12 +8,15 @@ mod apps;
 mod common;
 #[path = "../corpus/cases.rs"]
 mod corpus;
+#[path = "../common/ditto.rs"]
+mod ditto;
 mod exposure;
 #[path = "../common/generators.rs"]
 mod generators;
 mod harness;
 mod integrations;
 mod metrics_auth;
+mod mgmt_api;
 mod monitoring;
 mod network_policies;
 mod prometheus;

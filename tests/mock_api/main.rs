@@ -4,6 +4,8 @@
 //! fails the test. They run in seconds; the end-to-end suites check the same layers against
 //! a real control plane in minutes.
 
+#[path = "../common/ditto.rs"]
+mod ditto;
 mod fixtures;
 mod server;
 
@@ -12,6 +14,8 @@ mod apps;
 mod cached;
 mod errors;
 mod finalize;
+mod mgmt;
+mod mgmt_openapi;
 mod observe;
 mod reconcile;
 mod status;
