@@ -172,9 +172,15 @@ pub async fn wait_ready(client: &Client, ns: &str, name: &str, timeout: Duration
     .await
 }
 
-/// A directory under the test target's scratch space.
+/// A directory under the test target's scratch space (`target/tmp`), or under
+/// `SMBP_TEST_TMPDIR` when set: checkouts sharing one `CARGO_TARGET_DIR` while each runs its own
+/// cluster would otherwise overwrite each other's kubeconfigs and logs there.
 pub fn scratch_dir(sub: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(sub);
+    let root = std::env::var_os("SMBP_TEST_TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let d = root.join(sub);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
