@@ -304,7 +304,8 @@ fn owned_resources() -> Value {
 /// OLM's Service forwards it to the operator's container port [`WEBHOOK_PORT`].
 pub use crate::facts::WEBHOOK_SERVICE_PORT;
 
-/// The CSV's `webhookdefinitions`: the BigPeer validating webhook, the same one a local run
+/// The CSV's `webhookdefinitions`: the validating webhook of BigPeers, BigPeerApps and
+/// BigPeerApiKeys, the same one a local run
 /// registers ([`webhook::local::webhook`]: name, rules, failure policy, side effects, timeout,
 /// match policy, review versions), served by the operator's Deployment. OLM makes the
 /// Service `<deployment>-service` (port [`WEBHOOK_SERVICE_PORT`] to the container's
@@ -609,12 +610,15 @@ mod tests {
             assert_eq!(d["containerPort"], WEBHOOK_SERVICE_PORT);
             // OLM scopes namespaces from the OperatorGroup; a selector here would be ignored.
             assert!(d.get("namespaceSelector").is_none() && d.get("objectSelector").is_none());
-            // Only BigPeer writes, never OLM's own group or webhook configurations (OLM
+            // Only writes of our kinds, never OLM's own group or webhook configurations (OLM
             // fails a CSV whose webhook rules include those).
             let rules = d["rules"].as_array().unwrap();
             assert_eq!(rules.len(), 1);
             assert_eq!(rules[0]["apiGroups"], json!(["smbp.io"]));
-            assert_eq!(rules[0]["resources"], json!(["bigpeers"]));
+            assert_eq!(
+                rules[0]["resources"],
+                json!(["bigpeers", "bigpeerapps", "bigpeerapikeys"])
+            );
             assert_eq!(rules[0]["operations"], json!(["CREATE", "UPDATE"]));
 
             let deployments = csv["spec"]["install"]["spec"]["deployments"]

@@ -53,6 +53,9 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["get", "update", "patch"],
         ),
         rule(&["smbp.io"], &["bigpeers/finalizers"], &["update"]),
+        // The admission webhook reads a key's app and the apps of a namespace (app IDs are
+        // unique per BigPeer).
+        rule(&["smbp.io"], &["bigpeerapps"], &["get", "list"]),
     ];
     rules.extend(owned_rules());
     rules.extend([
