@@ -200,7 +200,10 @@ async fn apps_and_keys(client: &kube::Client, hook: &Webhook) -> anyhow::Result<
     for (what, review) in [
         (
             "BigPeerApp with an app ID (GET BigPeer + list of 50 apps)",
-            review_of(app("new-app", "00000000-0000-4000-8000-999999999999".into()))?,
+            review_of(app(
+                "new-app",
+                "00000000-0000-4000-8000-999999999999".into(),
+            ))?,
         ),
         ("BigPeerApiKey (GET app)", review_of(key)?),
     ] {

@@ -349,20 +349,54 @@ fn valid_app_and_key_values_stay_accepted() {
     };
     let anonymous = json!({"permission": {"read": {"everything": true}, "write": {"queriesByCollection": {"cars": ["true"], "_private.x-1": ["owner == 'a'"]}}, "remoteQuery": true, "qlVersion": 1},
         "sessionLength": 4294967295u64, "sharedTokenSecretRef": {"name": "my-app-playground", "key": "token"}});
-    ok("BigPeerApp", json!({"spec": {"authProviders": {"__playgroundProvider": {"anonymous": anonymous}}}}));
-    ok("BigPeerApp", json!({"spec": {"authProviders": {"a.b-c_D9": {"tokenWebhook": {"url": "https://[fd00::1]:8443/ditto?x=1"}}}}}));
-    ok("BigPeerApp", json!({"spec": {"authProviders": {"corp": null}}}));
-    ok("BigPeerApp", json!({"metadata": {"name": "a".repeat(63)}, "spec": {"bigPeerRef": {"name": format!("p{}", "0".repeat(39))}}}));
-    ok("BigPeerApiKey", json!({"metadata": {"name": "k".repeat(53)}}));
+    ok(
+        "BigPeerApp",
+        json!({"spec": {"authProviders": {"__playgroundProvider": {"anonymous": anonymous}}}}),
+    );
+    ok(
+        "BigPeerApp",
+        json!({"spec": {"authProviders": {"a.b-c_D9": {"tokenWebhook": {"url": "https://[fd00::1]:8443/ditto?x=1"}}}}}),
+    );
+    ok(
+        "BigPeerApp",
+        json!({"spec": {"authProviders": {"corp": null}}}),
+    );
+    ok(
+        "BigPeerApp",
+        json!({"metadata": {"name": "a".repeat(63)}, "spec": {"bigPeerRef": {"name": format!("p{}", "0".repeat(39))}}}),
+    );
+    ok(
+        "BigPeerApiKey",
+        json!({"metadata": {"name": "k".repeat(53)}}),
+    );
     // An app ID set for the first time (the operator writes the one it generates).
-    for id in ["3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11", "3F5F9B51-7C1A-4C3B-9A57-8B2C9E0F5D11"] {
+    for id in [
+        "3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11",
+        "3F5F9B51-7C1A-4C3B-9A57-8B2C9E0F5D11",
+    ] {
         ok("BigPeerApp", json!({"spec": {"appId": id}}));
     }
-    for (every, grace) in [("1h", "0s"), ("1h30m", "1h29m59s"), ("3600s", "59m"), ("60m", "0s"), ("999999h", "24h"), ("25h", "24h")] {
-        ok("BigPeerApiKey", json!({"spec": {"rotation": {"every": every, "gracePeriod": grace}}}));
+    for (every, grace) in [
+        ("1h", "0s"),
+        ("1h30m", "1h29m59s"),
+        ("3600s", "59m"),
+        ("60m", "0s"),
+        ("999999h", "24h"),
+        ("25h", "24h"),
+    ] {
+        ok(
+            "BigPeerApiKey",
+            json!({"spec": {"rotation": {"every": every, "gracePeriod": grace}}}),
+        );
     }
-    ok("BigPeerApiKey", json!({"spec": {"rotation": null, "description": null, "expiresAt": "2030-02-28T23:59:59.5+01:00"}}));
-    ok("BigPeerApiKey", json!({"spec": {"permissions": {"read": {"everything": true, "queriesByCollection": {}}, "write": {"everything": true}, "remoteQuery": true, "qlVersion": 0}}}));
+    ok(
+        "BigPeerApiKey",
+        json!({"spec": {"rotation": null, "description": null, "expiresAt": "2030-02-28T23:59:59.5+01:00"}}),
+    );
+    ok(
+        "BigPeerApiKey",
+        json!({"spec": {"permissions": {"read": {"everything": true, "queriesByCollection": {}}, "write": {"everything": true}, "remoteQuery": true, "qlVersion": 0}}}),
+    );
 }
 
 // ----- the corpus -----

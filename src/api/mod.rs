@@ -61,8 +61,16 @@ mod tests {
     #[test]
     fn kinds_are_the_crds_kinds_and_plurals() {
         let crds = [
-            (BigPeer::kind(&()), BigPeer::plural(&()), BigPeer::group(&())),
-            (BigPeerApp::kind(&()), BigPeerApp::plural(&()), BigPeerApp::group(&())),
+            (
+                BigPeer::kind(&()),
+                BigPeer::plural(&()),
+                BigPeer::group(&()),
+            ),
+            (
+                BigPeerApp::kind(&()),
+                BigPeerApp::plural(&()),
+                BigPeerApp::group(&()),
+            ),
             (
                 BigPeerApiKey::kind(&()),
                 BigPeerApiKey::plural(&()),

@@ -369,12 +369,7 @@ fn app_status_descriptors() -> Vec<Value> {
             "Ready, and why not.",
             &[CONDITIONS],
         ),
-        descriptor(
-            "appId",
-            "App ID",
-            "The app ID small peers use.",
-            &[TEXT],
-        ),
+        descriptor("appId", "App ID", "The app ID small peers use.", &[TEXT]),
         descriptor(
             "endpoints.sync",
             "Sync URL",

@@ -30,12 +30,17 @@ pub fn app_id(app: &BigPeerApp) -> Option<&str> {
 /// Whether an app with `new` as its object (and `old` before, on an update) needs the other
 /// apps of its namespace read: it sets an app ID that it did not have.
 pub fn needs_other_apps(new: &BigPeerApp, old: Option<&BigPeerApp>) -> bool {
-    new.spec.app_id.is_some() && old.and_then(|o| o.spec.app_id.as_deref()) != new.spec.app_id.as_deref()
+    new.spec.app_id.is_some()
+        && old.and_then(|o| o.spec.app_id.as_deref()) != new.spec.app_id.as_deref()
 }
 
 /// The other app of the same BigPeer that already has `app`'s app ID (compared without case:
 /// a UUID's hex digits may be written either way). Apps being deleted give their ID up.
-pub fn app_id_in_use(app: &BigPeerApp, old: Option<&BigPeerApp>, others: &[BigPeerApp]) -> Option<Cause> {
+pub fn app_id_in_use(
+    app: &BigPeerApp,
+    old: Option<&BigPeerApp>,
+    others: &[BigPeerApp],
+) -> Option<Cause> {
     if !needs_other_apps(app, old) {
         return None;
     }
@@ -61,7 +66,11 @@ pub fn app_id_in_use(app: &BigPeerApp, old: Option<&BigPeerApp>, others: &[BigPe
 
 /// A key whose `spec.expiresAt` is not in the future at `now`, when the key is created or the
 /// time changed.
-pub fn expires_at_passed(key: &BigPeerApiKey, old: Option<&BigPeerApiKey>, now: Timestamp) -> Option<Cause> {
+pub fn expires_at_passed(
+    key: &BigPeerApiKey,
+    old: Option<&BigPeerApiKey>,
+    now: Timestamp,
+) -> Option<Cause> {
     let at = key.spec.expires_at.0;
     if old.is_some_and(|o| o.spec.expires_at.0 == at) || at > now {
         return None;
@@ -81,8 +90,10 @@ pub fn expires_at_passed(key: &BigPeerApiKey, old: Option<&BigPeerApiKey>, now: 
 /// A time a year from `now`, at midnight UTC, for messages.
 fn suggestion(now: Timestamp) -> String {
     let year = 365 * 24 * 3600;
-    let t = Timestamp::from_second(now.as_second() + year - (now.as_second() + year).rem_euclid(86_400))
-        .unwrap_or(now);
+    let t = Timestamp::from_second(
+        now.as_second() + year - (now.as_second() + year).rem_euclid(86_400),
+    )
+    .unwrap_or(now);
     t.to_string()
 }
 
@@ -142,18 +153,42 @@ mod tests {
 
         // Not: the app itself, another BigPeer's app, another namespace, an app being deleted,
         // an app without an ID, an update that keeps the ID.
-        assert_eq!(app_id_in_use(&holder, None, std::slice::from_ref(&holder)), None);
-        let elsewhere = app("e", json!({"spec": {"appId": ID, "bigPeerRef": {"name": "staging"}}}));
+        assert_eq!(
+            app_id_in_use(&holder, None, std::slice::from_ref(&holder)),
+            None
+        );
+        let elsewhere = app(
+            "e",
+            json!({"spec": {"appId": ID, "bigPeerRef": {"name": "staging"}}}),
+        );
         assert_eq!(app_id_in_use(&new, None, &[elsewhere]), None);
-        let other_ns = app("o", json!({"metadata": {"namespace": "other"}, "spec": {"appId": ID}}));
+        let other_ns = app(
+            "o",
+            json!({"metadata": {"namespace": "other"}, "spec": {"appId": ID}}),
+        );
         assert_eq!(app_id_in_use(&new, None, &[other_ns]), None);
         let mut going = holder.clone();
-        going.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::UNIX_EPOCH));
+        going.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::UNIX_EPOCH),
+        );
         assert_eq!(app_id_in_use(&new, None, &[going]), None);
-        assert_eq!(app_id_in_use(&app("n", json!({})), None, std::slice::from_ref(&holder)), None);
-        assert_eq!(app_id_in_use(&new, Some(&new), std::slice::from_ref(&holder)), None);
+        assert_eq!(
+            app_id_in_use(&app("n", json!({})), None, std::slice::from_ref(&holder)),
+            None
+        );
+        assert_eq!(
+            app_id_in_use(&new, Some(&new), std::slice::from_ref(&holder)),
+            None
+        );
         // An update that sets the ID is checked.
-        assert!(app_id_in_use(&new, Some(&app("new", json!({}))), std::slice::from_ref(&holder)).is_some());
+        assert!(
+            app_id_in_use(
+                &new,
+                Some(&app("new", json!({}))),
+                std::slice::from_ref(&holder)
+            )
+            .is_some()
+        );
     }
 
     #[test]
@@ -175,13 +210,23 @@ mod tests {
         let c = expires_at_passed(&past, None, now).unwrap();
         assert_eq!(c.field, "spec.expiresAt");
         assert_eq!(c.reason, Reason::ExpiresAtInPast);
-        assert!(c.message.contains("2030-06-01T11:59:59Z is not in the future"), "{}", c.message);
+        assert!(
+            c.message
+                .contains("2030-06-01T11:59:59Z is not in the future"),
+            "{}",
+            c.message
+        );
         assert!(c.message.contains("2031-06-01T00:00:00Z"), "{}", c.message);
         assert!(expires_at_passed(&at_now, None, now).is_some());
         assert_eq!(expires_at_passed(&future, None, now), None);
         // Updates: only a changed time is checked, so an expired key can still be edited.
         assert_eq!(expires_at_passed(&past, Some(&past), now), None);
-        assert!(expires_at_passed(&past, Some(&future), now).unwrap().message.contains("changed"));
+        assert!(
+            expires_at_passed(&past, Some(&future), now)
+                .unwrap()
+                .message
+                .contains("changed")
+        );
         assert_eq!(expires_at_passed(&future, Some(&past), now), None);
     }
 

@@ -147,7 +147,10 @@ mod tests {
             rule.resources.as_deref(),
             Some(&["bigpeers", "bigpeerapps", "bigpeerapikeys"].map(String::from)[..])
         );
-        assert_eq!(rule.api_groups.as_deref(), Some(&["smbp.io".to_string()][..]));
+        assert_eq!(
+            rule.api_groups.as_deref(),
+            Some(&["smbp.io".to_string()][..])
+        );
         assert_eq!(
             rule.operations.as_deref(),
             Some(&["CREATE".to_string(), "UPDATE".into()][..])

@@ -124,12 +124,20 @@ impl Webhook {
     }
 
     /// A BigPeer's review: [`Webhook::check`].
-    async fn bigpeer(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Option<Verdict>, String> {
-        let (Some(new), old) = (parse::<BigPeer>(&req.object)?, parse::<BigPeer>(&req.old_object)?) else {
+    async fn bigpeer(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+    ) -> Result<Option<Verdict>, String> {
+        let (Some(new), old) = (
+            parse::<BigPeer>(&req.object)?,
+            parse::<BigPeer>(&req.old_object)?,
+        ) else {
             return Ok(None);
         };
         let name = new.name_any();
-        let causes = self.check(new, req.namespace.as_deref(), old.as_ref()).await;
+        let causes = self
+            .check(new, req.namespace.as_deref(), old.as_ref())
+            .await;
         Ok(Some(Verdict {
             name,
             causes,
@@ -140,7 +148,10 @@ impl Webhook {
     /// A BigPeerApp's review: its app ID unique among the apps of its BigPeer (when it sets
     /// one), and a warning when it is created for a BigPeer that does not exist.
     async fn app(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Option<Verdict>, String> {
-        let (Some(mut new), old) = (parse::<BigPeerApp>(&req.object)?, parse::<BigPeerApp>(&req.old_object)?) else {
+        let (Some(mut new), old) = (
+            parse::<BigPeerApp>(&req.object)?,
+            parse::<BigPeerApp>(&req.old_object)?,
+        ) else {
             return Ok(None);
         };
         let mut verdict = Verdict::new(new.name_any());
@@ -157,7 +168,8 @@ impl Webhook {
             if old.is_some() {
                 return None;
             }
-            self.exists::<BigPeer>(&ns, &new.spec.big_peer_ref.name).await
+            self.exists::<BigPeer>(&ns, &new.spec.big_peer_ref.name)
+                .await
         };
         let read_apps = async {
             if !apps::needs_other_apps(&new, old.as_ref()) {
@@ -186,8 +198,14 @@ impl Webhook {
 
     /// A BigPeerApiKey's review: its expiry in the future when created or changed, and a
     /// warning when it is created for an app that does not exist.
-    async fn api_key(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Option<Verdict>, String> {
-        let (Some(mut new), old) = (parse::<BigPeerApiKey>(&req.object)?, parse::<BigPeerApiKey>(&req.old_object)?) else {
+    async fn api_key(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+    ) -> Result<Option<Verdict>, String> {
+        let (Some(mut new), old) = (
+            parse::<BigPeerApiKey>(&req.object)?,
+            parse::<BigPeerApiKey>(&req.old_object)?,
+        ) else {
             return Ok(None);
         };
         let mut verdict = Verdict::new(new.name_any());
@@ -197,9 +215,11 @@ impl Webhook {
         if new.metadata.namespace.is_none() {
             new.metadata.namespace = req.namespace.clone();
         }
-        verdict
-            .causes
-            .extend(apps::expires_at_passed(&new, old.as_ref(), Timestamp::now()));
+        verdict.causes.extend(apps::expires_at_passed(
+            &new,
+            old.as_ref(),
+            Timestamp::now(),
+        ));
         if old.is_none()
             && let Some(ns) = new.namespace()
             && self.exists::<BigPeerApp>(&ns, &new.spec.app_ref.name).await == Some(false)
@@ -217,7 +237,10 @@ impl Webhook {
             + DeserializeOwned
             + std::fmt::Debug,
     {
-        match Api::<K>::namespaced(self.client.clone(), ns).get_opt(name).await {
+        match Api::<K>::namespaced(self.client.clone(), ns)
+            .get_opt(name)
+            .await
+        {
             Ok(o) => Some(o.is_some()),
             Err(e) => {
                 warn!(error = %e, kind = %K::kind(&()), namespace = ns, name, "admission: reading the object referred to; no warning given");

@@ -180,7 +180,10 @@ pub fn bigpeer_api_key(name: &str, ns: &str, app: &str) -> Value {
 /// Apply an object of one of our kinds as `kubectl apply --server-side` does (field manager
 /// `kubectl`): what the API server stored, and the warnings it sent back (the admission
 /// webhook's among them), as `kubectl` would print them after `Warning: `.
-pub async fn apply_object(client: &Client, body: &Value) -> Result<(Value, Vec<String>), kube::Error> {
+pub async fn apply_object(
+    client: &Client,
+    body: &Value,
+) -> Result<(Value, Vec<String>), kube::Error> {
     let kind = body["kind"].as_str().expect("a kind");
     let plural = smbp_operator::api::KINDS
         .iter()
@@ -207,7 +210,10 @@ pub async fn apply_object(client: &Client, body: &Value) -> Result<(Value, Vec<S
     let ok = res.status().is_success();
     let bytes = res.into_body().collect_bytes().await?;
     if ok {
-        Ok((serde_json::from_slice(&bytes).expect("the stored object"), warnings))
+        Ok((
+            serde_json::from_slice(&bytes).expect("the stored object"),
+            warnings,
+        ))
     } else {
         let status: kube::core::Status =
             serde_json::from_slice(&bytes).expect("a Status in an error response");

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, ResourceExt};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
-use kube::core::{ApiResource, GroupVersionKind};
 use smbp_operator::api::BigPeer;
 use smbp_operator::facts::{MANAGER, OPERATOR_SERVICE_ACCOUNT, WEBHOOK_LOCAL_CONFIGURATION};
 
@@ -153,13 +153,20 @@ fn api_of(client: &Client, body: &Value) -> Api<DynamicObject> {
         "v1alpha1",
         body["kind"].as_str().unwrap(),
     ));
-    Api::namespaced_with(client.clone(), body["metadata"]["namespace"].as_str().unwrap(), &ar)
+    Api::namespaced_with(
+        client.clone(),
+        body["metadata"]["namespace"].as_str().unwrap(),
+        &ar,
+    )
 }
 
 /// Delete the object `body` names, if it is there.
 async fn delete_object(client: &Client, body: &Value) {
     let _ = api_of(client, body)
-        .delete(body["metadata"]["name"].as_str().unwrap(), &DeleteParams::default())
+        .delete(
+            body["metadata"]["name"].as_str().unwrap(),
+            &DeleteParams::default(),
+        )
         .await;
 }
 
@@ -418,16 +425,20 @@ async fn apps_and_keys_are_checked_against_each_other_and_the_clock() {
 
     // Apps and keys may come before what they name (a GitOps sync applies them in one go):
     // admitted, with a warning.
-    let (_, w) = apply_object(&client, &app("early", "bp", None)).await.unwrap();
+    let (_, w) = apply_object(&client, &app("early", "bp", None))
+        .await
+        .unwrap();
     assert!(
-        w.iter().any(|w| w.contains("BigPeer \"bp\" does not exist")),
+        w.iter()
+            .any(|w| w.contains("BigPeer \"bp\" does not exist")),
         "{w:?}"
     );
     let (_, w) = apply_object(&client, &bigpeer_api_key("early-key", &ns, "nope"))
         .await
         .unwrap();
     assert!(
-        w.iter().any(|w| w.contains("BigPeerApp \"nope\" does not exist")),
+        w.iter()
+            .any(|w| w.contains("BigPeerApp \"nope\" does not exist")),
         "{w:?}"
     );
     // ... and without one once it exists.
@@ -448,7 +459,9 @@ async fn apps_and_keys_are_checked_against_each_other_and_the_clock() {
         "spec.appId",
     );
     assert!(m.contains(&format!("{ns}/holder")), "{m}");
-    apply_object(&client, &app("later", "bp", None)).await.unwrap();
+    apply_object(&client, &app("later", "bp", None))
+        .await
+        .unwrap();
     refused(
         apply_object(&client, &app("later", "bp", Some(ID))).await,
         "spec.appId",

@@ -633,8 +633,12 @@ async fn csv_writes_secrets(client: &Client, ns: &str, csv: &str) -> bool {
         .flatten()
         .flat_map(|p| p["rules"].as_array().cloned().unwrap_or_default())
         .any(|r| {
-            r["resources"].as_array().is_some_and(|x| x.contains(&json!("secrets")))
-                && r["verbs"].as_array().is_some_and(|v| v.contains(&json!("create")))
+            r["resources"]
+                .as_array()
+                .is_some_and(|x| x.contains(&json!("secrets")))
+                && r["verbs"]
+                    .as_array()
+                    .is_some_and(|v| v.contains(&json!("create")))
         })
 }
 
@@ -671,12 +675,18 @@ async fn apps_and_keys(
     let (_, w) = apply_object(client, &app)
         .await
         .unwrap_or_else(|e| panic!("{label}: the BigPeerApp is refused: {e}"));
-    assert!(w.is_empty(), "{label}: warnings for the app of an existing BigPeer: {w:?}");
+    assert!(
+        w.is_empty(),
+        "{label}: warnings for the app of an existing BigPeer: {w:?}"
+    );
     let key = bigpeer_api_key("olm-key", ns, "olm-app");
     let (_, w) = apply_object(client, &key)
         .await
         .unwrap_or_else(|e| panic!("{label}: the BigPeerApiKey is refused: {e}"));
-    assert!(w.is_empty(), "{label}: warnings for the key of an existing app: {w:?}");
+    assert!(
+        w.is_empty(),
+        "{label}: warnings for the key of an existing app: {w:?}"
+    );
 
     let mut past = bigpeer_api_key("olm-key-past", ns, "olm-app");
     past["spec"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
@@ -684,7 +694,9 @@ async fn apps_and_keys(
     match apply_object(client, &past).await {
         Err(kube::Error::Api(s))
             if s.message.contains(&by_webhook) && s.message.contains("spec.expiresAt") => {}
-        other => panic!("{label}: a key expiring in the past is refused by {WEBHOOK_NAME}: {other:?}"),
+        other => {
+            panic!("{label}: a key expiring in the past is refused by {WEBHOOK_NAME}: {other:?}")
+        }
     }
     let mut bad_id = bigpeer_app("olm-app-bad", ns, bp);
     bad_id["spec"]["appId"] = json!("not-a-uuid");
@@ -706,7 +718,10 @@ async fn apps_and_keys(
             || async {
                 let k = keys.get("olm-key").await.ok()?;
                 let st = &k.data["status"];
-                Some((st["secretName"].as_str()?.to_string(), st["fingerprint"].as_str()?.to_string()))
+                Some((
+                    st["secretName"].as_str()?.to_string(),
+                    st["fingerprint"].as_str()?.to_string(),
+                ))
             },
         )
         .await;
@@ -720,7 +735,10 @@ async fn apps_and_keys(
             .and_then(|d| d.get("apiKey"))
             .map(|b| String::from_utf8(b.0.clone()).unwrap())
             .unwrap_or_else(|| panic!("{label}: apiKey in {secret_name}"));
-        assert!(plain.starts_with(smbp_operator::access::key::PREFIX), "{label}: a key");
+        assert!(
+            plain.starts_with(smbp_operator::access::key::PREFIX),
+            "{label}: a key"
+        );
         assert_eq!(
             smbp_operator::access::key::fingerprint(&plain),
             fingerprint,
