@@ -1,7 +1,9 @@
 //! `make bench`: the admission webhook's latency for a realistic BigPeer. The pure part (build
 //! every object, translate a refusal to its field) always; one whole review (discovery, the
 //! store StatefulSet read, the list of BigPeers and the parallel server-side dry runs of every
-//! object) against the local control plane when KUBECONFIG reaches one. Prints p50/p99;
+//! object) against the local control plane when KUBECONFIG reaches one, and there too the
+//! review of a BigPeerApp with an app ID (a GET of its BigPeer and a list of the namespace's
+//! apps, in parallel, among 50 apps) and of a BigPeerApiKey (a GET of its app). Prints p50/p99;
 //! asserts nothing about time.
 
 use std::hint::black_box;
@@ -143,9 +145,88 @@ async fn whole(bp: &BigPeer) -> anyhow::Result<()> {
     println!(
         "webhook review against the local control plane ({objects} objects dry-run in parallel): p50 {p50:.1} ms, p99 {p99:.1} ms ({n} reviews)"
     );
+    apps_and_keys(&client, &hook).await?;
     let _ = Api::<Namespace>::all(client)
         .delete(NS, &Default::default())
         .await;
+    Ok(())
+}
+
+/// An AdmissionReview of the CREATE of `object` (one of our kinds) in [`NS`].
+fn review_of(object: serde_json::Value) -> anyhow::Result<AdmissionReview<DynamicObject>> {
+    let kind = object["kind"].as_str().unwrap_or_default().to_string();
+    let plural = smbp_operator::api::KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, p)| *p)
+        .unwrap_or_default();
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "bench", "kind": {"group": "smbp.io", "version": "v1alpha1", "kind": kind},
+            "resource": {"group": "smbp.io", "version": "v1alpha1", "resource": plural},
+            "name": object["metadata"]["name"], "namespace": NS, "operation": "CREATE",
+            "userInfo": {"username": "bench"}, "object": object, "dryRun": false
+        }
+    }))?)
+}
+
+/// Reviews of an app with an app ID among 50 apps of the namespace, and of a key of one.
+async fn apps_and_keys(client: &kube::Client, hook: &Webhook) -> anyhow::Result<()> {
+    let apps: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        NS,
+        &kube::core::ApiResource::erase::<smbp_operator::api::BigPeerApp>(&()),
+    );
+    let app = |name: &str, id: String| {
+        json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerApp",
+               "metadata": {"name": name, "namespace": NS},
+               "spec": {"bigPeerRef": {"name": "prod"}, "appId": id,
+                        "authProviders": {"corp": {"tokenWebhook": {"url": "https://auth.example.com/ditto"}}}}})
+    };
+    for i in 0..50 {
+        let name = format!("app-{i}");
+        apps.patch(
+            &name,
+            &PatchParams::apply("bench").force(),
+            &Patch::Apply(app(&name, format!("00000000-0000-4000-8000-{i:012}"))),
+        )
+        .await?;
+    }
+    let key = json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerApiKey",
+        "metadata": {"name": "key", "namespace": NS},
+        "spec": {"appRef": {"name": "app-0"}, "expiresAt": "2100-01-01T00:00:00Z",
+                 "permissions": {"read": {"everything": true}}}});
+    for (what, review) in [
+        (
+            "BigPeerApp with an app ID (GET BigPeer + list of 50 apps)",
+            review_of(app(
+                "new-app",
+                "00000000-0000-4000-8000-999999999999".into(),
+            ))?,
+        ),
+        ("BigPeerApiKey (GET app)", review_of(key)?),
+    ] {
+        for _ in 0..5 {
+            hook.review(review.clone()).await;
+        }
+        let n = 200;
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            let answer = hook.review(review.clone()).await;
+            times.push(t.elapsed());
+            anyhow::ensure!(
+                answer.response.as_ref().is_some_and(|r| r.allowed),
+                "{what} refused: {:?}",
+                answer.response.map(|r| r.result.message)
+            );
+        }
+        let (p50, p99) = percentiles(times);
+        println!(
+            "webhook review of a {what} against the local control plane: p50 {p50:.1} ms, p99 {p99:.1} ms ({n} reviews)"
+        );
+    }
     Ok(())
 }
 

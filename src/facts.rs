@@ -27,7 +27,8 @@ pub const HEALTH_PORT: i32 = 8081;
 /// Path of the operator's metrics (also the non-resource URL its readers are granted).
 pub const METRICS_PATH: &str = "/metrics";
 
-/// Path of the validating admission webhook for BigPeers.
+/// Path of the validating admission webhook, for BigPeers, BigPeerApps and BigPeerApiKeys alike
+/// (the path of the first kind it served, kept so that registrations stay valid).
 pub const WEBHOOK_PATH: &str = "/validate-smbp-io-v1alpha1-bigpeer";
 /// The webhook's port (HTTPS), the container port OLM and the webhook Service point at.
 pub const WEBHOOK_PORT: i32 = 9443;
@@ -37,7 +38,8 @@ pub const WEBHOOK_SERVICE_PORT: i32 = 443;
 /// Where the webhook's serving certificate is read from (`tls.crt`, `tls.key`): where OLM
 /// mounts the certificates it makes for a CSV's webhook.
 pub const WEBHOOK_CERT_DIR: &str = "/tmp/k8s-webhook-server/serving-certs";
-/// Name of the webhook in a ValidatingWebhookConfiguration (a qualified name, as required).
+/// Name of the webhook in a ValidatingWebhookConfiguration (a qualified name, as required); the
+/// one webhook reviews all three kinds.
 pub const WEBHOOK_NAME: &str = "vbigpeer.smbp.io";
 /// Name of the ValidatingWebhookConfiguration a local run registers (`--webhook-register-local`).
 pub const WEBHOOK_LOCAL_CONFIGURATION: &str = "smbp-operator-local";

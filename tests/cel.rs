@@ -1,5 +1,6 @@
-//! The CRD's CEL rules, evaluated client-side with kube's CEL interpreter, and the corpus of
-//! invalid BigPeers (`tests/corpus/invalid/cel-*.yaml`) they refuse.
+//! The CRDs' CEL rules, evaluated client-side with kube's CEL interpreter, and the corpus of
+//! invalid BigPeers, BigPeerApps and BigPeerApiKeys (`tests/corpus/invalid/cel-*.yaml`) they
+//! refuse.
 //!
 //! The client-side interpreter evaluates `x-kubernetes-validations` only: what the schema itself
 //! refuses (enums, minimum and maximum, lengths) is checked by the API server alone, so those
@@ -13,11 +14,16 @@ use kube::CustomResourceExt;
 use kube::core::cel::{ErrorKind, Validator};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use smbp_operator::api::BigPeer;
-use smbp_operator::testing::SAMPLE_YAML;
+use smbp_operator::api::{BigPeer, BigPeerApiKey, BigPeerApp};
+use smbp_operator::testing::{SAMPLE_YAML, sample_yaml};
 
 fn sample() -> Value {
     serde_yaml_ng::from_str(SAMPLE_YAML).unwrap()
+}
+
+/// The sample of `kind` in config/samples.
+fn sample_of(kind: &str) -> Value {
+    serde_yaml_ng::from_str(sample_yaml(kind)).unwrap()
 }
 
 fn set(v: &mut Value, pointer: &str, value: Value) {
@@ -56,28 +62,41 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
-/// The CRD's schema (generated once).
-fn schema() -> &'static Value {
-    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let crd = BigPeer::crd();
-        serde_json::to_value(
-            crd.spec.versions[0]
-                .schema
-                .as_ref()
-                .unwrap()
-                .open_api_v3_schema
-                .as_ref()
-                .unwrap(),
-        )
-        .unwrap()
-    })
+/// The schema of the CRD of `kind` (generated once).
+fn schema(kind: &str) -> &'static Value {
+    type Schemas = std::collections::BTreeMap<&'static str, Value>;
+    static SCHEMAS: std::sync::OnceLock<Schemas> = std::sync::OnceLock::new();
+    let schemas = SCHEMAS.get_or_init(|| {
+        let of = |crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition| {
+            serde_json::to_value(
+                crd.spec.versions[0]
+                    .schema
+                    .as_ref()
+                    .unwrap()
+                    .open_api_v3_schema
+                    .as_ref()
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        [
+            ("BigPeer", of(BigPeer::crd())),
+            ("BigPeerApp", of(BigPeerApp::crd())),
+            ("BigPeerApiKey", of(BigPeerApiKey::crd())),
+        ]
+        .into()
+    });
+    schemas
+        .get(kind)
+        .unwrap_or_else(|| panic!("no CRD of kind {kind}"))
 }
 
 /// The client-side CEL refusals of `v` (an update of `old` when given), one line each; empty
-/// when accepted. Works on JSON, so values the Rust types could not hold are checked too.
+/// when accepted. Works on JSON, so values the Rust types could not hold are checked too. The
+/// schema is that of `v`'s kind.
 fn errors(v: &Value, old: Option<&Value>) -> String {
-    match Validator::new().validate(schema(), v, old) {
+    let kind = v["kind"].as_str().expect("the object has a kind");
+    match Validator::new().validate(schema(kind), v, old) {
         Ok(()) => String::new(),
         Err(e) => {
             // kube-cel has no `type()`: the rule of NetworkPolicy ports (a number, or a named
@@ -99,10 +118,18 @@ fn errors(v: &Value, old: Option<&Value>) -> String {
 }
 
 #[test]
-fn sample_is_valid() {
-    assert_eq!(errors(&sample(), None), "");
-    assert_eq!(errors(&sample(), Some(&sample())), "");
+fn samples_are_valid() {
+    for kind in KINDS {
+        assert_eq!(errors(&sample_of(kind), None), "", "{kind}");
+        assert_eq!(
+            errors(&sample_of(kind), Some(&sample_of(kind))),
+            "",
+            "{kind}"
+        );
+    }
 }
+
+const KINDS: [&str; 3] = ["BigPeer", "BigPeerApp", "BigPeerApiKey"];
 
 /// (patches, expected message fragment)
 fn invalid_cases() -> Vec<(Vec<(&'static str, Value)>, &'static str)> {
@@ -304,12 +331,82 @@ fn valid_values_stay_accepted() {
     }}}}));
 }
 
+/// Valid BigPeerApp and BigPeerApiKey values the rules must keep accepting.
+#[test]
+fn valid_app_and_key_values_stay_accepted() {
+    let ok = |kind: &str, patch: Value| {
+        let mut v = sample_of(kind);
+        merge(&mut v, &patch);
+        assert_eq!(errors(&v, None), "", "{kind} {patch}");
+        // And as an update of the sample (transition rules), unless it moves a reference.
+        if v["spec"]["bigPeerRef"] == sample_of(kind)["spec"]["bigPeerRef"] {
+            assert_eq!(
+                errors(&v, Some(&sample_of(kind))),
+                "",
+                "{kind} {patch} as an update"
+            );
+        }
+    };
+    let anonymous = json!({"permission": {"read": {"everything": true}, "write": {"queriesByCollection": {"cars": ["true"], "_private.x-1": ["owner == 'a'"]}}, "remoteQuery": true, "qlVersion": 1},
+        "sessionLength": 4294967295u64, "sharedTokenSecretRef": {"name": "my-app-playground", "key": "token"}});
+    ok(
+        "BigPeerApp",
+        json!({"spec": {"authProviders": {"__playgroundProvider": {"anonymous": anonymous}}}}),
+    );
+    ok(
+        "BigPeerApp",
+        json!({"spec": {"authProviders": {"a.b-c_D9": {"tokenWebhook": {"url": "https://[fd00::1]:8443/ditto?x=1"}}}}}),
+    );
+    ok(
+        "BigPeerApp",
+        json!({"spec": {"authProviders": {"corp": null}}}),
+    );
+    ok(
+        "BigPeerApp",
+        json!({"metadata": {"name": "a".repeat(63)}, "spec": {"bigPeerRef": {"name": format!("p{}", "0".repeat(39))}}}),
+    );
+    ok(
+        "BigPeerApiKey",
+        json!({"metadata": {"name": "k".repeat(53)}}),
+    );
+    // An app ID set for the first time (the operator writes the one it generates).
+    for id in [
+        "3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11",
+        "3F5F9B51-7C1A-4C3B-9A57-8B2C9E0F5D11",
+    ] {
+        ok("BigPeerApp", json!({"spec": {"appId": id}}));
+    }
+    for (every, grace) in [
+        ("1h", "0s"),
+        ("1h30m", "1h29m59s"),
+        ("3600s", "59m"),
+        ("60m", "0s"),
+        ("999999h", "24h"),
+        ("25h", "24h"),
+    ] {
+        ok(
+            "BigPeerApiKey",
+            json!({"spec": {"rotation": {"every": every, "gracePeriod": grace}}}),
+        );
+    }
+    ok(
+        "BigPeerApiKey",
+        json!({"spec": {"rotation": null, "description": null, "expiresAt": "2030-02-28T23:59:59.5+01:00"}}),
+    );
+    ok(
+        "BigPeerApiKey",
+        json!({"spec": {"permissions": {"read": {"everything": true, "queriesByCollection": {}}, "write": {"everything": true}, "remoteQuery": true, "qlVersion": 0}}}),
+    );
+}
+
 // ----- the corpus -----
 
-/// One invalid BigPeer of `tests/corpus/invalid/*.yaml`.
+/// One invalid object of `tests/corpus/invalid/*.yaml`.
 #[derive(Deserialize, Debug, Clone)]
 struct Case {
     name: String,
+    #[serde(default)]
+    kind: Option<String>,
     #[serde(default)]
     patch: Value,
     #[serde(default)]
@@ -350,9 +447,12 @@ fn corpus() -> Vec<Case> {
 }
 
 impl Case {
-    /// The object created: the sample with `patch` (and `metadata`) merged in.
+    fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("BigPeer")
+    }
+    /// The object created: the sample of its kind with `patch` (and `metadata`) merged in.
     fn created(&self) -> Value {
-        let mut v = sample();
+        let mut v = sample_of(self.kind());
         merge(&mut v, &self.patch);
         if let Some(m) = &self.metadata {
             merge(&mut v["metadata"], m);
@@ -392,6 +492,22 @@ const SERVER_ONLY: &[&str] = &[
     "node-port-70000",
     // minLength / maxLength
     "env-name-empty",
+    // BigPeerApp: bounds and required fields
+    "app-big-peer-ref-41-characters",
+    "app-too-many-providers",
+    "app-anonymous-session-length-zero",
+    "app-anonymous-session-length-over-u32",
+    "app-anonymous-session-length-missing",
+    "app-anonymous-ql-version-2",
+    // BigPeerApiKey: formats, bounds and required fields
+    "api-key-expires-at-not-a-time",
+    "api-key-expires-at-missing",
+    "api-key-permissions-missing",
+    "api-key-ql-version-2",
+    "api-key-ql-version-negative",
+    "api-key-collection-query-empty",
+    "api-key-description-too-long",
+    "api-key-rotation-every-missing",
 ];
 
 /// Cases whose rule kube's client-side CEL interpreter cannot evaluate (`type()`); the API
@@ -429,6 +545,13 @@ fn corpus_names_are_unique_kebab_case_and_cases_are_well_formed() {
     }
 }
 
+/// Whether the errors `e` name `field`, written as the API server writes a CEL rule's path: the
+/// client-side interpreter, and the API server's schema checks, write a map key `spec.m[k].x`
+/// as `spec.m.k.x`.
+fn names_field(e: &str, field: &str) -> bool {
+    e.contains(field) || e.contains(&field.replace('[', ".").replace(']', ""))
+}
+
 /// Every corpus case CEL refuses client-side is refused with its field named (in the field path
 /// or the message); the rest are the schema's checks, listed in [`SERVER_ONLY`].
 #[test]
@@ -461,7 +584,7 @@ fn corpus_is_refused_client_side() {
                 "{}: listed in SERVER_ONLY but CEL refuses it: {e}",
                 c.name
             ));
-        } else if !e.contains(&c.field) {
+        } else if !names_field(&e, &c.field) {
             failures.push(format!(
                 "{}: refused without naming {}: {e}",
                 c.name, c.field
@@ -478,7 +601,11 @@ fn corpus_is_refused_client_side() {
 /// The valid manifests of the repository, by path.
 fn valid_examples() -> Vec<(String, Value)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = vec![root.join("config/samples/smbp_v1alpha1_bigpeer.yaml")];
+    let mut files = vec![
+        root.join("config/samples/smbp_v1alpha1_bigpeer.yaml"),
+        root.join("config/samples/smbp_v1alpha1_bigpeerapp.yaml"),
+        root.join("config/samples/smbp_v1alpha1_bigpeerapikey.yaml"),
+    ];
     let mut docs: Vec<_> = std::fs::read_dir(root.join("docs/examples/exposure"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -551,8 +678,15 @@ async fn corpus_against_api_server() {
         )
         .await
         .unwrap();
-    let ar = ApiResource::erase::<BigPeer>(&());
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    let api_of = |v: &Value| -> Api<DynamicObject> {
+        let ar = match v["kind"].as_str().unwrap() {
+            "BigPeer" => ApiResource::erase::<BigPeer>(&()),
+            "BigPeerApp" => ApiResource::erase::<BigPeerApp>(&()),
+            "BigPeerApiKey" => ApiResource::erase::<BigPeerApiKey>(&()),
+            k => panic!("unknown kind {k}"),
+        };
+        Api::namespaced_with(client.clone(), ns, &ar)
+    };
     let dry = PostParams {
         dry_run: true,
         ..Default::default()
@@ -563,7 +697,7 @@ async fn corpus_against_api_server() {
     };
 
     for (file, v) in valid_examples() {
-        if let Err(e) = api.create(&dry, &obj(v)).await {
+        if let Err(e) = api_of(&v).create(&dry, &obj(v)).await {
             panic!("{file} is refused: {e}");
         }
     }
@@ -571,6 +705,7 @@ async fn corpus_against_api_server() {
     let mut failures = vec![];
     let cases = corpus();
     for (i, c) in cases.iter().enumerate() {
+        let api = api_of(&c.created());
         let refusal = match c.updated() {
             None => api.create(&dry, &obj(c.created())).await.err(),
             Some(updated) => {
@@ -595,13 +730,13 @@ async fn corpus_against_api_server() {
         match refusal {
             None => failures.push(format!("{}: accepted", c.name)),
             Some(kube::Error::Api(s)) => {
-                if !s.message.contains(&c.field) {
+                if !names_field(&s.message, &c.field) {
                     failures.push(format!(
                         "{}: the refusal does not name {}: {}",
                         c.name, c.field, s.message
                     ));
                 }
-                if s.message.contains("s3cret") {
+                if s.message.contains("s3cret") || s.message.contains("s3cr3t") {
                     failures.push(format!(
                         "{}: the refusal echoes a secret: {}",
                         c.name, s.message

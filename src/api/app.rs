@@ -23,8 +23,10 @@ pub const PROVIDER_NAME_PATTERN: &str = "^[A-Za-z0-9_.-]{1,63}$";
 pub const DURATION_PATTERN: &str = "^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$";
 
 /// An app served by a Big Peer: its app ID and the identity providers its small peers log in
-/// with. Create it in the BigPeer's namespace; small peers then sync with the endpoints in its
-/// status, and BigPeerApiKeys give server-side clients access to its data.
+/// with. Create it in the namespace of its BigPeer; small peers then sync with the endpoints in
+/// its status, and BigPeerApiKeys give server-side clients access to its data. Its name is a
+/// DNS label (at most 63 lowercase letters, digits and '-'), as Ditto's management API names
+/// apps.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "smbp.io",
@@ -50,19 +52,23 @@ pub const DURATION_PATTERN: &str = "^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$
     validation = super::cel::forbidden_at("!has(oldSelf.appId) || (has(self.appId) && self.appId == oldSelf.appId)", ".appId", "appId cannot change or be removed once set: small peers and stored data are bound to it"),
 )]
 pub struct BigPeerAppSpec {
-    /// The BigPeer (in this namespace) that serves the app. Cannot change.
+    /// The BigPeer, in this namespace, that serves the app. Cannot change. The app may be
+    /// created before its BigPeer (as a GitOps sync does): it is not ready until the BigPeer
+    /// exists.
     pub big_peer_ref: BigPeerRef,
 
-    /// The app ID small peers use (a UUID such as 3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11). Leave it
-    /// out and the operator generates one and writes it here; once set it cannot change.
+    /// The app ID small peers use: a UUID such as 3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11, unique
+    /// among the apps of the BigPeer. Leave it out and the operator generates one and writes
+    /// it here; once set it cannot change or be removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(r"self.matches('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')").message("appId must be a UUID such as 3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11"))]
     #[schemars(length(min = 36, max = 36))]
     pub app_id: Option<String>,
 
-    /// The identity providers of this app, by name (letters, digits, '_', '-', '.'; such as
-    /// `__playgroundProvider` or `corp`). Small peers name the provider they log in with. The
-    /// providers set on the BigPeer (`spec.auth.providers`) also apply to every app.
+    /// The identity providers of this app, at most 16, by name: 1 to 63 letters, digits, '_',
+    /// '-' or '.', such as `__playgroundProvider` or `corp`. Small peers name the provider they
+    /// log in with. The providers set on the BigPeer (`spec.auth.providers`) also apply to
+    /// every app.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[x_kube(validation = Rule::new("self.all(k, k.matches('^[A-Za-z0-9_.-]{1,63}$'))").message("authProviders names must be 1 to 63 letters, digits, '_', '-' or '.', such as __playgroundProvider"))]
     #[schemars(extend("maxProperties" = 16))]
@@ -72,7 +78,7 @@ pub struct BigPeerAppSpec {
 /// A reference to the BigPeer of this namespace that serves an app.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct BigPeerRef {
-    /// Name of the BigPeer.
+    /// Name of the BigPeer, in the app's namespace.
     #[x_kube(validation = Rule::new("self.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')").message("bigPeerRef.name must be a BigPeer name: lowercase letters, digits and '-', starting with a letter"))]
     #[schemars(length(min = 1, max = 40))]
     pub name: String,
@@ -81,7 +87,7 @@ pub struct BigPeerRef {
 /// A reference to the BigPeerApp of this namespace a key belongs to.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct AppRef {
-    /// Name of the BigPeerApp.
+    /// Name of the BigPeerApp, in the key's namespace.
     #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')").message("appRef.name must be a BigPeerApp name: a DNS label of lowercase letters, digits and '-'"))]
     #[schemars(length(min = 1, max = 63))]
     pub name: String,
@@ -92,10 +98,10 @@ pub struct AppRef {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.anonymous) != has(self.tokenWebhook)").message("each authProviders entry must set exactly one of anonymous or tokenWebhook"))]
 pub struct AppAuthProvider {
-    /// Let small peers in with a shared token, with a fixed permission.
+    /// Let in every small peer that presents a shared token, with one fixed permission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous: Option<AppAnonymousProvider>,
-    /// Ask a webhook to validate each small peer's token and return its permissions.
+    /// Have a webhook of yours check each small peer's token and answer with its permissions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_webhook: Option<AppTokenWebhook>,
 }
@@ -106,10 +112,11 @@ pub struct AppAuthProvider {
 pub struct AppAnonymousProvider {
     /// What a small peer logged in with the shared token may read and write.
     pub permission: Permissions,
-    /// How long, in seconds, a login lasts before the small peer must log in again.
+    /// How long a login lasts, in seconds, before the small peer must log in again: 1 to
+    /// 4294967295, such as 604800 (a week).
     #[schemars(range(min = 1, max = 4294967295u32))]
     pub session_length: i64,
-    /// The Secret key (in this namespace) holding the shared token.
+    /// The key of a Secret, in the app's namespace, holding the shared token.
     pub shared_token_secret_ref: SecretKeyRef,
 }
 
@@ -119,34 +126,36 @@ pub struct AppAnonymousProvider {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = super::cel::at("self.url.startsWith('https://')", ".url", "authProviders[].tokenWebhook.url must start with https://"),
-    validation = super::cel::forbidden_at("!self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')", ".url", "authProviders[].tokenWebhook.url must not carry credentials (user:password@): put secrets in a Secret, not in the URL"),
-    validation = super::cel::at("isURL(self.url) && self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#@]*@)?[^/?#@:]') && url(self.url).getHostname() != ''", ".url", "authProviders[].tokenWebhook.url must be an absolute URL with a host name, such as https://auth.example.com/ditto"),
+    validation = super::cel::at(super::cel::URL_IS_HTTPS, ".url", "authProviders[].tokenWebhook.url must start with https://"),
+    validation = super::cel::forbidden_at(super::cel::URL_HAS_NO_CREDENTIALS, ".url", "authProviders[].tokenWebhook.url must not carry credentials (user:password@): put secrets in a Secret, not in the URL"),
+    validation = super::cel::at(super::cel::URL_HAS_HOST, ".url", "authProviders[].tokenWebhook.url must be an absolute URL with a host name, such as https://auth.example.com/ditto"),
+    validation = super::cel::at(super::cel::URL_PORT_IN_RANGE, ".url", "authProviders[].tokenWebhook.url port must be from 1 to 65535 (or left out for 443)"),
 )]
 pub struct AppTokenWebhook {
-    /// HTTPS URL of the webhook. It must not carry credentials.
+    /// HTTPS URL of the webhook, such as https://auth.example.com/ditto. It must not carry
+    /// credentials (user:password@).
     #[schemars(length(min = 9, max = 2048))]
     pub url: String,
 }
 
 /// What a holder may read and write: each of `read` and `write` is everything, or the
-/// documents of some collections matching queries.
+/// documents of some collections that match queries. Nothing when left out.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = super::cel::forbidden_at("!self.remoteQuery || self.read.everything", ".remoteQuery", "remoteQuery needs read.everything: true (a remote query can read any document)"))]
 pub struct Permissions {
-    /// What may be read.
+    /// What may be read. Nothing when left out.
     #[serde(default)]
     pub read: PermissionRules,
-    /// What may be written.
+    /// What may be written. Nothing when left out.
     #[serde(default)]
     pub write: PermissionRules,
-    /// Whether remote queries (queries run by the Big Peer on small peers) are allowed. Needs
-    /// `read.everything`.
+    /// Whether remote queries are allowed (Ditto's `remoteQuery`; false when left out). A
+    /// remote query may read any document, so it needs `read.everything: true`.
     #[serde(default)]
     pub remote_query: bool,
-    /// The query language of the queries in `queriesByCollection`: 0 the legacy query builder,
-    /// 1 DQL.
+    /// The query language of the queries in `queriesByCollection`: 0 (when left out) the
+    /// legacy query builder, 1 DQL.
     #[serde(default)]
     #[schemars(range(min = 0, max = 1))]
     pub ql_version: i32,
@@ -156,15 +165,17 @@ pub struct Permissions {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionRules {
-    /// Every document of every collection.
+    /// Every document of every collection (false when left out).
     #[serde(default)]
     pub everything: bool,
-    /// Per collection name, queries whose matching documents are allowed, such as
-    /// `{cars: ["true"]}` (every car) or `{orders: ["storeId == 'a'"]}`.
+    /// Per collection, the queries whose matching documents are allowed, such as
+    /// `{cars: ["true"]}` (every car) or `{orders: ["storeId == 'a'"]}`: at most 64
+    /// collections (names of 1 to 128 letters, digits, '_', '-' or '.', not starting with '-'
+    /// or '.') and 32 queries each, of at most 4096 characters.
     #[serde(default)]
     #[x_kube(validation = Rule::new("self.all(k, k.matches('^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'))").message("queriesByCollection keys must be collection names of 1 to 128 letters, digits, '_', '-' or '.'"))]
     #[schemars(extend("maxProperties" = 64))]
-    #[schemars(inner(length(min = 1, max = 4096)))]
+    #[schemars(transform = super::cel::queries_by_collection)]
     pub queries_by_collection: BTreeMap<String, Vec<String>>,
 }
 
@@ -175,13 +186,13 @@ pub struct BigPeerAppStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// The app ID small peers use.
+    /// The app ID small peers use (`spec.appId`, or the one the operator generated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_id: Option<String>,
-    /// Where clients of this app connect, when the BigPeer has a public host.
+    /// Where clients of this app connect, when the BigPeer has a public host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<AppEndpoints>,
-    /// `Ready` and, when not ready, why.
+    /// `Ready` (the Big Peer servers serve the app) and, when not ready, why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }
@@ -190,17 +201,19 @@ pub struct BigPeerAppStatus {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AppEndpoints {
-    /// WebSocket URL small peers sync with.
+    /// WebSocket URL small peers sync with, such as wss://bigpeer.example.com/_ditto.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<String>,
-    /// Base URL of the app's HTTP API (called with an API key).
+    /// Base URL of the app's HTTP API, called with an API key, such as
+    /// https://bigpeer.example.com/api/v4/store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<String>,
 }
 
 /// An API key of an app: the operator generates it, keeps it in a Secret owned by this object
 /// (`status.secretName`, key `apiKey`) for applications to mount, and gives the Big Peer servers
-/// only a salted hash of it. It stops working at `expiresAt`.
+/// only a salted hash of it. It stops working at `expiresAt`. Its name is a DNS label of at most
+/// 53 characters (the Secret is named `<name>-api-key`).
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "smbp.io",
@@ -226,15 +239,16 @@ pub struct AppEndpoints {
     validation = super::cel::forbidden_at("self.appRef.name == oldSelf.appRef.name", ".appRef.name", "appRef cannot change: a key belongs to one app; create a new BigPeerApiKey for another app"),
 )]
 pub struct BigPeerApiKeySpec {
-    /// The BigPeerApp (in this namespace) the key gives access to. Cannot change.
+    /// The BigPeerApp, in this namespace, the key gives access to. Cannot change. The key may
+    /// be created before its app: it is not ready until the app exists.
     pub app_ref: AppRef,
     /// What the key may read and write.
     pub permissions: Permissions,
-    /// When the key stops working (RFC 3339, such as 2027-06-30T00:00:00Z): no generation of
-    /// the key, current or previous, is accepted after it. Must be in the future when the key
-    /// is created; it may be moved later (to extend the key) or earlier.
+    /// When the key stops working, in RFC 3339 such as 2027-06-30T00:00:00Z: no generation of
+    /// the key, current or previous, is accepted after it. It must be in the future when the key
+    /// is created and whenever it is changed; it may be moved later to extend the key, or earlier.
     pub expires_at: Time,
-    /// What the key is for, shown to people listing keys.
+    /// What the key is for, shown to people listing keys: at most 1024 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub description: Option<String>,
@@ -248,15 +262,16 @@ pub struct BigPeerApiKeySpec {
 /// Scheduled rotation of an API key.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = super::cel::at("!self.every.matches('^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$') || !self.gracePeriod.matches('^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$') || duration(self.gracePeriod) < duration(self.every)", ".gracePeriod", "rotation.gracePeriod must be shorter than rotation.every, or two old keys would be valid at once"))]
+#[x_kube(validation = super::cel::at("!has(self.every) || !has(self.gracePeriod) || !self.every.matches('^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$') || !self.gracePeriod.matches('^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$') || duration(self.gracePeriod) < duration(self.every)", ".gracePeriod", "rotation.gracePeriod (24h when not set) must be shorter than rotation.every, or two old keys would be valid at once"))]
 pub struct KeyRotation {
-    /// How often a new key replaces the current one, as hours, minutes and seconds such as
-    /// `720h` (30 days). At least one hour.
+    /// How often a new key replaces the current one: at least one hour, in hours, minutes and
+    /// seconds (in that order) such as `720h` (30 days) or `1h30m`.
     #[x_kube(validation = Rule::new("self.matches('^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$') && self != '' && duration(self) >= duration('1h')").message("rotation.every must be a duration of at least 1h written with h, m and s, such as 720h or 1h30m"))]
     #[schemars(length(min = 2, max = 24))]
     pub every: String,
-    /// How long the previous key keeps working after a rotation, such as `24h`, so that every
-    /// application picks up the new key from its Secret first. `0s` ends it at once.
+    /// How long the previous key keeps working after a rotation (24h when left out), so that
+    /// every application picks up the new key from its Secret first; shorter than `every`.
+    /// `0s` ends it at once.
     #[serde(default = "KeyRotation::default_grace")]
     #[schemars(default = "KeyRotation::default_grace")]
     #[x_kube(validation = Rule::new("self.matches('^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,8}s)?$') && self != ''").message("rotation.gracePeriod must be a duration written with h, m and s, such as 24h or 0s"))]
@@ -277,7 +292,8 @@ pub struct BigPeerApiKeyStatus {
     /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// The Secret (in this namespace) holding the key under `apiKey`.
+    /// The Secret, in this namespace, holding the key under `apiKey`: mount it (as a volume,
+    /// not `subPath`) to pick up rotated keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
     /// When the key stops working.
@@ -287,13 +303,13 @@ pub struct BigPeerApiKeyStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rotation_time: Option<Time>,
     /// Identifies the current key without revealing it: `sha256:` and the first 16 hex digits
-    /// of the SHA-256 of the key. Compare with `sha256sum` of the Secret's value.
+    /// of the SHA-256 of the key; compare with `sha256sum` of the Secret's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     /// The previous key, while it still works after a rotation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<PreviousKey>,
-    /// `Ready` (the servers accept the key) and `Expired`.
+    /// `Ready` (the Big Peer servers accept the key) and `Expired`, and when not ready, why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }

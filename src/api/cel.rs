@@ -40,6 +40,15 @@ pub const LABEL_VALUE: &str = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])
 /// A key of a Secret or ConfigMap.
 pub const SECRET_KEY: &str = r"^[-._a-zA-Z0-9]+$";
 
+/// A token webhook URL (`self.url` of the object holding it) starts with `https://`.
+pub const URL_IS_HTTPS: &str = "self.url.startsWith('https://')";
+/// A token webhook URL carries no credentials (`user:password@`, or `token@`).
+pub const URL_HAS_NO_CREDENTIALS: &str = "!self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')";
+/// A token webhook URL is an absolute URL with a host name.
+pub const URL_HAS_HOST: &str = "isURL(self.url) && self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#@]*@)?[^/?#@:]') && url(self.url).getHostname() != ''";
+/// A token webhook URL's port, when given, is from 1 to 65535.
+pub const URL_PORT_IN_RANGE: &str = r"!self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#@]*@)?([^/?#:\\[]*|\\[[^/?#\\]]*\\]):(0*|0*([7-9][0-9]{4}|6[6-9][0-9]{3}|65[6-9][0-9]{2}|655[4-9][0-9]|6553[6-9]|[1-9][0-9]{5,}))([/?#]|$)')";
+
 /// Longest qualified name: a 253-character prefix, '/', a 63-character name.
 const QUALIFIED_NAME_MAX: u64 = 317;
 
@@ -263,6 +272,20 @@ map_transform!(
     /// Annotations of the HTTPRoute.
     route_annotations, annotation_map_at, "annotations", 64
 );
+
+// ----- permissions of apps and API keys -----
+
+/// `queriesByCollection` of a permission: at most 32 queries per collection, each of 1 to 4096
+/// characters (schemars cannot reach the lists inside a map).
+pub fn queries_by_collection(s: &mut Schema) {
+    edit(s, |v| {
+        let lists = node(v, "{}");
+        max_items(lists, 32);
+        let query = node(lists, "[]");
+        set(query, "minLength", json!(1));
+        max_length(query, 4096);
+    });
+}
 
 // ----- pods: resources, scheduling, template -----
 //

@@ -14,6 +14,14 @@ pub use v1alpha1::*;
 /// API group of every custom resource this operator owns.
 pub const GROUP: &str = "smbp.io";
 
+/// The kinds of [`GROUP`], with their plural resource names: what the admission webhook
+/// reviews. (A test checks them against the CRDs.)
+pub const KINDS: [(&str, &str); 3] = [
+    ("BigPeer", "bigpeers"),
+    ("BigPeerApp", "bigpeerapps"),
+    ("BigPeerApiKey", "bigpeerapikeys"),
+];
+
 /// The Big Peer components that run as pods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Component {
@@ -43,3 +51,34 @@ impl Component {
 pub const PAUSED_ANNOTATION: &str = "smbp.io/paused";
 /// Finalizer that carries out volume and topic retention on delete.
 pub const FINALIZER: &str = "smbp.io/cleanup";
+
+#[cfg(test)]
+mod tests {
+    use kube::Resource;
+
+    use super::*;
+
+    #[test]
+    fn kinds_are_the_crds_kinds_and_plurals() {
+        let crds = [
+            (
+                BigPeer::kind(&()),
+                BigPeer::plural(&()),
+                BigPeer::group(&()),
+            ),
+            (
+                BigPeerApp::kind(&()),
+                BigPeerApp::plural(&()),
+                BigPeerApp::group(&()),
+            ),
+            (
+                BigPeerApiKey::kind(&()),
+                BigPeerApiKey::plural(&()),
+                BigPeerApiKey::group(&()),
+            ),
+        ];
+        for ((kind, plural), (k, p, g)) in KINDS.iter().zip(crds) {
+            assert_eq!((*kind, *plural, GROUP), (&*k, &*p, &*g));
+        }
+    }
+}

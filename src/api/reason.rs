@@ -210,6 +210,22 @@ reasons! {
     HostnameInUse,
     /// Admission: another BigPeer already uses the transaction-log topic on the same Kafka cluster.
     TopicInUse,
+    /// Admission: another app of the same BigPeer already has the BigPeerApp's app ID.
+    AppIdInUse,
+    /// Admission: a BigPeerApiKey's `spec.expiresAt` is not in the future when the key is
+    /// created or the time changed.
+    ExpiresAtInPast,
+}
+
+impl Reason {
+    /// Why the admission webhook refuses a field (the `refusal` label of its refusals metric).
+    pub const ADMISSION_REFUSALS: [Reason; 5] = [
+        Reason::ObjectRefused,
+        Reason::HostnameInUse,
+        Reason::TopicInUse,
+        Reason::AppIdInUse,
+        Reason::ExpiresAtInPast,
+    ];
 }
 
 impl std::fmt::Display for Reason {

@@ -682,10 +682,10 @@ pub struct AnonymousProvider {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = super::cel::at("self.url.startsWith('https://')", ".url", "auth.providers.tokenWebhook.url must start with https://"),
-    validation = super::cel::forbidden_at("!self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*@')", ".url", "auth.providers.tokenWebhook.url must not carry credentials (user:password@): put secrets in a Secret, not in the URL"),
-    validation = super::cel::at("isURL(self.url) && self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#@]*@)?[^/?#@:]') && url(self.url).getHostname() != ''", ".url", "auth.providers.tokenWebhook.url must be an absolute URL with a host name, such as https://auth.example.com/ditto"),
-    validation = super::cel::at(r"!self.url.matches('^[a-zA-Z][a-zA-Z0-9+.-]*://([^/?#@]*@)?([^/?#:\\[]*|\\[[^/?#\\]]*\\]):(0*|0*([7-9][0-9]{4}|6[6-9][0-9]{3}|65[6-9][0-9]{2}|655[4-9][0-9]|6553[6-9]|[1-9][0-9]{5,}))([/?#]|$)')", ".url", "auth.providers.tokenWebhook.url port must be from 1 to 65535 (or left out for 443)"),
+    validation = super::cel::at(super::cel::URL_IS_HTTPS, ".url", "auth.providers.tokenWebhook.url must start with https://"),
+    validation = super::cel::forbidden_at(super::cel::URL_HAS_NO_CREDENTIALS, ".url", "auth.providers.tokenWebhook.url must not carry credentials (user:password@): put secrets in a Secret, not in the URL"),
+    validation = super::cel::at(super::cel::URL_HAS_HOST, ".url", "auth.providers.tokenWebhook.url must be an absolute URL with a host name, such as https://auth.example.com/ditto"),
+    validation = super::cel::at(super::cel::URL_PORT_IN_RANGE, ".url", "auth.providers.tokenWebhook.url port must be from 1 to 65535 (or left out for 443)"),
 )]
 pub struct TokenWebhookProvider {
     /// HTTPS URL of the webhook. It must not carry credentials.

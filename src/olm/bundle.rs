@@ -13,17 +13,24 @@ fn yaml(v: &impl serde::Serialize) -> String {
     serde_yaml_ng::to_string(v).expect("manifests serialize")
 }
 
-/// The sample BigPeer that becomes `alm-examples`.
-pub fn example() -> Value {
-    let mut v: Value = serde_yaml_ng::from_str(include_str!(
-        "../../config/samples/smbp_v1alpha1_bigpeer.yaml"
-    ))
-    .expect("sample parses");
-    v["metadata"]
-        .as_object_mut()
-        .expect("sample metadata")
-        .remove("namespace");
-    v
+/// The samples of config/samples, one per owned kind (BigPeer, BigPeerApp, BigPeerApiKey),
+/// without their namespace: the CSV's `alm-examples`, which the console offers when creating one.
+pub fn examples() -> Vec<Value> {
+    [
+        include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml"),
+        include_str!("../../config/samples/smbp_v1alpha1_bigpeerapp.yaml"),
+        include_str!("../../config/samples/smbp_v1alpha1_bigpeerapikey.yaml"),
+    ]
+    .into_iter()
+    .map(|text| {
+        let mut v: Value = serde_yaml_ng::from_str(text).expect("sample parses");
+        v["metadata"]
+            .as_object_mut()
+            .expect("sample metadata")
+            .remove("namespace");
+        v
+    })
+    .collect()
 }
 
 fn annotations(r: &Release) -> Vec<(&'static str, String)> {
@@ -80,7 +87,7 @@ pub fn files(r: &Release, flavour: Flavour, dir: &str, dockerfile: bool) -> Vec<
             "{dir}/manifests/{}.clusterserviceversion.yaml",
             release::PACKAGE
         ),
-        yaml(&csv::csv(r, flavour, &example())),
+        yaml(&csv::csv(r, flavour, &examples())),
     )];
     out.extend(
         crd::crds()

@@ -25,7 +25,8 @@ const DESCRIPTION: &str = r#"Self-Managed Big Peer is the server side of Ditto's
 replicated document store, subscription servers that small peers sync with over WebSocket, HTTP
 API servers, and a Kafka transaction log.
 
-smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resource:
+smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resource, and makes it
+usable with `BigPeerApp` and `BigPeerApiKey` resources:
 
 * **Store** as a StatefulSet with one volume per pod, rolled one pod at a time (unready pods
   first, never while another pod is unready); a stuck pod stops the rollout and is reported.
@@ -43,9 +44,16 @@ smbp-operator deploys and keeps a Big Peer cluster matching one `BigPeer` resour
 * **Observability**: Prometheus metrics over HTTPS with TokenReview/SubjectAccessReview, a
   ServiceMonitor or PodMonitor per BigPeer, alerting rules with runbooks, Grafana dashboards,
   a catalogue of Events, and OpenTelemetry traces with trace ids in logs and exemplars.
-* **Apply-time validation**: CEL rules in the CRD, and a validating admission webhook served
+* **Apps and API keys**: a `BigPeerApp` is an app of a Big Peer, with its app ID (generated
+  when left out) and its identity providers (a token webhook, or anonymous with a shared token
+  from a Secret). A `BigPeerApiKey` lets a server-side client call an app's HTTP API: the
+  operator generates the key with a secure random generator into a Secret owned by the key,
+  for applications to mount, gives the Big Peer servers only a salted hash of it, and can
+  rotate it on a schedule with a grace period; it stops working at its expiry.
+* **Apply-time validation**: CEL rules in the CRDs, and a validating admission webhook served
   by the operator that has the API server dry-run every object a BigPeer would make, naming
-  the BigPeer field at fault. OLM makes and rotates its certificate and limits it to the
+  the BigPeer field at fault, and refuses an app ID another app of the BigPeer holds and a key
+  expiring in the past. OLM makes and rotates its certificate and limits it to the
   OperatorGroup's namespaces.
 * `Ready`/`Degraded` and per-part conditions, a pause annotation, and volume retention on
   delete.
@@ -207,7 +215,7 @@ fn spec_descriptors() -> Vec<Value> {
             "auth.keys.secrets.ca.name",
             "CA Secret",
             "TLS Secret of the Big Peer CA.",
-            &["urn:alm:descriptor:io.kubernetes:Secret"],
+            &[SECRET],
         ),
         descriptor(
             "auth.providers.tokenWebhook.url",
@@ -236,7 +244,7 @@ fn status_descriptors() -> Vec<Value> {
             "conditions",
             "Conditions",
             "Ready, Progressing, Degraded and one condition per part.",
-            &["urn:alm:descriptor:io.kubernetes.conditions"],
+            &[CONDITIONS],
         ),
         descriptor(
             "observedGeneration",
@@ -285,6 +293,248 @@ fn status_descriptors() -> Vec<Value> {
     ]
 }
 
+const CONDITIONS: &str = "urn:alm:descriptor:io.kubernetes.conditions";
+const SECRET: &str = "urn:alm:descriptor:io.kubernetes:Secret";
+const LINK: &str = "urn:alm:descriptor:org.w3:link";
+/// A field naming a BigPeer of the namespace: the console offers the BigPeers to choose from.
+const BIGPEER_REF: &str = "urn:alm:descriptor:io.kubernetes:smbp.io:v1alpha1:BigPeer";
+/// A field naming a BigPeerApp of the namespace.
+const APP_REF: &str = "urn:alm:descriptor:io.kubernetes:smbp.io:v1alpha1:BigPeerApp";
+const BOOLEAN: &str = "urn:alm:descriptor:com.tectonic.ui:booleanSwitch";
+
+/// The spec descriptors of a permission (an anonymous provider's or a key's) under `at`.
+fn permission_descriptors(at: &str, group: &str) -> Vec<Value> {
+    vec![
+        descriptor(
+            &format!("{at}.read.everything"),
+            "Read everything",
+            "Every document of every collection may be read.",
+            &[BOOLEAN, group],
+        ),
+        descriptor(
+            &format!("{at}.write.everything"),
+            "Write everything",
+            "Every document of every collection may be written.",
+            &[BOOLEAN, group],
+        ),
+        descriptor(
+            &format!("{at}.remoteQuery"),
+            "Remote queries",
+            "Remote queries are allowed (needs Read everything).",
+            &[BOOLEAN, group],
+        ),
+        descriptor(
+            &format!("{at}.qlVersion"),
+            "Query language",
+            "Language of the queries by collection: 0 the legacy query builder, 1 DQL.",
+            &[NUMBER, group],
+        ),
+    ]
+}
+
+fn app_spec_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "bigPeerRef",
+            "BigPeer",
+            "The BigPeer, in this namespace, that serves the app; cannot change.",
+            &[&format!("{FIELD_GROUP}bigPeerRef")],
+        ),
+        descriptor(
+            "bigPeerRef.name",
+            "BigPeer",
+            "Name of the BigPeer that serves the app; cannot change.",
+            &[BIGPEER_REF],
+        ),
+        descriptor(
+            "appId",
+            "App ID",
+            "UUID small peers use, unique per BigPeer; left empty, the operator generates one. Cannot change once set.",
+            &[TEXT, ADVANCED],
+        ),
+        descriptor(
+            "authProviders",
+            "Identity providers",
+            "By name: a token webhook (HTTPS URL), or anonymous with a permission, a session length and a shared token from a Secret.",
+            &[ADVANCED],
+        ),
+    ]
+}
+
+fn app_status_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "conditions",
+            "Conditions",
+            "Ready, and why not.",
+            &[CONDITIONS],
+        ),
+        descriptor("appId", "App ID", "The app ID small peers use.", &[TEXT]),
+        descriptor(
+            "endpoints.sync",
+            "Sync URL",
+            "WebSocket URL small peers sync with.",
+            &[LINK],
+        ),
+        descriptor(
+            "endpoints.http",
+            "HTTP API URL",
+            "Base URL of the app's HTTP API, called with an API key.",
+            &[LINK],
+        ),
+        descriptor(
+            "observedGeneration",
+            "Observed generation",
+            "Generation of the spec the status describes.",
+            &[TEXT],
+        ),
+    ]
+}
+
+fn key_spec_descriptors() -> Vec<Value> {
+    let permissions = &format!("{FIELD_GROUP}permissions");
+    let rotation = &format!("{FIELD_GROUP}rotation");
+    let mut d = vec![
+        descriptor(
+            "appRef",
+            "App",
+            "The BigPeerApp, in this namespace, the key gives access to; cannot change.",
+            &[&format!("{FIELD_GROUP}appRef")],
+        ),
+        descriptor(
+            "appRef.name",
+            "App",
+            "Name of the BigPeerApp the key gives access to; cannot change.",
+            &[APP_REF],
+        ),
+        descriptor(
+            "expiresAt",
+            "Expires at",
+            "When the key stops working (RFC 3339, such as 2027-06-30T00:00:00Z); in the future when set.",
+            &[TEXT],
+        ),
+        descriptor(
+            "description",
+            "Description",
+            "What the key is for.",
+            &[TEXT],
+        ),
+        descriptor(
+            "permissions",
+            "Permissions",
+            "What the key may read and write: everything, or queries by collection.",
+            &[permissions],
+        ),
+        descriptor(
+            "rotation",
+            "Rotation",
+            "Rotate the key on a schedule, keeping the previous key valid for a grace period.",
+            &[rotation, ADVANCED],
+        ),
+        descriptor(
+            "rotation.every",
+            "Rotate every",
+            "How often a new key replaces the current one, such as 720h; at least 1h.",
+            &[TEXT, rotation, ADVANCED],
+        ),
+        descriptor(
+            "rotation.gracePeriod",
+            "Grace period",
+            "How long the previous key keeps working after a rotation, such as 24h; shorter than Rotate every.",
+            &[TEXT, rotation, ADVANCED],
+        ),
+    ];
+    d.extend(permission_descriptors("permissions", permissions));
+    d
+}
+
+fn key_status_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "conditions",
+            "Conditions",
+            "Ready and Expired, and why.",
+            &[CONDITIONS],
+        ),
+        descriptor(
+            "secretName",
+            "Key Secret",
+            "The Secret holding the key under apiKey; mount it to use the key.",
+            &[SECRET],
+        ),
+        descriptor(
+            "expiresAt",
+            "Expires at",
+            "When the key stops working.",
+            &[TEXT],
+        ),
+        descriptor(
+            "lastRotationTime",
+            "Last rotation",
+            "When the current key was made.",
+            &[TEXT],
+        ),
+        descriptor(
+            "fingerprint",
+            "Fingerprint",
+            "sha256: and the first 16 hex digits of the key's SHA-256; never the key.",
+            &[TEXT],
+        ),
+        descriptor(
+            "previous.fingerprint",
+            "Previous key",
+            "Fingerprint of the previous key, while it still works after a rotation.",
+            &[TEXT],
+        ),
+        descriptor(
+            "previous.validUntil",
+            "Previous key valid until",
+            "When the previous key stops working.",
+            &[TEXT],
+        ),
+        descriptor(
+            "observedGeneration",
+            "Observed generation",
+            "Generation of the spec the status describes.",
+            &[TEXT],
+        ),
+    ]
+}
+
+/// The kinds the CSV owns, with what the console shows of them.
+fn owned() -> Value {
+    json!([{
+        "name": "bigpeers.smbp.io",
+        "version": "v1alpha1",
+        "kind": "BigPeer",
+        "displayName": "Big Peer",
+        "description": "A Self-Managed Big Peer cluster: store, subscription and API servers with their transaction log and keys.",
+        "resources": owned_resources(),
+        "specDescriptors": spec_descriptors(),
+        "statusDescriptors": status_descriptors(),
+    }, {
+        "name": "bigpeerapps.smbp.io",
+        "version": "v1alpha1",
+        "kind": "BigPeerApp",
+        "displayName": "Big Peer App",
+        "description": "An app served by a BigPeer: its app ID and the identity providers its small peers log in with.",
+        // The Secrets of the shared tokens the management API stores for an app are owned by
+        // it. (Its keys are not: deleting an app with kubectl leaves them.)
+        "resources": [{"kind": "Secret", "name": "", "version": "v1"}],
+        "specDescriptors": app_spec_descriptors(),
+        "statusDescriptors": app_status_descriptors(),
+    }, {
+        "name": "bigpeerapikeys.smbp.io",
+        "version": "v1alpha1",
+        "kind": "BigPeerApiKey",
+        "displayName": "Big Peer API Key",
+        "description": "An API key of a BigPeerApp, generated by the operator into a Secret owned by the key, rotated on a schedule if asked.",
+        "resources": [{"kind": "Secret", "name": "", "version": "v1"}],
+        "specDescriptors": key_spec_descriptors(),
+        "statusDescriptors": key_status_descriptors(),
+    }])
+}
+
 /// Everything the operator creates for a BigPeer, for the console's resource view.
 fn owned_resources() -> Value {
     json!([
@@ -304,7 +554,8 @@ fn owned_resources() -> Value {
 /// OLM's Service forwards it to the operator's container port [`WEBHOOK_PORT`].
 pub use crate::facts::WEBHOOK_SERVICE_PORT;
 
-/// The CSV's `webhookdefinitions`: the BigPeer validating webhook, the same one a local run
+/// The CSV's `webhookdefinitions`: the validating webhook of BigPeers, BigPeerApps and
+/// BigPeerApiKeys, the same one a local run
 /// registers ([`webhook::local::webhook`]: name, rules, failure policy, side effects, timeout,
 /// match policy, review versions), served by the operator's Deployment. OLM makes the
 /// Service `<deployment>-service` (port [`WEBHOOK_SERVICE_PORT`] to the container's
@@ -337,15 +588,16 @@ fn permissions(rules: Vec<PolicyRule>) -> Value {
     json!([{"serviceAccountName": crate::facts::OPERATOR_SERVICE_ACCOUNT, "rules": rules}])
 }
 
-/// The CSV of a release's bundle in one flavour. `example` is the alm-examples sample.
-pub fn csv(r: &Release, flavour: Flavour, example: &Value) -> Value {
+/// The CSV of a release's bundle in one flavour. `examples` are the `alm-examples`, one per
+/// owned kind.
+pub fn csv(r: &Release, flavour: Flavour, examples: &[Value]) -> Value {
     let mut rules = rbac::namespaced_rules();
     rules.extend(rbac::leader_election_rules());
     let mut spec = json!({
         "displayName": "Self-Managed Big Peer",
         "description": DESCRIPTION,
         "icon": icon(),
-        "keywords": ["ditto", "big peer", "sync", "crdt", "database", "edge", "offline-first"],
+        "keywords": ["ditto", "big peer", "sync", "crdt", "database", "edge", "offline-first", "api key"],
         "maintainers": [{"name": "smbp-operator maintainers", "email": "smbp-operator@smbp.io"}],
         "provider": {"name": "smbp-operator project", "url": "https://github.com/smbp-io/smbp-operator"},
         "links": [
@@ -371,37 +623,14 @@ pub fn csv(r: &Release, flavour: Flavour, example: &Value) -> Value {
             }
         },
         "webhookdefinitions": webhook_definitions(),
-        "customresourcedefinitions": {"owned": [{
-            "name": "bigpeers.smbp.io",
-            "version": "v1alpha1",
-            "kind": "BigPeer",
-            "displayName": "Big Peer",
-            "description": "A Self-Managed Big Peer cluster: store, subscription and API servers with their transaction log and keys.",
-            "resources": owned_resources(),
-            "specDescriptors": spec_descriptors(),
-            "statusDescriptors": status_descriptors(),
-        }, {
-            "name": "bigpeerapps.smbp.io",
-            "version": "v1alpha1",
-            "kind": "BigPeerApp",
-            "displayName": "Big Peer App",
-            "description": "An app served by a BigPeer: its app ID and the identity providers its small peers log in with.",
-            "resources": [{"kind": "Secret", "name": "", "version": "v1"}],
-        }, {
-            "name": "bigpeerapikeys.smbp.io",
-            "version": "v1alpha1",
-            "kind": "BigPeerApiKey",
-            "displayName": "Big Peer API Key",
-            "description": "An API key of a BigPeerApp, generated by the operator into a Secret owned by the key.",
-            "resources": [{"kind": "Secret", "name": "", "version": "v1"}],
-        }]},
+        "customresourcedefinitions": {"owned": owned()},
         "relatedImages": r.related_images().into_iter().map(|(name, image)| json!({"name": name.to_lowercase().replace('_', "-"), "image": image})).collect::<Vec<_>>(),
     });
     if let Some(rep) = &r.replaces {
         spec["replaces"] = json!(rep);
     }
     let mut annotations = json!({
-        "alm-examples": serde_json::to_string_pretty(&json!([example])).expect("example serializes"),
+        "alm-examples": serde_json::to_string_pretty(examples).expect("examples serialize"),
         "capabilities": CAPABILITY,
         "categories": "Database,Streaming & Messaging",
         "containerImage": r.operator_image,
@@ -462,7 +691,7 @@ mod tests {
     #[test]
     fn every_related_image_reaches_the_deployment() {
         let r = release();
-        let csv = csv(&r, Flavour::Community, &json!({}));
+        let csv = csv(&r, Flavour::Community, &[]);
         let env = &csv["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"]
             [0]["env"];
         for (name, image) in r
@@ -484,7 +713,7 @@ mod tests {
 
     #[test]
     fn watch_namespace_comes_from_olm_target_namespaces() {
-        let csv = csv(&release(), Flavour::Community, &json!({}));
+        let csv = csv(&release(), Flavour::Community, &[]);
         let env = csv["spec"]["install"]["spec"]["deployments"][0]["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().clone();
         let wn = env.iter().find(|e| e["name"] == "WATCH_NAMESPACE").unwrap();
         assert_eq!(
@@ -495,7 +724,7 @@ mod tests {
 
     #[test]
     fn review_rules_are_cluster_permissions_of_the_operator() {
-        let csv = csv(&release(), Flavour::Community, &json!({}));
+        let csv = csv(&release(), Flavour::Community, &[]);
         let install = &csv["spec"]["install"]["spec"];
         let cluster = install["clusterPermissions"].as_array().unwrap();
         assert_eq!(cluster.len(), 1);
@@ -545,7 +774,7 @@ mod tests {
 
     #[test]
     fn openshift_feature_annotations_are_all_present() {
-        let csv = csv(&release(), Flavour::Community, &json!({}));
+        let csv = csv(&release(), Flavour::Community, &[]);
         for f in [
             "disconnected",
             "fips-compliant",
@@ -563,8 +792,8 @@ mod tests {
     #[test]
     fn flavours_differ_only_in_the_cluster_monitoring_annotation() {
         let r = release();
-        let mut community = csv(&r, Flavour::Community, &json!({"kind": "BigPeer"}));
-        let openshift = csv(&r, Flavour::OpenShift, &json!({"kind": "BigPeer"}));
+        let mut community = csv(&r, Flavour::Community, &[json!({"kind": "BigPeer"})]);
+        let openshift = csv(&r, Flavour::OpenShift, &[json!({"kind": "BigPeer"})]);
         assert_eq!(
             openshift["metadata"]["annotations"]["operatorframework.io/cluster-monitoring"],
             "true"
@@ -584,7 +813,7 @@ mod tests {
     #[test]
     fn the_webhook_definition_is_the_local_webhook_served_by_the_deployment() {
         for flavour in [Flavour::Community, Flavour::OpenShift] {
-            let csv = csv(&release(), flavour, &json!({}));
+            let csv = csv(&release(), flavour, &[]);
             let defs = csv["spec"]["webhookdefinitions"].as_array().unwrap();
             assert_eq!(defs.len(), 1, "{flavour:?}");
             let d = &defs[0];
@@ -609,12 +838,15 @@ mod tests {
             assert_eq!(d["containerPort"], WEBHOOK_SERVICE_PORT);
             // OLM scopes namespaces from the OperatorGroup; a selector here would be ignored.
             assert!(d.get("namespaceSelector").is_none() && d.get("objectSelector").is_none());
-            // Only BigPeer writes, never OLM's own group or webhook configurations (OLM
+            // Only writes of our kinds, never OLM's own group or webhook configurations (OLM
             // fails a CSV whose webhook rules include those).
             let rules = d["rules"].as_array().unwrap();
             assert_eq!(rules.len(), 1);
             assert_eq!(rules[0]["apiGroups"], json!(["smbp.io"]));
-            assert_eq!(rules[0]["resources"], json!(["bigpeers"]));
+            assert_eq!(
+                rules[0]["resources"],
+                json!(["bigpeers", "bigpeerapps", "bigpeerapikeys"])
+            );
             assert_eq!(rules[0]["operations"], json!(["CREATE", "UPDATE"]));
 
             let deployments = csv["spec"]["install"]["spec"]["deployments"]
@@ -642,12 +874,102 @@ mod tests {
         }
     }
 
+    /// Every owned kind has exactly one example (the samples, without a namespace) that its
+    /// CRD's rules accept; the console finds a descriptor for every top-level field of it
+    /// (scorecard's olm-spec-descriptors); every descriptor's path is a field of the CRD's
+    /// schema, with `urn:alm:descriptor:` x-descriptors.
+    #[test]
+    fn owned_kinds_have_one_example_and_descriptors_of_real_fields() {
+        let csv = csv(
+            &release(),
+            Flavour::Community,
+            &super::super::bundle::examples(),
+        );
+        let examples: Vec<Value> = serde_json::from_str(
+            csv["metadata"]["annotations"]["alm-examples"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        let crds = crate::olm::crd::crds();
+        let owned = csv["spec"]["customresourcedefinitions"]["owned"]
+            .as_array()
+            .unwrap();
+        assert_eq!(owned.len(), crds.len());
+        assert_eq!(examples.len(), owned.len());
+        for o in owned {
+            let kind = o["kind"].as_str().unwrap();
+            let of_kind: Vec<&Value> = examples.iter().filter(|e| e["kind"] == kind).collect();
+            assert_eq!(of_kind.len(), 1, "one example of {kind}");
+            let ex = of_kind[0];
+            assert_eq!(ex["apiVersion"], "smbp.io/v1alpha1");
+            assert!(ex["metadata"].get("namespace").is_none(), "{kind}");
+            let specs = o["specDescriptors"].as_array().unwrap();
+            for key in ex["spec"].as_object().unwrap().keys() {
+                assert!(
+                    specs.iter().any(|d| d["path"] == key.as_str()),
+                    "{kind}: spec.{key} of the example has no spec descriptor"
+                );
+            }
+            let crd = crds.iter().find(|c| c.spec.names.kind == kind).unwrap();
+            assert_eq!(o["name"], json!(crd.metadata.name));
+            assert_eq!(o["version"], json!(crd.spec.versions[0].name));
+            assert!(!o["resources"].as_array().unwrap().is_empty(), "{kind}");
+            let schema = serde_json::to_value(
+                crd.spec.versions[0]
+                    .schema
+                    .as_ref()
+                    .unwrap()
+                    .open_api_v3_schema
+                    .as_ref()
+                    .unwrap(),
+            )
+            .unwrap();
+            for (part, list) in [("spec", "specDescriptors"), ("status", "statusDescriptors")] {
+                let descriptors = o[list].as_array().unwrap();
+                assert!(!descriptors.is_empty(), "{kind}: {list}");
+                for d in descriptors {
+                    let path = d["path"].as_str().unwrap();
+                    let mut node = &schema["properties"][part];
+                    for p in path.split('.') {
+                        node = &node["properties"][p];
+                    }
+                    assert!(node.is_object(), "{kind}: {part}.{path} is not in the CRD");
+                    let xs = d["x-descriptors"].as_array().unwrap();
+                    assert!(
+                        !xs.is_empty()
+                            && xs
+                                .iter()
+                                .all(|x| x.as_str().unwrap().starts_with("urn:alm:descriptor:")),
+                        "{kind}: {path}: {xs:?}"
+                    );
+                    assert!(!d["displayName"].as_str().unwrap().is_empty());
+                    assert!(!d["description"].as_str().unwrap().is_empty());
+                }
+            }
+        }
+        // The key's example can be created as it is for a long time: its expiry must be in
+        // the future.
+        let key = examples
+            .iter()
+            .find(|e| e["kind"] == "BigPeerApiKey")
+            .unwrap();
+        let at: k8s_openapi::jiff::Timestamp =
+            key["spec"]["expiresAt"].as_str().unwrap().parse().unwrap();
+        assert!(at.as_second() >= 4_000_000_000, "{at} is far in the future");
+        // References let the console offer the objects of the namespace to choose from.
+        let app = &owned[1]["specDescriptors"];
+        assert!(app.to_string().contains(BIGPEER_REF));
+        assert!(owned[2]["specDescriptors"].to_string().contains(APP_REF));
+        assert!(owned[2]["statusDescriptors"].to_string().contains(SECRET));
+    }
+
     #[test]
     fn skip_range_only_with_replaces_is_the_callers_rule() {
         let mut r = release();
         r.replaces = Some("smbp-operator.v1.2.2".into());
         r.skip_range = Some(">=1.0.0 <1.2.3".into());
-        let c = csv(&r, Flavour::Community, &json!({}));
+        let c = csv(&r, Flavour::Community, &[]);
         assert_eq!(c["spec"]["replaces"], "smbp-operator.v1.2.2");
         assert_eq!(
             c["metadata"]["annotations"]["olm.skipRange"],

@@ -79,7 +79,7 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
             .into_iter()
             .filter(|(p, _)| p.starts_with("scorecard/")),
     );
-    let csv = super::csv::csv(r, r.catalog_flavour, &bundle::example());
+    let csv = super::csv::csv(r, r.catalog_flavour, &bundle::examples());
     let mut entries: Vec<Entry> = previous.to_vec();
     entries.push(Entry {
         csv: csv.clone(),
@@ -276,7 +276,7 @@ mod tests {
         let mut new = Release::with_defaults("0.2.0", "2026-11-23T00:00:00Z");
         new.replaces = Some(old.csv_name());
         let prev = Entry {
-            csv: super::super::csv::csv(&old, Flavour::Community, &bundle::example()),
+            csv: super::super::csv::csv(&old, Flavour::Community, &bundle::examples()),
             image: old.bundle_image.clone(),
             channels: old.channels.clone(),
         };

@@ -165,7 +165,11 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
         ),
         (
             "config/samples/kustomization.yaml".into(),
-            kustomization(&["smbp_v1alpha1_bigpeer.yaml"]),
+            kustomization(&[
+                "smbp_v1alpha1_bigpeer.yaml",
+                "smbp_v1alpha1_bigpeerapp.yaml",
+                "smbp_v1alpha1_bigpeerapikey.yaml",
+            ]),
         ),
         (
             "config/manifests/kustomization.yaml".into(),

@@ -63,8 +63,14 @@ struct IntegrationLabel {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AdmissionLabels {
+    kind: String,
     operation: String,
     decision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -128,7 +134,7 @@ pub struct Metrics {
     integrations: Family<IntegrationLabel, Gauge>,
     webhook_requests: Family<AdmissionLabels, Counter>,
     webhook_refusals: Family<RefusalLabel, Counter>,
-    webhook_duration: Histogram,
+    webhook_duration: Family<KindLabel, Histogram, fn() -> Histogram>,
     api_key_expiry: Family<ApiKeyLabels, Gauge>,
     books: Mutex<Books>,
     /// The labels of every API key series, by (namespace, key).
@@ -171,7 +177,8 @@ impl Default for Metrics {
         let integrations = Family::<IntegrationLabel, Gauge>::default();
         let webhook_requests = Family::<AdmissionLabels, Counter>::default();
         let webhook_refusals = Family::<RefusalLabel, Counter>::default();
-        let webhook_duration = Histogram::new(exponential_buckets(0.005, 2.0, 12));
+        let webhook_duration: Family<KindLabel, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 12)));
         let api_key_expiry = Family::<ApiKeyLabels, Gauge>::default();
         r.add(
             "reconciles",
@@ -235,19 +242,19 @@ impl Default for Metrics {
         );
         r.add(
             "webhook_requests",
-            "BigPeer admission reviews by operation (CREATE, UPDATE) and decision (allowed, refused, error)",
+            "Admission reviews by kind (BigPeer, BigPeerApp, BigPeerApiKey), operation (CREATE, UPDATE) and decision (allowed, refused, error)",
             None,
             webhook_requests.clone(),
         );
         r.add(
             "webhook_refusals",
-            "Refusals of BigPeers by the admission webhook, one per refused field, by refusal reason",
+            "Refusals by the admission webhook, one per refused field, by refusal reason",
             None,
             webhook_refusals.clone(),
         );
         r.add(
             "webhook_duration",
-            "Duration of BigPeer admission reviews, dry runs included",
+            "Duration of admission reviews by kind, a BigPeer's dry runs included",
             Some(Unit::Seconds),
             webhook_duration.clone(),
         );
@@ -414,16 +421,26 @@ impl Metrics {
         }
     }
 
-    /// An admission review: its operation, its decision (`allowed`, `refused`, `error`), how
-    /// long it took and the reason of each refused field.
-    pub fn admission(&self, operation: &str, decision: &str, seconds: f64, refusals: &[&str]) {
+    /// An admission review of an object of `kind`: its operation, its decision (`allowed`,
+    /// `refused`, `error`), how long it took and the reason of each refused field.
+    pub fn admission(
+        &self,
+        kind: &str,
+        operation: &str,
+        decision: &str,
+        seconds: f64,
+        refusals: &[&str],
+    ) {
         self.webhook_requests
             .get_or_create(&AdmissionLabels {
+                kind: kind.into(),
                 operation: operation.into(),
                 decision: decision.into(),
             })
             .inc();
-        self.webhook_duration.observe(seconds);
+        self.webhook_duration
+            .get_or_create(&KindLabel { kind: kind.into() })
+            .observe(seconds);
         for r in refusals {
             self.webhook_refusals
                 .get_or_create(&RefusalLabel {
@@ -486,7 +503,7 @@ impl Metrics {
         m.reconciled(0.25, None, Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         m.reconciled(1.5, Some("Conflict"), None);
         m.set_leader(true);
-        m.admission("CREATE", "refused", 0.08, &["ObjectRefused"]);
+        m.admission("BigPeer", "CREATE", "refused", 0.08, &["ObjectRefused"]);
         m.set_integrations(Integration::ALL.map(|i| (i, i != Integration::OpenShift)));
         m.set_api_key_expiry("bigpeer", "fleet", "fleet-backend", 1_798_761_600);
         m.set_bigpeer(

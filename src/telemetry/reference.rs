@@ -84,15 +84,12 @@ pub fn label_doc(label: &str) -> Option<String> {
                 .into()
         }
         "refusal" => format!(
-            "Why the webhook refused a BigPeer field: {}.",
-            list(
-                &[
-                    Reason::ObjectRefused,
-                    Reason::HostnameInUse,
-                    Reason::TopicInUse,
-                ]
-                .map(Reason::as_str)
-            )
+            "Why the webhook refused a field: {}.",
+            list(&Reason::ADMISSION_REFUSALS.map(Reason::as_str))
+        ),
+        "kind" => format!(
+            "The kind of the object reviewed: {}.",
+            list(&crate::api::KINDS.map(|(kind, _)| kind))
         ),
         "le" => "Histogram bucket: upper bound in seconds.".into(),
         _ => return None,

@@ -11,6 +11,22 @@ use crate::decide::observed::{Integrations, Observed};
 
 /// The sample BigPeer of config/samples, as written.
 pub const SAMPLE_YAML: &str = include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml");
+/// The sample BigPeerApp of config/samples (of the sample BigPeer), as written.
+pub const APP_SAMPLE_YAML: &str =
+    include_str!("../../config/samples/smbp_v1alpha1_bigpeerapp.yaml");
+/// The sample BigPeerApiKey of config/samples (of the sample app), as written.
+pub const API_KEY_SAMPLE_YAML: &str =
+    include_str!("../../config/samples/smbp_v1alpha1_bigpeerapikey.yaml");
+
+/// The sample of `kind` (`BigPeer`, `BigPeerApp` or `BigPeerApiKey`), as written.
+pub fn sample_yaml(kind: &str) -> &'static str {
+    match kind {
+        "BigPeer" => SAMPLE_YAML,
+        "BigPeerApp" => APP_SAMPLE_YAML,
+        "BigPeerApiKey" => API_KEY_SAMPLE_YAML,
+        other => panic!("no sample of kind {other}"),
+    }
+}
 
 /// The sample from config/samples, parsed, with a uid (so owner references can be built).
 pub fn sample() -> BigPeer {
@@ -82,7 +98,13 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
 
 /// The sample BigPeer (as JSON) with `patch` merged in.
 pub fn sample_with(patch: &serde_json::Value) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_yaml_ng::from_str(SAMPLE_YAML).expect("the sample parses");
+    sample_of_with("BigPeer", patch)
+}
+
+/// The sample of `kind` (as JSON) with `patch` merged in.
+pub fn sample_of_with(kind: &str, patch: &serde_json::Value) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_yaml_ng::from_str(sample_yaml(kind)).expect("the sample parses");
     merge_patch(&mut v, patch);
     v
 }

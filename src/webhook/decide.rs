@@ -32,7 +32,8 @@ pub struct Cause {
 }
 
 impl Cause {
-    fn new(reason: Reason, field: impl Into<String>, message: impl AsRef<str>) -> Self {
+    /// A cause at `field`; the message is redacted.
+    pub fn new(reason: Reason, field: impl Into<String>, message: impl AsRef<str>) -> Self {
         Cause {
             reason,
             field: field.into(),
@@ -311,8 +312,14 @@ pub fn inputs(
 /// Longest message the response carries; the causes hold every detail.
 const MAX_MESSAGE: usize = 3000;
 
-/// The admission response for `causes` (allowed when there are none), one cause per field.
-pub fn response(base: AdmissionResponse, bp_name: &str, causes: &[Cause]) -> AdmissionResponse {
+/// The admission response for the object `kind`/`name` with `causes` (allowed when there are
+/// none), one cause per field.
+pub fn response(
+    base: AdmissionResponse,
+    kind: &str,
+    name: &str,
+    causes: &[Cause],
+) -> AdmissionResponse {
     let mut causes: Vec<&Cause> = causes.iter().collect();
     let mut seen = std::collections::BTreeSet::new();
     causes.retain(|c| seen.insert(c.field.clone()));
@@ -320,7 +327,7 @@ pub fn response(base: AdmissionResponse, bp_name: &str, causes: &[Cause]) -> Adm
         return base;
     }
     let mut message = format!(
-        "BigPeer {bp_name:?} is invalid: {}",
+        "{kind} {name:?} is invalid: {}",
         causes
             .iter()
             .map(|c| format!("{}: {}", c.field, c.message))
@@ -342,9 +349,9 @@ pub fn response(base: AdmissionResponse, bp_name: &str, causes: &[Cause]) -> Adm
         message: r.result.message.clone(),
         reason: "Invalid".into(),
         details: Some(StatusDetails {
-            name: bp_name.into(),
-            group: "smbp.io".into(),
-            kind: "BigPeer".into(),
+            name: name.into(),
+            group: crate::api::GROUP.into(),
+            kind: kind.into(),
             causes: causes
                 .iter()
                 .map(|c| StatusCause {

@@ -1,7 +1,8 @@
 //! A local run's webhook (`--webhook-register-local`, used by `make run` and the end-to-end
 //! tests): a certificate for 127.0.0.1 made for the run, and a ValidatingWebhookConfiguration
-//! that sends BigPeer writes to `https://127.0.0.1:<port>/...`, removed when the run stops.
-//! In a cluster the configuration comes from the packaging instead (OLM, kustomize).
+//! that sends BigPeer, BigPeerApp and BigPeerApiKey writes to `https://127.0.0.1:<port>/...`,
+//! removed when the run stops. In a cluster the configuration comes from the packaging instead
+//! (OLM, kustomize), built from the same [`webhook`].
 
 use std::sync::Arc;
 
@@ -28,11 +29,13 @@ pub fn certificate() -> Result<(Arc<CertifiedKey>, String), TlsError> {
     Ok((Arc::new(key), pem))
 }
 
-/// The webhook as the API server should call it. `namespaces` empty: every namespace.
+/// The webhook as the API server should call it. `namespaces` empty: every namespace. The one
+/// source of the local registration, the CSV's `webhookdefinitions` and `config/webhook`.
 ///
-/// `failurePolicy: Fail`: a BigPeer is never admitted unchecked; only BigPeers are sent (create
-/// and update of the main resource, not status), so the operator being down blocks BigPeer
-/// writes and nothing else. See docs/user/validation.md.
+/// One webhook for the three kinds of `smbp.io` ([`crate::api::KINDS`]), at one path: the review
+/// tells them apart by the request's kind. `failurePolicy: Fail`: nothing is admitted unchecked;
+/// only these kinds are sent (create and update of the main resource, not status), so the
+/// operator being down blocks their writes and nothing else. See docs/user/validation.md.
 pub fn webhook(client: WebhookClientConfig, namespaces: &[String]) -> ValidatingWebhook {
     ValidatingWebhook {
         name: WEBHOOK_NAME.into(),
@@ -41,7 +44,12 @@ pub fn webhook(client: WebhookClientConfig, namespaces: &[String]) -> Validating
             api_groups: Some(vec!["smbp.io".into()]),
             api_versions: Some(vec!["v1alpha1".into()]),
             operations: Some(vec!["CREATE".into(), "UPDATE".into()]),
-            resources: Some(vec!["bigpeers".into()]),
+            resources: Some(
+                crate::api::KINDS
+                    .iter()
+                    .map(|(_, plural)| plural.to_string())
+                    .collect(),
+            ),
             scope: Some("Namespaced".into()),
         }]),
         failure_policy: Some("Fail".into()),
@@ -118,7 +126,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_local_configuration_sends_only_bigpeer_writes_to_loopback() {
+    fn the_local_configuration_sends_only_writes_of_our_kinds_to_loopback() {
         let (_, pem) = certificate().unwrap();
         let vwc = configuration(19443, &pem, &["a".into()]);
         let w = &vwc.webhooks.as_ref().unwrap()[0];
@@ -137,7 +145,15 @@ mod tests {
         let rule = &w.rules.as_ref().unwrap()[0];
         assert_eq!(
             rule.resources.as_deref(),
-            Some(&["bigpeers".to_string()][..])
+            Some(&["bigpeers", "bigpeerapps", "bigpeerapikeys"].map(String::from)[..])
+        );
+        assert_eq!(
+            rule.api_groups.as_deref(),
+            Some(&["smbp.io".to_string()][..])
+        );
+        assert_eq!(
+            rule.operations.as_deref(),
+            Some(&["CREATE".to_string(), "UPDATE".into()][..])
         );
         assert_eq!(w.failure_policy.as_deref(), Some("Fail"));
         assert_eq!(w.side_effects, "None");

@@ -9,6 +9,7 @@
 //! (HTTPS), [`local`] (a local run's registration) and [`keeper`] (the certificate the operator
 //! keeps itself, for the kustomize install) do the I/O.
 
+pub mod apps;
 pub mod certificate;
 pub mod decide;
 pub mod fields;

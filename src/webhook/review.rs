@@ -1,6 +1,10 @@
-//! One admission review, the I/O around [`super::decide`]: build the BigPeer's objects, have
-//! the API server validate each with a server-side dry run (in parallel, as the operator's
-//! field manager), read the other BigPeers for the rules across them, and answer.
+//! One admission review, the I/O around [`super::decide`] and [`super::apps`]. A BigPeer: build
+//! its objects, have the API server validate each with a server-side dry run (in parallel, as
+//! the operator's field manager), read the other BigPeers for the rules across them, and answer.
+//! A BigPeerApp: read its BigPeer (a warning when missing) and, when it sets an app ID, the apps
+//! of its namespace. A BigPeerApiKey: check its expiry against the clock and read its app (a
+//! warning when missing). Each review makes at most two reads for an app or a key, in parallel;
+//! an update that leaves the spec as it was makes none.
 
 use std::time::Instant;
 
@@ -10,10 +14,12 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube::{Client, ResourceExt};
+use serde::de::DeserializeOwned;
 use tracing::{debug, warn};
 
+use super::apps;
 use super::decide::{self, Cause};
-use crate::api::{BigPeer, Component};
+use crate::api::{BigPeer, BigPeerApiKey, BigPeerApp, Component};
 use crate::build::{self, DesiredObject, names};
 use crate::controller::integrations::IntegrationCache;
 use crate::facts::MANAGER;
@@ -49,10 +55,11 @@ impl Webhook {
             Ok(r) => r,
             Err(e) => {
                 self.metrics
-                    .admission("", "error", started.elapsed().as_secs_f64(), &[]);
+                    .admission("", "", "error", started.elapsed().as_secs_f64(), &[]);
                 return AdmissionResponse::invalid(e.to_string()).into_review();
             }
         };
+        let kind = req.kind.kind.clone();
         let operation = match req.operation {
             Operation::Create => "CREATE",
             Operation::Update => "UPDATE",
@@ -60,48 +67,186 @@ impl Webhook {
             Operation::Connect => "CONNECT",
         };
         let base = AdmissionResponse::from(&req);
-        let parse = |o: &Option<DynamicObject>| -> Result<Option<BigPeer>, String> {
-            o.as_ref()
-                .map(|o| {
-                    serde_json::to_value(o)
-                        .and_then(serde_json::from_value::<BigPeer>)
-                        .map_err(|e| e.to_string())
-                })
-                .transpose()
+        let verdict = match kind.as_str() {
+            "BigPeerApp" => self.app(&req).await,
+            "BigPeerApiKey" => self.api_key(&req).await,
+            _ => self.bigpeer(&req).await,
         };
-        let (new, old) = match (parse(&req.object), parse(&req.old_object)) {
-            (Ok(Some(n)), Ok(o)) => (n, o),
-            (Ok(None), _) => {
-                self.metrics
-                    .admission(operation, "allowed", started.elapsed().as_secs_f64(), &[]);
+        let verdict = match verdict {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                self.metrics.admission(
+                    &kind,
+                    operation,
+                    "allowed",
+                    started.elapsed().as_secs_f64(),
+                    &[],
+                );
                 return base.into_review();
             }
-            (Err(e), _) | (_, Err(e)) => {
-                self.metrics
-                    .admission(operation, "error", started.elapsed().as_secs_f64(), &[]);
+            Err(e) => {
+                self.metrics.admission(
+                    &kind,
+                    operation,
+                    "error",
+                    started.elapsed().as_secs_f64(),
+                    &[],
+                );
                 return base
-                    .deny(decide::redact(&format!("the BigPeer cannot be read: {e}")))
+                    .deny(decide::redact(&format!("the {kind} cannot be read: {e}")))
                     .into_review();
             }
         };
-        let causes = self
-            .check(new.clone(), req.namespace.as_deref(), old.as_ref())
-            .await;
-        let name = new.name_any();
-        let resp = decide::response(base, &name, &causes);
+        let Verdict {
+            name,
+            causes,
+            warnings,
+        } = verdict;
+        let mut resp = decide::response(base, &kind, &name, &causes);
+        if !warnings.is_empty() {
+            resp.warnings = Some(warnings);
+        }
         let refusals: Vec<&str> = causes.iter().map(|c| c.reason.as_str()).collect();
         let decision = if resp.allowed { "allowed" } else { "refused" };
         let elapsed = started.elapsed();
         self.metrics
-            .admission(operation, decision, elapsed.as_secs_f64(), &refusals);
+            .admission(&kind, operation, decision, elapsed.as_secs_f64(), &refusals);
         debug!(
-            bigpeer = %format!("{}/{name}", req.namespace.as_deref().unwrap_or_default()),
+            kind,
+            object = %format!("{}/{name}", req.namespace.as_deref().unwrap_or_default()),
             operation,
             decision,
+            warnings = resp.warnings.as_ref().map_or(0, Vec::len),
             elapsed_ms = elapsed.as_millis(),
             "admission review"
         );
         resp.into_review()
+    }
+
+    /// A BigPeer's review: [`Webhook::check`].
+    async fn bigpeer(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+    ) -> Result<Option<Verdict>, String> {
+        let (Some(new), old) = (
+            parse::<BigPeer>(&req.object)?,
+            parse::<BigPeer>(&req.old_object)?,
+        ) else {
+            return Ok(None);
+        };
+        let name = new.name_any();
+        let causes = self
+            .check(new, req.namespace.as_deref(), old.as_ref())
+            .await;
+        Ok(Some(Verdict {
+            name,
+            causes,
+            warnings: vec![],
+        }))
+    }
+
+    /// A BigPeerApp's review: its app ID unique among the apps of its BigPeer (when it sets
+    /// one), and a warning when it is created for a BigPeer that does not exist.
+    async fn app(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Option<Verdict>, String> {
+        let (Some(mut new), old) = (
+            parse::<BigPeerApp>(&req.object)?,
+            parse::<BigPeerApp>(&req.old_object)?,
+        ) else {
+            return Ok(None);
+        };
+        let mut verdict = Verdict::new(new.name_any());
+        if unchanged(old.as_ref().map(|o| &o.spec), &new.spec, &new.metadata) {
+            return Ok(Some(verdict));
+        }
+        if new.metadata.namespace.is_none() {
+            new.metadata.namespace = req.namespace.clone();
+        }
+        let Some(ns) = new.namespace() else {
+            return Ok(Some(verdict));
+        };
+        let read_bigpeer = async {
+            if old.is_some() {
+                return None;
+            }
+            self.exists::<BigPeer>(&ns, &new.spec.big_peer_ref.name)
+                .await
+        };
+        let read_apps = async {
+            if !apps::needs_other_apps(&new, old.as_ref()) {
+                return vec![];
+            }
+            match Api::<BigPeerApp>::namespaced(self.client.clone(), &ns)
+                .list(&ListParams::default())
+                .await
+            {
+                Ok(l) => l.items,
+                Err(e) => {
+                    warn!(error = %e, namespace = %ns, "admission: listing BigPeerApps; app ID uniqueness not checked");
+                    vec![]
+                }
+            }
+        };
+        let (bigpeer, others) = futures::join!(read_bigpeer, read_apps);
+        verdict
+            .causes
+            .extend(apps::app_id_in_use(&new, old.as_ref(), &others));
+        if bigpeer == Some(false) {
+            verdict.warnings.push(apps::missing_big_peer(&new));
+        }
+        Ok(Some(verdict))
+    }
+
+    /// A BigPeerApiKey's review: its expiry in the future when created or changed, and a
+    /// warning when it is created for an app that does not exist.
+    async fn api_key(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+    ) -> Result<Option<Verdict>, String> {
+        let (Some(mut new), old) = (
+            parse::<BigPeerApiKey>(&req.object)?,
+            parse::<BigPeerApiKey>(&req.old_object)?,
+        ) else {
+            return Ok(None);
+        };
+        let mut verdict = Verdict::new(new.name_any());
+        if unchanged(old.as_ref().map(|o| &o.spec), &new.spec, &new.metadata) {
+            return Ok(Some(verdict));
+        }
+        if new.metadata.namespace.is_none() {
+            new.metadata.namespace = req.namespace.clone();
+        }
+        verdict.causes.extend(apps::expires_at_passed(
+            &new,
+            old.as_ref(),
+            Timestamp::now(),
+        ));
+        if old.is_none()
+            && let Some(ns) = new.namespace()
+            && self.exists::<BigPeerApp>(&ns, &new.spec.app_ref.name).await == Some(false)
+        {
+            verdict.warnings.push(apps::missing_app(&new));
+        }
+        Ok(Some(verdict))
+    }
+
+    /// Whether `ns/name` exists; `None` when it cannot be read (then nothing is said).
+    async fn exists<K>(&self, ns: &str, name: &str) -> Option<bool>
+    where
+        K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+    {
+        match Api::<K>::namespaced(self.client.clone(), ns)
+            .get_opt(name)
+            .await
+        {
+            Ok(o) => Some(o.is_some()),
+            Err(e) => {
+                warn!(error = %e, kind = %K::kind(&()), namespace = ns, name, "admission: reading the object referred to; no warning given");
+                None
+            }
+        }
     }
 
     /// Everything wrong with `bp` (empty: admit it). An update that leaves the spec as it was
@@ -207,4 +352,42 @@ impl Webhook {
         }
         out
     }
+}
+
+/// What a review found: the object's name, its refusals and its warnings.
+struct Verdict {
+    name: String,
+    causes: Vec<Cause>,
+    warnings: Vec<String>,
+}
+
+impl Verdict {
+    fn new(name: String) -> Self {
+        Verdict {
+            name,
+            causes: vec![],
+            warnings: vec![],
+        }
+    }
+}
+
+/// The object of a review as `K`; `None` when there is none.
+fn parse<K: DeserializeOwned>(o: &Option<DynamicObject>) -> Result<Option<K>, String> {
+    o.as_ref()
+        .map(|o| {
+            serde_json::to_value(o)
+                .and_then(serde_json::from_value::<K>)
+                .map_err(|e| e.to_string())
+        })
+        .transpose()
+}
+
+/// An update that leaves the spec as it was, or of an object being deleted: admitted unchecked,
+/// so that labels, annotations and finalizers can always be written.
+fn unchanged<S: PartialEq>(
+    old: Option<&S>,
+    new: &S,
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> bool {
+    old.is_some_and(|o| o == new || meta.deletion_timestamp.is_some())
 }

@@ -1,7 +1,7 @@
-//! The corpus of invalid BigPeers is well formed: every case parses, names are unique and
-//! kebab-case, fields are BigPeer paths, and every patch applies to the sample and changes it
-//! (an update changes the created BigPeer). Values may be of a type the CRD's schema refuses
-//! (an unknown enum value): that is a refusal the corpus tests too.
+//! The corpus of invalid objects is well formed: every case parses, names are unique and
+//! kebab-case, kinds are ours, fields are paths of the object, and every patch applies to the
+//! sample of its kind and changes it (an update changes the created object). Values may be of a
+//! type the CRD's schema refuses (an unknown enum value): that is a refusal the corpus tests too.
 
 use std::collections::BTreeSet;
 
@@ -31,8 +31,15 @@ fn corpus_cases_are_well_formed_and_apply_to_the_sample() {
             c.name
         );
         assert!(
+            corpus::KINDS.contains(&c.kind()),
+            "{file}: {}: kind {} is not one of {:?}",
+            c.name,
+            c.kind(),
+            corpus::KINDS
+        );
+        assert!(
             c.field.starts_with("spec.") || c.field == "spec" || c.field.starts_with("metadata."),
-            "{file}: {}: field {} is not a BigPeer path",
+            "{file}: {}: field {} is not a path of the object",
             c.name,
             c.field
         );
@@ -54,7 +61,7 @@ fn corpus_cases_are_well_formed_and_apply_to_the_sample() {
             "{file}: {}: spec is an object",
             c.name
         );
-        assert_eq!(created["kind"], "BigPeer", "{file}: {}", c.name);
+        assert_eq!(created["kind"], c.kind(), "{file}: {}", c.name);
         if c.update.is_none() {
             assert_ne!(
                 created, untouched,

@@ -149,6 +149,87 @@ pub async fn apply_bigpeer(client: &Client, body: &Value) -> Result<BigPeer, kub
     .await
 }
 
+/// A BigPeerApp of BigPeer `bigpeer`, with a token webhook provider (the app ID left to the
+/// operator).
+pub fn bigpeer_app(name: &str, ns: &str, bigpeer: &str) -> Value {
+    json!({
+        "apiVersion": "smbp.io/v1alpha1",
+        "kind": "BigPeerApp",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "bigPeerRef": {"name": bigpeer},
+            "authProviders": {"corp": {"tokenWebhook": {"url": "https://auth.example.com/ditto"}}}
+        }
+    })
+}
+
+/// A BigPeerApiKey of app `app` that reads everything, expiring in 2100.
+pub fn bigpeer_api_key(name: &str, ns: &str, app: &str) -> Value {
+    json!({
+        "apiVersion": "smbp.io/v1alpha1",
+        "kind": "BigPeerApiKey",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "appRef": {"name": app},
+            "expiresAt": "2100-01-01T00:00:00Z",
+            "permissions": {"read": {"everything": true}}
+        }
+    })
+}
+
+/// Apply an object of one of our kinds as `kubectl apply --server-side` does (field manager
+/// `kubectl`): what the API server stored, and the warnings it sent back (the admission
+/// webhook's among them), as `kubectl` would print them after `Warning: `.
+pub async fn apply_object(
+    client: &Client,
+    body: &Value,
+) -> Result<(Value, Vec<String>), kube::Error> {
+    let kind = body["kind"].as_str().expect("a kind");
+    let plural = smbp_operator::api::KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, p)| *p)
+        .unwrap_or_else(|| panic!("{kind} is not a kind of smbp.io"));
+    let ns = body["metadata"]["namespace"].as_str().expect("a namespace");
+    let name = body["metadata"]["name"].as_str().expect("a name");
+    let req = kube::core::Request::new(format!("/apis/smbp.io/v1alpha1/namespaces/{ns}/{plural}"))
+        .patch(
+            name,
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(body),
+        )
+        .map_err(kube::Error::BuildRequest)?;
+    let res = client.send(req.map(kube::client::Body::from)).await?;
+    let warnings = res
+        .headers()
+        .get_all("warning")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(warning_text)
+        .collect();
+    let ok = res.status().is_success();
+    let bytes = res.into_body().collect_bytes().await?;
+    if ok {
+        Ok((
+            serde_json::from_slice(&bytes).expect("the stored object"),
+            warnings,
+        ))
+    } else {
+        let status: kube::core::Status =
+            serde_json::from_slice(&bytes).expect("a Status in an error response");
+        Err(kube::Error::Api(Box::new(status)))
+    }
+}
+
+/// The text of a `Warning` header (`299 - "text"`).
+fn warning_text(h: &str) -> String {
+    let t = h.splitn(3, ' ').nth(2).unwrap_or(h).trim();
+    t.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(t)
+        .replace("\\\"", "\"")
+}
+
 /// A condition of a BigPeer as (status, reason, message).
 pub fn condition(bp: &BigPeer, type_: &str) -> Option<(String, String, String)> {
     bp.status
@@ -172,9 +253,15 @@ pub async fn wait_ready(client: &Client, ns: &str, name: &str, timeout: Duration
     .await
 }
 
-/// A directory under the test target's scratch space.
+/// A directory under the test target's scratch space (`target/tmp`), or under
+/// `SMBP_TEST_TMPDIR` when set: checkouts sharing one `CARGO_TARGET_DIR` while each runs its own
+/// cluster would otherwise overwrite each other's kubeconfigs and logs there.
 pub fn scratch_dir(sub: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(sub);
+    let root = std::env::var_os("SMBP_TEST_TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    let d = root.join(sub);
     std::fs::create_dir_all(&d).unwrap();
     d
 }

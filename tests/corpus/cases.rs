@@ -1,5 +1,5 @@
-//! The corpus of invalid BigPeers (`tests/corpus/invalid/*.yaml`, format in
-//! `tests/corpus/README.md`), read for the unit and end-to-end tiers.
+//! The corpus of invalid BigPeers, BigPeerApps and BigPeerApiKeys (`tests/corpus/invalid/*.yaml`,
+//! format in `tests/corpus/README.md`), read for the unit and end-to-end tiers.
 
 #![allow(dead_code)]
 
@@ -8,13 +8,16 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// One invalid BigPeer.
+/// One invalid object.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// Unique, kebab-case.
     pub name: String,
-    /// Merge patch onto the sample, applied at create.
+    /// `BigPeer` (when absent), `BigPeerApp` or `BigPeerApiKey`: whose sample `patch` applies to.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Merge patch onto the sample of the kind, applied at create.
     pub patch: Value,
     /// The field the refusal must name.
     pub field: String,
@@ -50,10 +53,18 @@ pub fn load() -> Vec<(String, Case)> {
     out
 }
 
+/// The kinds a case may be of.
+pub const KINDS: [&str; 3] = ["BigPeer", "BigPeerApp", "BigPeerApiKey"];
+
 impl Case {
-    /// The BigPeer applied at create, named `name` in `namespace` unless the case names it.
+    /// The kind of the object: `BigPeer` unless the case says otherwise.
+    pub fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or("BigPeer")
+    }
+
+    /// The object applied at create, named `name` in `namespace` unless the case names it.
     pub fn created(&self, name: &str, namespace: &str) -> Value {
-        let mut v = smbp_operator::testing::sample_with(&self.patch);
+        let mut v = smbp_operator::testing::sample_of_with(self.kind(), &self.patch);
         v["metadata"]["name"] = Value::String(name.into());
         v["metadata"]["namespace"] = Value::String(namespace.into());
         if let Some(m) = &self.metadata {
@@ -62,7 +73,7 @@ impl Case {
         v
     }
 
-    /// The BigPeer applied as an update, for update cases.
+    /// The object applied as an update, for update cases.
     pub fn updated(&self, name: &str, namespace: &str) -> Option<Value> {
         let mut v = self.created(name, namespace);
         smbp_operator::testing::merge_patch(&mut v, self.update.as_ref()?);

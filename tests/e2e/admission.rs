@@ -1,14 +1,17 @@
 //! Admission: the operator's validating webhook, registered by a local operator process
-//! (`--webhook-register-local`), refuses every BigPeer of the corpus (`tests/corpus/invalid`)
-//! through the real API server with a message naming the BigPeer field, admits every valid
-//! example, refuses a host name or topic another BigPeer holds, and what it admits builds
-//! objects the API server accepts. The registration goes away when the operator stops.
+//! (`--webhook-register-local`), refuses every object of the corpus (`tests/corpus/invalid`:
+//! BigPeers, BigPeerApps, BigPeerApiKeys) through the real API server with a message naming the
+//! field, admits every valid example, refuses a host name or topic another BigPeer holds, an app
+//! ID another app of the BigPeer holds and a key expiring in the past, warns about an app or key
+//! whose BigPeer or app is missing, and what it admits builds objects the API server accepts.
+//! The registration goes away when the operator stops.
 
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use kube::api::{Api, DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, ResourceExt};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -134,12 +137,37 @@ fn short(i: usize) -> String {
 }
 
 /// The refusal names the field: its path, or the path without `spec.` (as the CRD's CEL
-/// messages write it, e.g. `store.storage.size cannot shrink`).
+/// messages write it, e.g. `store.storage.size cannot shrink`), with a map key written
+/// `[k]` (a CEL rule's path) or `.k` (the schema's checks).
 fn names_field(message: &str, field: &str) -> bool {
-    message.contains(field)
-        || field
-            .strip_prefix("spec.")
-            .is_some_and(|f| message.contains(f))
+    let dotted = field.replace('[', ".").replace(']', "");
+    [field, dotted.as_str()].iter().any(|f| {
+        message.contains(f) || f.strip_prefix("spec.").is_some_and(|f| message.contains(f))
+    })
+}
+
+/// The API of the object `body` (one of our kinds), in its namespace.
+fn api_of(client: &Client, body: &Value) -> Api<DynamicObject> {
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "smbp.io",
+        "v1alpha1",
+        body["kind"].as_str().unwrap(),
+    ));
+    Api::namespaced_with(
+        client.clone(),
+        body["metadata"]["namespace"].as_str().unwrap(),
+        &ar,
+    )
+}
+
+/// Delete the object `body` names, if it is there.
+async fn delete_object(client: &Client, body: &Value) {
+    let _ = api_of(client, body)
+        .delete(
+            body["metadata"]["name"].as_str().unwrap(),
+            &DeleteParams::default(),
+        )
+        .await;
 }
 
 #[tokio::test]
@@ -150,16 +178,19 @@ async fn every_corpus_case_is_refused_naming_its_field_and_every_example_is_admi
     let cases = corpus::load();
     let mut failures = vec![];
     let (mut creates, mut updates) = (0, 0);
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     let started = Instant::now();
     for (i, (file, c)) in cases.iter().enumerate() {
         let name = short(i);
+        *kinds.entry(c.kind().to_string()).or_insert(0) += 1;
         if let Some(updated) = c.updated(&name, &ns) {
             updates += 1;
-            if let Err(e) = apply_bigpeer(&client, &c.created(&name, &ns)).await {
+            let created = c.created(&name, &ns);
+            if let Err(e) = apply_object(&client, &created).await {
                 failures.push(format!("{file} {}: the create was refused: {e}", c.name));
                 continue;
             }
-            match apply_bigpeer(&client, &updated).await {
+            match apply_object(&client, &updated).await {
                 Ok(_) => failures.push(format!("{file} {}: the update was admitted", c.name)),
                 Err(kube::Error::Api(s)) if names_field(&s.message, &c.field) => {}
                 Err(e) => failures.push(format!(
@@ -167,22 +198,18 @@ async fn every_corpus_case_is_refused_naming_its_field_and_every_example_is_admi
                     c.name, c.field
                 )),
             }
-            let _ = Api::<BigPeer>::namespaced(client.clone(), &ns)
-                .delete(&name, &DeleteParams::default())
-                .await;
+            delete_object(&client, &created).await;
         } else {
             creates += 1;
             let body = c.created(&name, &ns);
-            match apply_bigpeer(&client, &body).await {
+            match apply_object(&client, &body).await {
                 Ok(_) => {
                     failures.push(format!("{file} {}: admitted", c.name));
                     // Out of the way of the cases after it (host names are one per cluster).
-                    let _ = Api::<BigPeer>::namespaced(client.clone(), &ns)
-                        .delete(&name, &DeleteParams::default())
-                        .await;
+                    delete_object(&client, &body).await;
                 }
                 Err(kube::Error::Api(s)) if names_field(&s.message, &c.field) => {
-                    if s.message.contains("s3cr3t") {
+                    if s.message.contains("s3cr3t") || s.message.contains("s3cret") {
                         failures.push(format!("{file} {}: the refusal repeats a secret", c.name));
                     }
                 }
@@ -194,7 +221,7 @@ async fn every_corpus_case_is_refused_naming_its_field_and_every_example_is_admi
         }
     }
     eprintln!(
-        "admission corpus: {} cases ({creates} creates, {updates} updates), {} refused as expected, in {:.1}s",
+        "admission corpus: {} cases ({creates} creates, {updates} updates; {kinds:?}), {} refused as expected, in {:.1}s",
         cases.len(),
         cases.len() - failures.len(),
         started.elapsed().as_secs_f64()
@@ -208,14 +235,14 @@ async fn every_corpus_case_is_refused_naming_its_field_and_every_example_is_admi
     );
 
     // Every valid example is admitted (one at a time: several share a host name).
-    let api: Api<BigPeer> = Api::namespaced(client.clone(), &ns);
     for (i, mut ex) in examples().into_iter().enumerate() {
         let name = format!("ex{i}");
         ex["metadata"]["name"] = json!(name);
         ex["metadata"]["namespace"] = json!(ns);
-        if let Err(e) = apply_bigpeer(&client, &ex).await {
-            panic!("example {i} was refused: {e}");
+        if let Err(e) = apply_object(&client, &ex).await {
+            panic!("example {i} ({}) was refused: {e}", ex["kind"]);
         }
+        let api = api_of(&client, &ex);
         api.delete(&name, &DeleteParams::default()).await.unwrap();
         wait_for(
             &format!("example {name} deleted"),
@@ -227,10 +254,14 @@ async fn every_corpus_case_is_refused_naming_its_field_and_every_example_is_admi
     stop(&client, op).await;
 }
 
-/// The BigPeers of config/samples and docs/examples.
+/// The BigPeers, BigPeerApps and BigPeerApiKeys of config/samples and docs/examples.
 fn examples() -> Vec<Value> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let mut files = vec![format!("{root}/config/samples/smbp_v1alpha1_bigpeer.yaml")];
+    let mut files = vec![
+        format!("{root}/config/samples/smbp_v1alpha1_bigpeer.yaml"),
+        format!("{root}/config/samples/smbp_v1alpha1_bigpeerapp.yaml"),
+        format!("{root}/config/samples/smbp_v1alpha1_bigpeerapikey.yaml"),
+    ];
     let mut dirs = vec![std::path::PathBuf::from(format!("{root}/docs/examples"))];
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(d).unwrap() {
@@ -247,12 +278,15 @@ fn examples() -> Vec<Value> {
         let text = std::fs::read_to_string(&f).unwrap();
         for doc in serde_yaml_ng::Deserializer::from_str(&text) {
             let v: Value = serde::Deserialize::deserialize(doc).unwrap();
-            if v["kind"] == "BigPeer" {
+            if smbp_operator::api::KINDS
+                .iter()
+                .any(|(k, _)| v["kind"] == *k)
+            {
                 out.push(v);
             }
         }
     }
-    assert!(out.len() >= 7, "{} examples", out.len());
+    assert!(out.len() >= 9, "{} examples", out.len());
     out
 }
 
@@ -366,5 +400,130 @@ async fn what_the_webhook_admits_builds_objects_the_api_server_accepts() {
         admitted * 2 >= n,
         "most generated BigPeers are valid: {admitted} of {n}"
     );
+    stop(&client, op).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn apps_and_keys_are_checked_against_each_other_and_the_clock() {
+    let client = admin().await;
+    let (op, ns) = start(&client, "e2e-admission-a").await;
+    const ID: &str = "3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11";
+    let app = |name: &str, bigpeer: &str, id: Option<&str>| {
+        let mut a = bigpeer_app(name, &ns, bigpeer);
+        if let Some(id) = id {
+            a["spec"]["appId"] = json!(id);
+        }
+        a
+    };
+    let refused = |r: Result<(Value, Vec<String>), kube::Error>, field: &str| -> String {
+        match r {
+            Err(kube::Error::Api(s)) if s.message.contains(field) => s.message.clone(),
+            other => panic!("expected a refusal naming {field}: {other:?}"),
+        }
+    };
+
+    // Apps and keys may come before what they name (a GitOps sync applies them in one go):
+    // admitted, with a warning.
+    let (_, w) = apply_object(&client, &app("early", "bp", None))
+        .await
+        .unwrap();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("BigPeer \"bp\" does not exist")),
+        "{w:?}"
+    );
+    let (_, w) = apply_object(&client, &bigpeer_api_key("early-key", &ns, "nope"))
+        .await
+        .unwrap();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("BigPeerApp \"nope\" does not exist")),
+        "{w:?}"
+    );
+    // ... and without one once it exists.
+    apply_bigpeer(&client, &bigpeer("bp", &ns)).await.unwrap();
+    let (_, w) = apply_object(&client, &app("holder", "bp", Some(ID)))
+        .await
+        .unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    let (_, w) = apply_object(&client, &bigpeer_api_key("k1", &ns, "holder"))
+        .await
+        .unwrap();
+    assert!(w.is_empty(), "{w:?}");
+
+    // One app ID per BigPeer: refused at create (in either case) and when set by an update;
+    // another BigPeer's app may have it.
+    let m = refused(
+        apply_object(&client, &app("second", "bp", Some(&ID.to_uppercase()))).await,
+        "spec.appId",
+    );
+    assert!(m.contains(&format!("{ns}/holder")), "{m}");
+    apply_object(&client, &app("later", "bp", None))
+        .await
+        .unwrap();
+    refused(
+        apply_object(&client, &app("later", "bp", Some(ID))).await,
+        "spec.appId",
+    );
+    apply_object(&client, &app("other-bp", "bp2", Some(ID)))
+        .await
+        .unwrap();
+    // The holder itself may be updated.
+    let mut again = app("holder", "bp", Some(ID));
+    again["spec"]["authProviders"]["second"] =
+        json!({"tokenWebhook": {"url": "https://auth2.example.com/ditto"}});
+    apply_object(&client, &again).await.unwrap();
+
+    // A key's expiry is in the future when created and when changed; other changes of an
+    // expired-looking key are not refused for it.
+    let mut past = bigpeer_api_key("k2", &ns, "holder");
+    past["spec"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    let m = refused(apply_object(&client, &past).await, "spec.expiresAt");
+    assert!(m.contains("is not in the future"), "{m}");
+    let mut moved = bigpeer_api_key("k1", &ns, "holder");
+    moved["spec"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    refused(apply_object(&client, &moved).await, "spec.expiresAt");
+    let mut later = bigpeer_api_key("k1", &ns, "holder");
+    later["spec"]["expiresAt"] = json!("2101-01-01T00:00:00Z");
+    later["spec"]["description"] = json!("moved later");
+    apply_object(&client, &later).await.unwrap();
+    // Server-side dry runs are checked too (the webhook has no side effects).
+    let dry = api_of(&client, &past)
+        .patch(
+            "k2",
+            &PatchParams::apply("kubectl").force().dry_run(),
+            &Patch::Apply(&past),
+        )
+        .await;
+    assert!(dry.is_err(), "a dry run of a past expiry is refused");
+
+    let metrics = op.http_get("/metrics").await;
+    for kind in ["BigPeerApp", "BigPeerApiKey"] {
+        assert!(
+            metrics.contains(&format!("kind=\"{kind}\"")),
+            "reviews of {kind} counted"
+        );
+    }
+    for r in ["AppIdInUse", "ExpiresAtInPast"] {
+        assert!(metrics.contains(&format!("refusal=\"{r}\"")), "{r} counted");
+    }
+    for (kind, name) in [
+        ("BigPeerApiKey", "k1"),
+        ("BigPeerApiKey", "early-key"),
+        ("BigPeerApp", "early"),
+        ("BigPeerApp", "holder"),
+        ("BigPeerApp", "later"),
+        ("BigPeerApp", "other-bp"),
+    ] {
+        delete_object(
+            &client,
+            &json!({"kind": kind, "metadata": {"name": name, "namespace": ns}}),
+        )
+        .await;
+    }
+    let _ = Api::<BigPeer>::namespaced(client.clone(), &ns)
+        .delete("bp", &DeleteParams::default())
+        .await;
     stop(&client, op).await;
 }

@@ -623,6 +623,143 @@ async fn operate_bigpeer(
     (op, bp_ns, bp)
 }
 
+/// Whether the CSV `ns/csv` lets the operator write Secrets: the controller of apps and keys
+/// (which makes each key's Secret) comes with that permission.
+async fn csv_writes_secrets(client: &Client, ns: &str, csv: &str) -> bool {
+    let c = csvs(client, ns).get(csv).await.unwrap();
+    c.data["spec"]["install"]["spec"]["permissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["rules"].as_array().cloned().unwrap_or_default())
+        .any(|r| {
+            r["resources"]
+                .as_array()
+                .is_some_and(|x| x.contains(&json!("secrets")))
+                && r["verbs"]
+                    .as_array()
+                    .is_some_and(|v| v.contains(&json!("create")))
+        })
+}
+
+/// With the operator of the CSV `csv_ns/csv` running (and serving OLM's webhook), a user creates
+/// a BigPeerApp of the BigPeer `ns/bp` and a BigPeerApiKey of it: the CRDs OLM installed are
+/// served, the webhook admits both without a warning (what they name exists), and a bad one
+/// is refused, by the webhook (a key expiring in the past) and by the CRD's rules (an app ID
+/// that is not a UUID). When the CSV carries the controller of apps and keys, the key's
+/// Secret holds a key whose fingerprint is the one in the key's status. Deletes both.
+async fn apps_and_keys(
+    client: &Client,
+    label: &str,
+    ns: &str,
+    bp: &str,
+    csv_ns: &str,
+    csv: &str,
+) -> String {
+    let t = Instant::now();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for name in ["bigpeerapps.smbp.io", "bigpeerapikeys.smbp.io"] {
+        wait_for(&format!("CRD {name} established"), READY, || async {
+            crds.get(name)
+                .await
+                .ok()?
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        })
+        .await;
+    }
+    let app = bigpeer_app("olm-app", ns, bp);
+    let (_, w) = apply_object(client, &app)
+        .await
+        .unwrap_or_else(|e| panic!("{label}: the BigPeerApp is refused: {e}"));
+    assert!(
+        w.is_empty(),
+        "{label}: warnings for the app of an existing BigPeer: {w:?}"
+    );
+    let key = bigpeer_api_key("olm-key", ns, "olm-app");
+    let (_, w) = apply_object(client, &key)
+        .await
+        .unwrap_or_else(|e| panic!("{label}: the BigPeerApiKey is refused: {e}"));
+    assert!(
+        w.is_empty(),
+        "{label}: warnings for the key of an existing app: {w:?}"
+    );
+
+    let mut past = bigpeer_api_key("olm-key-past", ns, "olm-app");
+    past["spec"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    let by_webhook = format!("admission webhook \"{WEBHOOK_NAME}\" denied the request");
+    match apply_object(client, &past).await {
+        Err(kube::Error::Api(s))
+            if s.message.contains(&by_webhook) && s.message.contains("spec.expiresAt") => {}
+        other => {
+            panic!("{label}: a key expiring in the past is refused by {WEBHOOK_NAME}: {other:?}")
+        }
+    }
+    let mut bad_id = bigpeer_app("olm-app-bad", ns, bp);
+    bad_id["spec"]["appId"] = json!("not-a-uuid");
+    match apply_object(client, &bad_id).await {
+        Err(kube::Error::Api(s)) if s.message.contains("spec.appId") => {}
+        other => panic!("{label}: an app ID that is not a UUID is refused: {other:?}"),
+    }
+
+    let controller = csv_writes_secrets(client, csv_ns, csv).await;
+    let made = if controller {
+        let keys = Api::<DynamicObject>::namespaced_with(
+            client.clone(),
+            ns,
+            &ApiResource::erase::<smbp_operator::api::BigPeerApiKey>(&()),
+        );
+        let (secret_name, fingerprint) = wait_for(
+            &format!("{label}: the key's Secret named in its status"),
+            READY,
+            || async {
+                let k = keys.get("olm-key").await.ok()?;
+                let st = &k.data["status"];
+                Some((
+                    st["secretName"].as_str()?.to_string(),
+                    st["fingerprint"].as_str()?.to_string(),
+                ))
+            },
+        )
+        .await;
+        let secret = Api::<Secret>::namespaced(client.clone(), ns)
+            .get(&secret_name)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: the key's Secret {secret_name}: {e}"));
+        let plain = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get("apiKey"))
+            .map(|b| String::from_utf8(b.0.clone()).unwrap())
+            .unwrap_or_else(|| panic!("{label}: apiKey in {secret_name}"));
+        assert!(
+            plain.starts_with(smbp_operator::access::key::PREFIX),
+            "{label}: a key"
+        );
+        assert_eq!(
+            smbp_operator::access::key::fingerprint(&plain),
+            fingerprint,
+            "{label}: the status' fingerprint is the Secret's key's"
+        );
+        format!("; its Secret {secret_name} made by the operator")
+    } else {
+        "; no controller of apps and keys in this CSV yet: the key's Secret not checked".into()
+    };
+    for (kind, name) in [("BigPeerApiKey", "olm-key"), ("BigPeerApp", "olm-app")] {
+        let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("smbp.io", "v1alpha1", kind));
+        let _ = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar)
+            .delete(name, &DeleteParams::default())
+            .await;
+    }
+    format!(
+        "{label}: BigPeerApp and BigPeerApiKey admitted by {WEBHOOK_NAME} under {csv}, a key expiring in the past and an app ID that is not a UUID refused{made}, in {:.1}s",
+        t.elapsed().as_secs_f64()
+    )
+}
+
 /// Names of the objects an Api lists.
 async fn names_in<K>(api: &Api<K>) -> Vec<String>
 where
@@ -663,6 +800,7 @@ async fn install_flow(client: &Client, label: &str, openshift: bool) {
         "{label}: BigPeer Ready under the OLM-created RBAC in {:.1}s",
         t.elapsed().as_secs_f64()
     ));
+    report(&apps_and_keys(client, label, &bp_ns, "inst", &ns, CURRENT).await);
     let _ = Api::<BigPeer>::namespaced(client.clone(), &bp_ns)
         .delete("inst", &DeleteParams::default())
         .await;
@@ -838,6 +976,8 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
         "{label}: after the upgrade, {} store pods untouched, BigPeer change reconciled by {CURRENT}",
         store(pods_before).len()
     ));
+    // The kinds the upgrade brought (0.1.0 had none) are served and admitted.
+    report(&apps_and_keys(client, label, &bp_ns, "upg", &ns, CURRENT).await);
     let _ = bps.delete("upg", &DeleteParams::default()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     new.kill();

@@ -215,10 +215,11 @@ fn a_topic_is_one_per_kafka_cluster() {
 fn the_response_names_every_field_once_and_redacts() {
     let base: AdmissionResponse =
         serde_json::from_value(json!({"uid": "1", "allowed": true, "status": {}})).unwrap();
-    assert!(response(base.clone(), "p", &[]).allowed);
+    assert!(response(base.clone(), "BigPeer", "p", &[]).allowed);
     let c = |f: &str, m: &str| Cause::new(Reason::ObjectRefused, f, m);
     let r = response(
         base,
+        "BigPeer",
         "p",
         &[
             c("spec.a", "bad https://u:pw@h/x"),
@@ -228,6 +229,8 @@ fn the_response_names_every_field_once_and_redacts() {
     );
     assert!(!r.allowed);
     assert_eq!(r.result.code, 422);
+    assert!(r.result.message.starts_with("BigPeer \"p\" is invalid: "));
+    assert_eq!(r.result.details.as_ref().unwrap().kind, "BigPeer");
     assert!(
         r.result
             .message
