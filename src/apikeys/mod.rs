@@ -43,6 +43,7 @@ pub async fn reconcile(key: Arc<BigPeerApiKey>, ctx: Arc<Context>) -> Result<Act
         "reconcile",
         bigpeerapikey = %around::key(key.as_ref()),
         generation = key.metadata.generation.unwrap_or_default(),
+        trace_id = tracing::field::Empty,
     );
     around::timed(&ctx, key.as_ref(), span, sync(&key, &ctx)).await
 }

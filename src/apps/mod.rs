@@ -59,6 +59,7 @@ pub async fn reconcile(app: Arc<BigPeerApp>, c: Arc<AppContext>) -> Result<Actio
         "reconcile",
         bigpeerapp = %around::key(app.as_ref()),
         generation = app.metadata.generation.unwrap_or_default(),
+        trace_id = tracing::field::Empty,
     );
     around::timed(&c.ctx, app.as_ref(), span, sync(app.clone(), &c)).await
 }

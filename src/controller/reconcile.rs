@@ -21,13 +21,18 @@ pub fn key<K: ResourceExt>(obj: &K) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
-/// Run `inner` in `span` (a `reconcile` span naming the object), timed and counted.
+/// Run `inner` in `span` (a `reconcile` span naming the object, with an empty `trace_id`
+/// field), timed and counted; the trace id, in the span's logs, is also the exemplar of the
+/// duration metric.
 pub async fn timed<K, F>(ctx: &Context, obj: &K, span: Span, inner: F) -> Result<Action>
 where
     K: ResourceExt,
     F: Future<Output = Result<Action>>,
 {
     let trace_id = crate::telemetry::tracing_setup::trace_id(&span);
+    if let Some(id) = &trace_id {
+        span.record("trace_id", tracing::field::display(id));
+    }
     let started = Instant::now();
     let result = inner.instrument(span.clone()).await;
     let elapsed = started.elapsed();
