@@ -303,6 +303,7 @@ impl OperatorProcess {
             .env("LEADER_ELECT", "false")
             // The scale benchmark measures the controller; no webhook is registered.
             .env("WEBHOOK_BIND_ADDRESS", "0")
+            .env("API_BIND_ADDRESS", "0")
             .env("POD_NAMESPACE", OPERATOR_NS)
             .env("POD_NAME", "smbp-bench")
             .env_remove("WATCH_NAMESPACE")

@@ -9,7 +9,7 @@ source "$state/env"
 ns=bigpeer-demo
 bin="${SMBP_OPERATOR_BIN:-${CARGO_TARGET_DIR:-$repo/target}/debug/smbp-operator}"
 
-"$bin" crd | kubectl apply --server-side -f - >/dev/null
+"$bin" crd | kubectl apply --server-side --force-conflicts -f - >/dev/null
 # A local webhook left behind by a run that was killed points at no one and would refuse every
 # BigPeer write (failurePolicy Fail): this run registers its own.
 kubectl delete validatingwebhookconfiguration smbp-operator-local --ignore-not-found >/dev/null
@@ -39,17 +39,47 @@ spec:
     keys: {secrets: {ca: {name: demo-ca}, inBand: {name: demo-in-band}, jwt: {name: demo-jwt}}}
 YAML
 
+# A ServiceAccount allowed to use the management API on the demo namespace (what a team's Role
+# would grant: apps, keys, and reading Secrets for anonymous providers' shared tokens); its token
+# is printed below and kept in $state/api-token.
+kubectl apply --server-side -f - >/dev/null <<YAML
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: api-demo, namespace: $ns}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: bigpeer-apps, namespace: $ns}
+rules:
+- apiGroups: [smbp.io]
+  resources: [bigpeerapps, bigpeerapikeys]
+  verbs: [get, list, watch, create, update, patch, delete]
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: api-demo, namespace: $ns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: bigpeer-apps}
+subjects: [{kind: ServiceAccount, name: api-demo, namespace: $ns}]
+YAML
+kubectl -n "$ns" create token api-demo --duration=24h >"$state/api-token"
+
 # Plain HTTP metrics for a local run (the Deployments serve them over HTTPS with --metrics-secure).
 # SMBP_RUN_METRICS_ADDRESS / SMBP_RUN_HEALTH_ADDRESS move them when 8080/8081 are taken.
 # The admission webhook is served on 127.0.0.1 with a certificate made for the run and registered
 # as the ValidatingWebhookConfiguration smbp-operator-local, removed when the operator stops
-# (SMBP_RUN_WEBHOOK_PORT moves it when 9443 is taken).
+# (SMBP_RUN_WEBHOOK_PORT moves it when 9443 is taken). The management API is served over HTTPS
+# with a self-signed certificate and bearer-token authentication, as installed operators serve it
+# (SMBP_RUN_API_PORT moves it when 9444 is taken).
 metrics_addr="${SMBP_RUN_METRICS_ADDRESS:-127.0.0.1:8080}"
 health_addr="${SMBP_RUN_HEALTH_ADDRESS:-127.0.0.1:8081}"
 webhook_addr="127.0.0.1:${SMBP_RUN_WEBHOOK_PORT:-9443}"
+api_addr="127.0.0.1:${SMBP_RUN_API_PORT:-9444}"
 LOG_FORMAT=text LEADER_ELECT=false METRICS_SECURE=false METRICS_BIND_ADDRESS="$metrics_addr" \
   HEALTH_PROBE_BIND_ADDRESS="$health_addr" WEBHOOK_BIND_ADDRESS="$webhook_addr" WEBHOOK_REGISTER_LOCAL=true \
-  "$bin" run &
+  API_BIND_ADDRESS="$api_addr" "$bin" run &
 op=$!
 trap 'kill $op 2>/dev/null; wait $op 2>/dev/null' EXIT INT TERM
 kubectl -n "$ns" wait bigpeer/demo --for=condition=Ready --timeout=180s
@@ -58,6 +88,16 @@ cat <<MSG
 
 The operator runs against the local control plane (metrics: http://$metrics_addr/metrics,
 probes: http://$health_addr/healthz and /readyz, admission webhook: https://$webhook_addr).
+
+Management API: https://$api_addr/namespace/$ns/bigPeer/demo/app (self-signed certificate: -k),
+as ServiceAccount $ns/api-demo (valid 24 h), whose token is in $state/api-token:
+  TOKEN=$(cat "$state/api-token")
+  curl -sk -H "Authorization: Bearer \$TOKEN" https://$api_addr/namespace/$ns/bigPeer/demo/app \\
+    -d '{"name": "my-app"}'
+  curl -sk -H "Authorization: Bearer \$TOKEN" https://$api_addr/namespace/$ns/bigPeer/demo/app/my-app/apiKey \\
+    -d '{"name": "my-key", "expiresAt": "2100-01-01T00:00:00Z", "permissions": {"read": {"everything": true}, "write": {"everything": true}}}'
+(docs/user/management-api.md). Its OpenAPI document: https://$api_addr/openapi.json
+
 Try:  source $state/env && kubectl -n $ns edit bigpeer demo
 Ctrl-C stops the operator; 'make cluster-down' stops the control plane.
 MSG

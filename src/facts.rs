@@ -3,7 +3,7 @@
 //! layer (builders, controllers, telemetry, packaging) reads from it.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::core::ApiResource;
@@ -51,6 +51,11 @@ pub const WEBHOOK_CONFIGURATION: &str = "smbp-operator-validating-webhook-config
 pub const WEBHOOK_CERT_SECRET: &str = "smbp-operator-webhook-cert";
 /// Seconds the API server waits for the webhook before applying its failure policy.
 pub const WEBHOOK_TIMEOUT_SECONDS: i32 = 10;
+
+/// The management API's port (HTTPS with authentication and authorization).
+pub const API_PORT: i32 = 9444;
+/// Name of the Service in front of the management API (the self-signed certificate's name).
+pub const API_SERVICE: &str = "smbp-operator-api";
 
 /// Optional add-ons: found through API discovery, used when present, and exported as the
 /// availability metric.
@@ -127,7 +132,9 @@ impl OwnedKind {
 ///
 /// The store StatefulSet is never pruned: it is kept even when the spec no longer asks for
 /// it, so that no store pod or volume is lost by mistake. A KafkaTopic is pruned only when
-/// the spec moves away from Strimzi; topic retention on delete is the finalizer's job.
+/// the spec moves away from Strimzi; topic retention on delete is the finalizer's job. The one
+/// Secret a BigPeer owns is `<bp>-access` (apps and API key hashes for the servers); the API
+/// keys' Secrets are owned by their keys, not by a BigPeer.
 pub const OWNED: &[OwnedKind] = &[
     OwnedKind {
         resource: || ApiResource::erase::<StatefulSet>(&()),
@@ -136,6 +143,7 @@ pub const OWNED: &[OwnedKind] = &[
     },
     OwnedKind::core(|| ApiResource::erase::<ServiceAccount>(&())),
     OwnedKind::core(|| ApiResource::erase::<ConfigMap>(&())),
+    OwnedKind::core(|| ApiResource::erase::<Secret>(&())),
     OwnedKind::core(|| ApiResource::erase::<Service>(&())),
     OwnedKind::core(|| ApiResource::erase::<Deployment>(&())),
     OwnedKind::core(|| ApiResource::erase::<PodDisruptionBudget>(&())),

@@ -1,19 +1,25 @@
 //! smbp-operator: a Kubernetes operator for Self-Managed Big Peer.
 //!
 //! Imports run one way: [`facts`] and [`api`] at the bottom; the pure [`build`], [`rollout`]
-//! and [`decide`] above them; the I/O machinery of [`controller`] and the BigPeer controller
-//! ([`bigpeer`]) above those; [`olm`] (packaging and docs generation) on top, depended on by
-//! nothing but the binary.
+//! and [`decide`] above them; the I/O machinery of [`controller`] and the controllers of
+//! BigPeers ([`bigpeer`]), apps ([`apps`]) and API keys ([`apikeys`]) above those, started
+//! together by [`controllers`], beside the admission webhook ([`webhook`]) and the management
+//! API ([`mgmt`]); [`olm`] (packaging and docs generation) on top, depended on by nothing but
+//! the binary.
 
 pub mod access;
 pub mod api;
+pub mod apikeys;
+pub mod apps;
 pub mod bigpeer;
 pub mod build;
 pub mod controller;
+pub mod controllers;
 pub mod decide;
 pub mod facts;
 pub mod images;
 pub mod leader;
+pub mod mgmt;
 pub mod olm;
 pub mod rollout;
 pub mod telemetry;

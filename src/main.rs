@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kube::runtime::events::{Recorder, Reporter};
-use smbp_operator::bigpeer;
 use smbp_operator::controller::{Context, integrations::IntegrationCache};
+use smbp_operator::controllers;
 use smbp_operator::facts;
 use smbp_operator::images::RelatedImages;
 use smbp_operator::telemetry::metrics::Metrics;
@@ -17,7 +17,7 @@ use smbp_operator::telemetry::review::KubeReviewer;
 use smbp_operator::telemetry::server::{self, Security};
 use smbp_operator::telemetry::tracing_setup::{self, LogFormat};
 use smbp_operator::webhook::{self, serve::Certificate};
-use smbp_operator::{leader, olm};
+use smbp_operator::{leader, mgmt, olm};
 use tracing::{error, info};
 
 #[derive(Parser)]
@@ -116,6 +116,28 @@ struct RunArgs {
     /// leave caBundle alone.
     #[arg(long, env = "WEBHOOK_CONFIGURATION", default_value = "")]
     webhook_configuration: String,
+    /// Address of the management API (Ditto's Operator Management API: apps, auth providers
+    /// and API keys over HTTPS): host:port or :port; 0 or empty turns it off. Every replica
+    /// serves it (no leader lease needed).
+    #[arg(long, env = "API_BIND_ADDRESS", default_value = mgmt::DEFAULT_BIND_ADDRESS, value_parser = api_address)]
+    api_bind_address: ApiAddress,
+    /// Directory holding the management API's tls.crt and tls.key, reloaded when they change;
+    /// a self-signed certificate made at start when unset.
+    #[arg(long, env = "API_CERT_DIR")]
+    api_cert_dir: Option<PathBuf>,
+    /// Serve the management API over plain HTTP WITHOUT authentication or authorization:
+    /// anyone who reaches the port acts with the operator's permissions. Only for a local
+    /// run; a warning is logged at start.
+    #[arg(long, env = "API_INSECURE", default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    api_insecure: bool,
+}
+
+/// `--api-bind-address`: an address, or none (turned off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ApiAddress(Option<SocketAddr>);
+
+fn api_address(s: &str) -> Result<ApiAddress, String> {
+    mgmt::parse_bind_address(s).map(ApiAddress)
 }
 
 /// `--webhook-bind-address`: an address, or none (turned off).
@@ -281,6 +303,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("reaching the API server")?;
     let local = start_webhook(&args, &client, &metrics).await?;
+    start_api(&args, &client)
+        .await
+        .context("starting the management API")?;
     let result = control(args, client.clone(), metrics, ready).await;
     if local {
         match webhook::local::deregister(&client).await {
@@ -361,6 +386,51 @@ async fn start_webhook(
     Ok(true)
 }
 
+/// How the management API is served. The self-signed certificate names the API Service in the
+/// operator's namespace.
+fn api_security(args: &RunArgs) -> anyhow::Result<mgmt::serve::Security> {
+    let cert_dir = args
+        .api_cert_dir
+        .clone()
+        .filter(|d| !d.as_os_str().is_empty());
+    Ok(match (args.api_insecure, cert_dir) {
+        (true, Some(_)) => anyhow::bail!("--api-cert-dir and --api-insecure exclude each other"),
+        (true, None) => mgmt::serve::Security::Insecure,
+        (false, cert_dir) => {
+            let svc = facts::API_SERVICE;
+            let ns = &args.leader_election_namespace;
+            mgmt::serve::Security::Secure {
+                cert_dir,
+                names: vec![
+                    "localhost".into(),
+                    "127.0.0.1".into(),
+                    format!("{svc}.{ns}.svc"),
+                    format!("{svc}.{ns}.svc.cluster.local"),
+                ],
+            }
+        }
+    })
+}
+
+/// Serve the management API (every replica, before and regardless of leadership), reading its
+/// own watch caches of apps and keys.
+async fn start_api(args: &RunArgs, client: &kube::Client) -> anyhow::Result<()> {
+    let Some(addr) = args.api_bind_address.0 else {
+        info!("management API turned off");
+        return Ok(());
+    };
+    let security = api_security(args)?;
+    let (stores, feeds) = mgmt::store::Stores::watch(client, &namespaces(&args.watch_namespace));
+    tokio::spawn(smbp_operator::controller::cache::drive(feeds));
+    let reviewer: Option<Arc<dyn smbp_operator::telemetry::access::Reviewer>> = match security {
+        mgmt::serve::Security::Insecure => None,
+        mgmt::serve::Security::Secure { .. } => Some(Arc::new(KubeReviewer::new(client.clone()))),
+    };
+    let api = Arc::new(mgmt::handlers::Api::new(client.clone(), stores, reviewer));
+    mgmt::serve::start(addr, security, api).await?;
+    Ok(())
+}
+
 /// Leader election (when on) and the controllers, until shutdown.
 async fn control(
     args: RunArgs,
@@ -402,7 +472,7 @@ async fn control(
             }
         };
         // Already ready (standing by); stays ready while the new leader's caches fill.
-        bigpeer::run(
+        controllers::run(
             ctx,
             namespaces(&args.watch_namespace),
             args.max_concurrent_reconciles,
@@ -414,7 +484,7 @@ async fn control(
         metrics.set_leader(true);
         let ctx = context(client, metrics, &identity);
         // Ready once the caches are synced.
-        bigpeer::run(
+        controllers::run(
             ctx,
             namespaces(&args.watch_namespace),
             args.max_concurrent_reconciles,
@@ -432,16 +502,12 @@ fn context(client: kube::Client, metrics: Arc<Metrics>, identity: &str) -> Arc<C
         controller: facts::MANAGER.into(),
         instance: Some(identity.to_string()),
     };
-    Arc::new(Context {
-        recorder: Recorder::new(client.clone(), reporter),
-        client,
+    Arc::new(Context::new(
+        client.clone(),
+        Recorder::new(client, reporter),
         metrics,
-        images: RelatedImages::from_env(),
-        integrations: IntegrationCache::default(),
-        backoffs: Default::default(),
-        last_applied: Default::default(),
-        caches: Default::default(),
-    })
+        RelatedImages::from_env(),
+    ))
 }
 
 fn hostname() -> String {
@@ -560,6 +626,52 @@ mod tests {
             local.webhook_bind_address,
             WebhookAddress(Some("0.0.0.0:19443".parse().unwrap()))
         );
+    }
+
+    #[test]
+    fn the_api_flags_keep_their_interface() {
+        // Only meaningful when the environment does not set the flags.
+        if ["API_BIND_ADDRESS", "API_CERT_DIR", "API_INSECURE"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some())
+        {
+            return;
+        }
+        let a = run_args(&[]);
+        assert_eq!(
+            a.api_bind_address,
+            ApiAddress(Some("0.0.0.0:9444".parse().unwrap()))
+        );
+        match api_security(&a).unwrap() {
+            mgmt::serve::Security::Secure { cert_dir, names } => {
+                assert_eq!(cert_dir, None, "self-signed by default");
+                assert!(names.contains(&"smbp-operator-api.default.svc".to_string()));
+            }
+            mgmt::serve::Security::Insecure => panic!("secure by default"),
+        }
+        assert_eq!(
+            run_args(&["--api-bind-address=0"]).api_bind_address,
+            ApiAddress(None)
+        );
+        assert_eq!(
+            run_args(&["--api-bind-address", ""]).api_bind_address,
+            ApiAddress(None)
+        );
+        assert_eq!(
+            run_args(&["--api-bind-address=:19444"]).api_bind_address,
+            ApiAddress(Some("0.0.0.0:19444".parse().unwrap()))
+        );
+        assert_eq!(
+            api_security(&run_args(&["--api-insecure"])).unwrap(),
+            mgmt::serve::Security::Insecure
+        );
+        match api_security(&run_args(&["--api-cert-dir=/certs"])).unwrap() {
+            mgmt::serve::Security::Secure { cert_dir, .. } => {
+                assert_eq!(cert_dir, Some("/certs".into()))
+            }
+            mgmt::serve::Security::Insecure => panic!("secure expected"),
+        }
+        assert!(api_security(&run_args(&["--api-insecure", "--api-cert-dir=/certs"])).is_err());
     }
 
     #[test]

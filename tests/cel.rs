@@ -770,3 +770,45 @@ fn crd_fits_in_kubectl_apply_annotation() {
         );
     }
 }
+
+/// The BigPeerApp and BigPeerApiKey of docs/user/apps-and-keys.md: they parse as the types
+/// and the CRDs' CEL rules accept them.
+#[test]
+fn the_apps_and_keys_guide_examples_are_valid() {
+    use smbp_operator::api::{BigPeerApiKey, BigPeerApp};
+    let doc = include_str!("../docs/user/apps-and-keys.md");
+    let mut kinds = vec![];
+    for block in doc.split("```yaml\n").skip(1) {
+        let yaml = block.split("```").next().unwrap();
+        let v: Value = serde_yaml_ng::from_str(yaml).unwrap();
+        let Some(kind) = v["kind"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let crd = match kind.as_str() {
+            "BigPeerApp" => {
+                serde_json::from_value::<BigPeerApp>(v.clone()).expect("a BigPeerApp");
+                BigPeerApp::crd()
+            }
+            "BigPeerApiKey" => {
+                serde_json::from_value::<BigPeerApiKey>(v.clone()).expect("a BigPeerApiKey");
+                BigPeerApiKey::crd()
+            }
+            other => panic!("unexpected kind {other}"),
+        };
+        let schema = serde_json::to_value(
+            crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema
+                .as_ref()
+                .unwrap(),
+        )
+        .unwrap();
+        if let Err(e) = Validator::new().validate(&schema, &v, None) {
+            panic!("{kind} refused: {e:?}");
+        }
+        kinds.push(kind);
+    }
+    assert_eq!(kinds, ["BigPeerApp", "BigPeerApiKey"]);
+}

@@ -244,16 +244,17 @@ pub struct BigPeerApiKeySpec {
     pub app_ref: AppRef,
     /// What the key may read and write.
     pub permissions: Permissions,
-    /// When the key stops working, in RFC 3339 such as 2027-06-30T00:00:00Z. It must be in the
-    /// future when the key is created and whenever it is changed; it may be moved later to
-    /// extend the key, or earlier. Rotated keys never outlive it.
+    /// When the key stops working, in RFC 3339 such as 2027-06-30T00:00:00Z: no generation of
+    /// the key, current or previous, is accepted after it. It must be in the future when the key
+    /// is created and whenever it is changed; it may be moved later to extend the key, or earlier.
     pub expires_at: Time,
     /// What the key is for, shown to people listing keys: at most 1024 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub description: Option<String>,
-    /// Rotate the key on a schedule. Without it the key lasts until `expiresAt`; either way,
-    /// setting the annotation `smbp.io/rotate` to a new value rotates it at once.
+    /// Rotate the key on a schedule. Without it the key lasts until `expiresAt`; the annotation
+    /// `smbp.io/rotate` (any new value) rotates it at once either way, the previous key then
+    /// working for `rotation.gracePeriod` (24h without `rotation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<KeyRotation>,
 }
@@ -280,7 +281,7 @@ pub struct KeyRotation {
 
 impl KeyRotation {
     fn default_grace() -> String {
-        "24h".into()
+        DEFAULT_GRACE_PERIOD.into()
     }
 }
 
@@ -325,3 +326,14 @@ pub struct PreviousKey {
 
 /// Annotation that rotates a key at once when its value changes.
 pub const ROTATE_ANNOTATION: &str = "smbp.io/rotate";
+
+/// Label on a key's Secret: the key's name. The operator watches only Secrets with this label
+/// (with their data: the servers' configuration is rendered from their hashes).
+pub const API_KEY_LABEL: &str = "smbp.io/api-key";
+/// Label on a key's Secret: the name of the key's BigPeerApp.
+pub const APP_LABEL: &str = "smbp.io/app";
+/// Label on a key's Secret: the name of the BigPeer of the key's app.
+pub const BIG_PEER_LABEL: &str = "smbp.io/big-peer";
+
+/// The grace period of a rotation by annotation of a key without `spec.rotation`.
+pub const DEFAULT_GRACE_PERIOD: &str = "24h";

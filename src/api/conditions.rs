@@ -29,10 +29,12 @@ pub enum ConditionType {
     MonitoringReady,
     /// `smbp.io/paused` is set.
     ReconciliationPaused,
+    /// A BigPeerApiKey is past its `expiresAt`.
+    Expired,
 }
 
 impl ConditionType {
-    /// All types, in the order they are shown.
+    /// The types of a BigPeer, in the order they are shown.
     pub const ALL: [ConditionType; 11] = [
         ConditionType::Ready,
         ConditionType::Progressing,
@@ -46,6 +48,12 @@ impl ConditionType {
         ConditionType::MonitoringReady,
         ConditionType::ReconciliationPaused,
     ];
+
+    /// The types of a BigPeerApp.
+    pub const APP: [ConditionType; 1] = [ConditionType::Ready];
+
+    /// The types of a BigPeerApiKey, in the order they are shown.
+    pub const API_KEY: [ConditionType; 2] = [ConditionType::Ready, ConditionType::Expired];
 
     /// Name as it appears in `status.conditions[].type`.
     pub fn as_str(self) -> &'static str {
@@ -61,6 +69,7 @@ impl ConditionType {
             ConditionType::Exposed => "Exposed",
             ConditionType::MonitoringReady => "MonitoringReady",
             ConditionType::ReconciliationPaused => "ReconciliationPaused",
+            ConditionType::Expired => "Expired",
         }
     }
 }
@@ -126,11 +135,12 @@ pub fn merge(
     out
 }
 
-/// Order conditions by type, as [`ConditionType::ALL`] lists them.
+/// Order conditions by type, as [`ConditionType::ALL`] lists them (then `Expired`).
 pub fn sort(conditions: &mut [Condition]) {
     conditions.sort_by_key(|c| {
         ConditionType::ALL
             .iter()
+            .chain(&[ConditionType::Expired])
             .position(|t| t.as_str() == c.type_)
             .unwrap_or(usize::MAX)
     });

@@ -121,6 +121,20 @@ reasons! {
     RouteNotAdmitted,
     /// The router admitted every Route.
     RoutesAdmitted,
+    // Apps (`Ready` of a BigPeerApp)
+    /// The app is served: its BigPeer exists and the servers get its app ID and providers.
+    AppServed,
+    /// The operator has not written the app's generated `spec.appId` yet.
+    AppIdPending,
+    // API keys (`Ready` and `Expired` of a BigPeerApiKey)
+    /// The key is in its Secret and the servers get its hash.
+    KeyActive,
+    /// The key's app is not Ready (its BigPeer is missing, its app ID is pending or taken).
+    AppNotReady,
+    /// The key is not past `spec.expiresAt`.
+    NotExpired,
+    /// The key is past `spec.expiresAt`: the servers no longer accept it.
+    Expired,
     // Events (also reasons of `Degraded` and the component conditions where marked)
     /// Event: An object of the BigPeer (Service, workload, ConfigMap, Certificate, NetworkPolicy, Ingress, ...) was created.
     Created,
@@ -154,6 +168,25 @@ reasons! {
     VolumeExpansionFailed,
     /// Event: A reconcile failed (API error, conflict, permission).
     ReconcileFailed,
+    // Events about apps and API keys (also reasons of their `Ready` condition where marked)
+    /// Event: The operator generated the app's ID and wrote it to `spec.appId`.
+    AppIdGenerated,
+    /// Event and app condition: The BigPeer named in `spec.bigPeerRef` does not exist.
+    BigPeerNotFound,
+    /// Event and app condition: The Secret (or its key) an anonymous provider takes its shared token from does not exist.
+    SharedTokenSecretNotFound,
+    /// Event and app condition: An older app of the same BigPeer has the same `spec.appId`.
+    AppIdConflict,
+    /// Event and key condition: The app named in `spec.appRef` does not exist.
+    AppNotFound,
+    /// Event and key condition: A Secret named `<key>-api-key` exists that the key does not own.
+    SecretNameInUse,
+    /// Event: The operator made the key and its Secret.
+    ApiKeyCreated,
+    /// Event: The key was rotated (on schedule or by the `smbp.io/rotate` annotation).
+    ApiKeyRotated,
+    /// Event: The key passed `spec.expiresAt`.
+    ApiKeyExpired,
     // Error categories (the prefix of a `ReconcileFailed` Event, and the `reason` label of the errors metric)
     /// The API server refused a request for lack of permission (HTTP 403).
     Forbidden,
@@ -297,6 +330,51 @@ impl Reason {
                 "A reconcile failed (API error, conflict, permission). The message says what failed; the operator retries with exponential backoff (5 s up to 5 minutes).",
                 "If it repeats: check the operator's RBAC (`Forbidden`), admission webhooks or quotas (`Invalid`), and the operator logs (search for the BigPeer and the trace id). See docs/runbooks/SmbpOperatorReconcileErrors.md.",
             ),
+            Reason::AppIdGenerated => (
+                false,
+                "BigPeerApp: `spec.appId` was left out, so the operator generated a random (version 4) UUID and wrote it there; it cannot change afterwards.",
+                "Nothing: small peers use the app ID in `status.appId`.",
+            ),
+            Reason::BigPeerNotFound => (
+                true,
+                "BigPeerApp: the BigPeer named in `spec.bigPeerRef` does not exist in the app's namespace (not yet, or it was deleted). The app and its keys are kept and reach the servers once a BigPeer of that name exists.",
+                "Create the BigPeer, or delete the app if it is no longer needed.",
+            ),
+            Reason::SharedTokenSecretNotFound => (
+                true,
+                "BigPeerApp: an anonymous provider's `sharedTokenSecretRef` names a Secret, or a key in it, that does not exist; the servers get the app without that provider until it does.",
+                "Create the Secret with that key in the app's namespace (`kubectl create secret generic <name> --from-literal=<key>=<token>`).",
+            ),
+            Reason::AppIdConflict => (
+                true,
+                "BigPeerApp: an older app of the same BigPeer has the same `spec.appId`; the servers keep serving the older app, and this one is left out.",
+                "Delete this app and create it again without `spec.appId` (the operator generates a new one), or delete the older app.",
+            ),
+            Reason::AppNotFound => (
+                true,
+                "BigPeerApiKey: the app named in `spec.appRef` does not exist in the key's namespace (not yet, or it was deleted); the key is not given to any server.",
+                "Create the app, or delete the key if it is no longer needed.",
+            ),
+            Reason::SecretNameInUse => (
+                true,
+                "BigPeerApiKey: a Secret named `<key>-api-key` exists but is not the key's own (no owner reference to it), so the operator leaves it alone and makes no key.",
+                "Rename or delete that Secret, or give the key another name.",
+            ),
+            Reason::ApiKeyCreated => (
+                false,
+                "BigPeerApiKey: the operator generated the key and put it in its Secret (`status.secretName`, key `apiKey`); the servers get only its salted hash. The note names the key's fingerprint.",
+                "Mount the Secret into the application that calls Big Peer (as a volume, so that rotations reach it).",
+            ),
+            Reason::ApiKeyRotated => (
+                false,
+                "BigPeerApiKey: a new key replaced the current one in its Secret (on `spec.rotation.every`, or because the `smbp.io/rotate` annotation changed); the previous key keeps working until the end of the grace period (`status.previous.validUntil`). The note names both fingerprints.",
+                "Nothing, if applications read the key from a mounted Secret volume (the kubelet updates it within about a minute); restart those that read it once at start before the grace period ends.",
+            ),
+            Reason::ApiKeyExpired => (
+                true,
+                "BigPeerApiKey: `spec.expiresAt` has passed: the servers no longer get the key, and calls with it fail.",
+                "Move `spec.expiresAt` later to extend the key (the same key works again), or create a new key and delete this one. See docs/runbooks/SmbpApiKeyExpiringSoon.md.",
+            ),
             _ => return None,
         };
         Some(EventDoc {
@@ -372,6 +450,6 @@ mod tests {
             .filter(|r| r.event().is_some())
             .map(|r| r.as_str())
             .collect();
-        assert_eq!(events.len(), 16, "{events:?}");
+        assert_eq!(events.len(), 25, "{events:?}");
     }
 }

@@ -6,6 +6,7 @@
 //! store pod, grow volumes ([`volumes`]) → tell (Events: [`tell`]) → status (pure:
 //! [`crate::decide::status`], written by [`crate::controller::status`]).
 
+pub mod access;
 pub mod exposure;
 pub mod finalize;
 pub mod observe;
@@ -13,7 +14,7 @@ mod run;
 pub mod tell;
 pub mod volumes;
 
-pub use run::run;
+pub use run::{Triggers, controller};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -220,7 +221,16 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
     }
 
     let inputs = plan.inputs(&ctx.images, &observed);
-    let desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
+    let mut desired = info_span!("build").in_scope(|| build::desired(bp, &inputs));
+    // Apps and API keys for the servers, beside the configuration (never in its hash).
+    let (access, next_expiry) = access::desired(ctx, &reader, bp, now)
+        .instrument(info_span!("observe_access"))
+        .await?;
+    let at = desired
+        .iter()
+        .position(|o| o.resource.kind == "ConfigMap")
+        .map_or(desired.len(), |i| i + 1);
+    desired.insert(at, access);
 
     let selector = labels::instance_selector(&bp.name_any());
     let applied = apply::apply_and_prune(
@@ -281,10 +291,13 @@ async fn sync(bp: &BigPeer, ctx: &Context) -> Result<Action> {
             ..state_of(&new_status, false)
         },
     );
-    Ok(Action::requeue(requeue_after(
-        &wanted,
-        applied.created.is_empty(),
-    )))
+    let mut after = requeue_after(&wanted, applied.created.is_empty());
+    if let Some(next) = next_expiry {
+        // Render again when the next key entry expires (a second late: it is then gone).
+        let secs = next.as_second().saturating_sub(now.as_second()).max(0) + 1;
+        after = after.min(Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX)));
+    }
+    Ok(Action::requeue(after))
 }
 
 /// Idle when Ready with every add-on part in place and nothing Degraded; every 15 s when

@@ -1,120 +1,109 @@
-//! The BigPeer controller's watches: BigPeers, and the watch caches of the kinds it owns (by
-//! the operator's `managed-by` label), Big Peer pods, Secrets' metadata and the store's volume
-//! claims, whose changes wake the BigPeer concerned.
+//! The BigPeer controller's triggers: BigPeers, the kinds they own (by the operator's
+//! `managed-by` label and their owner references, `<bp>-access` among the Secrets), Big Peer
+//! pods, and what the servers' access configuration is made of: the apps naming a BigPeer,
+//! their keys and the keys' Secrets, and the Secrets holding the apps' shared tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Future, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
-use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{WatchStreamExt, watcher};
-use tracing::info;
+use kube::runtime::reflector::ObjectRef;
 
 use super::{error_policy, reconcile};
-use crate::api::BigPeer;
+use crate::api::{BIG_PEER_LABEL, BigPeer, BigPeerApiKey, BigPeerApp};
 use crate::build::labels;
-use crate::controller::{Context, cache};
+use crate::controller::Context;
+use crate::controller::cache::{Changes, OwnedFeeds, Stores};
+use crate::decide::app::names_secret;
 
 /// Triggers of one BigPeer this close together make one reconcile: a new BigPeer's objects
 /// appearing one by one, or its pods and workloads reporting in a burst, are read once, from
 /// caches that have caught up with them, and its status is written once.
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// The annotation in which `kubectl apply` keeps the whole object last applied.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+/// What wakes the BigPeer controller, besides the owned kinds and pods ([`OwnedFeeds`]).
+pub struct Triggers {
+    /// BigPeers.
+    pub bigpeers: Changes<BigPeer>,
+    /// Secrets' metadata: `<bp>-access` (owned), shared tokens (named by apps).
+    pub secrets: Changes<PartialObjectMeta<Secret>>,
+    /// Apps: their BigPeer.
+    pub apps: Changes<BigPeerApp>,
+    /// Keys: their app's BigPeer.
+    pub api_keys: Changes<BigPeerApiKey>,
+    /// Keys' Secrets: the BigPeer of their label.
+    pub key_secrets: Changes<Secret>,
+}
 
-/// Run the controller for the given namespaces (`None` = all) until `shutdown` resolves.
-/// `synced` is set once every controller's caches have been filled.
-pub async fn run(
+/// The BigPeer controller of one watched namespace, until `shutdown` resolves.
+pub fn controller(
     ctx: Arc<Context>,
-    namespaces: Vec<Option<String>>,
+    stores: Stores,
+    feeds: OwnedFeeds,
+    t: Triggers,
     concurrency: u16,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
-    synced: Arc<std::sync::atomic::AtomicBool>,
-) {
-    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-    let mut bigpeer_stores = vec![];
-    let mut caches = vec![];
-    let mut read_only = vec![];
-    let controllers: Vec<_> = namespaces
-        .into_iter()
-        .map(|ns| {
-            let bps: Api<BigPeer> = match &ns {
-                Some(n) => Api::namespaced(ctx.client.clone(), n),
-                None => Api::all(ctx.client.clone()),
-            };
-            let (stores, feeds) = cache::watch(&ctx.client, ns.as_deref());
-            caches.push(stores);
-            read_only.extend(feeds.read_only);
-            // BigPeers are cached without what a reconcile never reads: `managedFields` and
-            // the copy of the whole object `kubectl apply` keeps in an annotation.
-            let (reader, writer) = reflector::store();
-            let trigger = watcher(bps, watcher::Config::default())
-                .default_backoff()
-                .modify(|bp: &mut BigPeer| {
-                    bp.managed_fields_mut().clear();
-                    bp.annotations_mut().remove(LAST_APPLIED);
-                })
-                .reflect(writer)
-                .applied_objects();
-            let controller = Controller::for_stream(trigger, reader).with_config(
-                controller::Config::default()
-                    .concurrency(concurrency)
-                    .debounce(DEBOUNCE),
-            );
-            bigpeer_stores.push(controller.store());
-            // One watch per kind both fills the caches reconciles read and wakes the BigPeer
-            // that owns the object (or, for a pod, whose instance label it carries).
-            controller
-                .owns_stream(feeds.statefulsets)
-                .owns_stream(feeds.deployments)
-                .owns_stream(feeds.services)
-                .owns_stream(feeds.ingresses)
-                .owns_stream(feeds.config_maps)
-                .owns_stream(feeds.service_accounts)
-                .owns_stream(feeds.disruption_budgets)
-                .owns_stream(feeds.network_policies)
-                .watches_stream(feeds.pods, |pod| {
-                    let name = pod.labels().get(labels::INSTANCE)?.clone();
-                    Some(ObjectRef::new(&name).within(&pod.namespace()?))
-                })
-                .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
-                .for_each(|res| async move {
-                    if let Err(e) = res {
-                        tracing::debug!(error = %e, "controller event");
-                    }
-                })
+) -> impl Future<Output = ()> + Send {
+    let (for_keys, for_secrets) = (stores.clone(), stores.clone());
+    Controller::for_stream(t.bigpeers, stores.bigpeers.clone())
+        .with_config(
+            controller::Config::default()
+                .concurrency(concurrency)
+                .debounce(DEBOUNCE),
+        )
+        // One watch per kind both fills the caches reconciles read and wakes the BigPeer that
+        // owns the object (or, for a pod, whose instance label it carries).
+        .owns_stream(feeds.statefulsets)
+        .owns_stream(feeds.deployments)
+        .owns_stream(feeds.services)
+        .owns_stream(feeds.ingresses)
+        .owns_stream(feeds.config_maps)
+        .owns_stream(feeds.service_accounts)
+        .owns_stream(feeds.disruption_budgets)
+        .owns_stream(feeds.network_policies)
+        .watches_stream(feeds.pods, |pod| {
+            let name = pod.labels().get(labels::INSTANCE)?.clone();
+            Some(ObjectRef::new(&name).within(&pod.namespace()?))
         })
-        .collect();
-    tokio::spawn(cache::drive(read_only));
-    let discovery = ctx.clone();
-    tokio::spawn(async move { discovery.integrations.keep_fresh(&discovery.client).await });
-    let c = ctx.clone();
-    tokio::spawn(async move {
-        for store in bigpeer_stores {
-            // The store's readiness signal wakes only its most recent waiter (the controller's
-            // own runner), so ask again every second instead of waiting once.
-            loop {
-                match tokio::time::timeout(Duration::from_secs(1), store.wait_until_ready()).await {
-                    Ok(Ok(())) => break,
-                    Ok(Err(_)) => return,
-                    Err(_) => continue,
-                }
+        .watches_stream(t.secrets, move |s| {
+            let ns = s.namespace().unwrap_or_default();
+            let owner = s
+                .owner_references()
+                .iter()
+                .filter(|o| o.kind == "BigPeer" && o.api_version.starts_with("smbp.io/"))
+                .map(|o| ObjectRef::new(&o.name).within(&ns))
+                .collect::<Vec<_>>();
+            let name = s.name_any();
+            let named_by = for_secrets
+                .apps_in(&ns)
+                .into_iter()
+                .filter(|a| names_secret(a, &name))
+                .map(|a| ObjectRef::new(&a.spec.big_peer_ref.name).within(&ns));
+            owner.into_iter().chain(named_by).collect::<Vec<_>>()
+        })
+        .watches_stream(t.apps, |app| {
+            Some(ObjectRef::new(&app.spec.big_peer_ref.name).within(&app.namespace()?))
+        })
+        .watches_stream(t.api_keys, move |key| {
+            let ns = key.namespace()?;
+            let app = for_keys
+                .apps
+                .get(&ObjectRef::new(&key.spec.app_ref.name).within(&ns))?;
+            Some(ObjectRef::new(&app.spec.big_peer_ref.name).within(&ns))
+        })
+        .watches_stream(t.key_secrets, |s| {
+            let bp = s.labels().get(BIG_PEER_LABEL)?.clone();
+            Some(ObjectRef::new(&bp).within(&s.namespace()?))
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "controller event");
             }
-        }
-        // Until its caches are filled, a namespace's reconciles read from the API server.
-        for stores in caches {
-            if !stores.ready().await {
-                return;
-            }
-            c.caches.register(stores);
-        }
-        synced.store(true, std::sync::atomic::Ordering::Relaxed);
-        info!("caches synced");
-    });
-    futures::future::join_all(controllers).await;
+        })
 }

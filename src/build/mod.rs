@@ -1,6 +1,8 @@
 //! The pure build layer: from a BigPeer and what was observed, the objects that should
 //! exist. No client here; everything is tested without a cluster.
 
+pub mod access;
+pub mod apikey;
 pub mod config;
 pub mod disruption;
 pub mod exposure;
@@ -48,6 +50,8 @@ pub mod paths {
     pub const KAFKA_USER: &str = "/etc/bigpeer/kafka/user";
     /// Shared token of the anonymous provider.
     pub const ANONYMOUS_TOKEN: &str = "/etc/bigpeer/auth/anonymous";
+    /// Apps and API key hashes (the `<bp>-access` Secret), in subscription and api pods.
+    pub const ACCESS: &str = "/etc/bigpeer/access";
     /// Store data.
     pub const DATA: &str = "/var/lib/bigpeer";
 }

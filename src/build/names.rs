@@ -75,6 +75,16 @@ pub fn key_secret(bp: &str, key: Key) -> String {
     format!("{bp}-{}", key.suffix())
 }
 
+/// Secret with the servers' access configuration (apps and API key hashes).
+pub fn access(bp: &str) -> String {
+    format!("{bp}-access")
+}
+
+/// Secret holding an API key (`BigPeerApiKey` names are at most 53 characters, so it fits).
+pub fn api_key_secret(key: &str) -> String {
+    format!("{key}-api-key")
+}
+
 /// Issuer, backed by the Big Peer CA, that signs the in-band and JWT certificates.
 pub fn ca_issuer(bp: &str) -> String {
     format!("{bp}-ca-issuer")

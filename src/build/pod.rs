@@ -23,6 +23,9 @@ pub const DEFAULT_UID: i64 = 1000;
 /// Name of the main container.
 pub const CONTAINER: &str = "bigpeer";
 
+/// Volume of the `<bp>-access` Secret (apps and API key hashes) in subscription and api pods.
+pub const ACCESS_VOLUME: &str = "access";
+
 /// Build the pod template of a component.
 pub fn template(
     bp: &BigPeer,
@@ -43,6 +46,11 @@ pub fn template(
     mounts.push(mount("tmp", "/tmp", false));
     if component == Component::Store {
         mounts.push(mount(super::store::DATA_VOLUME, paths::DATA, false));
+    } else {
+        // Apps and API keys, read in place: the whole directory (a subPath mount would never
+        // see an update), in the servers that check them only.
+        volumes.push(secret_volume(ACCESS_VOLUME, names::access(&bp.name_any())));
+        mounts.push(mount(ACCESS_VOLUME, paths::ACCESS, true));
     }
 
     PodTemplateSpec {

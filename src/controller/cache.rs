@@ -1,11 +1,17 @@
 //! Watch caches: what a reconcile reads comes from reflector-backed stores fed by one watch per
 //! kind, so a reconcile with nothing to do makes no LIST and no GET. The same watches wake the
-//! controller. Objects are cached without `managedFields`; workloads without their pod
-//! template; Pods without their spec or annotations, Secrets and the owned kinds whose body is never read (ConfigMaps,
-//! ServiceAccounts, PodDisruptionBudgets, NetworkPolicies) as metadata only, without
-//! annotations. A Secret keeps nothing but its name and identity: one made with
-//! `kubectl apply` carries its data in its `last-applied-configuration` annotation, and the
-//! operator never holds a Secret's data.
+//! controllers (each feed is copied for every controller it wakes: [`fan_out`]). Objects are
+//! cached without `managedFields`; BigPeers, apps and keys without the copy of themselves
+//! `kubectl apply` keeps in an annotation; workloads without their pod template; Pods without
+//! their spec or annotations; the owned kinds whose body is never read (ConfigMaps,
+//! ServiceAccounts, PodDisruptionBudgets, NetworkPolicies) and every Secret as metadata only,
+//! without annotations (one made with `kubectl apply` carries its data in its
+//! `last-applied-configuration` annotation).
+//!
+//! The only Secrets cached with their data are the API keys' own (label `smbp.io/api-key`, one
+//! label-selected watch): the servers' access configuration is rendered from their hashes. A
+//! shared token an app names is read with one GET when its Secret's `resourceVersion` changes
+//! ([`SecretMemo`]).
 //!
 //! One BigPeer's objects are found through an [`Index`] per kind (namespace and instance label
 //! to names), fed by the same watch events as the stores, so a reconcile's reads cost the same
@@ -15,9 +21,11 @@
 //! before a step that removes a pod the pipeline decides again on fresh reads, and the
 //! mock-API tests read without caches.
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use futures::{Stream, StreamExt, TryStreamExt};
+use k8s_openapi::ByteString;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
@@ -34,6 +42,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use super::error::{Context, Result};
+use crate::api::{API_KEY_LABEL, BigPeer, BigPeerApiKey, BigPeerApp};
 use crate::facts::MANAGER;
 
 /// A stream of changed objects, for the controller's triggers.
@@ -86,18 +95,45 @@ pub struct Stores {
     pub network_policies: Store<PartialObjectMeta<NetworkPolicy>>,
     /// Big Peer pods, without their spec.
     pub pods: Store<Pod>,
-    /// Every Secret's metadata: the operator never reads a Secret's data.
+    /// Every Secret's metadata (labels and owners, no annotations): whether the Secrets the
+    /// pods mount exist, the owned `<bp>-access`, and the version of a shared token's Secret.
     pub secrets: Store<PartialObjectMeta<Secret>>,
     /// The store's volume claims.
     pub claims: Store<PersistentVolumeClaim>,
-    /// The stores' objects by namespace and instance label, per kind; without it (`None`),
-    /// reads filter every cached object.
+    /// BigPeers.
+    pub bigpeers: Store<BigPeer>,
+    /// BigPeerApps.
+    pub apps: Store<BigPeerApp>,
+    /// BigPeerApiKeys.
+    pub api_keys: Store<BigPeerApiKey>,
+    /// The API keys' Secrets (label `smbp.io/api-key`), with their data.
+    pub key_secrets: Store<Secret>,
+    /// The stores' objects by namespace and instance label, per kind (apps by their BigPeer,
+    /// keys by their app); without it (`None`), reads filter every cached object.
     pub indexes: Option<Indexes>,
 }
 
-/// The watch streams that feed [`Stores`]: polling them fills the stores. The owned kinds and
-/// the pods wake the controller; Secrets and claims are only read.
+/// The watch streams that feed [`Stores`]: polling them fills the stores. Every feed but the
+/// claims' wakes a controller.
 pub struct Feeds {
+    /// The owned kinds and the pods: they wake the BigPeer controller only.
+    pub owned: OwnedFeeds,
+    /// Secrets' metadata.
+    pub secrets: Changes<PartialObjectMeta<Secret>>,
+    /// BigPeers.
+    pub bigpeers: Changes<BigPeer>,
+    /// BigPeerApps.
+    pub apps: Changes<BigPeerApp>,
+    /// BigPeerApiKeys.
+    pub api_keys: Changes<BigPeerApiKey>,
+    /// The API keys' Secrets.
+    pub key_secrets: Changes<Secret>,
+    /// Claims: read only, never a trigger.
+    pub read_only: Vec<Changes<()>>,
+}
+
+/// The feeds of the kinds a BigPeer owns, and of its pods.
+pub struct OwnedFeeds {
     /// Owned StatefulSets.
     pub statefulsets: Changes<StatefulSet>,
     /// Owned Deployments.
@@ -116,8 +152,24 @@ pub struct Feeds {
     pub network_policies: Changes<PartialObjectMeta<NetworkPolicy>>,
     /// Big Peer pods.
     pub pods: Changes<Pod>,
-    /// Secrets and claims: read only, never a trigger.
-    pub read_only: Vec<Changes<()>>,
+}
+
+/// How an object is filed in its kind's [`Index`]: the instance it belongs to, if any.
+pub type FileBy<K> = fn(&K) -> Option<String>;
+
+/// An app is filed under the BigPeer it names.
+fn app_big_peer(a: &BigPeerApp) -> Option<String> {
+    Some(a.spec.big_peer_ref.name.clone())
+}
+
+/// A key is filed under the app it names.
+fn key_app(k: &BigPeerApiKey) -> Option<String> {
+    Some(k.spec.app_ref.name.clone())
+}
+
+/// Filed by the `app.kubernetes.io/instance` label.
+fn by_instance<K: Resource>(o: &K) -> Option<String> {
+    o.labels().get(crate::build::labels::INSTANCE).cloned()
 }
 
 fn api<K>(client: &Client, ns: Option<&str>) -> Api<K>
@@ -130,11 +182,15 @@ where
     }
 }
 
-fn full<K>(
+/// A reflector store of kind `K` in `ns` (`None`: every namespace) fed by a watch with `cfg`,
+/// its objects without `managedFields` and trimmed by `trim`; the [`Index`] of its instance
+/// labels; and the stream that fills both when polled.
+pub fn full<K>(
     client: &Client,
     ns: Option<&str>,
     cfg: watcher::Config,
     trim: fn(&mut K),
+    file_by: FileBy<K>,
 ) -> (Store<K>, Index, Changes<K>)
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
@@ -155,7 +211,7 @@ where
             trim(o);
         })
         .map_ok(move |event| {
-            filing.observe(&event);
+            filing.observe_by(&event, file_by);
             event
         })
         .reflect(writer)
@@ -183,7 +239,20 @@ where
 {
     // An `Api<PartialObjectMeta<K>>` watches metadata only. Annotations are never read from
     // these kinds, and can be large (`kubectl apply` keeps the whole last applied object in one).
-    full::<PartialObjectMeta<K>>(client, ns, cfg, |o| o.metadata.annotations = None)
+    full::<PartialObjectMeta<K>>(
+        client,
+        ns,
+        cfg,
+        |o| o.metadata.annotations = None,
+        by_instance,
+    )
+}
+
+/// The annotation in which `kubectl apply` keeps the whole object last applied.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+fn without_last_applied<K: Resource>(o: &mut K) {
+    o.annotations_mut().remove(LAST_APPLIED);
 }
 
 fn nothing<K>(_: &mut K) {}
@@ -193,7 +262,7 @@ fn read_only<K: Send + 'static>(s: Changes<K>) -> Changes<()> {
 }
 
 /// Start the watches of one namespace (`None`: all): the stores, and the streams that fill
-/// them (to be polled by the controller and [`drive`]).
+/// them (to be polled by the controllers, through [`fan_out`], and [`drive`]).
 pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
     let owned =
         || watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
@@ -203,37 +272,64 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             crate::build::labels::APP_NAME
         ))
     };
+    let all = watcher::Config::default;
     // A workload's pod template, most of its body, is never read back: what the operator
     // wants there is applied, and drift shows as a new generation.
-    let (statefulsets, i_sts, sts) = full::<StatefulSet>(client, ns, owned(), |s| {
-        if let Some(spec) = s.spec.as_mut() {
-            spec.template = Default::default();
-        }
-    });
-    let (deployments, i_dep, dep) = full::<Deployment>(client, ns, owned(), |d| {
-        if let Some(spec) = d.spec.as_mut() {
-            spec.template = Default::default();
-        }
-    });
-    let (services, i_svc, svc) = full::<Service>(client, ns, owned(), nothing);
-    let (ingresses, i_ing, ing) = full::<Ingress>(client, ns, owned(), nothing);
+    let (statefulsets, i_sts, sts) = full::<StatefulSet>(
+        client,
+        ns,
+        owned(),
+        |s| {
+            if let Some(spec) = s.spec.as_mut() {
+                spec.template = Default::default();
+            }
+        },
+        by_instance,
+    );
+    let (deployments, i_dep, dep) = full::<Deployment>(
+        client,
+        ns,
+        owned(),
+        |d| {
+            if let Some(spec) = d.spec.as_mut() {
+                spec.template = Default::default();
+            }
+        },
+        by_instance,
+    );
+    let (services, i_svc, svc) = full::<Service>(client, ns, owned(), nothing, by_instance);
+    let (ingresses, i_ing, ing) = full::<Ingress>(client, ns, owned(), nothing, by_instance);
     let (config_maps, i_cm, cm) = metadata::<ConfigMap>(client, ns, owned());
     let (service_accounts, i_sa, sa) = metadata::<ServiceAccount>(client, ns, owned());
     let (disruption_budgets, i_pdb, pdb) = metadata::<PodDisruptionBudget>(client, ns, owned());
     let (network_policies, i_np, np) = metadata::<NetworkPolicy>(client, ns, owned());
-    let (pods, i_pod, pod) = full::<Pod>(client, ns, big_peer(), |p| {
-        p.spec = None;
-        p.metadata.annotations = None;
-    });
-    // Only whether a Secret exists is read, so nothing else is kept: a Secret made with
-    // `kubectl apply` carries its own data in an annotation.
-    let (secrets, _, sec) =
-        full::<PartialObjectMeta<Secret>>(client, ns, watcher::Config::default(), |s| {
-            s.metadata.annotations = None;
-            s.metadata.labels = None;
-            s.metadata.owner_references = None;
-        });
-    let (claims, i_pvc, pvc) = full::<PersistentVolumeClaim>(client, ns, big_peer(), nothing);
+    let (pods, i_pod, pod) = full::<Pod>(
+        client,
+        ns,
+        big_peer(),
+        |p| {
+            p.spec = None;
+            p.metadata.annotations = None;
+        },
+        by_instance,
+    );
+    // Every Secret's metadata, filed by instance for the inventory of the owned `<bp>-access`.
+    let (secrets, i_sec, sec) = metadata::<Secret>(client, ns, all());
+    let (claims, i_pvc, pvc) =
+        full::<PersistentVolumeClaim>(client, ns, big_peer(), nothing, by_instance);
+    let (bigpeers, _, bps) = full::<BigPeer>(client, ns, all(), without_last_applied, |_| None);
+    let (apps, i_app, app) =
+        full::<BigPeerApp>(client, ns, all(), without_last_applied, app_big_peer);
+    let (api_keys, i_key, key) =
+        full::<BigPeerApiKey>(client, ns, all(), without_last_applied, key_app);
+    // The keys' own Secrets, with their data: selected by their label, nothing else.
+    let (key_secrets, _, key_sec) = full::<Secret>(
+        client,
+        ns,
+        watcher::Config::default().labels(API_KEY_LABEL),
+        without_last_applied,
+        |_| None,
+    );
     (
         Stores {
             namespace: ns.map(str::to_string),
@@ -248,6 +344,10 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             pods,
             secrets,
             claims,
+            bigpeers,
+            apps,
+            api_keys,
+            key_secrets,
             indexes: Some(Indexes(
                 [
                     ("StatefulSet", i_sts),
@@ -259,7 +359,10 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
                     ("PodDisruptionBudget", i_pdb),
                     ("NetworkPolicy", i_np),
                     ("Pod", i_pod),
+                    ("Secret", i_sec),
                     ("PersistentVolumeClaim", i_pvc),
+                    ("BigPeerApp", i_app),
+                    ("BigPeerApiKey", i_key),
                 ]
                 .into_iter()
                 .map(|(kind, index)| (kind.to_string(), index))
@@ -267,18 +370,53 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             )),
         },
         Feeds {
-            statefulsets: sts,
-            deployments: dep,
-            services: svc,
-            ingresses: ing,
-            config_maps: cm,
-            service_accounts: sa,
-            disruption_budgets: pdb,
-            network_policies: np,
-            pods: pod,
-            read_only: vec![read_only(sec), read_only(pvc)],
+            owned: OwnedFeeds {
+                statefulsets: sts,
+                deployments: dep,
+                services: svc,
+                ingresses: ing,
+                config_maps: cm,
+                service_accounts: sa,
+                disruption_budgets: pdb,
+                network_policies: np,
+                pods: pod,
+            },
+            secrets: sec,
+            bigpeers: bps,
+            apps: app,
+            api_keys: key,
+            key_secrets: key_sec,
+            read_only: vec![read_only(pvc)],
         },
     )
+}
+
+/// A task to spawn.
+pub type Task = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// `n` copies of a feed, for the controllers it wakes, and the task that polls the feed (and
+/// so fills its store) and hands every changed object to each copy. Errors of the watch (it
+/// retries with backoff) are logged, not copied.
+pub fn fan_out<K: Clone + Send + 'static>(source: Changes<K>, n: usize) -> (Task, Vec<Changes<K>>) {
+    let (senders, copies): (Vec<_>, Vec<_>) = (0..n)
+        .map(|_| {
+            let (tx, rx) = futures::channel::mpsc::unbounded::<K>();
+            let copy: Changes<K> = Box::pin(rx.map(Ok));
+            (tx, copy)
+        })
+        .unzip();
+    let task = source.for_each(move |r| {
+        match r {
+            Ok(o) => {
+                for tx in &senders {
+                    let _ = tx.unbounded_send(o.clone());
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "watch"),
+        }
+        futures::future::ready(())
+    });
+    (Box::pin(task), copies)
 }
 
 /// Poll read-only feeds until they end (with the process).
@@ -321,6 +459,48 @@ fn instance_of(selector: &Selector) -> Option<String> {
     text.split(',')
         .find_map(|part| part.trim().strip_prefix(&prefix))
         .map(str::to_string)
+}
+
+/// The store's readiness signal wakes only its most recent waiter (a controller's own runner
+/// may be one), so ask again every second instead of waiting once.
+pub async fn ready<K>(store: &Store<K>) -> bool
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(1), store.wait_until_ready())
+            .await
+        {
+            Ok(Ok(())) => return true,
+            Ok(Err(_)) => return false,
+            Err(_) => continue,
+        }
+    }
+}
+
+/// The objects of `ns` filed under `under`, through the index when there is one.
+fn filed<K: Resource<DynamicType = ()> + Clone + 'static>(
+    store: &Store<K>,
+    index: Option<&Index>,
+    ns: &str,
+    under: &str,
+    file_by: FileBy<K>,
+) -> Vec<std::sync::Arc<K>> {
+    match index {
+        Some(index) => index
+            .names(ns, under)
+            .iter()
+            .filter_map(|n| store.get(&ObjectRef::new(n).within(ns)))
+            .collect(),
+        None => store
+            .state()
+            .into_iter()
+            .filter(|o| {
+                o.meta().namespace.as_deref() == Some(ns) && file_by(o).as_deref() == Some(under)
+            })
+            .collect(),
+    }
 }
 
 /// One [`Index`] per cached kind, by kind name.
@@ -381,13 +561,18 @@ impl Folders {
 }
 
 impl Index {
-    /// Follow one watch event.
+    /// Follow one watch event, filing objects by their instance label.
     pub fn observe<K: Resource>(&self, event: &watcher::Event<K>) {
+        self.observe_by(event, by_instance);
+    }
+
+    /// Follow one watch event, filing objects under what `file_by` says.
+    pub fn observe_by<K: Resource>(&self, event: &watcher::Event<K>, file_by: FileBy<K>) {
         let id = |o: &K| {
             (
                 o.meta().namespace.clone().unwrap_or_default(),
                 o.meta().name.clone().unwrap_or_default(),
-                o.labels().get(crate::build::labels::INSTANCE).cloned(),
+                file_by(o),
             )
         };
         let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -415,7 +600,7 @@ impl Index {
         }
     }
 
-    /// Names of the objects in `ns` with instance label `instance`.
+    /// Names of the objects in `ns` filed under `instance`.
     pub fn names(&self, ns: &str, instance: &str) -> Vec<String> {
         let f = self.0.lock().unwrap_or_else(|e| e.into_inner());
         f.live
@@ -439,19 +624,48 @@ impl Stores {
     /// Wait until every store has had its first list.
     pub async fn ready(&self) -> bool {
         let waits = [
-            self.statefulsets.wait_until_ready().await,
-            self.deployments.wait_until_ready().await,
-            self.services.wait_until_ready().await,
-            self.ingresses.wait_until_ready().await,
-            self.config_maps.wait_until_ready().await,
-            self.service_accounts.wait_until_ready().await,
-            self.disruption_budgets.wait_until_ready().await,
-            self.network_policies.wait_until_ready().await,
-            self.pods.wait_until_ready().await,
-            self.secrets.wait_until_ready().await,
-            self.claims.wait_until_ready().await,
+            ready(&self.statefulsets).await,
+            ready(&self.deployments).await,
+            ready(&self.services).await,
+            ready(&self.ingresses).await,
+            ready(&self.config_maps).await,
+            ready(&self.service_accounts).await,
+            ready(&self.disruption_budgets).await,
+            ready(&self.network_policies).await,
+            ready(&self.pods).await,
+            ready(&self.secrets).await,
+            ready(&self.claims).await,
+            ready(&self.bigpeers).await,
+            ready(&self.apps).await,
+            ready(&self.api_keys).await,
+            ready(&self.key_secrets).await,
         ];
-        waits.iter().all(Result::is_ok)
+        waits.iter().all(|r| *r)
+    }
+
+    /// The apps of `ns` that name BigPeer `bp` (for the controllers' triggers).
+    pub fn apps_of(&self, ns: &str, bp: &str) -> Vec<std::sync::Arc<BigPeerApp>> {
+        filed(&self.apps, self.index("BigPeerApp"), ns, bp, app_big_peer)
+    }
+
+    /// The keys of `ns` that name app `app` (for the controllers' triggers).
+    pub fn keys_of(&self, ns: &str, app: &str) -> Vec<std::sync::Arc<BigPeerApiKey>> {
+        filed(
+            &self.api_keys,
+            self.index("BigPeerApiKey"),
+            ns,
+            app,
+            key_app,
+        )
+    }
+
+    /// Every app of `ns` (for the controllers' triggers).
+    pub fn apps_in(&self, ns: &str) -> Vec<std::sync::Arc<BigPeerApp>> {
+        self.apps
+            .state()
+            .into_iter()
+            .filter(|a| a.meta().namespace.as_deref() == Some(ns))
+            .collect()
     }
 
     /// The objects of an owned kind in `ns` that match `selector`; `None` for a kind not
@@ -502,8 +716,39 @@ impl Stores {
             "ServiceAccount" => pick(&self.service_accounts, ns, selector, none, index),
             "PodDisruptionBudget" => pick(&self.disruption_budgets, ns, selector, none, index),
             "NetworkPolicy" => pick(&self.network_policies, ns, selector, none, index),
+            "Secret" => pick(&self.secrets, ns, selector, none, index),
             _ => return None,
         })
+    }
+}
+
+/// The data of the Secrets a reconcile read (shared tokens), by namespace and name, with the
+/// `resourceVersion` read: read again only when it changes.
+#[derive(Default)]
+pub struct SecretMemo(std::sync::Mutex<std::collections::HashMap<SecretId, (String, Data)>>);
+
+/// A Secret's namespace and name.
+type SecretId = (String, String);
+/// A Secret's data.
+type Data = BTreeMap<String, ByteString>;
+
+impl SecretMemo {
+    fn get(&self, id: &(String, String), version: &str) -> Option<BTreeMap<String, ByteString>> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(id)
+            .filter(|(v, _)| v == version)
+            .map(|(_, d)| d.clone())
+    }
+
+    fn put(&self, id: (String, String), version: String, data: BTreeMap<String, ByteString>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (version, data));
+    }
+
+    fn forget(&self, id: &(String, String)) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 }
 
@@ -611,6 +856,145 @@ impl<'a> Reader<'a> {
                 .ctx(|| format!("checking {what}"))?
                 .is_some()),
         }
+    }
+
+    /// A BigPeer.
+    pub async fn bigpeer(&self, ns: &str, name: &str) -> Result<Option<BigPeer>> {
+        self.get(|s| &s.bigpeers, ns, name, &format!("BigPeer {name}"))
+            .await
+    }
+
+    /// A BigPeerApp.
+    pub async fn app(&self, ns: &str, name: &str) -> Result<Option<BigPeerApp>> {
+        self.get(|s| &s.apps, ns, name, &format!("BigPeerApp {name}"))
+            .await
+    }
+
+    /// A key's Secret (with its data).
+    pub async fn key_secret(&self, ns: &str, name: &str) -> Result<Option<Secret>> {
+        self.get(|s| &s.key_secrets, ns, name, &format!("Secret {name}"))
+            .await
+    }
+
+    /// The BigPeerApps of `ns`: those filed under `filed` (the name of the BigPeer they
+    /// name), or all.
+    pub async fn apps(&self, ns: &str, filed: Option<&str>) -> Result<Vec<BigPeerApp>> {
+        self.list(
+            |s| &s.apps,
+            ("BigPeerApp", app_big_peer),
+            ns,
+            filed,
+            "listing BigPeerApps",
+        )
+        .await
+    }
+
+    /// The BigPeerApiKeys of `ns`: those filed under `filed` (the name of the app they name),
+    /// or all.
+    pub async fn api_keys(&self, ns: &str, filed: Option<&str>) -> Result<Vec<BigPeerApiKey>> {
+        self.list(
+            |s| &s.api_keys,
+            ("BigPeerApiKey", key_app),
+            ns,
+            filed,
+            "listing BigPeerApiKeys",
+        )
+        .await
+    }
+
+    async fn list<K>(
+        &self,
+        store: impl FnOnce(&Stores) -> &Store<K>,
+        (kind, file_by): (&str, FileBy<K>),
+        ns: &str,
+        filed: Option<&str>,
+        what: &str,
+    ) -> Result<Vec<K>>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + 'static,
+    {
+        let mut out: Vec<K> = match self.stores {
+            Some(s) => match (filed, s.index(kind), store(s)) {
+                (Some(f), Some(index), st) => index
+                    .names(ns, f)
+                    .iter()
+                    .filter_map(|n| cached(st, ns, n))
+                    .collect(),
+                (_, _, st) => st
+                    .state()
+                    .iter()
+                    .filter(|o| o.meta().namespace.as_deref() == Some(ns))
+                    .map(|o| (**o).clone())
+                    .collect(),
+            },
+            None => {
+                Api::<K>::namespaced(self.client.clone(), ns)
+                    .list(&ListParams::default())
+                    .await
+                    .ctx(|| what.into())?
+                    .items
+            }
+        };
+        if let Some(f) = filed {
+            out.retain(|o| file_by(o).as_deref() == Some(f));
+        }
+        out.sort_by_key(|o| o.meta().name.clone());
+        Ok(out)
+    }
+
+    /// The data of Secret `ns/name`, `None` when it does not exist. With the caches, it is
+    /// read from the API server only when the Secret's `resourceVersion` (from the metadata
+    /// cache) is not the one last read: a settled reconcile makes no request.
+    pub async fn secret_data(
+        &self,
+        memo: &SecretMemo,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, ByteString>>> {
+        let id = (ns.to_string(), name.to_string());
+        if let Some(s) = self.stores {
+            let Some(version) =
+                cached(&s.secrets, ns, name).and_then(|m| m.metadata.resource_version)
+            else {
+                memo.forget(&id);
+                return Ok(None);
+            };
+            if let Some(data) = memo.get(&id, &version) {
+                return Ok(Some(data));
+            }
+        }
+        let secret = Api::<Secret>::namespaced(self.client.clone(), ns)
+            .get_opt(name)
+            .await
+            .ctx(|| format!("reading Secret {name}"))?;
+        let Some(secret) = secret else {
+            memo.forget(&id);
+            return Ok(None);
+        };
+        let data = secret.data.unwrap_or_default();
+        if let Some(version) = secret.metadata.resource_version {
+            memo.put(id, version, data.clone());
+        }
+        Ok(Some(data))
+    }
+
+    /// The text under `key` of Secret `ns/name`, if both exist (read as [`Self::secret_data`]).
+    pub async fn secret_value(
+        &self,
+        memo: &SecretMemo,
+        ns: &str,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .secret_data(memo, ns, name)
+            .await?
+            .and_then(|d| d.get(key).cloned())
+            .and_then(|v| String::from_utf8(v.0).ok()))
     }
 
     /// Pods matching `selector`.

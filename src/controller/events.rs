@@ -51,3 +51,32 @@ pub async fn publish_about<K>(
         warn!(object = name, kind = %K::kind(&()), error = %e, "could not publish event");
     }
 }
+
+/// A Warning Event about `obj` when `wanted` is False with a reason or message it did not have
+/// in `previous` (the object's conditions as read), if that reason is an Event reason.
+pub async fn on_new_trouble<K>(
+    recorder: &Recorder,
+    obj: &K,
+    previous: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    wanted: &crate::api::conditions::DesiredCondition,
+) where
+    K: Resource<DynamicType = ()>,
+{
+    if wanted.status || wanted.reason.event().is_none() {
+        return;
+    }
+    let before = previous.iter().find(|c| c.type_ == wanted.type_.as_str());
+    if before.is_some_and(|b| {
+        b.status == "False" && b.reason == wanted.reason.as_str() && b.message == wanted.message
+    }) {
+        return;
+    }
+    publish(
+        recorder,
+        obj,
+        wanted.reason,
+        "Reconcile",
+        wanted.message.clone(),
+    )
+    .await;
+}

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod finalizer;
 pub mod integrations;
+pub mod reconcile;
 pub mod status;
 
 use std::sync::Arc;
@@ -40,4 +41,28 @@ pub struct Context {
     pub last_applied: apply::LastApplied,
     /// The watch caches reconciles read from, once the controllers have started them.
     pub caches: cache::Caches,
+    /// The Secrets read for their data (shared tokens), read again only when they change.
+    pub secret_data: cache::SecretMemo,
+}
+
+impl Context {
+    /// A context with nothing remembered yet.
+    pub fn new(
+        client: Client,
+        recorder: Recorder,
+        metrics: Arc<Metrics>,
+        images: RelatedImages,
+    ) -> Self {
+        Self {
+            client,
+            recorder,
+            metrics,
+            images,
+            integrations: IntegrationCache::default(),
+            backoffs: Backoffs::default(),
+            last_applied: apply::LastApplied::default(),
+            caches: cache::Caches::default(),
+            secret_data: cache::SecretMemo::default(),
+        }
+    }
 }

@@ -4,8 +4,12 @@
 //! - [`observed`]: the plain data the I/O steps fill (what exists, what apply did);
 //! - [`plan`]: the rollout step, scaling, topology stage and build inputs of one reconcile;
 //! - [`status`]: conditions (with their [`Reason`](crate::api::reason::Reason)s) and the status;
-//! - [`exposure`]: the exposure status and the `Exposed` condition.
+//! - [`exposure`]: the exposure status and the `Exposed` condition;
+//! - [`app`]: which apps a BigPeer serves, an app's endpoints, conditions and status;
+//! - [`apikey`]: when an API key is made, rotated and retired, its conditions and status.
 
+pub mod apikey;
+pub mod app;
 pub mod exposure;
 pub mod observed;
 pub mod plan;

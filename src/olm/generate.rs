@@ -101,6 +101,7 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
         crate::telemetry::reference::markdown(),
     ));
     out.push(("docs/events.md".into(), super::events::markdown()));
+    out.push((super::access::PATH.into(), super::access::markdown()));
     out
 }
 

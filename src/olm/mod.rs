@@ -1,7 +1,9 @@
 //! Generated deployment artifacts: CRD YAML, RBAC (one source of truth for config/ and the
 //! CSV), the OLM bundles (community and OpenShift flavours), the File-Based Catalog, the
-//! scorecard configuration and the monitoring assets.
+//! scorecard configuration, the monitoring assets and the generated reference pages (metrics,
+//! Events, the servers' access contract).
 
+pub mod access;
 pub mod bundle;
 pub mod catalog;
 pub mod crd;

@@ -1,5 +1,9 @@
 //! The operator's RBAC rules: the single source for `config/rbac` and the CSV.
-//! Least privilege: no wildcards, no CRD writes, Secrets read by metadata only in code.
+//! Least privilege: no wildcards, no CRD writes; Secrets are written only as the operator's own
+//! (`<bp>-access`, the API keys' `<key>-api-key`), and read with their data only where the code
+//! needs it (the keys' own Secrets, and the shared tokens apps name).
+//! The management API acts with the operator's credentials only after a SubjectAccessReview
+//! of its caller.
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -20,11 +24,15 @@ const MANAGE: &[&str] = &[
     "get", "list", "watch", "create", "update", "patch", "delete",
 ];
 
-/// `MANAGE` on every kind the operator owns ([`OWNED`]), one rule per API group.
+/// `MANAGE` on every kind the operator owns ([`OWNED`]), one rule per API group; Secrets have
+/// a rule of their own (see [`namespaced_rules`]).
 fn owned_rules() -> Vec<PolicyRule> {
     let mut groups: Vec<(String, Vec<String>)> = vec![];
     for kind in OWNED {
         let ar = (kind.resource)();
+        if ar.group.is_empty() && ar.plural == "secrets" {
+            continue;
+        }
         match groups.iter_mut().find(|(g, _)| *g == ar.group) {
             Some((_, plurals)) => plurals.push(ar.plural),
             None => groups.push((ar.group, vec![ar.plural])),
@@ -53,9 +61,18 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["get", "update", "patch"],
         ),
         rule(&["smbp.io"], &["bigpeers/finalizers"], &["update"]),
-        // The admission webhook reads a key's app and the apps of a namespace (app IDs are
-        // unique per BigPeer).
-        rule(&["smbp.io"], &["bigpeerapps"], &["get", "list"]),
+        // Apps and keys: the controllers read them, patch the generated `spec.appId` in once
+        // and write status; the management API creates, changes and deletes them for callers a
+        // SubjectAccessReview allowed. A key owns its Secret with blockOwnerDeletion, which
+        // needs `update` on the key's finalizers where OwnerReferencesPermissionEnforcement is
+        // on (OpenShift).
+        rule(&["smbp.io"], &["bigpeerapps", "bigpeerapikeys"], MANAGE),
+        rule(
+            &["smbp.io"],
+            &["bigpeerapps/status", "bigpeerapikeys/status"],
+            &["get", "update", "patch"],
+        ),
+        rule(&["smbp.io"], &["bigpeerapikeys/finalizers"], &["update"]),
     ];
     rules.extend(owned_rules());
     rules.extend([
@@ -65,9 +82,15 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
             &["persistentvolumeclaims"],
             &["get", "list", "watch", "patch", "delete"],
         ),
-        // Read-only, and only ever as metadata (PartialObjectMetadata): the operator watches
-        // Secrets' metadata to see that the Secrets the pods mount exist, never their data.
-        rule(&[""], &["secrets"], READ),
+        // Secrets: the operator writes its own — `<bp>-access` (apps and key hashes for the
+        // servers, owned by the BigPeer) and each key's `<key>-api-key` (owned by the key):
+        // `create`, `update`/`patch`, and `delete` to prune. It reads every Secret's metadata
+        // (PartialObjectMetadata: do the Secrets the pods mount exist?), the data of the keys'
+        // own Secrets only (one watch selected by the label smbp.io/api-key), and one GET of a
+        // Secret an app names for its shared token when that Secret changes. The management API
+        // also keeps an anonymous provider's shared token in a Secret owned by its app. RBAC
+        // cannot narrow `get`/`list`/`watch` to those: the code does.
+        rule(&[""], &["secrets"], MANAGE),
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
         rule(&["gateway.networking.k8s.io"], &["gateways"], &["get"]),
@@ -210,11 +233,61 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_read_only() {
-        let r = namespaced_rules()
+    fn secrets_have_one_rule_of_their_own() {
+        // Written (the operator's own Secrets) and read, in the namespaces it watches only: no
+        // cluster rule names Secrets, and one namespaced rule does, naming nothing else.
+        let naming: Vec<PolicyRule> = namespaced_rules()
             .into_iter()
-            .find(|r| r.resources.iter().flatten().any(|x| x == "secrets"))
-            .unwrap();
-        assert_eq!(r.verbs, READ, "read-only: get, list and watch");
+            .filter(|r| r.resources.iter().flatten().any(|x| x == "secrets"))
+            .collect();
+        assert_eq!(naming.len(), 1, "{naming:?}");
+        assert_eq!(naming[0].resources, Some(vec!["secrets".to_string()]));
+        assert_eq!(naming[0].verbs, MANAGE);
+        assert!(naming[0].resource_names.is_none());
+        assert!(
+            !cluster_rules()
+                .iter()
+                .any(|r| r.resources.iter().flatten().any(|x| x == "secrets"))
+        );
+    }
+
+    #[test]
+    fn apps_and_keys_are_managed_and_have_their_status_written() {
+        let rules = namespaced_rules();
+        let verbs = |resource: &str| -> Vec<String> {
+            rules
+                .iter()
+                .filter(|r| r.api_groups == Some(vec!["smbp.io".into()]))
+                .filter(|r| r.resources.iter().flatten().any(|x| x == resource))
+                .flat_map(|r| r.verbs.clone())
+                .collect()
+        };
+        for kind in ["bigpeerapps", "bigpeerapikeys"] {
+            assert_eq!(verbs(kind), MANAGE, "{kind}");
+            assert_eq!(
+                verbs(&format!("{kind}/status")),
+                ["get", "update", "patch"],
+                "{kind}"
+            );
+        }
+        assert_eq!(verbs("bigpeerapikeys/finalizers"), ["update"]);
+        assert!(verbs("bigpeerapps/finalizers").is_empty());
+    }
+
+    #[test]
+    fn every_owned_kind_is_managed() {
+        let rules = namespaced_rules();
+        for kind in OWNED {
+            let ar = (kind.resource)();
+            assert!(
+                rules
+                    .iter()
+                    .any(|r| r.api_groups == Some(vec![ar.group.clone()])
+                        && r.resources.iter().flatten().any(|x| *x == ar.plural)
+                        && r.verbs == MANAGE),
+                "{}",
+                ar.plural
+            );
+        }
     }
 }

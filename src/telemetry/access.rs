@@ -1,7 +1,9 @@
-//! Who may read `/metrics`: the bearer token is authenticated (TokenReview), the user it names
-//! is authorized for a non-resource `get` of the path (SubjectAccessReview), and the decision
-//! is cached briefly under a digest of the token. The API calls sit behind [`Reviewer`] so the
-//! logic is tested without an API server.
+//! Who may call the operator's HTTPS endpoints: the bearer token is authenticated
+//! (TokenReview), the user it names is authorized for what the request does
+//! (SubjectAccessReview: a non-resource `get` of `/metrics`, or a verb on a custom resource for
+//! the management API), and the decision is cached briefly under a digest of the token and of
+//! what was asked. The API calls sit behind [`Reviewer`] so the logic is tested without an API
+//! server.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,6 +39,95 @@ pub enum ReviewError {
     Authorization(String),
 }
 
+/// What a request asks to do, as a SubjectAccessReview states it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Attributes {
+    /// `verb` on a non-resource URL, such as `get` of `/metrics`.
+    NonResource {
+        /// The URL path.
+        path: String,
+        /// The verb (`get`).
+        verb: String,
+    },
+    /// `verb` on a resource, such as `create` of `bigpeerapps` in a namespace.
+    Resource(ResourceAttributes),
+}
+
+/// A verb on objects of one resource in one namespace, or on one object of it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResourceAttributes {
+    /// API group (`smbp.io`; empty for the core group).
+    pub group: String,
+    /// Resource (plural), such as `bigpeerapps`.
+    pub resource: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Object name; `None` for every object (list, create, a collection).
+    pub name: Option<String>,
+    /// Verb: get, list, create, update, patch, delete.
+    pub verb: String,
+}
+
+impl Attributes {
+    /// `verb` on the non-resource URL `path`.
+    pub fn non_resource(path: &str, verb: &str) -> Attributes {
+        Attributes::NonResource {
+            path: path.into(),
+            verb: verb.into(),
+        }
+    }
+
+    /// `verb` on `resource` of `group` in `namespace`, on the object `name` when given.
+    pub fn resource(
+        group: &str,
+        resource: &str,
+        namespace: &str,
+        name: Option<&str>,
+        verb: &str,
+    ) -> Attributes {
+        Attributes::Resource(ResourceAttributes {
+            group: group.into(),
+            resource: resource.into(),
+            namespace: namespace.into(),
+            name: name.map(str::to_string),
+            verb: verb.into(),
+        })
+    }
+
+    /// One line naming the attributes without ambiguity (the decision cache's scope): a JSON
+    /// array of its fields.
+    pub fn scope(&self) -> String {
+        let fields = match self {
+            Attributes::NonResource { path, verb } => {
+                serde_json::json!(["nonResource", verb, path])
+            }
+            Attributes::Resource(r) => {
+                serde_json::json!(["resource", r.verb, r.group, r.resource, r.namespace, r.name])
+            }
+        };
+        fields.to_string()
+    }
+}
+
+impl std::fmt::Display for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attributes::NonResource { path, verb } => write!(f, "{verb} {path}"),
+            Attributes::Resource(r) => {
+                write!(f, "{} {}", r.verb, r.resource)?;
+                if !r.group.is_empty() {
+                    write!(f, ".{}", r.group)?;
+                }
+                write!(f, " in {}", r.namespace)?;
+                match &r.name {
+                    Some(n) => write!(f, " named {n}"),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 /// Asks the API server about tokens and permissions.
 pub trait Reviewer: Send + Sync {
     /// The user `token` belongs to, or `None` when the token is not accepted.
@@ -44,12 +135,11 @@ pub trait Reviewer: Send + Sync {
         &'a self,
         token: &'a str,
     ) -> BoxFuture<'a, Result<Option<User>, ReviewError>>;
-    /// Whether `user` may `verb` the non-resource URL `path`.
+    /// Whether `user` may do what `attributes` say.
     fn authorize<'a>(
         &'a self,
         user: &'a User,
-        path: &'a str,
-        verb: &'a str,
+        attributes: &'a Attributes,
     ) -> BoxFuture<'a, Result<bool, ReviewError>>;
 }
 
@@ -87,46 +177,74 @@ pub fn bearer_token(header: &[u8]) -> Option<&str> {
     .then_some(token)
 }
 
-/// Decides requests for one non-resource path.
+/// Decides requests: who the bearer token is, and whether that user may do what the request
+/// asks. Decisions are cached per token and per [`Attributes`].
 pub struct Gate {
     reviewer: Arc<dyn Reviewer>,
     policy: CachePolicy,
     cache: DecisionCache,
-    path: String,
+}
+
+/// A decision and, when the token was reviewed for it now, the user it names (for logs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reviewed {
+    /// The decision.
+    pub decision: Decision,
+    /// The user, when the API server was asked (a cached decision names none).
+    pub user: Option<String>,
 }
 
 impl Gate {
-    /// A gate for `path` (e.g. `/metrics`) asking `reviewer`.
-    pub fn new(reviewer: Arc<dyn Reviewer>, path: &str, policy: CachePolicy) -> Gate {
+    /// A gate asking `reviewer`.
+    pub fn new(reviewer: Arc<dyn Reviewer>, policy: CachePolicy) -> Gate {
         Gate {
             reviewer,
             policy,
             cache: DecisionCache::new(policy.capacity),
-            path: path.to_string(),
         }
     }
 
-    /// The decision for a request carrying `authorization` (the header's raw value), at `now`.
+    /// The decision for a request carrying `authorization` (the header's raw value) that asks
+    /// for `attributes`, at `now`.
     pub async fn check(
         &self,
         authorization: Option<&[u8]>,
+        attributes: &Attributes,
         now: Instant,
     ) -> Result<Decision, ReviewError> {
+        Ok(self.review(authorization, attributes, now).await?.decision)
+    }
+
+    /// As [`Gate::check`], also naming the user when the API server was asked.
+    pub async fn review(
+        &self,
+        authorization: Option<&[u8]>,
+        attributes: &Attributes,
+        now: Instant,
+    ) -> Result<Reviewed, ReviewError> {
         let Some(token) = authorization.and_then(bearer_token) else {
-            return Ok(Decision::Unauthenticated);
+            return Ok(Reviewed {
+                decision: Decision::Unauthenticated,
+                user: None,
+            });
         };
-        let key = TokenKey::of(token);
+        let key = TokenKey::scoped(token, &attributes.scope());
         if let Some(d) = self.cache.get(&key, now) {
-            return Ok(d);
+            return Ok(Reviewed {
+                decision: d,
+                user: None,
+            });
         }
+        let mut name = None;
         let decision = match self.reviewer.authenticate(token).await? {
             None => {
-                debug!(path = %self.path, "metrics request with a token the API server rejects");
+                debug!(%attributes, "a request with a token the API server rejects");
                 Decision::Unauthenticated
             }
             Some(user) => {
-                let allowed = self.reviewer.authorize(&user, &self.path, "get").await?;
-                debug!(path = %self.path, user = %user.username, allowed, "reviewed a metrics reader");
+                let allowed = self.reviewer.authorize(&user, attributes).await?;
+                debug!(%attributes, user = %user.username, allowed, "reviewed a request");
+                name = Some(user.username);
                 if allowed {
                     Decision::Allowed
                 } else {
@@ -139,7 +257,10 @@ impl Gate {
             Decision::Forbidden | Decision::Unauthenticated => self.policy.denied_ttl,
         };
         self.cache.insert(key, decision, ttl, now);
-        Ok(decision)
+        Ok(Reviewed {
+            decision,
+            user: name,
+        })
     }
 }
 
@@ -150,8 +271,8 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// (user, groups, path, verb) of one authorization request.
-    type AuthzCall = (String, Vec<String>, String, String);
+    /// (user, groups, attributes) of one authorization request.
+    type AuthzCall = (String, Vec<String>, Attributes);
 
     /// Tokens map to users; `allowed` users may read; calls are counted; `fail` makes every
     /// call fail.
@@ -180,15 +301,13 @@ mod tests {
         fn authorize<'a>(
             &'a self,
             user: &'a User,
-            path: &'a str,
-            verb: &'a str,
+            attributes: &'a Attributes,
         ) -> BoxFuture<'a, Result<bool, ReviewError>> {
             Box::pin(async move {
                 self.authz_calls.lock().unwrap().push((
                     user.username.clone(),
                     user.groups.clone(),
-                    path.into(),
-                    verb.into(),
+                    attributes.clone(),
                 ));
                 Ok(self.allowed.contains(&user.username))
             })
@@ -218,8 +337,21 @@ mod tests {
         })
     }
 
-    fn gate(f: &Arc<Fake>) -> Gate {
-        Gate::new(f.clone(), "/metrics", CachePolicy::default())
+    /// A gate for `/metrics`: `check` asks for a `get` of it.
+    struct MetricsGate(Gate);
+
+    impl MetricsGate {
+        async fn check(&self, h: Option<&[u8]>, now: Instant) -> Result<Decision, ReviewError> {
+            self.0.check(h, &metrics(), now).await
+        }
+    }
+
+    fn metrics() -> Attributes {
+        Attributes::non_resource("/metrics", "get")
+    }
+
+    fn gate(f: &Arc<Fake>) -> MetricsGate {
+        MetricsGate(Gate::new(f.clone(), CachePolicy::default()))
     }
 
     fn hdr(v: &str) -> Option<&[u8]> {
@@ -290,15 +422,9 @@ mod tests {
                 (
                     "prometheus".to_string(),
                     user("prometheus").groups,
-                    "/metrics".to_string(),
-                    "get".to_string()
+                    metrics()
                 ),
-                (
-                    "someone".to_string(),
-                    user("someone").groups,
-                    "/metrics".to_string(),
-                    "get".to_string()
-                ),
+                ("someone".to_string(), user("someone").groups, metrics()),
             ]
         );
     }
@@ -351,25 +477,68 @@ mod tests {
     #[tokio::test]
     async fn the_cache_stays_bounded_under_many_tokens() {
         let f = fake();
-        let g = Gate::new(
+        let g = MetricsGate(Gate::new(
             f.clone(),
-            "/metrics",
             CachePolicy {
                 capacity: 8,
                 ..CachePolicy::default()
             },
-        );
+        ));
         let now = Instant::now();
         for i in 0..100 {
             g.check(hdr(&format!("Bearer junk-{i}")), now)
                 .await
                 .unwrap();
         }
-        assert!(g.cache.len() <= 8);
+        assert!(g.0.cache.len() <= 8);
         // A real reader still gets through.
         assert_eq!(
             g.check(hdr("Bearer reader-token"), now).await.unwrap(),
             Decision::Allowed
         );
+    }
+
+    #[tokio::test]
+    async fn decisions_are_cached_per_token_and_per_attributes() {
+        let f = fake();
+        let g = Gate::new(f.clone(), CachePolicy::default());
+        let now = Instant::now();
+        let create = Attributes::resource("smbp.io", "bigpeerapps", "ns", None, "create");
+        let get_a = Attributes::resource("smbp.io", "bigpeerapps", "ns", Some("a"), "get");
+        let get_b = Attributes::resource("smbp.io", "bigpeerapps", "ns", Some("b"), "get");
+        for a in [&create, &get_a, &get_b, &create, &get_a] {
+            let r = g.review(hdr("Bearer reader-token"), a, now).await.unwrap();
+            assert_eq!(r.decision, Decision::Allowed);
+        }
+        // Three distinct questions, each asked once, as the user the token names.
+        let calls = f.authz_calls.lock().unwrap().clone();
+        let asked: Vec<&Attributes> = calls.iter().map(|c| &c.2).collect();
+        assert_eq!(asked, vec![&create, &get_a, &get_b]);
+        assert!(calls.iter().all(|c| c.0 == "prometheus"));
+        // A fresh review names the user; a cached one does not.
+        let other = Attributes::resource("smbp.io", "bigpeerapikeys", "ns", None, "list");
+        let r = g
+            .review(hdr("Bearer reader-token"), &other, now)
+            .await
+            .unwrap();
+        assert_eq!(r.user.as_deref(), Some("prometheus"));
+        let r = g
+            .review(hdr("Bearer reader-token"), &other, now)
+            .await
+            .unwrap();
+        assert_eq!(r.user, None);
+    }
+
+    #[test]
+    fn scopes_tell_attributes_apart() {
+        let all = [
+            Attributes::non_resource("/metrics", "get"),
+            Attributes::resource("smbp.io", "bigpeerapps", "ns", None, "list"),
+            Attributes::resource("smbp.io", "bigpeerapps", "ns", Some("a"), "get"),
+            Attributes::resource("smbp.io", "bigpeerapps", "ns2", Some("a"), "get"),
+            Attributes::resource("", "secrets", "ns", Some("a"), "get"),
+        ];
+        let scopes: std::collections::BTreeSet<String> = all.iter().map(|a| a.scope()).collect();
+        assert_eq!(scopes.len(), all.len());
     }
 }

@@ -8,14 +8,14 @@ use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use sha2::{Digest, Sha256};
 
-/// What a reader of `/metrics` may do.
+/// Whether a request may go ahead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Decision {
     /// No token, or a token the API server does not accept (HTTP 401).
     Unauthenticated,
-    /// A known user who may not read `/metrics` (HTTP 403).
+    /// A known user who may not do what the request asks (HTTP 403).
     Forbidden,
-    /// A known user who may read `/metrics`.
+    /// A known user who may do what the request asks.
     Allowed,
 }
 
@@ -27,6 +27,16 @@ impl TokenKey {
     /// Digest of `token`.
     pub fn of(token: &str) -> TokenKey {
         TokenKey(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Digest of `token` and of what it asked for (`scope`): one decision per question. The
+    /// token's length goes first, so no (token, scope) pair reads as another.
+    pub fn scoped(token: &str, scope: &str) -> TokenKey {
+        let mut h = Sha256::new();
+        h.update((token.len() as u64).to_be_bytes());
+        h.update(token.as_bytes());
+        h.update(scope.as_bytes());
+        TokenKey(h.finalize().into())
     }
 }
 
@@ -130,6 +140,9 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_ne!(TokenKey::of("abc"), TokenKey::of("abd"));
+        assert_ne!(TokenKey::scoped("ab", "c"), TokenKey::scoped("a", "bc"));
+        assert_ne!(TokenKey::scoped("a", "x"), TokenKey::scoped("a", "y"));
+        assert_ne!(TokenKey::scoped("abc", ""), TokenKey::of("abc"));
     }
 
     #[test]

@@ -50,6 +50,13 @@ struct BigPeerConditionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiKeyLabels {
+    namespace: String,
+    app: String,
+    api_key: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IntegrationLabel {
     integration: String,
 }
@@ -128,7 +135,10 @@ pub struct Metrics {
     webhook_requests: Family<AdmissionLabels, Counter>,
     webhook_refusals: Family<RefusalLabel, Counter>,
     webhook_duration: Family<KindLabel, Histogram, fn() -> Histogram>,
+    api_key_expiry: Family<ApiKeyLabels, Gauge>,
     books: Mutex<Books>,
+    /// The labels of every API key series, by (namespace, key).
+    api_keys: Mutex<HashMap<(String, String), ApiKeyLabels>>,
 }
 
 /// Registers metrics under the prefix and remembers their family names.
@@ -169,6 +179,7 @@ impl Default for Metrics {
         let webhook_refusals = Family::<RefusalLabel, Counter>::default();
         let webhook_duration: Family<KindLabel, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 12)));
+        let api_key_expiry = Family::<ApiKeyLabels, Gauge>::default();
         r.add(
             "reconciles",
             "Reconciles by result (success, error)",
@@ -248,6 +259,12 @@ impl Default for Metrics {
             webhook_duration.clone(),
         );
         r.add(
+            "api_key_expiry_timestamp",
+            "When the BigPeerApiKey stops working (spec.expiresAt), as a Unix time",
+            Some(Unit::Seconds),
+            api_key_expiry.clone(),
+        );
+        r.add(
             "build",
             "Version of the running operator",
             None,
@@ -271,7 +288,9 @@ impl Default for Metrics {
             webhook_requests,
             webhook_refusals,
             webhook_duration,
+            api_key_expiry,
             books: Mutex::new(Books::default()),
+            api_keys: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -431,6 +450,34 @@ impl Metrics {
         }
     }
 
+    /// Record when an API key expires (a key's app may change: its old series goes).
+    pub fn set_api_key_expiry(&self, namespace: &str, app: &str, key: &str, unix_seconds: i64) {
+        let mut keys = self.api_keys.lock().expect("metrics lock");
+        let labels = ApiKeyLabels {
+            namespace: namespace.into(),
+            app: app.into(),
+            api_key: key.into(),
+        };
+        if let Some(old) = keys.insert((namespace.into(), key.into()), labels.clone())
+            && old != labels
+        {
+            self.api_key_expiry.remove(&old);
+        }
+        self.api_key_expiry.get_or_create(&labels).set(unix_seconds);
+    }
+
+    /// Keep the series of the API keys `live` (namespace, name) only: deleted keys' go.
+    pub fn retain_api_keys(&self, live: &std::collections::HashSet<(String, String)>) {
+        let mut keys = self.api_keys.lock().expect("metrics lock");
+        keys.retain(|id, labels| {
+            let keep = live.contains(id);
+            if !keep {
+                self.api_key_expiry.remove(labels);
+            }
+            keep
+        });
+    }
+
     /// Leadership changed.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
@@ -458,6 +505,7 @@ impl Metrics {
         m.set_leader(true);
         m.admission("BigPeer", "CREATE", "refused", 0.08, &["ObjectRefused"]);
         m.set_integrations(Integration::ALL.map(|i| (i, i != Integration::OpenShift)));
+        m.set_api_key_expiry("bigpeer", "fleet", "fleet-backend", 1_798_761_600);
         m.set_bigpeer(
             "bigpeer",
             "prod",
@@ -672,6 +720,28 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(value(&f, "smbp_operator_leader", &[]), Some(1.0));
+    }
+
+    #[test]
+    fn api_key_expiry_follows_keys_and_their_deletion() {
+        let m = Metrics::default();
+        let name = "smbp_operator_api_key_expiry_timestamp_seconds";
+        m.set_api_key_expiry("ns", "app", "k", 100);
+        m.set_api_key_expiry("ns", "app", "k", 200);
+        m.set_api_key_expiry("ns", "app", "gone", 50);
+        let f = parse(&m);
+        let k = [("namespace", "ns"), ("app", "app"), ("api_key", "k")];
+        assert_eq!(value(&f, name, &k), Some(200.0));
+        // Another app (recreated under the same key name): one series.
+        m.set_api_key_expiry("ns", "other", "k", 300);
+        let live: std::collections::HashSet<_> = [("ns".to_string(), "k".to_string())].into();
+        m.retain_api_keys(&live);
+        let f = parse(&m);
+        assert_eq!(value(&f, name, &k), None);
+        let moved = [("namespace", "ns"), ("app", "other"), ("api_key", "k")];
+        assert_eq!(value(&f, name, &moved), Some(300.0));
+        let gone = [("namespace", "ns"), ("app", "app"), ("api_key", "gone")];
+        assert_eq!(value(&f, name, &gone), None);
     }
 
     #[test]

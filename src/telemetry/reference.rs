@@ -10,7 +10,7 @@ use crate::api::reason::Reason;
 pub const PATH: &str = "docs/metrics.md";
 
 /// Queries shown in the reference (checked against the registry like the dashboards).
-pub const EXAMPLE_QUERIES: [(&str, &str); 7] = [
+pub const EXAMPLE_QUERIES: [(&str, &str); 8] = [
     (
         "Share of failing reconciles",
         "sum(rate(smbp_operator_reconcile_errors_total[5m])) / sum(rate(smbp_operator_reconciles_total[5m]))",
@@ -34,6 +34,10 @@ pub const EXAMPLE_QUERIES: [(&str, &str); 7] = [
     (
         "Add-ons the cluster lacks",
         "smbp_operator_integration_available == 0",
+    ),
+    (
+        "API keys that expire within 7 days (negative: already expired), in seconds",
+        "min by (namespace, app, api_key) (smbp_operator_api_key_expiry_timestamp_seconds) - time() < 7 * 86400",
     ),
     (
         "Operator versions running",
@@ -62,8 +66,13 @@ pub fn label_doc(label: &str) -> Option<String> {
             list(&ConditionType::ALL.map(ConditionType::as_str))
         ),
         "status" => "The condition's status: `True`, `False` or `Unknown`.".into(),
-        "namespace" => "The BigPeer's namespace (see *Labels and scraping* below).".into(),
+        "namespace" => {
+            "The namespace of the BigPeer (or of the app and API key) (see *Labels and scraping* below)."
+                .into()
+        }
         "bigpeer" => "The BigPeer's name.".into(),
+        "app" => "The name of the API key's BigPeerApp (`spec.appRef.name`).".into(),
+        "api_key" => "The BigPeerApiKey's name.".into(),
         "integration" => format!(
             "An optional add-on found through API discovery: {}.",
             list(&Integration::ALL.map(Integration::as_str))
@@ -156,7 +165,8 @@ pub fn markdown() -> String {
     }
     out.push_str(
         "\n## Labels and scraping\n\n\
-         Per-BigPeer series carry `namespace` (the BigPeer's) and `bigpeer`. Prometheus adds its own \
+         Per-BigPeer series carry `namespace` (the BigPeer's) and `bigpeer`; per-key series \
+         `namespace` (the key's), `app` and `api_key`. Prometheus adds its own \
          `namespace` target label (the operator's namespace) to every scraped series; the operator's \
          ServiceMonitor (`config/prometheus`) sets `honorLabels: true` so that the exposed `namespace` \
          wins and the BigPeer's namespace lines up with kube-state-metrics, kubelet and cAdvisor \

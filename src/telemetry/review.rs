@@ -4,11 +4,12 @@
 use futures::future::BoxFuture;
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec, TokenReviewStatus};
 use k8s_openapi::api::authorization::v1::{
-    NonResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec, SubjectAccessReviewStatus,
+    NonResourceAttributes, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+    SubjectAccessReviewStatus,
 };
 use kube::api::{Api, PostParams};
 
-use super::access::{ReviewError, Reviewer, User};
+use super::access::{Attributes, ReviewError, Reviewer, User};
 
 /// Reviews through the API server the operator talks to.
 #[derive(Clone)]
@@ -50,19 +51,36 @@ pub fn reviewed_user(status: Option<TokenReviewStatus>) -> Option<User> {
     })
 }
 
-/// The SubjectAccessReview asking whether `user` may `verb` the non-resource URL `path`.
-pub fn access_review(user: &User, path: &str, verb: &str) -> SubjectAccessReview {
+/// The SubjectAccessReview asking whether `user` may do what `attributes` say.
+pub fn access_review(user: &User, attributes: &Attributes) -> SubjectAccessReview {
+    let (non_resource_attributes, resource_attributes) = match attributes {
+        Attributes::NonResource { path, verb } => (
+            Some(NonResourceAttributes {
+                path: Some(path.clone()),
+                verb: Some(verb.clone()),
+            }),
+            None,
+        ),
+        Attributes::Resource(r) => (
+            None,
+            Some(ResourceAttributes {
+                group: Some(r.group.clone()),
+                resource: Some(r.resource.clone()),
+                namespace: Some(r.namespace.clone()),
+                name: r.name.clone(),
+                verb: Some(r.verb.clone()),
+                ..Default::default()
+            }),
+        ),
+    };
     SubjectAccessReview {
         spec: SubjectAccessReviewSpec {
             user: Some(user.username.clone()),
             uid: user.uid.clone(),
             groups: Some(user.groups.clone()),
             extra: (!user.extra.is_empty()).then(|| user.extra.clone()),
-            non_resource_attributes: Some(NonResourceAttributes {
-                path: Some(path.to_string()),
-                verb: Some(verb.to_string()),
-            }),
-            resource_attributes: None,
+            non_resource_attributes,
+            resource_attributes,
         },
         ..Default::default()
     }
@@ -91,13 +109,12 @@ impl Reviewer for KubeReviewer {
     fn authorize<'a>(
         &'a self,
         user: &'a User,
-        path: &'a str,
-        verb: &'a str,
+        attributes: &'a Attributes,
     ) -> BoxFuture<'a, Result<bool, ReviewError>> {
         Box::pin(async move {
             let api: Api<SubjectAccessReview> = Api::all(self.client.clone());
             let review = api
-                .create(&PostParams::default(), &access_review(user, path, verb))
+                .create(&PostParams::default(), &access_review(user, attributes))
                 .await
                 .map_err(|e| ReviewError::Authorization(e.to_string()))?;
             Ok(is_allowed(review.status.as_ref()))
@@ -154,7 +171,7 @@ mod tests {
     #[test]
     fn access_review_is_a_non_resource_request_as_the_user() {
         let u = reviewed_user(Some(status(Some(true), Some("p")))).unwrap();
-        let r = access_review(&u, "/metrics", "get");
+        let r = access_review(&u, &Attributes::non_resource("/metrics", "get"));
         assert_eq!(r.spec.user.as_deref(), Some("p"));
         assert_eq!(r.spec.uid.as_deref(), Some("u-1"));
         assert_eq!(r.spec.groups, Some(u.groups.clone()));
@@ -163,8 +180,29 @@ mod tests {
         assert_eq!(nra.path.as_deref(), Some("/metrics"));
         assert_eq!(nra.verb.as_deref(), Some("get"));
         assert!(r.spec.resource_attributes.is_none());
-        let bare = access_review(&User::default(), "/metrics", "get");
+        let bare = access_review(
+            &User::default(),
+            &Attributes::non_resource("/metrics", "get"),
+        );
         assert!(bare.spec.extra.is_none());
+    }
+
+    #[test]
+    fn access_review_of_a_custom_resource_names_group_resource_namespace_and_object() {
+        let u = reviewed_user(Some(status(Some(true), Some("p")))).unwrap();
+        let a = Attributes::resource("smbp.io", "bigpeerapps", "team-a", Some("my-app"), "patch");
+        let r = access_review(&u, &a);
+        assert!(r.spec.non_resource_attributes.is_none());
+        let ra = r.spec.resource_attributes.unwrap();
+        assert_eq!(ra.group.as_deref(), Some("smbp.io"));
+        assert_eq!(ra.resource.as_deref(), Some("bigpeerapps"));
+        assert_eq!(ra.namespace.as_deref(), Some("team-a"));
+        assert_eq!(ra.name.as_deref(), Some("my-app"));
+        assert_eq!(ra.verb.as_deref(), Some("patch"));
+        assert_eq!(ra.subresource, None);
+        let all = Attributes::resource("smbp.io", "bigpeerapps", "team-a", None, "list");
+        let ra = access_review(&u, &all).spec.resource_attributes.unwrap();
+        assert_eq!(ra.name, None, "no name: every object");
     }
 
     #[test]

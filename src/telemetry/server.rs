@@ -18,7 +18,7 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
-use super::access::{CachePolicy, Decision, Gate, Reviewer};
+use super::access::{Attributes, CachePolicy, Decision, Gate, Reviewer};
 use super::metrics::Metrics;
 use super::tls;
 use super::tls::Source as _;
@@ -79,7 +79,7 @@ pub enum EndpointError {
         source: std::io::Error,
     },
     /// No certificate to serve.
-    #[error("metrics TLS: {0}")]
+    #[error("TLS: {0}")]
     Tls(#[from] tls::TlsError),
 }
 
@@ -122,7 +122,8 @@ struct MetricsState {
 async fn metrics(State(s): State<MetricsState>, headers: HeaderMap) -> Response {
     if let Some(gate) = &s.gate {
         let auth = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-        match gate.check(auth, Instant::now()).await {
+        let read = Attributes::non_resource(METRICS_PATH, "get");
+        match gate.check(auth, &read, Instant::now()).await {
             Ok(Decision::Allowed) => {}
             Ok(Decision::Unauthenticated) => {
                 return (
@@ -192,6 +193,26 @@ pub async fn serve_tls(listener: TcpListener, tls: RustlsConfig, app: Router, wh
     }
 }
 
+/// The TLS configuration of an HTTPS endpoint (`what`, for logs): the certificate in `cert_dir`,
+/// looked at again every [`CERT_POLL_INTERVAL`] and served anew when renewed (a task is
+/// spawned for it), or a self-signed certificate for `names` made now when there is no
+/// directory.
+pub fn tls_config(
+    cert_dir: Option<&std::path::Path>,
+    names: &[String],
+    what: &'static str,
+) -> Result<RustlsConfig, EndpointError> {
+    Ok(match cert_dir {
+        Some(dir) => {
+            let mut source = tls::DirSource::new(dir);
+            let served = RustlsConfig::from_config(tls::server_config(source.load()?)?);
+            tokio::spawn(tls::watch(source, served.clone(), CERT_POLL_INTERVAL, what));
+            served
+        }
+        None => RustlsConfig::from_config(tls::server_config(tls::self_signed(names)?)?),
+    })
+}
+
 /// Bind both addresses, load or make the certificate, and serve in the background until the
 /// process ends. Fails at once when an address is taken or no certificate can be served.
 /// `reviewer` is asked only in secure mode.
@@ -218,21 +239,8 @@ pub async fn start(
             info!(address = %bound.metrics, "serving metrics over plain HTTP");
         }
         Security::Secure { cert_dir, names } => {
-            let served = match &cert_dir {
-                Some(dir) => {
-                    let mut source = tls::DirSource::new(dir);
-                    let served = RustlsConfig::from_config(tls::server_config(source.load()?)?);
-                    tokio::spawn(tls::watch(
-                        source,
-                        served.clone(),
-                        CERT_POLL_INTERVAL,
-                        "metrics",
-                    ));
-                    served
-                }
-                None => RustlsConfig::from_config(tls::server_config(tls::self_signed(&names)?)?),
-            };
-            let gate = Arc::new(Gate::new(reviewer, METRICS_PATH, CachePolicy::default()));
+            let served = tls_config(cert_dir.as_deref(), &names, "metrics")?;
+            let gate = Arc::new(Gate::new(reviewer, CachePolicy::default()));
             let app = metrics_router(metrics, Some(gate));
             tokio::spawn(serve_tls(metrics_listener, served, app, "metrics"));
             info!(

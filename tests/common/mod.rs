@@ -378,6 +378,10 @@ impl Operator {
             // Several operators may run at once: the webhook only where a test asks for it.
             .env("WEBHOOK_BIND_ADDRESS", "0")
             .env_remove("WEBHOOK_REGISTER_LOCAL")
+            // Likewise the management API (its default port would be shared).
+            .env("API_BIND_ADDRESS", "0")
+            .env_remove("API_INSECURE")
+            .env_remove("API_CERT_DIR")
             .stdout(Stdio::from(out.try_clone().unwrap()))
             .stderr(Stdio::from(out));
         for (k, v) in env {
@@ -512,6 +516,75 @@ pub async fn https_get(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     Ok(HttpsReply { status, text, cert })
+}
+
+/// What an HTTPS request got, its body read as JSON.
+#[derive(Debug)]
+pub struct JsonReply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers (names in lower case).
+    pub headers: Vec<(String, String)>,
+    /// The body as JSON (`Value::Null` when empty or not JSON).
+    pub body: Value,
+}
+
+impl JsonReply {
+    /// The value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTPS request (HTTP/1.0, server name `localhost`) with a JSON body when given and a
+/// bearer token when given.
+pub async fn https_json(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    tls: Arc<ClientConfig>,
+) -> std::io::Result<JsonReply> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut s = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await?;
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    s.write_all(
+        format!(
+            "{method} {path} HTTP/1.0\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{payload}",
+            payload.len()
+        )
+        .as_bytes(),
+    )
+    .await?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(JsonReply {
+        status,
+        headers,
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    })
 }
 
 /// A TLS client trusting only the CA in `ca_pem`.

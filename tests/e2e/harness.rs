@@ -158,6 +158,7 @@ impl Operator {
         extra: &[(&str, &str)],
     ) -> Operator {
         let log = logs_dir().join(format!("{name}.log"));
+        let port = port + port_offset();
         let le = leader_elect.to_string();
         let mut env = vec![
             ("POD_NAMESPACE", OPERATOR_NS),
@@ -173,6 +174,16 @@ impl Operator {
             &env,
         )
     }
+}
+
+/// What `SMBP_E2E_PORT_OFFSET` adds to the fixed metrics ports of the operators the tests
+/// start (18081 and up), so that two suites can run side by side on one machine, each against
+/// its own control plane (0 when unset).
+pub fn port_offset() -> u16 {
+    std::env::var("SMBP_E2E_PORT_OFFSET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A fresh restricted namespace with the Secrets the test BigPeer needs.

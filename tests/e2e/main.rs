@@ -3,16 +3,20 @@
 //! test namespaces enforce the restricted Pod Security Standard.
 
 mod admission;
+mod apps;
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../corpus/cases.rs"]
 mod corpus;
+#[path = "../common/ditto.rs"]
+mod ditto;
 mod exposure;
 #[path = "../common/generators.rs"]
 mod generators;
 mod harness;
 mod integrations;
 mod metrics_auth;
+mod mgmt_api;
 mod monitoring;
 mod network_policies;
 mod prometheus;

@@ -311,7 +311,7 @@ async fn prunes_only_owned_leftovers_and_never_the_store() {
     assert_eq!(out.pruned, ["ConfigMap/prod-old"]);
 }
 
-/// Add-on kinds are listed only when the cluster serves the add-on: with none, the eight
+/// Add-on kinds are listed only when the cluster serves the add-on: with none, the nine
 /// built-in kinds; with cert-manager and Strimzi, theirs as well and no others.
 #[tokio::test]
 async fn lists_add_on_kinds_only_when_the_add_on_is_installed() {

@@ -14,6 +14,7 @@ use kube::runtime::reflector::{self, store::Writer};
 use kube::runtime::watcher::Event;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use smbp_operator::api::{BigPeerApiKey, BigPeerApp};
 use smbp_operator::bigpeer::observe::observe;
 use smbp_operator::build::labels::instance_selector;
 use smbp_operator::build::{BuildInputs, DesiredObject, desired, pod};
@@ -36,6 +37,8 @@ struct Caches {
     disruption_budgets: Writer<PartialObjectMeta<PodDisruptionBudget>>,
     network_policies: Writer<PartialObjectMeta<NetworkPolicy>>,
     secrets: Writer<PartialObjectMeta<Secret>>,
+    apps: Writer<BigPeerApp>,
+    key_secrets: Writer<Secret>,
     /// The reads go through the indexes, fed the same events as the stores.
     indexes: Indexes,
 }
@@ -52,6 +55,10 @@ fn caches() -> Caches {
     let (pods, _) = reflector::store::<Pod>();
     let (secrets, sec) = reflector::store();
     let (claims, _) = reflector::store::<PersistentVolumeClaim>();
+    let (bigpeers, _) = reflector::store();
+    let (apps, app) = reflector::store();
+    let (api_keys, _) = reflector::store();
+    let (key_secrets, key_sec) = reflector::store();
     let mut indexes = Indexes::default();
     for kind in [
         "StatefulSet",
@@ -63,7 +70,10 @@ fn caches() -> Caches {
         "PodDisruptionBudget",
         "NetworkPolicy",
         "Pod",
+        "Secret",
         "PersistentVolumeClaim",
+        "BigPeerApp",
+        "BigPeerApiKey",
     ] {
         indexes.of(kind);
     }
@@ -81,6 +91,10 @@ fn caches() -> Caches {
             pods,
             secrets,
             claims,
+            bigpeers,
+            apps,
+            api_keys,
+            key_secrets,
             indexes: Some(indexes.clone()),
         },
         statefulsets: sts,
@@ -92,6 +106,8 @@ fn caches() -> Caches {
         disruption_budgets: pdb,
         network_policies: np,
         secrets: sec,
+        apps: app,
+        key_secrets: key_sec,
         indexes,
     }
 }
@@ -242,4 +258,75 @@ async fn a_reconcile_with_nothing_to_do_makes_no_request() {
         first.created
     );
     assert!(quiet.created.is_empty() && quiet.pruned.is_empty() && quiet.pending.is_empty());
+}
+
+/// The operator's context reading through `stores`, every client in it the mock's.
+fn cached_context(
+    client: kube::Client,
+    stores: &Stores,
+) -> std::sync::Arc<smbp_operator::controller::Context> {
+    let ctx = smbp_operator::controller::Context::new(
+        client.clone(),
+        crate::fixtures::recorder(&client),
+        std::sync::Arc::new(smbp_operator::telemetry::metrics::Metrics::default()),
+        Default::default(),
+    );
+    ctx.caches.register(stores.clone());
+    std::sync::Arc::new(ctx)
+}
+
+/// A settled API key (its app served, its Secret as the operator wrote it, its status
+/// written) costs no request at all: the Secret is not written again, nor the status.
+#[tokio::test]
+async fn a_settled_key_makes_no_request() {
+    use smbp_operator::build::apikey;
+    use smbp_operator::decide::apikey::{OsMint, plan};
+    use std::sync::Arc;
+
+    let mut c = caches();
+    let app: BigPeerApp = serde_json::from_value(json!({
+        "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerApp",
+        "metadata": {"name": "fleet", "namespace": NS, "uid": "uid-fleet"},
+        "spec": {"bigPeerRef": {"name": NAME}, "appId": "3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11"},
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "AppServed",
+                   "message": "served", "lastTransitionTime": "2026-01-01T00:00:00Z"}]},
+    }))
+    .unwrap();
+    let mut key: BigPeerApiKey = serde_json::from_value(json!({
+        "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerApiKey",
+        "metadata": {"name": "backend", "namespace": NS, "uid": "uid-backend", "generation": 1},
+        "spec": {"appRef": {"name": "fleet"}, "expiresAt": "2100-01-01T00:00:00Z",
+                 "permissions": {}, "rotation": {"every": "720h", "gracePeriod": "1h"}},
+    }))
+    .unwrap();
+    let now = k8s_openapi::jiff::Timestamp::now();
+    let made = plan(&key.spec, None, None, now, &mut OsMint).material;
+    let owner = apikey::Owner {
+        app: "fleet",
+        app_id: app.spec.app_id.as_deref().unwrap(),
+        big_peer: NAME,
+    };
+    let mut secret = apikey::secret(&key, &owner, &made);
+    secret.metadata.resource_version = Some("3".into());
+    put(&mut c.apps, serde_json::to_value(&app).unwrap());
+    put(&mut c.key_secrets, serde_json::to_value(&secret).unwrap());
+
+    let written = Arc::new(std::sync::Mutex::new(Value::Null));
+    let keep = written.clone();
+    let (client, server) = serve(vec![
+        apply("/apis/smbp.io/v1alpha1/namespaces/bigpeer/bigpeerapikeys/backend/status")
+            .body(move |b| *keep.lock().unwrap() = b.clone())
+            .answer(serde_json::to_value(&key).unwrap()),
+    ]);
+    let ctx = cached_context(client, &c.stores);
+    let first = smbp_operator::apikeys::reconcile(Arc::new(key.clone()), ctx.clone()).await;
+    server.done(ctx).await;
+    first.expect("the status is written once");
+
+    key.status = serde_json::from_value(written.lock().unwrap()["status"].clone()).unwrap();
+    let (client, server) = serve(vec![]);
+    let ctx = cached_context(client, &c.stores);
+    let again = smbp_operator::apikeys::reconcile(Arc::new(key), ctx.clone()).await;
+    server.done(ctx).await;
+    again.expect("nothing to do");
 }

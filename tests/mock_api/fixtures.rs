@@ -27,10 +27,11 @@ pub const PODS: &str = "app.kubernetes.io/instance=prod,app.kubernetes.io/name=b
 
 /// The collections of the built-in kinds the operator owns, in the order it takes inventory
 /// (the add-ons' kinds come after them).
-pub const CORE: [&str; 8] = [
+pub const CORE: [&str; 9] = [
     "/apis/apps/v1/namespaces/bigpeer/statefulsets",
     "/api/v1/namespaces/bigpeer/serviceaccounts",
     "/api/v1/namespaces/bigpeer/configmaps",
+    "/api/v1/namespaces/bigpeer/secrets",
     "/api/v1/namespaces/bigpeer/services",
     "/apis/apps/v1/namespaces/bigpeer/deployments",
     "/apis/policy/v1/namespaces/bigpeer/poddisruptionbudgets",

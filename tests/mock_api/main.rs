@@ -4,13 +4,18 @@
 //! fails the test. They run in seconds; the end-to-end suites check the same layers against
 //! a real control plane in minutes.
 
+#[path = "../common/ditto.rs"]
+mod ditto;
 mod fixtures;
 mod server;
 
 mod apply;
+mod apps;
 mod cached;
 mod errors;
 mod finalize;
+mod mgmt;
+mod mgmt_openapi;
 mod observe;
 mod reconcile;
 mod status;

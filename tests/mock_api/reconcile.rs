@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::jiff::Timestamp;
 use kube::core::Status;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 use smbp_operator::api::BigPeer;
 use smbp_operator::bigpeer::{error_policy, reconcile};
-use smbp_operator::build::{BuildInputs, desired};
+use smbp_operator::build::{BuildInputs, DesiredObject, access, desired};
 use smbp_operator::controller::Context;
 use smbp_operator::controller::error::Error;
 use smbp_operator::images::RelatedImages;
@@ -24,16 +25,12 @@ const BIGPEER: &str = "/apis/smbp.io/v1alpha1/namespaces/bigpeer/bigpeers/prod";
 
 /// The operator's context, every client in it the mock's.
 fn context(client: kube::Client) -> Arc<Context> {
-    Arc::new(Context {
-        recorder: recorder(&client),
-        client,
-        metrics: Arc::new(Metrics::default()),
-        images: RelatedImages::default(),
-        integrations: Default::default(),
-        backoffs: Default::default(),
-        last_applied: Default::default(),
-        caches: Default::default(),
-    })
+    Arc::new(Context::new(
+        client.clone(),
+        recorder(&client),
+        Arc::new(Metrics::default()),
+        RelatedImages::default(),
+    ))
 }
 
 fn with_finalizer(mut bp: BigPeer) -> BigPeer {
@@ -73,7 +70,23 @@ fn first_sync(bp: &BigPeer) -> Vec<Exchange> {
         prometheus_operator: false,
         ..BuildInputs::offline(bp, vec![])
     };
-    let objects = desired(bp, &no_addons_no_workloads);
+    let mut objects = desired(bp, &no_addons_no_workloads);
+    // The servers' access configuration, with no app yet, beside the configuration.
+    let no_apps = access::Access {
+        shared: access::shared(bp),
+        ..Default::default()
+    };
+    let at = 1 + objects
+        .iter()
+        .position(|o| o.resource.kind == "ConfigMap")
+        .expect("a ConfigMap");
+    objects.insert(
+        at,
+        DesiredObject::typed(&access::secret(
+            bp,
+            &access::render(&no_apps, Timestamp::now()),
+        )),
+    );
     let mut steps = vec![
         // Discovery: no add-on installed.
         get("/apis").answer(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})),
@@ -88,6 +101,13 @@ fn first_sync(bp: &BigPeer) -> Vec<Exchange> {
             .answer(meta("prod-ca-key", None)),
         get_metadata("/api/v1/namespaces/bigpeer/secrets/prod-in-band-key").not_found(),
         get_metadata("/api/v1/namespaces/bigpeer/secrets/prod-jwt-key").not_found(),
+        // The apps of the BigPeer's namespace: none.
+        get("/apis/smbp.io/v1alpha1/namespaces/bigpeer/bigpeerapps").answer(json!({
+            "apiVersion": "smbp.io/v1alpha1",
+            "kind": "BigPeerAppList",
+            "metadata": {"resourceVersion": "1"},
+            "items": [],
+        })),
     ];
     // Apply: the inventory finds nothing; every object but the workloads is applied.
     steps.extend(CORE.iter().map(|path| {

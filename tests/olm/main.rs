@@ -920,16 +920,40 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
     assert!(new.alive(), "operator running: {}", new.logs());
     let bp_now = wait_ready(client, &bp_ns, "upg", READY).await;
     assert_eq!(bp_now.metadata.generation, bp.metadata.generation);
+    // 0.2.0 adds one volume to the subscription and api pods: the apps' and API keys' Secret
+    // (`<bp>-access`, updated in place from then on). Those stateless Deployments roll once to
+    // take it; no store pod is ever replaced by an operator upgrade.
+    let store = |m: BTreeMap<String, String>| -> BTreeMap<String, String> {
+        m.into_iter()
+            .filter(|(k, _)| k.contains("-store-") || k.starts_with("sts/"))
+            .collect()
+    };
     assert_eq!(
-        pod_uids(client, &bp_ns).await,
-        pods_before,
-        "no pod replaced by the operator upgrade"
+        store(pod_uids(client, &bp_ns).await),
+        store(pods_before.clone()),
+        "no store pod replaced by the operator upgrade"
     );
     assert_eq!(
-        workload_state(client, &bp_ns).await,
-        work_before,
-        "no rollout caused by the operator upgrade"
+        store(workload_state(client, &bp_ns).await),
+        store(work_before),
+        "no store rollout caused by the operator upgrade"
     );
+    for d in Api::<Deployment>::namespaced(client.clone(), &bp_ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        let spec = d.spec.and_then(|s| s.template.spec).unwrap_or_default();
+        assert!(
+            spec.volumes.iter().flatten().any(|v| v
+                .secret
+                .as_ref()
+                .and_then(|s| s.secret_name.as_deref())
+                == Some("upg-access")),
+            "{} mounts upg-access after the upgrade",
+            d.metadata.name.unwrap_or_default()
+        );
+    }
 
     // And it keeps reconciling: a change to the BigPeer is rolled out.
     let mut body = bigpeer("upg", &bp_ns);
@@ -949,8 +973,8 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
     })
     .await;
     report(&format!(
-        "{label}: after the upgrade, {} pods untouched, BigPeer change reconciled by {CURRENT}",
-        pods_before.len()
+        "{label}: after the upgrade, {} store pods untouched, BigPeer change reconciled by {CURRENT}",
+        store(pods_before).len()
     ));
     // The kinds the upgrade brought (0.1.0 had none) are served and admitted.
     report(&apps_and_keys(client, label, &bp_ns, "upg", &ns, CURRENT).await);

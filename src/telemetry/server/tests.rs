@@ -34,12 +34,13 @@ impl Reviewer for Fake {
     fn authorize<'a>(
         &'a self,
         user: &'a User,
-        path: &'a str,
-        verb: &'a str,
+        attributes: &'a crate::telemetry::access::Attributes,
     ) -> BoxFuture<'a, Result<bool, ReviewError>> {
-        Box::pin(
-            async move { Ok(user.username == "prometheus" && path == "/metrics" && verb == "get") },
-        )
+        Box::pin(async move {
+            Ok(user.username == "prometheus"
+                && *attributes
+                    == crate::telemetry::access::Attributes::non_resource("/metrics", "get"))
+        })
     }
 }
 
