@@ -547,6 +547,8 @@ fn owned_resources() -> Value {
         {"kind": "ServiceAccount", "version": "v1", "name": ""},
         {"kind": "Pod", "version": "v1", "name": ""},
         {"kind": "PersistentVolumeClaim", "version": "v1", "name": ""},
+        // `<bp>-access`: the apps and key hashes the servers read.
+        {"kind": "Secret", "version": "v1", "name": ""},
     ])
 }
 

@@ -20,6 +20,7 @@ use common::*;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -69,7 +70,7 @@ fn ip(args: &[&str]) -> bool {
 
 /// Everything the test set up, undone on drop whatever happened: the operator stopped, the
 /// address removed from `lo`, the install and the test namespace deleted (finalizers of
-/// BigPeers left behind are removed, or the CRD would never go).
+/// BigPeers, apps and keys left behind are removed, or the CRDs would never go).
 #[derive(Default)]
 struct Install {
     applied: bool,
@@ -104,7 +105,14 @@ impl Drop for Install {
                 "--wait=false",
             ]);
             let out = Command::new(kubectl_bin())
-                .args(["get", "bigpeers", "-n", ns, "-o", "name"])
+                .args([
+                    "get",
+                    "bigpeers,bigpeerapps,bigpeerapikeys",
+                    "-n",
+                    ns,
+                    "-o",
+                    "name",
+                ])
                 .output();
             for name in out
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -281,6 +289,29 @@ async fn kubectl_apply_k_installs_a_webhook_with_the_operators_own_certificate()
     let mut install = Install::default();
     let vwcs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
 
+    // An earlier run's CRDs and namespace may still be going (their objects being deleted):
+    // applying them again then leaves them terminating, and every create is refused.
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    wait_for(
+        "the CRDs and namespace of an earlier run gone",
+        Duration::from_secs(180),
+        || async {
+            let l = crds.list(&ListParams::default()).await.ok()?;
+            let crds_going = l
+                .items
+                .iter()
+                .any(|c| c.spec.group == "smbp.io" && c.metadata.deletion_timestamp.is_some());
+            let ns_going = namespaces
+                .get_opt(NS)
+                .await
+                .ok()?
+                .is_some_and(|n| n.metadata.deletion_timestamp.is_some());
+            (!crds_going && !ns_going).then_some(())
+        },
+    )
+    .await;
+
     let t = std::time::Instant::now();
     install.applied = true;
     kubectl(&["apply", "-k", KUSTOMIZATION]);
@@ -374,6 +405,47 @@ async fn kubectl_apply_k_installs_a_webhook_with_the_operators_own_certificate()
     apply(&client, &sample)
         .await
         .unwrap_or_else(|e| panic!("the sample was refused: {e}"));
+
+    // So are the app and key samples (of that BigPeer and that app: no warning), through the
+    // same webhook with the kustomize RBAC. A key of a missing app is admitted with a warning
+    // (the webhook could read that the app is not there), one expiring in the past is refused.
+    for file in [
+        "smbp_v1alpha1_bigpeerapp.yaml",
+        "smbp_v1alpha1_bigpeerapikey.yaml",
+    ] {
+        let text = std::fs::read_to_string(format!(
+            "{}/config/samples/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let mut sample: Value = serde_yaml_ng::from_str(&text).unwrap();
+        sample["metadata"]["namespace"] = json!(ns);
+        let (_, warnings) = apply_object(&client, &sample)
+            .await
+            .unwrap_or_else(|e| panic!("{file} was refused: {e}"));
+        assert!(warnings.is_empty(), "{file}: {warnings:?}");
+    }
+    let (_, warnings) = apply_object(&client, &bigpeer_api_key("orphan", &ns, "no-such-app"))
+        .await
+        .unwrap_or_else(|e| panic!("a key of a missing app was refused: {e}"));
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("BigPeerApp \"no-such-app\" does not exist")),
+        "{warnings:?}"
+    );
+    let mut past = bigpeer_api_key("past", &ns, "my-app");
+    past["spec"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
+    let err = apply_object(&client, &past)
+        .await
+        .expect_err("a key expiring in the past")
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "admission webhook \"{WEBHOOK_NAME}\" denied the request"
+        )) && err.contains("spec.expiresAt"),
+        "{err}"
+    );
 
     // Someone clears the caBundle: it is set again.
     vwcs.patch(

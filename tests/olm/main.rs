@@ -623,39 +623,14 @@ async fn operate_bigpeer(
     (op, bp_ns, bp)
 }
 
-/// Whether the CSV `ns/csv` lets the operator write Secrets: the controller of apps and keys
-/// (which makes each key's Secret) comes with that permission.
-async fn csv_writes_secrets(client: &Client, ns: &str, csv: &str) -> bool {
-    let c = csvs(client, ns).get(csv).await.unwrap();
-    c.data["spec"]["install"]["spec"]["permissions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p["rules"].as_array().cloned().unwrap_or_default())
-        .any(|r| {
-            r["resources"]
-                .as_array()
-                .is_some_and(|x| x.contains(&json!("secrets")))
-                && r["verbs"]
-                    .as_array()
-                    .is_some_and(|v| v.contains(&json!("create")))
-        })
-}
-
-/// With the operator of the CSV `csv_ns/csv` running (and serving OLM's webhook), a user creates
-/// a BigPeerApp of the BigPeer `ns/bp` and a BigPeerApiKey of it: the CRDs OLM installed are
+/// With the operator of the CSV `ns/csv` running (and serving OLM's webhook), a user creates a
+/// BigPeerApp of the BigPeer `bp_ns/bp` and a BigPeerApiKey of it: the CRDs OLM installed are
 /// served, the webhook admits both without a warning (what they name exists), and a bad one
 /// is refused, by the webhook (a key expiring in the past) and by the CRD's rules (an app ID
-/// that is not a UUID). When the CSV carries the controller of apps and keys, the key's
-/// Secret holds a key whose fingerprint is the one in the key's status. Deletes both.
-async fn apps_and_keys(
-    client: &Client,
-    label: &str,
-    ns: &str,
-    bp: &str,
-    csv_ns: &str,
-    csv: &str,
-) -> String {
+/// that is not a UUID). Under the RBAC OLM made from the CSV, the operator generates the app's
+/// ID into its spec and the key into the key's Secret, whose key has the fingerprint in the
+/// key's status. Deletes both.
+async fn apps_and_keys(client: &Client, label: &str, ns: &str, bp: &str, csv: &str) -> String {
     let t = Instant::now();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for name in ["bigpeerapps.smbp.io", "bigpeerapikeys.smbp.io"] {
@@ -705,49 +680,61 @@ async fn apps_and_keys(
         other => panic!("{label}: an app ID that is not a UUID is refused: {other:?}"),
     }
 
-    let controller = csv_writes_secrets(client, csv_ns, csv).await;
-    let made = if controller {
-        let keys = Api::<DynamicObject>::namespaced_with(
-            client.clone(),
-            ns,
-            &ApiResource::erase::<smbp_operator::api::BigPeerApiKey>(&()),
-        );
-        let (secret_name, fingerprint) = wait_for(
-            &format!("{label}: the key's Secret named in its status"),
-            READY,
-            || async {
-                let k = keys.get("olm-key").await.ok()?;
-                let st = &k.data["status"];
-                Some((
-                    st["secretName"].as_str()?.to_string(),
-                    st["fingerprint"].as_str()?.to_string(),
-                ))
-            },
-        )
-        .await;
-        let secret = Api::<Secret>::namespaced(client.clone(), ns)
-            .get(&secret_name)
-            .await
-            .unwrap_or_else(|e| panic!("{label}: the key's Secret {secret_name}: {e}"));
-        let plain = secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get("apiKey"))
-            .map(|b| String::from_utf8(b.0.clone()).unwrap())
-            .unwrap_or_else(|| panic!("{label}: apiKey in {secret_name}"));
-        assert!(
-            plain.starts_with(smbp_operator::access::key::PREFIX),
-            "{label}: a key"
-        );
-        assert_eq!(
-            smbp_operator::access::key::fingerprint(&plain),
-            fingerprint,
-            "{label}: the status' fingerprint is the Secret's key's"
-        );
-        format!("; its Secret {secret_name} made by the operator")
-    } else {
-        "; no controller of apps and keys in this CSV yet: the key's Secret not checked".into()
-    };
+    let apps = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        ns,
+        &ApiResource::erase::<smbp_operator::api::BigPeerApp>(&()),
+    );
+    let app_id = wait_for(
+        &format!("{label}: the app ID the operator generates into the app's spec"),
+        READY,
+        || async {
+            let a = apps.get("olm-app").await.ok()?;
+            a.data["spec"]["appId"].as_str().map(str::to_string)
+        },
+    )
+    .await;
+    assert!(
+        smbp_operator::access::key::is_app_id(&app_id),
+        "{label}: {app_id} is a UUID"
+    );
+    let keys = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        ns,
+        &ApiResource::erase::<smbp_operator::api::BigPeerApiKey>(&()),
+    );
+    let (secret_name, fingerprint) = wait_for(
+        &format!("{label}: the key's Secret named in its status"),
+        READY,
+        || async {
+            let k = keys.get("olm-key").await.ok()?;
+            let st = &k.data["status"];
+            Some((
+                st["secretName"].as_str()?.to_string(),
+                st["fingerprint"].as_str()?.to_string(),
+            ))
+        },
+    )
+    .await;
+    let secret = Api::<Secret>::namespaced(client.clone(), ns)
+        .get(&secret_name)
+        .await
+        .unwrap_or_else(|e| panic!("{label}: the key's Secret {secret_name}: {e}"));
+    let plain = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get("apiKey"))
+        .map(|b| String::from_utf8(b.0.clone()).unwrap())
+        .unwrap_or_else(|| panic!("{label}: apiKey in {secret_name}"));
+    assert!(
+        plain.starts_with(smbp_operator::access::key::PREFIX),
+        "{label}: a key"
+    );
+    assert_eq!(
+        smbp_operator::access::key::fingerprint(&plain),
+        fingerprint,
+        "{label}: the status' fingerprint is the Secret's key's"
+    );
     for (kind, name) in [("BigPeerApiKey", "olm-key"), ("BigPeerApp", "olm-app")] {
         let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("smbp.io", "v1alpha1", kind));
         let _ = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar)
@@ -755,7 +742,7 @@ async fn apps_and_keys(
             .await;
     }
     format!(
-        "{label}: BigPeerApp and BigPeerApiKey admitted by {WEBHOOK_NAME} under {csv}, a key expiring in the past and an app ID that is not a UUID refused{made}, in {:.1}s",
+        "{label}: BigPeerApp and BigPeerApiKey admitted by {WEBHOOK_NAME} under {csv}, a key expiring in the past and an app ID that is not a UUID refused; app ID {app_id} generated, the key in its Secret {secret_name}, in {:.1}s",
         t.elapsed().as_secs_f64()
     )
 }
@@ -800,7 +787,7 @@ async fn install_flow(client: &Client, label: &str, openshift: bool) {
         "{label}: BigPeer Ready under the OLM-created RBAC in {:.1}s",
         t.elapsed().as_secs_f64()
     ));
-    report(&apps_and_keys(client, label, &bp_ns, "inst", &ns, CURRENT).await);
+    report(&apps_and_keys(client, label, &bp_ns, "inst", CURRENT).await);
     let _ = Api::<BigPeer>::namespaced(client.clone(), &bp_ns)
         .delete("inst", &DeleteParams::default())
         .await;
@@ -977,7 +964,7 @@ async fn upgrade_flow(client: &Client, label: &str, openshift: bool) {
         store(pods_before).len()
     ));
     // The kinds the upgrade brought (0.1.0 had none) are served and admitted.
-    report(&apps_and_keys(client, label, &bp_ns, "upg", &ns, CURRENT).await);
+    report(&apps_and_keys(client, label, &bp_ns, "upg", CURRENT).await);
     let _ = bps.delete("upg", &DeleteParams::default()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     new.kill();
