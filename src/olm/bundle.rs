@@ -104,6 +104,13 @@ pub fn files(r: &Release, flavour: Flavour, dir: &str, dockerfile: bool) -> Vec<
         ),
         (
             format!(
+                "{dir}/manifests/{}_v1_service.yaml",
+                crate::facts::API_SERVICE
+            ),
+            yaml(&value(&manager::api_service())),
+        ),
+        (
+            format!(
                 "{dir}/manifests/{}_rbac.authorization.k8s.io_v1_clusterrole.yaml",
                 rbac::METRICS_READER
             ),

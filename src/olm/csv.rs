@@ -50,6 +50,9 @@ usable with `BigPeerApp` and `BigPeerApiKey` resources:
   operator generates the key with a secure random generator into a Secret owned by the key,
   for applications to mount, gives the Big Peer servers only a salted hash of it, and can
   rotate it on a schedule with a grace period; it stops working at its expiry.
+* **Management API**: Ditto's Operator Management API for apps, auth providers and API keys,
+  served over HTTPS by the operator (Service `smbp-operator-api`, port 9444) and authorized by
+  Kubernetes RBAC on the kinds (TokenReview and SubjectAccessReview for every call).
 * **Apply-time validation**: CEL rules in the CRDs, and a validating admission webhook served
   by the operator that has the API server dry-run every object a BigPeer would make, naming
   the BigPeer field at fault, and refuses an app ID another app of the BigPeer holds and a key

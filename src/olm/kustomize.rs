@@ -41,6 +41,7 @@ fn default_kustomization() -> String {
          - ../manager\n\
          - ../webhook\n\
          - metrics_service.yaml\n\
+         - api_service.yaml\n\
          # [PROMETHEUS] The operator's ServiceMonitor, alerting rules and Grafana dashboards.\n\
          # Needs the Prometheus Operator's CRDs (monitoring.coreos.com/v1); see README \"Observability\".\n\
          #- ../prometheus\n",
@@ -164,6 +165,10 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
             y(&super::file::value(&manager::metrics_service())),
         ),
         (
+            "config/default/api_service.yaml".into(),
+            y(&super::file::value(&manager::api_service())),
+        ),
+        (
             "config/samples/kustomization.yaml".into(),
             kustomization(&[
                 "smbp_v1alpha1_bigpeer.yaml",
@@ -209,7 +214,8 @@ mod tests {
                 "../rbac",
                 "../manager",
                 "../webhook",
-                "metrics_service.yaml"
+                "metrics_service.yaml",
+                "api_service.yaml"
             ]
         );
         assert!(k.lines().any(|l| l == "#- ../prometheus"), "{k}");

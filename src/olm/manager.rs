@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use super::release::Release;
 use crate::facts::{
-    HEALTH_PORT, METRICS_PORT, METRICS_SERVICE, OPERATOR_DEPLOYMENT as NAME,
+    API_PORT, API_SERVICE, HEALTH_PORT, METRICS_PORT, METRICS_SERVICE, OPERATOR_DEPLOYMENT as NAME,
     OPERATOR_SERVICE_ACCOUNT as SERVICE_ACCOUNT, WEBHOOK_CERT_SECRET, WEBHOOK_CONFIGURATION,
     WEBHOOK_PORT, WEBHOOK_SERVICE,
 };
@@ -94,6 +94,11 @@ pub fn kustomize_webhook_args() -> Vec<String> {
 /// The Service in front of the metrics port (scraped by a ServiceMonitor with a bearer token).
 pub fn metrics_service() -> Service {
     service(METRICS_SERVICE, "metrics", METRICS_PORT)
+}
+
+/// The Service in front of the management API (HTTPS; callers bring a bearer token).
+pub fn api_service() -> Service {
+    service(API_SERVICE, "api", API_PORT)
 }
 
 /// A Service `name` in front of the operator's pods: `port` to their container port named
@@ -210,6 +215,7 @@ pub fn deployment(release: &Release, olm: bool) -> Deployment {
                             port("metrics", METRICS_PORT),
                             port("health", HEALTH_PORT),
                             port("webhook", WEBHOOK_PORT),
+                            port("api", API_PORT),
                         ]),
                         liveness_probe: Some(probe("/healthz", 15)),
                         readiness_probe: Some(probe("/readyz", 5)),
@@ -268,7 +274,8 @@ mod tests {
             vec![
                 ("metrics".into(), 8443),
                 ("health".into(), 8081),
-                ("webhook".into(), 9443)
+                ("webhook".into(), 9443),
+                ("api".into(), 9444)
             ]
         );
         for p in [c.liveness_probe.unwrap(), c.readiness_probe.unwrap()] {
