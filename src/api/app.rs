@@ -215,7 +215,7 @@ pub struct AppEndpoints {
     cel,
     derive = "PartialEq",
     printcolumn(name = "App", type_ = "string", json_path = ".spec.appRef.name"),
-    printcolumn(name = "Expires", type_ = "date", json_path = ".spec.expiresAt"),
+    printcolumn(name = "Expires", type_ = "string", json_path = ".spec.expiresAt"),
     printcolumn(name = "Ready", type_ = "string", json_path = r#".status.conditions[?(@.type=="Ready")].status"#),
     printcolumn(name = "Fingerprint", type_ = "string", json_path = ".status.fingerprint", priority = 1),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
