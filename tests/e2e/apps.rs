@@ -460,4 +460,9 @@ async fn apps_and_keys_reach_the_servers_in_place() {
             "a secret value reached the operator's logs"
         );
     }
+    // Leave no app or key behind for the operators of later tests.
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .delete(&ns, &DeleteParams::default())
+        .await
+        .unwrap();
 }
