@@ -55,6 +55,12 @@ impl ConditionType {
     /// The types of a BigPeerApiKey, in the order they are shown.
     pub const API_KEY: [ConditionType; 2] = [ConditionType::Ready, ConditionType::Expired];
 
+    /// The types of a BigPeerReplication, in the order they are shown.
+    pub const REPLICATION: [ConditionType; 2] = [ConditionType::Ready, ConditionType::Degraded];
+
+    /// The types of a BigPeerDataBridge, in the order they are shown.
+    pub const DATA_BRIDGE: [ConditionType; 2] = [ConditionType::Ready, ConditionType::Degraded];
+
     /// Name as it appears in `status.conditions[].type`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,14 +1,18 @@
 //! The `BigPeer` custom resource: types, defaults, conditions and apply-time rules.
 
 pub mod app;
+pub mod bridge;
 pub mod cel;
 pub mod conditions;
 pub mod monitoring;
 pub mod network;
 pub mod reason;
+pub mod replication;
 pub mod v1alpha1;
 
 pub use app::*;
+pub use bridge::*;
+pub use replication::*;
 pub use v1alpha1::*;
 
 /// API group of every custom resource this operator owns.
@@ -16,10 +20,12 @@ pub const GROUP: &str = "smbp.io";
 
 /// The kinds of [`GROUP`], with their plural resource names: what the admission webhook
 /// reviews. (A test checks them against the CRDs.)
-pub const KINDS: [(&str, &str); 3] = [
+pub const KINDS: [(&str, &str); 5] = [
     ("BigPeer", "bigpeers"),
     ("BigPeerApp", "bigpeerapps"),
     ("BigPeerApiKey", "bigpeerapikeys"),
+    ("BigPeerReplication", "bigpeerreplications"),
+    ("BigPeerDataBridge", "bigpeerdatabridges"),
 ];
 
 /// The Big Peer components that run as pods.
@@ -76,7 +82,18 @@ mod tests {
                 BigPeerApiKey::plural(&()),
                 BigPeerApiKey::group(&()),
             ),
+            (
+                BigPeerReplication::kind(&()),
+                BigPeerReplication::plural(&()),
+                BigPeerReplication::group(&()),
+            ),
+            (
+                BigPeerDataBridge::kind(&()),
+                BigPeerDataBridge::plural(&()),
+                BigPeerDataBridge::group(&()),
+            ),
         ];
+        assert_eq!(KINDS.len(), crds.len());
         for ((kind, plural), (k, p, g)) in KINDS.iter().zip(crds) {
             assert_eq!((*kind, *plural, GROUP), (&*k, &*p, &*g));
         }

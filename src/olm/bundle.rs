@@ -13,13 +13,15 @@ fn yaml(v: &impl serde::Serialize) -> String {
     serde_yaml_ng::to_string(v).expect("manifests serialize")
 }
 
-/// The samples of config/samples, one per owned kind (BigPeer, BigPeerApp, BigPeerApiKey),
+/// The samples of config/samples, one per owned kind (BigPeer, BigPeerApp, BigPeerApiKey, BigPeerReplication, BigPeerDataBridge),
 /// without their namespace: the CSV's `alm-examples`, which the console offers when creating one.
 pub fn examples() -> Vec<Value> {
     [
         include_str!("../../config/samples/smbp_v1alpha1_bigpeer.yaml"),
         include_str!("../../config/samples/smbp_v1alpha1_bigpeerapp.yaml"),
         include_str!("../../config/samples/smbp_v1alpha1_bigpeerapikey.yaml"),
+        include_str!("../../config/samples/smbp_v1alpha1_bigpeerreplication.yaml"),
+        include_str!("../../config/samples/smbp_v1alpha1_bigpeerdatabridge.yaml"),
     ]
     .into_iter()
     .map(|text| {

@@ -3,7 +3,7 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::api::{BigPeer, BigPeerApiKey, BigPeerApp};
+use crate::api::{BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication};
 
 /// Every CRD the operator owns, with user-facing descriptions.
 pub fn crds() -> Vec<CustomResourceDefinition> {
@@ -19,6 +19,14 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         described(
             BigPeerApiKey::crd(),
             "BigPeerApiKey is an API key of a BigPeerApp: the operator generates it into a Secret owned by the key and gives the Big Peer servers only its salted hash.",
+        ),
+        described(
+            BigPeerReplication::crd(),
+            "BigPeerReplication replicates one BigPeerApp's data between this BigPeer and other Big Peers: whom it connects to, whom it accepts, what it subscribes to and which CAs it trusts.",
+        ),
+        described(
+            BigPeerDataBridge::crd(),
+            "BigPeerDataBridge streams one BigPeerApp's changes out of its BigPeer: to a Kafka topic (change data capture) or into a MongoDB database through a connector the operator runs.",
         ),
     ]
 }

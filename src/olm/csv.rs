@@ -451,6 +451,147 @@ fn key_spec_descriptors() -> Vec<Value> {
     d
 }
 
+fn replication_spec_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "appRef",
+            "App",
+            "The BigPeerApp, in this namespace, whose data is replicated; cannot change.",
+            &[&format!("{FIELD_GROUP}appRef")],
+        ),
+        descriptor(
+            "appRef.name",
+            "App",
+            "Name of the BigPeerApp whose data is replicated; cannot change.",
+            &[APP_REF],
+        ),
+        descriptor(
+            "connections",
+            "Connections",
+            "Replication endpoints (host:port) of the other Big Peers this side connects to; empty to only accept.",
+            &[TEXT],
+        ),
+        descriptor(
+            "queriesByCollection",
+            "Subscriptions",
+            "Per collection, the DQL queries whose documents flow in from the other Big Peers; empty for nothing.",
+            &[TEXT],
+        ),
+        descriptor(
+            "acceptFrom",
+            "Accept from",
+            "Namespaces or CIDR blocks allowed to connect when NetworkPolicies are on.",
+            &[ADVANCED],
+        ),
+        descriptor(
+            "trustedCas",
+            "Trusted CAs",
+            "Secrets or ConfigMaps with the other Big Peers' CA certificates.",
+            &[ADVANCED],
+        ),
+        descriptor(
+            "expose",
+            "Exposure",
+            "How the endpoint is reached from outside the cluster; follows the BigPeer's exposure when left out.",
+            &[ADVANCED],
+        ),
+    ]
+}
+
+fn replication_status_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "conditions",
+            "Conditions",
+            "Ready and Degraded, and why.",
+            &[CONDITIONS],
+        ),
+        descriptor(
+            "endpoint.inCluster",
+            "Endpoint",
+            "host:port the other Big Peers connect to inside the cluster.",
+            &[TEXT],
+        ),
+        descriptor(
+            "endpoint.external",
+            "External endpoint",
+            "host:port the other Big Peers connect to from outside the cluster.",
+            &[TEXT],
+        ),
+        descriptor(
+            "caConfigMapName",
+            "CA ConfigMap",
+            "The ConfigMap (key ca.crt) with this BigPeer's CA certificate, for the other side's trustedCas.",
+            &[TEXT],
+        ),
+    ]
+}
+
+fn bridge_spec_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "appRef",
+            "App",
+            "The BigPeerApp, in this namespace, whose changes are streamed; cannot change.",
+            &[&format!("{FIELD_GROUP}appRef")],
+        ),
+        descriptor(
+            "appRef.name",
+            "App",
+            "Name of the BigPeerApp whose changes are streamed; cannot change.",
+            &[APP_REF],
+        ),
+        descriptor("displayName", "Display name", "A name for people.", &[TEXT]),
+        descriptor(
+            "description",
+            "Description",
+            "What the bridge is for.",
+            &[TEXT],
+        ),
+        descriptor(
+            "kafka",
+            "Kafka",
+            "Change data capture to a Kafka topic: sources, stream type, partitions, consumers.",
+            &[&format!("{FIELD_GROUP}kafka")],
+        ),
+        descriptor(
+            "mongodb",
+            "MongoDB",
+            "A connector keeping collections of a MongoDB database in sync with the app.",
+            &[&format!("{FIELD_GROUP}mongodb")],
+        ),
+    ]
+}
+
+fn bridge_status_descriptors() -> Vec<Value> {
+    vec![
+        descriptor(
+            "conditions",
+            "Conditions",
+            "Ready and Degraded, with actionable reasons.",
+            &[CONDITIONS],
+        ),
+        descriptor(
+            "kafka.topic",
+            "Topic",
+            "The Kafka topic consumers read.",
+            &[TEXT],
+        ),
+        descriptor(
+            "kafka.bootstrapServers",
+            "Bootstrap servers",
+            "Where Kafka consumers connect.",
+            &[TEXT],
+        ),
+        descriptor(
+            "kafka.userSecretName",
+            "Consumer certificate",
+            "The Secret with the consumer's client certificate.",
+            &[SECRET],
+        ),
+    ]
+}
+
 fn key_status_descriptors() -> Vec<Value> {
     vec![
         descriptor(
@@ -535,6 +676,33 @@ fn owned() -> Value {
         "resources": [{"kind": "Secret", "name": "", "version": "v1"}],
         "specDescriptors": key_spec_descriptors(),
         "statusDescriptors": key_status_descriptors(),
+    }, {
+        "name": "bigpeerreplications.smbp.io",
+        "version": "v1alpha1",
+        "kind": "BigPeerReplication",
+        "displayName": "Big Peer Replication",
+        "description": "Replication of one BigPeerApp's data between this BigPeer and other Big Peers, with its endpoint, trusted CAs and NetworkPolicy.",
+        "resources": [
+            {"kind": "Service", "name": "", "version": "v1"},
+            {"kind": "ConfigMap", "name": "", "version": "v1"},
+            {"kind": "NetworkPolicy", "name": "", "version": "v1"},
+        ],
+        "specDescriptors": replication_spec_descriptors(),
+        "statusDescriptors": replication_status_descriptors(),
+    }, {
+        "name": "bigpeerdatabridges.smbp.io",
+        "version": "v1alpha1",
+        "kind": "BigPeerDataBridge",
+        "displayName": "Big Peer Data Bridge",
+        "description": "A stream of one BigPeerApp's changes: to a Kafka topic (change data capture) or into MongoDB through a connector the operator runs.",
+        "resources": [
+            {"kind": "KafkaTopic", "name": "", "version": "v1"},
+            {"kind": "KafkaUser", "name": "", "version": "v1"},
+            {"kind": "Deployment", "name": "", "version": "v1"},
+            {"kind": "NetworkPolicy", "name": "", "version": "v1"},
+        ],
+        "specDescriptors": bridge_spec_descriptors(),
+        "statusDescriptors": bridge_status_descriptors(),
     }])
 }
 
@@ -850,7 +1018,7 @@ mod tests {
             assert_eq!(rules[0]["apiGroups"], json!(["smbp.io"]));
             assert_eq!(
                 rules[0]["resources"],
-                json!(["bigpeers", "bigpeerapps", "bigpeerapikeys"])
+                json!(crate::api::KINDS.map(|(_, p)| p))
             );
             assert_eq!(rules[0]["operations"], json!(["CREATE", "UPDATE"]));
 

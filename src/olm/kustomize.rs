@@ -174,6 +174,8 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
                 "smbp_v1alpha1_bigpeer.yaml",
                 "smbp_v1alpha1_bigpeerapp.yaml",
                 "smbp_v1alpha1_bigpeerapikey.yaml",
+                "smbp_v1alpha1_bigpeerreplication.yaml",
+                "smbp_v1alpha1_bigpeerdatabridge.yaml",
             ]),
         ),
         (

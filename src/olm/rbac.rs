@@ -66,13 +66,38 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         // SubjectAccessReview allowed. A key owns its Secret with blockOwnerDeletion, which
         // needs `update` on the key's finalizers where OwnerReferencesPermissionEnforcement is
         // on (OpenShift).
-        rule(&["smbp.io"], &["bigpeerapps", "bigpeerapikeys"], MANAGE),
+        // Replications and data bridges likewise: read, status, and the management API's
+        // writes; each owns the objects made for it (Services, ConfigMaps, NetworkPolicies,
+        // KafkaTopics and KafkaUsers, the connector's Deployment) with blockOwnerDeletion.
         rule(
             &["smbp.io"],
-            &["bigpeerapps/status", "bigpeerapikeys/status"],
+            &[
+                "bigpeerapps",
+                "bigpeerapikeys",
+                "bigpeerreplications",
+                "bigpeerdatabridges",
+            ],
+            MANAGE,
+        ),
+        rule(
+            &["smbp.io"],
+            &[
+                "bigpeerapps/status",
+                "bigpeerapikeys/status",
+                "bigpeerreplications/status",
+                "bigpeerdatabridges/status",
+            ],
             &["get", "update", "patch"],
         ),
-        rule(&["smbp.io"], &["bigpeerapikeys/finalizers"], &["update"]),
+        rule(
+            &["smbp.io"],
+            &[
+                "bigpeerapikeys/finalizers",
+                "bigpeerreplications/finalizers",
+                "bigpeerdatabridges/finalizers",
+            ],
+            &["update"],
+        ),
     ];
     rules.extend(owned_rules());
     rules.extend([

@@ -145,7 +145,7 @@ mod tests {
         let rule = &w.rules.as_ref().unwrap()[0];
         assert_eq!(
             rule.resources.as_deref(),
-            Some(&["bigpeers", "bigpeerapps", "bigpeerapikeys"].map(String::from)[..])
+            Some(&crate::api::KINDS.map(|(_, p)| p.to_string())[..])
         );
         assert_eq!(
             rule.api_groups.as_deref(),
