@@ -2,11 +2,83 @@
 //! exists and belongs to the path's BigPeer and app, an app ID is not taken, and which apps and
 //! keys a list shows. Pure: the lookups are arguments. Ditto's operator ties an app to its
 //! BigPeer by a label and answers 400 "mismatch" when the path names another; here the ties
-//! are `spec.bigPeerRef` and `spec.appRef`, with the same answers.
+//! are `spec.bigPeerRef` and `spec.appRef`, with the same answers. Replications and data
+//! bridges are judged as keys are ([`linked_of`]).
 
 use super::convert::{self, BIG_PEER_LABEL};
 use super::error::ApiError;
 use crate::api::app::{BigPeerApiKey, BigPeerApp};
+use crate::api::{BigPeerDataBridge, BigPeerReplication};
+
+/// An object of an app (a replication, a data bridge): its `spec.appRef`.
+pub trait OfApp: kube::Resource {
+    /// What it is called in messages.
+    const NOUN: &'static str;
+    /// The error name of a 404 (Ditto's).
+    const MISSING: &'static str;
+    /// The app it names.
+    fn app_name(&self) -> &str;
+}
+
+impl OfApp for BigPeerReplication {
+    const NOUN: &'static str = "big peer replication";
+    const MISSING: &'static str = "BigPeerReplicationNotFound";
+    fn app_name(&self) -> &str {
+        &self.spec.app_ref.name
+    }
+}
+
+impl OfApp for BigPeerDataBridge {
+    const NOUN: &'static str = "data bridge";
+    const MISSING: &'static str = "DataBridgeNotFound";
+    fn app_name(&self) -> &str {
+        &self.spec.app_ref.name
+    }
+}
+
+/// The object `name` of app `app` of BigPeer `big_peer`, as [`key_of`] judges keys: 404
+/// `BigPeerReplicationNotFound` or `DataBridgeNotFound` when absent, 400
+/// `AppNameMismatch` when its `spec.appRef` names another app, 400 `BigPeerNameMismatch` when
+/// its app (or, the app gone, its `smbp.io/big-peer` label) names another BigPeer.
+pub fn linked_of<'a, K: OfApp>(
+    big_peer: &str,
+    app: &str,
+    name: &str,
+    found: Option<&'a K>,
+    its_app: Option<&BigPeerApp>,
+) -> Result<&'a K, ApiError> {
+    let (what, missing) = (K::NOUN, K::MISSING);
+    let o =
+        found.ok_or_else(|| ApiError::not_found(format!("{missing}: {what} {name} not found")))?;
+    let owner = o.app_name();
+    if owner != app {
+        return Err(ApiError::bad_request(format!(
+            "AppNameMismatch: {what} {name} belongs to app {owner}, not {app}"
+        )));
+    }
+    let bp = match its_app {
+        Some(a) => Some(a.spec.big_peer_ref.name.as_str()),
+        None => o
+            .meta()
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(BIG_PEER_LABEL))
+            .map(String::as_str),
+    };
+    match bp {
+        Some(bp) if bp != big_peer => Err(ApiError::bad_request(format!(
+            "BigPeerNameMismatch: app {app} belongs to BigPeer {bp}, not {big_peer}"
+        ))),
+        _ => Ok(o),
+    }
+}
+
+/// The objects of app `app` (replications, data bridges), by name.
+pub fn linked_to<'a, K: OfApp>(app: &str, all: impl IntoIterator<Item = &'a K>) -> Vec<&'a K> {
+    let mut v: Vec<&K> = all.into_iter().filter(|o| o.app_name() == app).collect();
+    v.sort_by(|a, b| a.meta().name.cmp(&b.meta().name));
+    v
+}
 
 /// The app `name` of BigPeer `big_peer`: 404 `AppNotFound` when absent, 400
 /// `BigPeerNameMismatch` when it belongs to another BigPeer.
@@ -222,6 +294,55 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    fn replication(name: &str, app: &str, bp_label: Option<&str>) -> BigPeerReplication {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerReplication",
+            "metadata": {"name": name, "namespace": "ns",
+                         "labels": bp_label.map(|b| serde_json::json!({BIG_PEER_LABEL: b}))},
+            "spec": {"appRef": {"name": app}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn replications_and_bridges_are_found_only_under_their_app_and_big_peer() {
+        let a = app("a", "prod", None);
+        let r = replication("r", "a", Some("prod"));
+        let of =
+            |bp: &str, app: &str, found: Option<&BigPeerReplication>, its: Option<&BigPeerApp>| {
+                linked_of(bp, app, "r", found, its).map(|_| ())
+            };
+        assert!(of("prod", "a", Some(&r), Some(&a)).is_ok());
+        let e = of("prod", "a", None, Some(&a)).unwrap_err();
+        assert_eq!(e.status, 404);
+        assert_eq!(
+            e.message,
+            "BigPeerReplicationNotFound: big peer replication r not found"
+        );
+        let e = of("prod", "b", Some(&r), None).unwrap_err();
+        assert!(
+            e.status == 400 && e.message.starts_with("AppNameMismatch"),
+            "{e}"
+        );
+        let e = of("staging", "a", Some(&r), Some(&a)).unwrap_err();
+        assert!(e.status == 400 && e.message.starts_with("BigPeerNameMismatch"));
+        // The app is gone: the label decides.
+        assert!(of("prod", "a", Some(&r), None).is_ok());
+        assert!(of("staging", "a", Some(&r), None).is_err());
+        let bare = replication("r", "a", None);
+        assert!(of("staging", "a", Some(&bare), None).is_ok());
+        let listed = [
+            replication("z", "a", None),
+            replication("b", "a", None),
+            replication("c", "x", None),
+        ];
+        let names: Vec<_> = linked_to("a", &listed)
+            .iter()
+            .map(|r| r.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["b", "z"]);
     }
 
     proptest! {

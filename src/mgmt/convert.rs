@@ -4,7 +4,8 @@
 //! provider's shared token, inline in the API, lives in a Secret `<app>-provider-<name>`
 //! owned by the app, which the resource refers to. Inputs are checked here with the rules of
 //! the CRD (so that a refusal names the field in the API's terms) before the API server
-//! checks them again. Pure: the time is an argument.
+//! checks them again. Pure: the time is an argument. Replications and data bridges are
+//! [`replication`]'s and [`bridge`]'s.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,12 @@ use crate::api::app::{
     BigPeerApiKeySpec, BigPeerApp, BigPeerAppSpec, BigPeerRef, KeyRotation, PermissionRules,
     Permissions,
 };
+
+pub mod bridge;
+pub mod replication;
+
+pub use bridge::{bridge_status_to_api, bridge_to_api, new_bridge};
+pub use replication::{new_replication, replication_to_api, update_replication};
 
 pub use crate::api::APP_LABEL;
 pub use crate::api::BIG_PEER_LABEL;
@@ -64,7 +71,9 @@ pub fn is_provider_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
 }
 
-fn is_collection_name(s: &str) -> bool {
+/// Whether `s` is a collection name: 1 to 128 letters, digits, '_', '-' or '.', not starting
+/// with '-' or '.'.
+pub fn is_collection_name(s: &str) -> bool {
     let b = s.as_bytes();
     (1..=128).contains(&b.len())
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')

@@ -4,6 +4,9 @@
 //! resources, with the decisions of the pure modules ([`super::check`], [`super::convert`]).
 //! An object the caches do not hold yet (just created by another call) is read from the API
 //! server; an answer right after a write comes from the object the write returned.
+//! Replications and data bridges are [`links`]'s.
+
+mod links;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -127,14 +130,20 @@ pub async fn handle(
             warn!(operation, namespace = %t.namespace, big_peer = %t.big_peer, app = ?t.app, key = ?t.key, status = e.status, error = %e.message, ms, "management API request failed")
         }
         Ok(_) if method != Method::GET => {
-            info!(operation, namespace = %t.namespace, big_peer = %t.big_peer, app = ?t.app, key = ?t.key, provider = ?t.provider, user = ?user, ms, "management API write")
+            info!(operation, namespace = %t.namespace, big_peer = %t.big_peer, app = ?t.app, key = ?t.key, provider = ?t.provider, replication = ?t.replication, data_bridge = ?t.bridge, user = ?user, ms, "management API write")
         }
         r => {
             debug!(operation, namespace = %t.namespace, status = r.as_ref().map_or_else(|e| e.status, |_| 200), user = ?user, ms, "management API request")
         }
     }
     match result {
-        Ok(v) => json_response(StatusCode::OK, &v),
+        Ok(_) if routed.operation.op.success_status() == 204 => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(v) => json_response(
+            StatusCode::from_u16(routed.operation.op.success_status()).unwrap_or(StatusCode::OK),
+            &v,
+        ),
         Err(e) => error_response(&e),
     }
 }
@@ -311,6 +320,22 @@ impl Call<'_> {
                 .await
                 .map(|k| to_json(&convert::key_to_api(&k))),
             Op::DeleteKey => self.delete_key().await,
+            Op::ListReplications => self.list_replications(query).await,
+            Op::CreateReplication => self.create_replication(parse(body)?).await,
+            Op::GetReplication => self
+                .get_replication()
+                .await
+                .map(|r| to_json(&convert::replication_to_api(&r))),
+            Op::ReplaceReplication => self.update_replication(parse(body)?, true).await,
+            Op::PatchReplication => self.update_replication(parse(body)?, false).await,
+            Op::DeleteReplication => self.delete_replication().await,
+            Op::ListBridges => self.list_bridges(query).await,
+            Op::CreateBridge => self.create_bridge(parse(body)?).await,
+            Op::GetBridge => self
+                .get_bridge()
+                .await
+                .map(|b| to_json(&convert::bridge_to_api(&b))),
+            Op::DeleteBridge => self.delete_bridge().await,
         }
     }
 
@@ -406,7 +431,8 @@ impl Call<'_> {
         self.answer_app(&app, &[]).await
     }
 
-    async fn create_app(&self, body: App) -> Result<Value, ApiError> {
+    /// 404 `BigPeerNotFound` unless the path's BigPeer exists.
+    async fn big_peer_exists(&self) -> Result<(), ApiError> {
         let bp = &self.target.big_peer;
         let bps: Kube<BigPeer> = Kube::namespaced(self.api.client.clone(), self.ns());
         if bps
@@ -419,6 +445,12 @@ impl Call<'_> {
                 "BigPeerNotFound: big peer {bp} not found"
             )));
         }
+        Ok(())
+    }
+
+    async fn create_app(&self, body: App) -> Result<Value, ApiError> {
+        let bp = &self.target.big_peer;
+        self.big_peer_exists().await?;
         let made = uuid::Uuid::new_v4().to_string();
         let (app, tokens) = convert::new_app(self.ns(), bp, &body, &made)?;
         let id = app.spec.app_id.clone().unwrap_or_default();

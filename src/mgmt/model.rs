@@ -1,7 +1,10 @@
 //! The management API's request and response bodies, as Ditto's Operator Management API
 //! document names and shapes them (`App`, `ApiKey`, `ProviderConfig`, `Permission`,
-//! `PermissionRules`, `ListResponse_*`, `Error`). Pure data: what they mean for the custom
-//! resources is [`super::convert`]'s.
+//! `PermissionRules`, `BigPeerReplication`, `UpdateBigPeerReplicationRequest`, `DataBridge`,
+//! `ListResponse_*`, `Error`). Pure data: what they mean for the custom resources is
+//! [`super::convert`]'s. Where a custom resource has more than Ditto's body carries, the body
+//! has it too under the resource's own field name (this API's additions, written only when set),
+//! so that nothing set with kubectl is lost through the API.
 
 use std::collections::BTreeMap;
 
@@ -190,7 +193,8 @@ pub struct ListMeta {
     pub total_pages: u32,
 }
 
-/// `ListResponse_App`, `ListResponse_ApiKey`.
+/// `ListResponse_App`, `ListResponse_ApiKey`, `ListResponse_DataBridgeObject` and the list of
+/// replications.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct ListResponse<T> {
     /// Paging.
@@ -206,10 +210,286 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// A field of a PATCH body: absent (`None`), `null` (`Some(None)`: cleared) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `BigPeerReplication`: a replication's name, connections and queries, this API's additions
+/// (`acceptFrom`, `trustedCas`, `expose`) and, in answers, the resource's `status` (its
+/// endpoint and CA for the other side).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Replication {
+    /// DNS label of at most 40 characters: the `BigPeerReplication`'s name.
+    pub name: String,
+    /// `host:port` replication endpoints of the other Big Peers; `null` or empty: only accept.
+    #[serde(default)]
+    pub connections: Option<Vec<String>>,
+    /// Collection to DQL queries this side subscribes to; `null` or empty: nothing flows in.
+    #[serde(default)]
+    pub queries_by_collection: Option<BTreeMap<String, Vec<String>>>,
+    /// Who may connect (this API's addition: `spec.acceptFrom`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accept_from: Vec<crate::api::ReplicationPeer>,
+    /// The other sides' CAs to trust (this API's addition: `spec.trustedCas`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_cas: Vec<crate::api::TrustedCa>,
+    /// Exposure outside the cluster (this API's addition: `spec.expose`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose: Option<crate::api::ReplicationExpose>,
+    /// What the operator observed (answers only; ignored in requests).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::api::BigPeerReplicationStatus>,
+}
+
+/// `UpdateBigPeerReplicationRequest`, as PUT and PATCH read it: each field absent, `null` or
+/// a value. PUT sets `connections` and `queriesByCollection` (absent or `null`: empty) and
+/// the additions it carries; PATCH sets the fields it carries (`null` clears one).
+#[derive(Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateReplication {
+    /// Connections.
+    #[serde(default, deserialize_with = "present")]
+    pub connections: Option<Option<Vec<String>>>,
+    /// Queries by collection.
+    #[serde(default, deserialize_with = "present")]
+    pub queries_by_collection: Option<Option<BTreeMap<String, Vec<String>>>>,
+    /// `spec.acceptFrom`.
+    #[serde(default, deserialize_with = "present")]
+    pub accept_from: Option<Option<Vec<crate::api::ReplicationPeer>>>,
+    /// `spec.trustedCas`.
+    #[serde(default, deserialize_with = "present")]
+    pub trusted_cas: Option<Option<Vec<crate::api::TrustedCa>>>,
+    /// `spec.expose`.
+    #[serde(default, deserialize_with = "present")]
+    pub expose: Option<Option<crate::api::ReplicationExpose>>,
+}
+
+/// `DataBridgeRequest` and `DataBridgeObject` (Ditto's `DataBridge`): a bridge's name,
+/// display name, description, kind, and, in answers, its status.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBridge {
+    /// DNS label of at most 40 characters: the `BigPeerDataBridge`'s name.
+    pub name: String,
+    /// A name for people.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// What the bridge is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `{"kafka": ...}` or `{"mongoConnector": ...}`.
+    pub bridge: BridgeKind,
+    /// What the operator observed (answers only; ignored in requests).
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub status: Option<DataBridgeStatus>,
+}
+
+/// `DataBridgeKind`: exactly one of `kafka` or `mongoConnector` (checked by
+/// [`super::convert`], which also answers `webhook` with `WebhookNotSupported`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BridgeKind {
+    /// Change data capture to a Kafka topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<KafkaBridge>,
+    /// A MongoDB connector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mongo_connector: Option<MongoConnector>,
+    /// A webhook destination: not supported (400 `WebhookNotSupported`).
+    #[serde(default, skip_serializing)]
+    pub webhook: Option<serde_json::Value>,
+}
+
+/// Ditto's `Kafka` bridge, with this API's additions `consumers` and `external` (the
+/// resource's `spec.kafka` fields of the same names).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaBridge {
+    /// Collections and DQL queries to stream; empty: every change.
+    #[serde(default)]
+    pub source: Vec<crate::api::FilteredSource>,
+    /// `heartbeat`, `typed` or `untyped` (default).
+    #[serde(default)]
+    pub stream_type: crate::api::StreamType,
+    /// Partitions, 1 to 1000 (12 when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_partitions: Option<i32>,
+    /// More ACLs for the consumer's KafkaUser (Strimzi's ACL schema).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_acls: Vec<crate::api::KafkaAcl>,
+    /// Where consumers run (this API's addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumers: Option<crate::api::KafkaConsumers>,
+    /// Topic and credentials on a Kafka not managed by Strimzi (this API's addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<crate::api::ExternalKafkaBridge>,
+}
+
+/// Ditto's `MongoConnector`, with this API's additions `stallAfter` and `resources`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MongoConnector {
+    /// Where the connection string is.
+    pub connection_secret: ConnectionSecret,
+    /// The MongoDB database.
+    pub database: String,
+    /// Collections to sync, by name.
+    pub collections: BTreeMap<String, MongoCollection>,
+    /// How long without progress before Degraded (this API's addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall_after: Option<String>,
+    /// The connector's CPU and memory (this API's addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<k8s_openapi::api::core::v1::ResourceRequirements>,
+}
+
+/// `MongoConnectionSecretReference`: `kubernetesSecret` (supported) or `awsSecretsManager`
+/// (400: not supported by this operator).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionSecret {
+    /// A Secret of the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_secret: Option<KubernetesSecret>,
+    /// AWS Secrets Manager: refused.
+    #[serde(default, skip_serializing)]
+    pub aws_secrets_manager: Option<serde_json::Value>,
+}
+
+/// `KubernetesSecret`: the Secret and its key holding the connection string.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct KubernetesSecret {
+    /// The Secret's name.
+    pub name: String,
+    /// The key (`connectionString` when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_string: Option<String>,
+}
+
+/// `MongoCollection`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MongoCollection {
+    /// MongoDB fields making the Ditto document ID.
+    pub fields: Vec<String>,
+    /// Copy existing documents at start.
+    #[serde(default)]
+    pub initial_sync: bool,
+    /// `native` or `ejson`.
+    #[serde(default)]
+    pub mode: crate::api::MongoMode,
+    /// CRDT types of field paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ditto_types: Option<DittoTypes>,
+    /// DQL strict mode.
+    #[serde(default)]
+    pub dql_strict_mode: bool,
+}
+
+/// `dittoTypes`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DittoTypes {
+    /// Field paths that are settable counters.
+    #[serde(default)]
+    pub settable_counters: Vec<String>,
+}
+
+/// `BigPeerDataBridgeStatus`: conditions and, for a Kafka bridge whose connection details are
+/// known, `kafka`; this API's additions `kind`, `appId` and `mongodb`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBridgeStatus {
+    /// `Ready` and `Degraded`.
+    pub conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    /// What a consumer needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<KafkaConsumerInfo>,
+    /// `Kafka` or `MongoDB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The app ID streamed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The MongoDB connector's progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mongodb: Option<crate::api::MongoConnectorStatus>,
+}
+
+/// `KafkaConsumerInfo`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct KafkaConsumerInfo {
+    /// The topic.
+    pub topic: String,
+    /// Consumer group IDs start with it.
+    pub consumer_group_prefix: String,
+    /// Bootstrap servers, comma-separated.
+    pub endpoint: String,
+    /// The Secrets of the cluster CA and the consumer's certificate.
+    pub certificate_secret_ref: KafkaCertificates,
+}
+
+/// `KafkaCertificateSecretReference`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct KafkaCertificates {
+    /// The cluster CA.
+    pub cluster: P12Secret,
+    /// The consumer's certificate.
+    pub user: P12Secret,
+}
+
+/// `P12SecretReference`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct P12Secret {
+    /// Secret name.
+    pub name: String,
+    /// Key of the PKCS #12 file.
+    pub certificate: String,
+    /// Key of its password.
+    pub password: String,
+    /// Key of a private key (PEM), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn update_bodies_tell_absent_from_null() {
+        let u: UpdateReplication =
+            serde_json::from_value(json!({"connections": null, "trustedCas": []})).unwrap();
+        assert_eq!(u.connections, Some(None));
+        assert_eq!(u.queries_by_collection, None);
+        assert_eq!(u.trusted_cas, Some(Some(vec![])));
+        assert_eq!(u.expose, None);
+    }
+
+    #[test]
+    fn status_is_never_read_from_a_request() {
+        let r: Replication = serde_json::from_value(
+            json!({"name": "a", "status": {"appId": "x"}, "connections": null}),
+        )
+        .unwrap();
+        assert_eq!(r.status, None);
+        assert_eq!(r.connections, None);
+        let b: DataBridge = serde_json::from_value(
+            json!({"name": "b", "bridge": {"kafka": {}}, "status": {"conditions": []}}),
+        )
+        .unwrap();
+        assert_eq!(b.status, None);
+        assert_eq!(b.bridge.kafka, Some(KafkaBridge::default()));
+    }
 
     #[test]
     fn providers_read_by_type_and_default_to_a_token_webhook() {

@@ -1,7 +1,9 @@
 //! The operations of the management API, in one table ([`OPERATIONS`]) that routing, access
 //! checks and the OpenAPI document ([`super::openapi`]) all read: the paths of Ditto's
 //! Operator Management API document under `/namespace/{namespace}/bigPeer/{big_peer_name}/app`
-//! that issue #14 covers, plus `DELETE .../provider/{provider_name}`.
+//! that issues #14 (apps, providers, keys) and #15 (replications, data bridges) cover, plus
+//! `DELETE .../provider/{provider_name}` and `GET .../bigPeerReplication` (a list, paged like
+//! the others).
 
 use crate::telemetry::access::Attributes;
 
@@ -13,6 +15,10 @@ pub const GROUP: &str = "smbp.io";
 pub const APPS: &str = "bigpeerapps";
 /// Resource of `BigPeerApiKey`.
 pub const KEYS: &str = "bigpeerapikeys";
+/// Resource of `BigPeerReplication`.
+pub const REPLICATIONS: &str = "bigpeerreplications";
+/// Resource of `BigPeerDataBridge`.
+pub const BRIDGES: &str = "bigpeerdatabridges";
 
 /// Path of the API's own OpenAPI document.
 pub const OPENAPI_PATH: &str = "/openapi.json";
@@ -44,6 +50,38 @@ pub enum Op {
     GetKey,
     /// Delete a key.
     DeleteKey,
+    /// List an app's replications (this API's addition).
+    ListReplications,
+    /// Create a replication.
+    CreateReplication,
+    /// Read a replication.
+    GetReplication,
+    /// Replace a replication's connections and queries (PUT).
+    ReplaceReplication,
+    /// Change the fields a body sets (PATCH).
+    PatchReplication,
+    /// Delete a replication.
+    DeleteReplication,
+    /// List an app's data bridges.
+    ListBridges,
+    /// Create a data bridge (201).
+    CreateBridge,
+    /// Read a data bridge.
+    GetBridge,
+    /// Delete a data bridge (204).
+    DeleteBridge,
+}
+
+impl Op {
+    /// The HTTP status of a success: 201 for createDataBridge, 204 (no body) for
+    /// deleteDataBridge, as Ditto's document says; 200 otherwise.
+    pub fn success_status(self) -> u16 {
+        match self {
+            Op::CreateBridge => 201,
+            Op::DeleteBridge => 204,
+            _ => 200,
+        }
+    }
 }
 
 /// Path templates.
@@ -63,6 +101,16 @@ pub mod paths {
     /// One key.
     pub const KEY: &str =
         "/namespace/{namespace}/bigPeer/{big_peer_name}/app/{app_name}/apiKey/{api_key_name}";
+    /// An app's replications.
+    pub const REPLICATIONS: &str =
+        "/namespace/{namespace}/bigPeer/{big_peer_name}/app/{app_name}/bigPeerReplication";
+    /// One replication.
+    pub const REPLICATION: &str = "/namespace/{namespace}/bigPeer/{big_peer_name}/app/{app_name}/bigPeerReplication/{replication_name}";
+    /// An app's data bridges.
+    pub const BRIDGES: &str =
+        "/namespace/{namespace}/bigPeer/{big_peer_name}/app/{app_name}/dataBridge";
+    /// One data bridge.
+    pub const BRIDGE: &str = "/namespace/{namespace}/bigPeer/{big_peer_name}/app/{app_name}/dataBridge/{data_bridge_name}";
 }
 
 /// One method on one path.
@@ -75,7 +123,8 @@ pub struct Operation {
     /// Path template.
     pub template: &'static str,
     /// `operationId` (Ditto's; Ditto uses `updateApp` for PUT and PATCH, PATCH is `patchApp`
-    /// here, and the DELETE of a provider, this API's addition, is `deleteProvider`).
+    /// here, likewise `updateReplication` for PUT and `patchReplication` for PATCH; this
+    /// API's additions are `deleteProvider` and `listReplications`).
     pub operation_id: &'static str,
     /// One line.
     pub summary: &'static str,
@@ -166,6 +215,76 @@ pub const OPERATIONS: &[Operation] = &[
         "deleteApiKey",
         "Delete API Key",
     ),
+    operation(
+        Op::ListReplications,
+        "GET",
+        paths::REPLICATIONS,
+        "listReplications",
+        "List Replications",
+    ),
+    operation(
+        Op::CreateReplication,
+        "POST",
+        paths::REPLICATIONS,
+        "createReplication",
+        "Create Replication",
+    ),
+    operation(
+        Op::GetReplication,
+        "GET",
+        paths::REPLICATION,
+        "getReplication",
+        "Get Replication",
+    ),
+    operation(
+        Op::ReplaceReplication,
+        "PUT",
+        paths::REPLICATION,
+        "updateReplication",
+        "Update Replication",
+    ),
+    operation(
+        Op::PatchReplication,
+        "PATCH",
+        paths::REPLICATION,
+        "patchReplication",
+        "Update Replication (the fields sent)",
+    ),
+    operation(
+        Op::DeleteReplication,
+        "DELETE",
+        paths::REPLICATION,
+        "deleteReplication",
+        "Delete Replication",
+    ),
+    operation(
+        Op::ListBridges,
+        "GET",
+        paths::BRIDGES,
+        "listDataBridges",
+        "List Data Bridges",
+    ),
+    operation(
+        Op::CreateBridge,
+        "POST",
+        paths::BRIDGES,
+        "createDataBridge",
+        "Create Data Bridge",
+    ),
+    operation(
+        Op::GetBridge,
+        "GET",
+        paths::BRIDGE,
+        "getDataBridge",
+        "Get Data Bridge",
+    ),
+    operation(
+        Op::DeleteBridge,
+        "DELETE",
+        paths::BRIDGE,
+        "deleteDataBridge",
+        "Delete Data Bridge",
+    ),
 ];
 
 /// The objects a request names, from its path.
@@ -181,6 +300,10 @@ pub struct Target {
     pub provider: Option<String>,
     /// Key name.
     pub key: Option<String>,
+    /// Replication name.
+    pub replication: Option<String>,
+    /// Data bridge name.
+    pub bridge: Option<String>,
 }
 
 impl Target {
@@ -195,6 +318,14 @@ impl Target {
     /// The provider name (routes that have one).
     pub fn provider(&self) -> &str {
         self.provider.as_deref().unwrap_or_default()
+    }
+    /// The replication name (routes that have one).
+    pub fn replication(&self) -> &str {
+        self.replication.as_deref().unwrap_or_default()
+    }
+    /// The data bridge name (routes that have one).
+    pub fn bridge(&self) -> &str {
+        self.bridge.as_deref().unwrap_or_default()
     }
 }
 
@@ -277,6 +408,24 @@ pub fn route(method: &str, path: &str) -> Result<Routed, ApiError> {
                     t.key = Some(k.to_string());
                     paths::KEY
                 }
+                [app, "bigPeerReplication"] => {
+                    t.app = Some(app.to_string());
+                    paths::REPLICATIONS
+                }
+                [app, "bigPeerReplication", r] => {
+                    t.app = Some(app.to_string());
+                    t.replication = Some(r.to_string());
+                    paths::REPLICATION
+                }
+                [app, "dataBridge"] => {
+                    t.app = Some(app.to_string());
+                    paths::BRIDGES
+                }
+                [app, "dataBridge", b] => {
+                    t.app = Some(app.to_string());
+                    t.bridge = Some(b.to_string());
+                    paths::BRIDGE
+                }
                 _ => return Err(unknown()),
             };
             (template, t)
@@ -300,14 +449,16 @@ fn allowed(template: &str) -> &'static str {
         paths::APP => "GET, PUT, PATCH, DELETE",
         paths::PROVIDERS => "POST",
         paths::PROVIDER => "POST, DELETE",
-        paths::KEYS => "GET, POST",
+        paths::KEYS | paths::REPLICATIONS | paths::BRIDGES => "GET, POST",
+        paths::REPLICATION => "GET, PUT, PATCH, DELETE",
         _ => "GET, DELETE",
     }
 }
 
 impl Routed {
     /// What the caller must be allowed, checked before anything is looked up: the verb of the
-    /// operation on `bigpeerapps` or `bigpeerapikeys` in the path's namespace, on the named
+    /// operation on its kind's resource (`bigpeerapps`, `bigpeerapikeys`,
+    /// `bigpeerreplications`, `bigpeerdatabridges`) in the path's namespace, on the named
     /// object where there is one. Deleting an app also deletes its keys, so it needs `delete`
     /// on `bigpeerapikeys` as well.
     pub fn access(&self) -> Vec<Attributes> {
@@ -327,6 +478,16 @@ impl Routed {
             Op::CreateKey => vec![on(KEYS, None, "create")],
             Op::GetKey => vec![on(KEYS, t.key.as_deref(), "get")],
             Op::DeleteKey => vec![on(KEYS, t.key.as_deref(), "delete")],
+            Op::ListReplications => vec![on(REPLICATIONS, None, "list")],
+            Op::CreateReplication => vec![on(REPLICATIONS, None, "create")],
+            Op::GetReplication => vec![on(REPLICATIONS, t.replication.as_deref(), "get")],
+            Op::ReplaceReplication => vec![on(REPLICATIONS, t.replication.as_deref(), "update")],
+            Op::PatchReplication => vec![on(REPLICATIONS, t.replication.as_deref(), "patch")],
+            Op::DeleteReplication => vec![on(REPLICATIONS, t.replication.as_deref(), "delete")],
+            Op::ListBridges => vec![on(BRIDGES, None, "list")],
+            Op::CreateBridge => vec![on(BRIDGES, None, "create")],
+            Op::GetBridge => vec![on(BRIDGES, t.bridge.as_deref(), "get")],
+            Op::DeleteBridge => vec![on(BRIDGES, t.bridge.as_deref(), "delete")],
         }
     }
 }
@@ -351,7 +512,9 @@ mod tests {
                 .replace("{big_peer_name}", "prod")
                 .replace("{app_name}", "my-app")
                 .replace("{provider_name}", "__playgroundProvider")
-                .replace("{api_key_name}", "my-key");
+                .replace("{api_key_name}", "my-key")
+                .replace("{replication_name}", "my-repl")
+                .replace("{data_bridge_name}", "my-bridge");
             let r = ok(o.method, &path);
             assert_eq!(r.operation, *o);
             assert_eq!(r.target.namespace, "ns");
@@ -364,6 +527,12 @@ mod tests {
             }
             if o.template.contains("{api_key_name}") {
                 assert_eq!(r.target.key(), "my-key");
+            }
+            if o.template.contains("{replication_name}") {
+                assert_eq!(r.target.replication(), "my-repl");
+            }
+            if o.template.contains("{data_bridge_name}") {
+                assert_eq!(r.target.bridge(), "my-bridge");
             }
         }
     }
@@ -404,8 +573,8 @@ mod tests {
             "/namespace/ns/bigPeer/prod",
             "/namespace/ns/bigPeer/prod/apps",
             "/namespace//bigPeer/prod/app",
-            "/namespace/ns/bigPeer/prod/app/a/dataBridge",
-            "/namespace/ns/bigPeer/prod/app/a/bigPeerReplication",
+            "/namespace/ns/bigPeer/prod/app/a/dataBridges",
+            "/namespace/ns/bigPeer/prod/app/a/bigPeerReplication/r/x",
             "/namespace/ns/bigPeer/prod/app/a/apiKey/k/x",
             "/namespace/ns/bigPeer/prod/app/%ff",
         ] {
@@ -421,6 +590,30 @@ mod tests {
             route("GET", &format!("{P}/a/provider")).unwrap_err().status,
             405
         );
+        assert_eq!(
+            route("PUT", &format!("{P}/a/dataBridge/b"))
+                .unwrap_err()
+                .allow,
+            Some("GET, DELETE")
+        );
+        assert_eq!(
+            route("POST", &format!("{P}/a/bigPeerReplication/r"))
+                .unwrap_err()
+                .allow,
+            Some("GET, PUT, PATCH, DELETE")
+        );
+    }
+
+    #[test]
+    fn success_statuses_are_the_documents() {
+        for o in OPERATIONS {
+            let want = match o.operation_id {
+                "createDataBridge" => 201,
+                "deleteDataBridge" => 204,
+                _ => 200,
+            };
+            assert_eq!(o.op.success_status(), want, "{o:?}");
+        }
     }
 
     #[test]
@@ -486,6 +679,37 @@ mod tests {
             verbs("DELETE", &format!("{P}/a/apiKey/k")),
             ["delete bigpeerapikeys.smbp.io in ns named k"]
         );
+        let r = format!("{P}/a/bigPeerReplication");
+        assert_eq!(verbs("GET", &r), ["list bigpeerreplications.smbp.io in ns"]);
+        assert_eq!(
+            verbs("POST", &r),
+            ["create bigpeerreplications.smbp.io in ns"]
+        );
+        for (method, verb) in [
+            ("GET", "get"),
+            ("PUT", "update"),
+            ("PATCH", "patch"),
+            ("DELETE", "delete"),
+        ] {
+            assert_eq!(
+                verbs(method, &format!("{r}/x")),
+                [format!("{verb} bigpeerreplications.smbp.io in ns named x")]
+            );
+        }
+        let b = format!("{P}/a/dataBridge");
+        assert_eq!(verbs("GET", &b), ["list bigpeerdatabridges.smbp.io in ns"]);
+        assert_eq!(
+            verbs("POST", &b),
+            ["create bigpeerdatabridges.smbp.io in ns"]
+        );
+        assert_eq!(
+            verbs("GET", &format!("{b}/x")),
+            ["get bigpeerdatabridges.smbp.io in ns named x"]
+        );
+        assert_eq!(
+            verbs("DELETE", &format!("{b}/x")),
+            ["delete bigpeerdatabridges.smbp.io in ns named x"]
+        );
     }
 
     proptest! {
@@ -504,7 +728,9 @@ mod tests {
                     .replace("{big_peer_name}", &bp)
                     .replace("{app_name}", &app)
                     .replace("{provider_name}", &key)
-                    .replace("{api_key_name}", &key);
+                    .replace("{api_key_name}", &key)
+                    .replace("{replication_name}", &key)
+                    .replace("{data_bridge_name}", &key);
                 // "." and ".." are not names a client can send as a path segment.
                 prop_assume!(key != "." && key != "..");
                 let r = route(o.method, &path).unwrap();

@@ -1,5 +1,5 @@
-//! What the management API reads: watch caches of `BigPeerApp`s and `BigPeerApiKey`s, one
-//! pair per watched namespace, made with the controllers' cache machinery
+//! What the management API reads: watch caches of `BigPeerApp`s, `BigPeerApiKey`s,
+//! `BigPeerReplication`s and `BigPeerDataBridge`s, one set per watched namespace, made with the controllers' cache machinery
 //! ([`crate::controller::cache::full`]). Every replica keeps them, leader or not, since every
 //! replica serves the API. Objects are cached without `managedFields` and annotations: the
 //! API writes with merge patches of the spec, never by sending a cached object back.
@@ -12,6 +12,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::watcher;
 
 use crate::api::app::{BigPeerApiKey, BigPeerApp};
+use crate::api::{BigPeerDataBridge, BigPeerReplication};
 use crate::controller::cache::{self, Changes};
 
 /// The caches of one watched namespace (`None`: all).
@@ -20,6 +21,8 @@ struct Scope {
     namespace: Option<String>,
     apps: Store<BigPeerApp>,
     keys: Store<BigPeerApiKey>,
+    replications: Store<BigPeerReplication>,
+    bridges: Store<BigPeerDataBridge>,
 }
 
 /// The caches the API reads.
@@ -33,7 +36,7 @@ fn no_annotations<K: kube::Resource>(o: &mut K) {
 }
 
 impl Stores {
-    /// Watch apps and keys in each of `namespaces` (`[None]`: all): the stores, and the
+    /// Watch apps, keys, replications and data bridges in each of `namespaces` (`[None]`: all): the stores, and the
     /// streams that fill them (poll them with [`cache::drive`]).
     pub fn watch(client: &Client, namespaces: &[Option<String>]) -> (Stores, Vec<Changes<()>>) {
         let mut scopes = vec![];
@@ -53,19 +56,47 @@ impl Stores {
                 no_annotations,
                 |_| None,
             );
+            let (replications, _, r) = cache::full::<BigPeerReplication>(
+                client,
+                ns.as_deref(),
+                watcher::Config::default(),
+                no_annotations,
+                |_| None,
+            );
+            let (bridges, _, b) = cache::full::<BigPeerDataBridge>(
+                client,
+                ns.as_deref(),
+                watcher::Config::default(),
+                no_annotations,
+                |_| None,
+            );
             feeds.push(Box::pin(futures::StreamExt::map(a, |r| r.map(|_| ()))));
             feeds.push(Box::pin(futures::StreamExt::map(k, |r| r.map(|_| ()))));
+            feeds.push(Box::pin(futures::StreamExt::map(r, |r| r.map(|_| ()))));
+            feeds.push(Box::pin(futures::StreamExt::map(b, |r| r.map(|_| ()))));
             scopes.push(Scope {
                 namespace: ns.clone(),
                 apps,
                 keys,
+                replications,
+                bridges,
             });
         }
         (Stores { scopes }, feeds)
     }
 
-    /// Stores holding these objects, for every namespace (tests).
+    /// Stores holding these apps and keys, for every namespace (tests).
     pub fn fixed(apps: Vec<BigPeerApp>, keys: Vec<BigPeerApiKey>) -> Stores {
+        Stores::fixed_all(apps, keys, vec![], vec![])
+    }
+
+    /// Stores holding these objects, for every namespace (tests).
+    pub fn fixed_all(
+        apps: Vec<BigPeerApp>,
+        keys: Vec<BigPeerApiKey>,
+        replications: Vec<BigPeerReplication>,
+        bridges: Vec<BigPeerDataBridge>,
+    ) -> Stores {
         fn filled<K>(objects: Vec<K>) -> Store<K>
         where
             K: kube::Resource<DynamicType = ()> + Clone + 'static,
@@ -83,6 +114,8 @@ impl Stores {
                 namespace: None,
                 apps: filled(apps),
                 keys: filled(keys),
+                replications: filled(replications),
+                bridges: filled(bridges),
             }],
         }
     }
@@ -103,10 +136,13 @@ impl Stores {
         let Some(s) = self.scope(ns) else {
             return false;
         };
-        let both = async {
-            s.apps.wait_until_ready().await.is_ok() && s.keys.wait_until_ready().await.is_ok()
+        let all = async {
+            s.apps.wait_until_ready().await.is_ok()
+                && s.keys.wait_until_ready().await.is_ok()
+                && s.replications.wait_until_ready().await.is_ok()
+                && s.bridges.wait_until_ready().await.is_ok()
         };
-        tokio::time::timeout(wait, both).await.unwrap_or(false)
+        tokio::time::timeout(wait, all).await.unwrap_or(false)
     }
 
     /// App `name` in `ns`, as cached.
@@ -137,6 +173,42 @@ impl Stores {
                 .state()
                 .into_iter()
                 .filter(|k| k.metadata.namespace.as_deref() == Some(ns))
+                .collect()
+        })
+    }
+
+    /// Replication `name` in `ns`, as cached.
+    pub fn replication(&self, ns: &str, name: &str) -> Option<Arc<BigPeerReplication>> {
+        self.scope(ns)?
+            .replications
+            .get(&ObjectRef::new(name).within(ns))
+    }
+
+    /// Data bridge `name` in `ns`, as cached.
+    pub fn bridge(&self, ns: &str, name: &str) -> Option<Arc<BigPeerDataBridge>> {
+        self.scope(ns)?
+            .bridges
+            .get(&ObjectRef::new(name).within(ns))
+    }
+
+    /// Every cached replication in `ns`.
+    pub fn replications(&self, ns: &str) -> Vec<Arc<BigPeerReplication>> {
+        self.scope(ns).map_or(vec![], |s| {
+            s.replications
+                .state()
+                .into_iter()
+                .filter(|r| r.metadata.namespace.as_deref() == Some(ns))
+                .collect()
+        })
+    }
+
+    /// Every cached data bridge in `ns`.
+    pub fn bridges(&self, ns: &str) -> Vec<Arc<BigPeerDataBridge>> {
+        self.scope(ns).map_or(vec![], |s| {
+            s.bridges
+                .state()
+                .into_iter()
+                .filter(|b| b.metadata.namespace.as_deref() == Some(ns))
                 .collect()
         })
     }

@@ -49,6 +49,51 @@ fn fill_in_ditto(doc: &mut Value) {
                 "additionalProperties": {"type": "array", "items": {"type": "string"}}}
         }},
     });
+    // Data bridges (#15). Ditto's document defines `DataBridge` (with its status) and
+    // `ListResponse_DataBridge`, but its operations refer to `DataBridgeRequest`,
+    // `DataBridgeObject` and `ListResponse_DataBridgeObject`: the object is the `DataBridge`
+    // schema, a request is the same without `status` (which a client does not send), the list
+    // is `ListResponse_DataBridge`. One change, written down: the two branches of
+    // `DataBridge.bridge.oneOf` (Kafka, MongoConnector) require nothing, so every object
+    // matches both and the `oneOf` fails for any body; here each branch requires its own key
+    // (`kafka`, `mongoConnector`), the only reading under which the document accepts a bridge.
+    let mut bridge = schemas["DataBridge"].clone();
+    let list = schemas["ListResponse_DataBridge"].clone();
+    assert!(
+        bridge["properties"]["bridge"]["oneOf"]
+            .as_array()
+            .map(Vec::len)
+            == Some(2)
+            && list.is_object(),
+        "the fixture changed: DataBridge or ListResponse_DataBridge moved"
+    );
+    for (branch, key) in [(0, "kafka"), (1, "mongoConnector")] {
+        let b = &mut bridge["properties"]["bridge"]["oneOf"][branch];
+        assert!(
+            b["properties"].get(key).is_some(),
+            "the fixture changed: {key}"
+        );
+        assert!(
+            b.get("required").is_none(),
+            "the fixture now requires {key}: drop this"
+        );
+        b["required"] = json!([key]);
+    }
+    let mut request = bridge.clone();
+    request["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("status");
+    let bridges = json!({
+        "DataBridgeObject": bridge,
+        "DataBridgeRequest": request,
+        "ListResponse_DataBridgeObject": list,
+    });
+    let mut added = added;
+    added
+        .as_object_mut()
+        .unwrap()
+        .extend(bridges.as_object().unwrap().clone());
     let map = doc["components"]["schemas"].as_object_mut().unwrap();
     for (k, v) in added.as_object().unwrap() {
         assert!(

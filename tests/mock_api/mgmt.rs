@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use smbp_operator::api::app::{BigPeerApiKey, BigPeerApp};
+use smbp_operator::api::{BigPeerDataBridge, BigPeerReplication};
 use smbp_operator::mgmt::handlers::{Api, handle};
 use smbp_operator::mgmt::openapi;
 use smbp_operator::mgmt::route::OPERATIONS;
@@ -26,6 +27,9 @@ const P: &str = "/namespace/team/bigPeer/prod/app";
 const APPS: &str = "/apis/smbp.io/v1alpha1/namespaces/team/bigpeerapps";
 const KEYS: &str = "/apis/smbp.io/v1alpha1/namespaces/team/bigpeerapikeys";
 const SECRETS: &str = "/api/v1/namespaces/team/secrets";
+const REPLICATIONS: &str = "/apis/smbp.io/v1alpha1/namespaces/team/bigpeerreplications";
+const BRIDGES: &str = "/apis/smbp.io/v1alpha1/namespaces/team/bigpeerdatabridges";
+const BP: &str = "/apis/smbp.io/v1alpha1/namespaces/team/bigpeers/prod";
 const ID: &str = "cb692760-9786-44c3-b040-019bec5a1b77";
 const FM: [(&str, &str); 1] = [("fieldManager", "smbp-operator-api")];
 
@@ -168,9 +172,14 @@ async fn call(
     let r = handle(api, &method, &uri, &headers, &bytes).await;
     let status = r.status().as_u16();
     let headers = r.headers().clone();
-    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     let raw = axum::body::to_bytes(r.into_body(), 1 << 24).await.unwrap();
-    let body: Value = serde_json::from_slice(&raw).expect("a JSON body");
+    let body: Value = if status == 204 {
+        assert!(raw.is_empty(), "a 204 has no body");
+        Value::Null
+    } else {
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        serde_json::from_slice(&raw).expect("a JSON body")
+    };
     let (ditto, ours) = docs();
     let bare = uri.path();
     if ditto.template_of(bare).is_some()
@@ -212,6 +221,8 @@ fn concrete(template: &str) -> String {
         .replace("{app_name}", "no-such-app")
         .replace("{provider_name}", "p")
         .replace("{api_key_name}", "no-such-key")
+        .replace("{replication_name}", "no-such-replication")
+        .replace("{data_bridge_name}", "no-such-bridge")
 }
 
 #[tokio::test]
@@ -268,7 +279,16 @@ async fn a_user_without_access_gets_403_before_any_lookup() {
         match a {
             Attributes::Resource(r) => {
                 assert_eq!((r.group.as_str(), r.namespace.as_str()), ("smbp.io", NS));
-                assert!(r.resource == "bigpeerapps" || r.resource == "bigpeerapikeys");
+                assert!(
+                    [
+                        "bigpeerapps",
+                        "bigpeerapikeys",
+                        "bigpeerreplications",
+                        "bigpeerdatabridges"
+                    ]
+                    .contains(&r.resource.as_str()),
+                    "{r:?}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -988,7 +1008,7 @@ async fn unknown_paths_and_methods_and_the_document() {
     let got = call(
         &f.api,
         "GET",
-        "/namespace/team/bigPeer/prod/app/a/dataBridge",
+        "/namespace/team/bigPeer/prod/app/a/dataBridges",
         Some("admin"),
         None,
     )
@@ -1009,5 +1029,391 @@ async fn unknown_paths_and_methods_and_the_document() {
     let doc = call(&f.api, "GET", "/openapi.json", None, None).await;
     assert_eq!(doc.status, 200, "the document needs no token");
     assert_eq!(doc.body, openapi::document());
+    f.done().await;
+}
+
+fn replication(name: &str, app: &str, rv: &str) -> Value {
+    json!({
+        "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerReplication",
+        "metadata": {"name": name, "namespace": NS, "uid": format!("uid-{name}"), "resourceVersion": rv,
+                     "labels": {"smbp.io/app": app, "smbp.io/big-peer": "prod"}},
+        "spec": {"appRef": {"name": app}, "connections": ["big-peer-2.ditto.svc.cluster.local:4040"],
+                 "queriesByCollection": {"cars": ["true"]},
+                 "trustedCas": [{"configMapRef": {"name": "peer-ca", "key": "ca.crt"}}]},
+        "status": {"appId": ID, "endpoint": {"inCluster": format!("{name}-replication.team.svc:4040")},
+                   "caConfigMapName": format!("{name}-replication-ca")}
+    })
+}
+
+fn bridge(name: &str, app: &str) -> Value {
+    json!({
+        "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerDataBridge",
+        "metadata": {"name": name, "namespace": NS, "uid": format!("uid-{name}"), "resourceVersion": "3",
+                     "labels": {"smbp.io/app": app, "smbp.io/big-peer": "prod"}},
+        "spec": {"appRef": {"name": app}, "displayName": "Completed orders",
+                 "kafka": {"source": [{"collection": "orders", "query": "status = 'completed'"}],
+                           "streamType": "untyped", "topicPartitions": 12, "consumers": {"outsideCluster": false}}},
+        "status": {"kind": "Kafka", "appId": ID,
+                   "kafka": {"topic": format!("prod-team-cdc-{name}"), "consumerGroupPrefix": format!("prod-team-cdc-{name}"),
+                             "bootstrapServers": "events-kafka-bootstrap.kafka.svc:9093",
+                             "clusterCaSecretName": "events-cluster-ca-cert", "userSecretName": format!("{name}-consumer")},
+                   "conditions": [{"type": "Ready", "status": "True", "reason": "Streaming", "message": "streaming",
+                                   "lastTransitionTime": "2026-01-01T00:00:00Z", "observedGeneration": 1}]}
+    })
+}
+
+fn fixture_all(
+    scenario: Vec<Exchange>,
+    apps: &[Value],
+    replications: &[Value],
+    bridges: &[Value],
+) -> Fixture {
+    let (client, server) = serve(scenario);
+    let fake = Arc::new(Fake::default());
+    let parse = |v: &[Value]| -> Vec<Value> { v.to_vec() };
+    let stores = Stores::fixed_all(
+        parse(apps)
+            .into_iter()
+            .map(|a| serde_json::from_value::<BigPeerApp>(a).unwrap())
+            .collect(),
+        vec![],
+        parse(replications)
+            .into_iter()
+            .map(|r| serde_json::from_value::<BigPeerReplication>(r).unwrap())
+            .collect(),
+        parse(bridges)
+            .into_iter()
+            .map(|b| serde_json::from_value::<BigPeerDataBridge>(b).unwrap())
+            .collect(),
+    );
+    let api = Api::new(client, stores, Some(fake.clone()));
+    Fixture { api, fake, server }
+}
+
+fn bp_exists() -> Exchange {
+    get_metadata(BP).answer(
+        json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                                   "metadata": {"name": "prod", "namespace": NS}}),
+    )
+}
+
+fn error_name(got: &Got) -> &str {
+    got.body["error"]
+        .as_str()
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn create_replication_from_dittos_schema_example_and_refusals() {
+    let body = json!({"name": "eu", "connections": ["big-peer-2.ditto.svc.cluster.local:4040"],
+                      "queriesByCollection": {"cars": ["true"]}});
+    let f = fixture_all(
+        vec![
+            bp_exists(),
+            post(REPLICATIONS)
+                .query(&FM)
+                .body(|b| {
+                    assert_eq!(b["metadata"]["name"], "eu");
+                    assert_eq!(b["metadata"]["labels"]["smbp.io/app"], "my-app");
+                    assert_eq!(b["metadata"]["labels"]["smbp.io/big-peer"], "prod");
+                    assert_eq!(
+                        b["spec"],
+                        json!({"appRef": {"name": "my-app"},
+                               "connections": ["big-peer-2.ditto.svc.cluster.local:4040"],
+                               "queriesByCollection": {"cars": ["true"]}})
+                    );
+                })
+                .echo(),
+            get_metadata("/apis/smbp.io/v1alpha1/namespaces/team/bigpeers/gone").not_found(),
+            bp_exists(),
+            get(&format!("{APPS}/nope")).not_found(),
+            bp_exists(),
+            post(REPLICATIONS)
+                .query(&FM)
+                .fail(409, "AlreadyExists", "exists"),
+            bp_exists(),
+        ],
+        &[app("my-app", "prod", "1")],
+        &[],
+        &[],
+    );
+    let p = format!("{P}/my-app/bigPeerReplication");
+    let (ditto, _) = docs();
+    ditto.validate_request("POST", &p, &body).unwrap();
+    let got = call(&f.api, "POST", &p, Some("admin"), Some(body.clone())).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body, body);
+    let gone = call(
+        &f.api,
+        "POST",
+        "/namespace/team/bigPeer/gone/app/my-app/bigPeerReplication",
+        Some("admin"),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!((gone.status, error_name(&gone)), (404, "BigPeerNotFound"));
+    let no_app = call(
+        &f.api,
+        "POST",
+        &format!("{P}/nope/bigPeerReplication"),
+        Some("admin"),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!((no_app.status, error_name(&no_app)), (404, "AppNotFound"));
+    let taken = call(&f.api, "POST", &p, Some("admin"), Some(body.clone())).await;
+    assert_eq!(
+        (taken.status, error_name(&taken)),
+        (400, "BigPeerReplicationNameNotUnique")
+    );
+    let bad = call(
+        &f.api,
+        "POST",
+        &p,
+        Some("admin"),
+        Some(json!({"name": "x", "connections": ["not an address"]})),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("connections[0]"),
+        "{}",
+        bad.body
+    );
+    f.done().await;
+}
+
+#[tokio::test]
+async fn replications_get_list_update_and_delete() {
+    let f = fixture_all(
+        vec![
+            // PUT: Ditto's fields replaced, trustedCas kept (not in the patch).
+            merge_patch(&format!("{REPLICATIONS}/eu"))
+                .query(&FM)
+                .body_eq(json!({"metadata": {"resourceVersion": "4"},
+                                "spec": {"connections": ["b:4040"], "queriesByCollection": null}}))
+                .fail(409, "Conflict", "the object has been modified"),
+            get(&format!("{REPLICATIONS}/eu")).answer(replication("eu", "my-app", "5")),
+            merge_patch(&format!("{REPLICATIONS}/eu"))
+                .query(&FM)
+                .body_eq(json!({"metadata": {"resourceVersion": "5"},
+                                "spec": {"connections": ["b:4040"], "queriesByCollection": null}}))
+                .answer({
+                    let mut r = replication("eu", "my-app", "6");
+                    r["spec"]["connections"] = json!(["b:4040"]);
+                    r["spec"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("queriesByCollection");
+                    r
+                }),
+            // PATCH: only the queries.
+            merge_patch(&format!("{REPLICATIONS}/eu"))
+                .query(&FM)
+                .body_eq(json!({"metadata": {"resourceVersion": "4"},
+                                "spec": {"queriesByCollection": {"trucks": ["true"]}}}))
+                .answer(replication("eu", "my-app", "7")),
+            delete(&format!("{REPLICATIONS}/eu")).deleted(),
+            get(&format!("{REPLICATIONS}/missing")).not_found(),
+        ],
+        &[app("my-app", "prod", "1"), app("other", "other", "1")],
+        &[
+            replication("eu", "my-app", "4"),
+            replication("us", "my-app", "4"),
+            replication("theirs", "other", "4"),
+        ],
+        &[],
+    );
+    let p = format!("{P}/my-app/bigPeerReplication");
+    let list = call(&f.api, "GET", &format!("{p}?size=1"), Some("reader"), None).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(
+        list.body["meta"],
+        json!({"page": 1, "size": 1, "totalPages": 2})
+    );
+    assert_eq!(list.body["data"][0]["name"], "eu");
+    let one = call(&f.api, "GET", &format!("{p}/eu"), Some("reader"), None).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(
+        one.body["status"]["endpoint"]["inCluster"],
+        "eu-replication.team.svc:4040"
+    );
+    assert_eq!(
+        one.body["trustedCas"],
+        json!([{"configMapRef": {"name": "peer-ca", "key": "ca.crt"}}])
+    );
+    let wrong = call(&f.api, "GET", &format!("{p}/theirs"), Some("reader"), None).await;
+    assert_eq!((wrong.status, error_name(&wrong)), (400, "AppNameMismatch"));
+    let put = call(
+        &f.api,
+        "PUT",
+        &format!("{p}/eu"),
+        Some("admin"),
+        Some(json!({"connections": ["b:4040"]})),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.body["connections"], json!(["b:4040"]));
+    assert_eq!(put.body["queriesByCollection"], json!({}));
+    assert_eq!(
+        put.body["trustedCas"][0]["configMapRef"]["name"], "peer-ca",
+        "kept"
+    );
+    let patch = call(
+        &f.api,
+        "PATCH",
+        &format!("{p}/eu"),
+        Some("admin"),
+        Some(json!({"queriesByCollection": {"cars": ["true"], "trucks": ["true"]}})),
+    )
+    .await;
+    assert_eq!(patch.status, 200, "{}", patch.body);
+    let deleted = call(&f.api, "DELETE", &format!("{p}/eu"), Some("admin"), None).await;
+    assert_eq!((deleted.status, &deleted.body), (200, &Value::Null));
+    let missing = call(
+        &f.api,
+        "DELETE",
+        &format!("{p}/missing"),
+        Some("admin"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (missing.status, error_name(&missing)),
+        (404, "BigPeerReplicationNotFound")
+    );
+    let wrong_bp = call(
+        &f.api,
+        "GET",
+        &format!("{P}/other/bigPeerReplication"),
+        Some("reader"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (wrong_bp.status, error_name(&wrong_bp)),
+        (400, "BigPeerNameMismatch")
+    );
+    f.done().await;
+}
+
+#[tokio::test]
+async fn data_bridges_create_201_get_list_and_delete_204() {
+    let body = json!({"name": "orders", "displayName": "test data bridge",
+        "description": "Stream of completed production orders",
+        "bridge": {"kafka": {"source": [{"collection": "orders", "query": "status = 'completed' AND type = 'order'"}],
+                             "streamType": "untyped", "topicPartitions": 10}}});
+    let mongo = json!({"name": "mongo", "bridge": {"mongoConnector": {
+        "connectionSecret": {"kubernetesSecret": {"name": "mongo-uri", "connectionString": "uri"}},
+        "database": "shop",
+        "collections": {"orders": {"fields": ["_id"], "initialSync": true, "mode": "ejson",
+                                   "dittoTypes": {"settableCounters": ["stock.count"]}}}}}});
+    let f = fixture_all(
+        vec![
+            bp_exists(),
+            post(BRIDGES)
+                .query(&FM)
+                .body(|b| {
+                    assert_eq!(b["spec"]["appRef"]["name"], "my-app");
+                    assert_eq!(b["spec"]["kafka"]["topicPartitions"], 10);
+                })
+                .echo(),
+            bp_exists(),
+            post(BRIDGES)
+                .query(&FM)
+                .body(|b| {
+                    assert_eq!(
+                        b["spec"]["mongodb"]["connectionStringSecretRef"],
+                        json!({"name": "mongo-uri", "key": "uri"})
+                    );
+                    assert_eq!(
+                        b["spec"]["mongodb"]["collections"]["orders"]["settableCounters"],
+                        json!(["stock.count"])
+                    );
+                })
+                .echo(),
+            bp_exists(),
+            bp_exists(),
+            delete(&format!("{BRIDGES}/cdc")).deleted(),
+            get(&format!("{BRIDGES}/nope")).not_found(),
+        ],
+        &[app("my-app", "prod", "1")],
+        &[],
+        &[bridge("cdc", "my-app"), bridge("theirs", "other")],
+    );
+    let p = format!("{P}/my-app/dataBridge");
+    let (ditto, _) = docs();
+    ditto.validate_request("POST", &p, &body).unwrap();
+    ditto.validate_request("POST", &p, &mongo).unwrap();
+    let got = call(&f.api, "POST", &p, Some("admin"), Some(body.clone())).await;
+    assert_eq!(got.status, 201, "{}", got.body);
+    assert_eq!(got.body["bridge"]["kafka"]["topicPartitions"], 10);
+    let got = call(&f.api, "POST", &p, Some("admin"), Some(mongo.clone())).await;
+    assert_eq!(got.status, 201, "{}", got.body);
+    assert_eq!(
+        got.body["bridge"],
+        json!({"mongoConnector": {
+        "connectionSecret": {"kubernetesSecret": {"name": "mongo-uri", "connectionString": "uri"}},
+        "database": "shop", "stallAfter": "5m",
+        "collections": {"orders": {"fields": ["_id"], "initialSync": true, "mode": "ejson", "dqlStrictMode": false,
+                                   "dittoTypes": {"settableCounters": ["stock.count"]}}}}})
+    );
+    let aws = json!({"name": "aws", "bridge": {"mongoConnector": {
+        "connectionSecret": {"awsSecretsManager": {"secretId": "a/b", "roleArn": "arn:aws:iam::1:role/x", "region": "eu-west-1"}},
+        "database": "shop", "collections": {"orders": {"fields": ["_id"], "initialSync": false, "mode": "native"}}}}});
+    let refused = call(&f.api, "POST", &p, Some("admin"), Some(aws)).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("awsSecretsManager is not supported"),
+        "{}",
+        refused.body
+    );
+    let webhook = call(
+        &f.api,
+        "POST",
+        &p,
+        Some("admin"),
+        Some(json!({"name": "w", "bridge": {"webhook": {}}})),
+    )
+    .await;
+    assert_eq!(
+        (webhook.status, error_name(&webhook)),
+        (400, "WebhookNotSupported")
+    );
+    let list = call(&f.api, "GET", &p, Some("reader"), None).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(
+        list.body["meta"],
+        json!({"page": 1, "size": 1, "totalPages": 1})
+    );
+    let one = call(&f.api, "GET", &format!("{p}/cdc"), Some("reader"), None).await;
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(
+        one.body["status"]["kafka"],
+        json!({
+        "topic": "prod-team-cdc-cdc", "consumerGroupPrefix": "prod-team-cdc-cdc",
+        "endpoint": "events-kafka-bootstrap.kafka.svc:9093",
+        "certificateSecretRef": {
+            "cluster": {"name": "events-cluster-ca-cert", "certificate": "ca.p12", "password": "ca.password"},
+            "user": {"name": "cdc-consumer", "certificate": "user.p12", "password": "user.password"}}})
+    );
+    let wrong = call(&f.api, "GET", &format!("{p}/theirs"), Some("reader"), None).await;
+    assert_eq!((wrong.status, error_name(&wrong)), (400, "AppNameMismatch"));
+    let deleted = call(&f.api, "DELETE", &format!("{p}/cdc"), Some("admin"), None).await;
+    assert_eq!(deleted.status, 204);
+    let missing = call(&f.api, "GET", &format!("{p}/nope"), Some("reader"), None).await;
+    assert_eq!(
+        (missing.status, error_name(&missing)),
+        (404, "DataBridgeNotFound")
+    );
     f.done().await;
 }

@@ -1,6 +1,6 @@
 //! The operator's `/openapi.json` against Ditto's published document: the same operations,
 //! Ditto's examples valid in both, every component schema compiling, and bodies made from any
-//! app or key (property tests) valid in both.
+//! app, key, replication or data bridge (property tests) valid in both.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -16,14 +16,11 @@ fn docs() -> &'static (Doc, Doc) {
     DOCS.get_or_init(|| (Doc::ditto(), Doc::new(openapi::document())))
 }
 
-/// Ditto's operations of issue #14 (replication and data bridges are #15's).
+/// Ditto's operations.
 fn ditto_operations() -> Vec<(String, String, String)> {
     let (ditto, _) = docs();
     let mut out = vec![];
     for (template, item) in ditto.doc["paths"].as_object().unwrap() {
-        if template.contains("bigPeerReplication") || template.contains("dataBridge") {
-            continue;
-        }
         for (method, op) in item.as_object().unwrap() {
             out.push((
                 method.to_uppercase(),
@@ -36,24 +33,42 @@ fn ditto_operations() -> Vec<(String, String, String)> {
 }
 
 #[test]
-fn every_ditto_operation_of_issue_14_is_served_with_its_operation_id() {
+fn every_ditto_operation_is_served_with_its_operation_id_and_success_status() {
+    let (ditto, our_doc) = docs();
     let ops = ditto_operations();
-    assert_eq!(ops.len(), 12, "{ops:?}");
+    assert_eq!(ops.len(), 21, "{ops:?}");
     for (method, template, id) in ops {
         let ours = OPERATIONS
             .iter()
             .find(|o| o.method == method && o.template == template)
             .unwrap_or_else(|| panic!("{method} {template} is not served"));
-        // Ditto names PUT and PATCH both updateApp; operationIds must be unique.
-        let expected = if method == "PATCH" {
-            "patchApp"
-        } else {
-            id.as_str()
+        // Ditto names PUT and PATCH both updateApp (updateReplication); operationIds must be
+        // unique.
+        let expected = match (method.as_str(), id.as_str()) {
+            ("PATCH", "updateApp") => "patchApp",
+            ("PATCH", "updateReplication") => "patchReplication",
+            _ => id.as_str(),
         };
         assert_eq!(ours.operation_id, expected, "{method} {template}");
+        // The success status is Ditto's, and our document says so too.
+        let success = ours.op.success_status().to_string();
+        let theirs = ditto.operation(&method, &template).unwrap();
+        assert!(
+            theirs["responses"].get(&success).is_some(),
+            "{method} {template}: Ditto's document has no {success}"
+        );
+        let mine = ours_doc_op(our_doc, &method, &template);
+        assert!(
+            mine["responses"].get(&success).is_some(),
+            "{method} {template}"
+        );
     }
-    // Ours: those, and DELETE of a provider.
-    assert_eq!(OPERATIONS.len(), 13);
+    // Ours: those, DELETE of a provider and the list of replications.
+    assert_eq!(OPERATIONS.len(), 23);
+}
+
+fn ours_doc_op<'a>(ours: &'a Doc, method: &str, template: &str) -> &'a Value {
+    ours.operation(method, template).unwrap()
 }
 
 #[test]
@@ -61,30 +76,20 @@ fn every_schema_of_both_documents_compiles_and_dittos_examples_validate_in_both(
     let (ditto, ours) = docs();
     for d in [ditto, ours] {
         for name in d.doc["components"]["schemas"].as_object().unwrap().keys() {
-            if [
-                "DataBridge",
-                "ListResponse_DataBridge",
-                "BigPeerReplication",
-            ]
-            .contains(&name.as_str())
-            {
-                continue; // #15's, with references the fixture leaves dangling
-            }
             d.validate_schema(name, &json!(null)).ok();
         }
     }
     let examples = ditto.response_examples();
-    let ours_checked: Vec<_> = examples
-        .iter()
-        .filter(|e| !e.1.contains("bigPeerReplication") && !e.1.contains("dataBridge"))
-        .collect();
+    let ours_checked: Vec<_> = examples.iter().collect();
     assert!(ours_checked.len() >= 4, "{examples:?}");
     for (method, template, code, name, value) in ours_checked {
         let path = template
             .replace("{namespace}", "ns")
             .replace("{big_peer_name}", "bp")
             .replace("{app_name}", "app")
-            .replace("{api_key_name}", "key");
+            .replace("{api_key_name}", "key")
+            .replace("{replication_name}", "repl")
+            .replace("{data_bridge_name}", "bridge");
         let status: u16 = code.parse().unwrap();
         ditto
             .validate_response(method, &path, status, value)
@@ -108,6 +113,15 @@ fn the_documents_differ_where_this_api_is_stricter() {
     let keys = format!("{p}/app/apiKey");
     assert!(ditto.validate_request("POST", &keys, &long).is_ok());
     assert!(ours.validate_request("POST", &keys, &long).is_err());
+    // A bridge of no kind, or of two, is in neither document.
+    let bridges = format!("{p}/app/dataBridge");
+    let mongo = json!({"connectionSecret": {"kubernetesSecret": {"name": "s"}}, "database": "d",
+                       "collections": {"c": {"fields": ["_id"], "initialSync": false, "mode": "native"}}});
+    for bad in [json!({}), json!({"kafka": {}, "mongoConnector": mongo})] {
+        let b = json!({"name": "b", "bridge": bad});
+        assert!(ditto.validate_request("POST", &bridges, &b).is_err(), "{b}");
+        assert!(ours.validate_request("POST", &bridges, &b).is_err(), "{b}");
+    }
     // Ours declares authentication, Ditto's does not.
     assert!(ditto.doc["components"].get("securitySchemes").is_none());
     assert_eq!(ours.doc["security"], json!([{"bearer": []}]));
@@ -198,5 +212,169 @@ proptest! {
         ditto.validate_response("GET", "/namespace/ns/bigPeer/bp/app/app/apiKey", 200, &list).map_err(TestCaseError::fail)?;
         ditto.validate_request("POST", "/namespace/ns/bigPeer/bp/app/app/apiKey", &body).map_err(TestCaseError::fail)?;
         ours.validate_request("POST", "/namespace/ns/bigPeer/bp/app/app/apiKey", &body).map_err(TestCaseError::fail)?;
+    }
+}
+
+fn replication_body() -> impl Strategy<Value = Value> {
+    (
+        "[a-z][a-z0-9-]{0,30}[a-z0-9]",
+        proptest::collection::btree_set(
+            (
+                "[a-z][a-z0-9-]{0,8}[a-z0-9](\\.[a-z]{1,5}){0,3}",
+                1u32..65536,
+            )
+                .prop_map(|(h, p)| format!("{h}:{p}")),
+            0..4,
+        ),
+        proptest::collection::btree_map(
+            "[a-z_][a-z0-9_]{0,8}",
+            proptest::collection::vec("[a-z =']{1,12}", 0..3),
+            0..3,
+        ),
+        any::<bool>(),
+    )
+        .prop_map(|(name, c, q, trust)| {
+            let mut v = json!({"name": name, "connections": c, "queriesByCollection": q});
+            if trust {
+                v["trustedCas"] = json!([{"configMapRef": {"name": "peer-ca"}}]);
+                v["acceptFrom"] = json!([{"namespace": "team-b"}, {"cidr": "203.0.113.0/24"}]);
+            }
+            v
+        })
+}
+
+fn bridge_body() -> impl Strategy<Value = Value> {
+    let kafka = (
+        proptest::collection::vec(
+            ("[a-z_][a-z0-9_]{0,8}", "[a-z =']{1,12}")
+                .prop_map(|(c, q)| json!({"collection": c, "query": q})),
+            0..3,
+        ),
+        "heartbeat|typed|untyped",
+        proptest::option::of(1i32..=1000),
+    )
+        .prop_map(|(source, stream, partitions)| {
+            let mut k = json!({"source": source, "streamType": stream});
+            if let Some(p) = partitions {
+                k["topicPartitions"] = json!(p);
+            }
+            json!({"kafka": k})
+        });
+    let mongo = (
+        "[a-z]([a-z0-9-]{0,10}[a-z0-9])?",
+        proptest::option::of("[A-Za-z0-9_.-]{1,12}"),
+        "[A-Za-z0-9_-]{1,20}",
+        proptest::collection::btree_map(
+            "[A-Za-z0-9_][A-Za-z0-9_-]{0,10}",
+            (
+                proptest::collection::vec("[a-zA-Z_.]{1,10}", 1..4),
+                any::<bool>(),
+                "native|ejson",
+                proptest::collection::vec("[a-z.]{1,10}", 0..3),
+            )
+                .prop_map(|(f, s, m, c)| {
+                    let mut v = json!({"fields": f, "initialSync": s, "mode": m});
+                    if !c.is_empty() {
+                        v["dittoTypes"] = json!({"settableCounters": c});
+                    }
+                    v
+                }),
+            1..4,
+        ),
+    )
+        .prop_map(|(secret, key, db, collections)| {
+            let mut s = json!({"name": secret});
+            if let Some(k) = key {
+                s["connectionString"] = json!(k);
+            }
+            json!({"mongoConnector": {"connectionSecret": {"kubernetesSecret": s},
+                                      "database": db, "collections": collections}})
+        });
+    (
+        "[a-z][a-z0-9-]{0,30}[a-z0-9]",
+        proptest::option::of("[ -~]{0,30}"),
+        prop_oneof![kafka, mongo],
+    )
+        .prop_map(|(name, display, bridge)| {
+            json!({"name": name, "displayName": display, "description": "a bridge", "bridge": bridge})
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever replication is created, the request is valid in both documents and the
+    /// BigPeerReplication answered (with a status) too, alone and in a list.
+    #[test]
+    fn any_replication_answer_is_valid_in_both_documents(body in replication_body()) {
+        let (ditto, ours) = docs();
+        let p = "/namespace/ns/bigPeer/bp/app/app/bigPeerReplication";
+        ditto.validate_request("POST", p, &body).map_err(TestCaseError::fail)?;
+        ours.validate_request("POST", p, &body).map_err(TestCaseError::fail)?;
+        let parsed = serde_json::from_value(body.clone()).unwrap();
+        let mut r = convert::new_replication("ns", "bp", "app", &parsed).unwrap();
+        r.status = Some(smbp_operator::api::BigPeerReplicationStatus {
+            app_id: Some("cb692760-9786-44c3-b040-019bec5a1b77".into()),
+            endpoint: Some(smbp_operator::api::ReplicationEndpoint {
+                in_cluster: Some("x-replication.ns.svc:4040".into()),
+                external: None,
+            }),
+            ..Default::default()
+        });
+        let answer = serde_json::to_value(convert::replication_to_api(&r)).unwrap();
+        let one = format!("{p}/{}", body["name"].as_str().unwrap());
+        for (method, code) in [("POST", p), ("GET", one.as_str()), ("PUT", one.as_str()), ("PATCH", one.as_str())]
+            .map(|(m, path)| (m, path))
+        {
+            ditto.validate_response(method, code, 200, &answer).map_err(TestCaseError::fail)?;
+            ours.validate_response(method, code, 200, &answer).map_err(TestCaseError::fail)?;
+        }
+        let update = json!({"connections": body["connections"], "queriesByCollection": body["queriesByCollection"]});
+        ditto.validate_request("PUT", &one, &update).map_err(TestCaseError::fail)?;
+        ours.validate_request("PATCH", &one, &update).map_err(TestCaseError::fail)?;
+        let list = json!({"meta": {"page": 1, "size": 1, "totalPages": 1}, "data": [answer]});
+        ours.validate_response("GET", p, 200, &list).map_err(TestCaseError::fail)?;
+    }
+
+    /// Whatever data bridge is created, the request is valid in both documents and the
+    /// DataBridgeObject answered (with Ditto's status) too, alone and in a list.
+    #[test]
+    fn any_bridge_answer_is_valid_in_both_documents(body in bridge_body(), ready in any::<bool>()) {
+        let (ditto, ours) = docs();
+        let p = "/namespace/ns/bigPeer/bp/app/app/dataBridge";
+        ditto.validate_request("POST", p, &body).map_err(TestCaseError::fail)?;
+        ours.validate_request("POST", p, &body).map_err(TestCaseError::fail)?;
+        let parsed = serde_json::from_value(body.clone()).unwrap();
+        let mut b = convert::new_bridge("ns", "bp", "app", &parsed).unwrap();
+        let kafka = b.spec.kafka.is_some();
+        b.status = Some(smbp_operator::api::BigPeerDataBridgeStatus {
+            kind: Some(if kafka { "Kafka" } else { "MongoDB" }.into()),
+            kafka: (kafka && ready).then(|| smbp_operator::api::KafkaConsumerInfo {
+                topic: "bp-ns-cdc-x".into(),
+                consumer_group_prefix: "bp-ns-cdc-x".into(),
+                bootstrap_servers: Some("events-kafka-bootstrap.kafka.svc:9093".into()),
+                cluster_ca_secret_name: Some("events-cluster-ca-cert".into()),
+                user_secret_name: Some("x-consumer".into()),
+            }),
+            conditions: vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition {
+                type_: "Ready".into(),
+                status: if ready { "True" } else { "False" }.into(),
+                reason: "Streaming".into(),
+                message: "".into(),
+                last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap()),
+                observed_generation: Some(1),
+            }],
+            ..Default::default()
+        });
+        let answer = serde_json::to_value(convert::bridge_to_api(&b)).unwrap();
+        ditto.validate_response("POST", p, 201, &answer).map_err(TestCaseError::fail)?;
+        ours.validate_response("POST", p, 201, &answer).map_err(TestCaseError::fail)?;
+        let one = format!("{p}/{}", body["name"].as_str().unwrap());
+        ditto.validate_response("GET", &one, 200, &answer).map_err(TestCaseError::fail)?;
+        ours.validate_response("GET", &one, 200, &answer).map_err(TestCaseError::fail)?;
+        let list = json!({"meta": {"page": 1, "size": 1, "totalPages": 1}, "data": [answer]});
+        ditto.validate_response("GET", p, 200, &list).map_err(TestCaseError::fail)?;
+        ours.validate_response("GET", p, 200, &list).map_err(TestCaseError::fail)?;
     }
 }
