@@ -215,16 +215,27 @@ reasons! {
     /// Admission: a BigPeerApiKey's `spec.expiresAt` is not in the future when the key is
     /// created or the time changed.
     ExpiresAtInPast,
+    /// Admission: a BigPeerReplication's `spec.connections` holds its own endpoint.
+    ReplicationConnectsToItself,
+    /// Admission: a Kafka BigPeerDataBridge lacks `kafka.external` while its BigPeer's
+    /// transaction log is an external Kafka.
+    KafkaExternalRequired,
+    /// Admission: a Kafka BigPeerDataBridge sets `kafka.external` while its BigPeer's
+    /// transaction log is managed by Strimzi.
+    KafkaExternalNotAllowed,
 }
 
 impl Reason {
     /// Why the admission webhook refuses a field (the `refusal` label of its refusals metric).
-    pub const ADMISSION_REFUSALS: [Reason; 5] = [
+    pub const ADMISSION_REFUSALS: [Reason; 8] = [
         Reason::ObjectRefused,
         Reason::HostnameInUse,
         Reason::TopicInUse,
         Reason::AppIdInUse,
         Reason::ExpiresAtInPast,
+        Reason::ReplicationConnectsToItself,
+        Reason::KafkaExternalRequired,
+        Reason::KafkaExternalNotAllowed,
     ];
 }
 

@@ -18,12 +18,21 @@ pub const APP_SAMPLE_YAML: &str =
 pub const API_KEY_SAMPLE_YAML: &str =
     include_str!("../../config/samples/smbp_v1alpha1_bigpeerapikey.yaml");
 
-/// The sample of `kind` (`BigPeer`, `BigPeerApp` or `BigPeerApiKey`), as written.
+/// The sample BigPeerReplication of config/samples (of the sample app), as written.
+pub const REPLICATION_SAMPLE_YAML: &str =
+    include_str!("../../config/samples/smbp_v1alpha1_bigpeerreplication.yaml");
+/// The sample BigPeerDataBridge of config/samples (of the sample app), as written.
+pub const DATA_BRIDGE_SAMPLE_YAML: &str =
+    include_str!("../../config/samples/smbp_v1alpha1_bigpeerdatabridge.yaml");
+
+/// The sample of `kind` (one of [`crate::api::KINDS`]), as written.
 pub fn sample_yaml(kind: &str) -> &'static str {
     match kind {
         "BigPeer" => SAMPLE_YAML,
         "BigPeerApp" => APP_SAMPLE_YAML,
         "BigPeerApiKey" => API_KEY_SAMPLE_YAML,
+        "BigPeerReplication" => REPLICATION_SAMPLE_YAML,
+        "BigPeerDataBridge" => DATA_BRIDGE_SAMPLE_YAML,
         other => panic!("no sample of kind {other}"),
     }
 }

@@ -5,7 +5,7 @@
 //! they come from. It also checks what no schema can: one host name per cluster, one
 //! transaction-log topic per Kafka cluster.
 //!
-//! [`fields`], [`decide`] and [`certificate`] are pure; [`review`] (dry runs, reads), [`serve`]
+//! [`fields`], [`decide`], [`apps`], [`links`] and [`certificate`] are pure; [`review`] (dry runs, reads), [`serve`]
 //! (HTTPS), [`local`] (a local run's registration) and [`keeper`] (the certificate the operator
 //! keeps itself, for the kustomize install) do the I/O.
 
@@ -14,6 +14,7 @@ pub mod certificate;
 pub mod decide;
 pub mod fields;
 pub mod keeper;
+pub mod links;
 pub mod local;
 pub mod review;
 pub mod serve;

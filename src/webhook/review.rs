@@ -4,7 +4,11 @@
 //! A BigPeerApp: read its BigPeer (a warning when missing) and, when it sets an app ID, the apps
 //! of its namespace. A BigPeerApiKey: check its expiry against the clock and read its app (a
 //! warning when missing). Each review makes at most two reads for an app or a key, in parallel;
-//! an update that leaves the spec as it was makes none.
+//! an update that leaves the spec as it was makes none. A BigPeerReplication or
+//! BigPeerDataBridge: its app and the app's BigPeer (warnings when missing; a bridge's
+//! `kafka.external` checked against the BigPeer's transaction log), the Secrets and ConfigMaps
+//! it names (warnings), with the decisions of [`super::links`]. All four share one preamble
+//! ([`begin`]).
 
 use std::time::Instant;
 
@@ -17,9 +21,14 @@ use kube::{Client, ResourceExt};
 use serde::de::DeserializeOwned;
 use tracing::{debug, warn};
 
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+
 use super::apps;
 use super::decide::{self, Cause};
-use crate::api::{BigPeer, BigPeerApiKey, BigPeerApp, Component};
+use super::links::{self, Found};
+use crate::api::{
+    BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication, Component,
+};
 use crate::build::{self, DesiredObject, names};
 use crate::controller::integrations::IntegrationCache;
 use crate::facts::MANAGER;
@@ -70,6 +79,8 @@ impl Webhook {
         let verdict = match kind.as_str() {
             "BigPeerApp" => self.app(&req).await,
             "BigPeerApiKey" => self.api_key(&req).await,
+            "BigPeerReplication" => self.replication(&req).await,
+            "BigPeerDataBridge" => self.data_bridge(&req).await,
             _ => self.bigpeer(&req).await,
         };
         let verdict = match verdict {
@@ -148,21 +159,14 @@ impl Webhook {
     /// A BigPeerApp's review: its app ID unique among the apps of its BigPeer (when it sets
     /// one), and a warning when it is created for a BigPeer that does not exist.
     async fn app(&self, req: &AdmissionRequest<DynamicObject>) -> Result<Option<Verdict>, String> {
-        let (Some(mut new), old) = (
-            parse::<BigPeerApp>(&req.object)?,
-            parse::<BigPeerApp>(&req.old_object)?,
-        ) else {
-            return Ok(None);
-        };
-        let mut verdict = Verdict::new(new.name_any());
-        if unchanged(old.as_ref().map(|o| &o.spec), &new.spec, &new.metadata) {
-            return Ok(Some(verdict));
-        }
-        if new.metadata.namespace.is_none() {
-            new.metadata.namespace = req.namespace.clone();
-        }
-        let Some(ns) = new.namespace() else {
-            return Ok(Some(verdict));
+        let Under {
+            new,
+            old,
+            ns,
+            mut verdict,
+        } = match begin::<BigPeerApp>(req)? {
+            Ok(u) => u,
+            Err(done) => return Ok(done),
         };
         let read_bigpeer = async {
             if old.is_some() {
@@ -202,31 +206,182 @@ impl Webhook {
         &self,
         req: &AdmissionRequest<DynamicObject>,
     ) -> Result<Option<Verdict>, String> {
-        let (Some(mut new), old) = (
-            parse::<BigPeerApiKey>(&req.object)?,
-            parse::<BigPeerApiKey>(&req.old_object)?,
-        ) else {
-            return Ok(None);
+        let Under {
+            new,
+            old,
+            ns,
+            mut verdict,
+        } = match begin::<BigPeerApiKey>(req)? {
+            Ok(u) => u,
+            Err(done) => return Ok(done),
         };
-        let mut verdict = Verdict::new(new.name_any());
-        if unchanged(old.as_ref().map(|o| &o.spec), &new.spec, &new.metadata) {
-            return Ok(Some(verdict));
-        }
-        if new.metadata.namespace.is_none() {
-            new.metadata.namespace = req.namespace.clone();
-        }
         verdict.causes.extend(apps::expires_at_passed(
             &new,
             old.as_ref(),
             Timestamp::now(),
         ));
         if old.is_none()
-            && let Some(ns) = new.namespace()
             && self.exists::<BigPeerApp>(&ns, &new.spec.app_ref.name).await == Some(false)
         {
             verdict.warnings.push(apps::missing_app(&new));
         }
         Ok(Some(verdict))
+    }
+
+    /// A BigPeerReplication's review: never its own endpoint in `connections` (refused);
+    /// warnings for a missing app or BigPeer (created only) and trusted CA sources.
+    async fn replication(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+    ) -> Result<Option<Verdict>, String> {
+        let Under {
+            new,
+            old,
+            ns,
+            mut verdict,
+        } = match begin::<BigPeerReplication>(req)? {
+            Ok(u) => u,
+            Err(done) => return Ok(done),
+        };
+        verdict
+            .causes
+            .extend(links::connects_to_itself(&new, old.as_ref()));
+        let read_links = async {
+            if old.is_some() {
+                return (vec![], None);
+            }
+            self.app_and_big_peer("replication", &ns, &new.spec.app_ref.name)
+                .await
+        };
+        let read_cas = async {
+            if old
+                .as_ref()
+                .is_some_and(|o| o.spec.trusted_cas == new.spec.trusted_cas)
+            {
+                return vec![];
+            }
+            let reads = new.spec.trusted_cas.iter().map(|ca| async {
+                match (&ca.secret_ref, &ca.config_map_ref) {
+                    (Some(s), _) => self.found::<Secret>(&ns, &s.name, &s.key).await,
+                    (None, Some(c)) => self.found::<ConfigMap>(&ns, &c.name, &c.key).await,
+                    (None, None) => None,
+                }
+            });
+            join_all(reads).await
+        };
+        let ((warnings, _), found) = futures::join!(read_links, read_cas);
+        verdict.warnings.extend(warnings);
+        verdict
+            .warnings
+            .extend(links::trusted_ca_warnings(&new, old.as_ref(), &found));
+        Ok(Some(verdict))
+    }
+
+    /// A BigPeerDataBridge's review: `kafka.external` as its BigPeer's transaction log needs
+    /// (refused, when the BigPeer exists); warnings for a missing app or BigPeer (created
+    /// only) and MongoDB connection Secret.
+    async fn data_bridge(
+        &self,
+        req: &AdmissionRequest<DynamicObject>,
+    ) -> Result<Option<Verdict>, String> {
+        let Under {
+            new,
+            old,
+            ns,
+            mut verdict,
+        } = match begin::<BigPeerDataBridge>(req)? {
+            Ok(u) => u,
+            Err(done) => return Ok(done),
+        };
+        let kafka_changed =
+            new.spec.kafka.is_some() && old.as_ref().is_none_or(|o| o.spec.kafka != new.spec.kafka);
+        let read_links = async {
+            if old.is_some() && !kafka_changed {
+                return (vec![], None);
+            }
+            self.app_and_big_peer("data bridge", &ns, &new.spec.app_ref.name)
+                .await
+        };
+        let read_secret = async {
+            let r = &new.spec.mongodb.as_ref()?.connection_string_secret_ref;
+            self.found::<Secret>(&ns, &r.name, &r.key).await
+        };
+        let ((warnings, big_peer), found) = futures::join!(read_links, read_secret);
+        if old.is_none() {
+            verdict.warnings.extend(warnings);
+        }
+        match &big_peer {
+            Some(Ok(bp)) => verdict
+                .causes
+                .extend(links::kafka_external(&new, old.as_ref(), bp)),
+            Some(Err(name)) if kafka_changed => verdict
+                .warnings
+                .extend(links::kafka_external_unchecked(&new, name)),
+            _ => {}
+        }
+        verdict
+            .warnings
+            .extend(links::connection_secret_warning(&new, old.as_ref(), found));
+        Ok(Some(verdict))
+    }
+
+    /// The app `app` of `ns` and its BigPeer: the warnings for what is missing, and the
+    /// BigPeer (`Ok`), or the name of a BigPeer that does not exist (`Err`); `None` when the
+    /// app is missing or either cannot be read (then nothing more is said).
+    async fn app_and_big_peer(
+        &self,
+        kind: &str,
+        ns: &str,
+        app: &str,
+    ) -> (Vec<String>, Option<Result<BigPeer, String>>) {
+        let found = match Api::<BigPeerApp>::namespaced(self.client.clone(), ns)
+            .get_opt(app)
+            .await
+        {
+            Ok(Some(a)) => a,
+            Ok(None) => return (vec![links::missing_app(kind, app, ns)], None),
+            Err(e) => {
+                warn!(error = %e, namespace = ns, app, "admission: reading the app referred to; not checked");
+                return (vec![], None);
+            }
+        };
+        let bp = &found.spec.big_peer_ref.name;
+        match Api::<BigPeer>::namespaced(self.client.clone(), ns)
+            .get_opt(bp)
+            .await
+        {
+            Ok(Some(b)) => (vec![], Some(Ok(b))),
+            Ok(None) => (
+                vec![links::missing_big_peer(kind, app, bp, ns)],
+                Some(Err(bp.clone())),
+            ),
+            Err(e) => {
+                warn!(error = %e, namespace = ns, big_peer = %bp, "admission: reading the BigPeer referred to; not checked");
+                (vec![], None)
+            }
+        }
+    }
+
+    /// What is found of key `key` of the Secret or ConfigMap `ns/name`; `None` when it cannot
+    /// be read (nothing is said then). Values are never kept or logged.
+    async fn found<K>(&self, ns: &str, name: &str, key: &str) -> Option<Found>
+    where
+        K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug
+            + Keys,
+    {
+        match Api::<K>::namespaced(self.client.clone(), ns)
+            .get_opt(name)
+            .await
+        {
+            Ok(o) => Some(Found::of(o.as_ref().map(Keys::keys), key)),
+            Err(e) => {
+                warn!(error = %e, kind = %K::kind(&()), namespace = ns, name, "admission: reading the object referred to; no warning given");
+                None
+            }
+        }
     }
 
     /// Whether `ns/name` exists; `None` when it cannot be read (then nothing is said).
@@ -352,6 +507,91 @@ impl Webhook {
         }
         out
     }
+}
+
+/// The keys of a Secret or ConfigMap (never their values).
+trait Keys {
+    fn keys(&self) -> Vec<&String>;
+}
+
+impl Keys for Secret {
+    fn keys(&self) -> Vec<&String> {
+        let data = self.data.iter().flat_map(|d| d.keys());
+        data.chain(self.string_data.iter().flat_map(|d| d.keys()))
+            .collect()
+    }
+}
+
+impl Keys for ConfigMap {
+    fn keys(&self) -> Vec<&String> {
+        let data = self.data.iter().flat_map(|d| d.keys());
+        data.chain(self.binary_data.iter().flat_map(|d| d.keys()))
+            .collect()
+    }
+}
+
+/// A kind of app-level object the webhook reviews: its spec, which an update must change to
+/// be checked.
+trait Reviewed:
+    DeserializeOwned + kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+{
+    type Spec: PartialEq;
+    fn spec_of(&self) -> &Self::Spec;
+}
+
+macro_rules! reviewed {
+    ($($kind:ty => $spec:ty),* $(,)?) => {$(
+        impl Reviewed for $kind {
+            type Spec = $spec;
+            fn spec_of(&self) -> &$spec {
+                &self.spec
+            }
+        }
+    )*};
+}
+
+reviewed! {
+    BigPeerApp => crate::api::BigPeerAppSpec,
+    BigPeerApiKey => crate::api::BigPeerApiKeySpec,
+    BigPeerReplication => crate::api::BigPeerReplicationSpec,
+    BigPeerDataBridge => crate::api::BigPeerDataBridgeSpec,
+}
+
+/// An object under review: the new object (its namespace filled in from the request), the
+/// old one on an update, its namespace, and the verdict so far.
+struct Under<K> {
+    new: K,
+    old: Option<K>,
+    ns: String,
+    verdict: Verdict,
+}
+
+/// The preamble every review of an app, key, replication or data bridge shares: the objects
+/// parsed; `Err(answer)` when there is nothing to check (no object: admitted; an update that
+/// leaves the spec as it was, or of an object being deleted, or one without a namespace:
+/// admitted unchecked).
+fn begin<K: Reviewed>(
+    req: &AdmissionRequest<DynamicObject>,
+) -> Result<Result<Under<K>, Option<Verdict>>, String> {
+    let (Some(mut new), old) = (parse::<K>(&req.object)?, parse::<K>(&req.old_object)?) else {
+        return Ok(Err(None));
+    };
+    let verdict = Verdict::new(new.name_any());
+    if unchanged(old.as_ref().map(K::spec_of), new.spec_of(), new.meta()) {
+        return Ok(Err(Some(verdict)));
+    }
+    if new.meta().namespace.is_none() {
+        new.meta_mut().namespace = req.namespace.clone();
+    }
+    let Some(ns) = new.namespace() else {
+        return Ok(Err(Some(verdict)));
+    };
+    Ok(Ok(Under {
+        new,
+        old,
+        ns,
+        verdict,
+    }))
 }
 
 /// What a review found: the object's name, its refusals and its warnings.
