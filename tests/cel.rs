@@ -14,7 +14,7 @@ use kube::CustomResourceExt;
 use kube::core::cel::{ErrorKind, Validator};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use smbp_operator::api::{BigPeer, BigPeerApiKey, BigPeerApp};
+use smbp_operator::api::{BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication};
 use smbp_operator::testing::{SAMPLE_YAML, sample_yaml};
 
 fn sample() -> Value {
@@ -83,6 +83,8 @@ fn schema(kind: &str) -> &'static Value {
             ("BigPeer", of(BigPeer::crd())),
             ("BigPeerApp", of(BigPeerApp::crd())),
             ("BigPeerApiKey", of(BigPeerApiKey::crd())),
+            ("BigPeerReplication", of(BigPeerReplication::crd())),
+            ("BigPeerDataBridge", of(BigPeerDataBridge::crd())),
         ]
         .into()
     });
@@ -129,7 +131,13 @@ fn samples_are_valid() {
     }
 }
 
-const KINDS: [&str; 3] = ["BigPeer", "BigPeerApp", "BigPeerApiKey"];
+const KINDS: [&str; 5] = [
+    "BigPeer",
+    "BigPeerApp",
+    "BigPeerApiKey",
+    "BigPeerReplication",
+    "BigPeerDataBridge",
+];
 
 /// (patches, expected message fragment)
 fn invalid_cases() -> Vec<(Vec<(&'static str, Value)>, &'static str)> {
@@ -508,6 +516,23 @@ const SERVER_ONLY: &[&str] = &[
     "api-key-collection-query-empty",
     "api-key-description-too-long",
     "api-key-rotation-every-missing",
+    // BigPeerReplication: bounds, sets and enums
+    "replication-connection-listed-twice",
+    "replication-33-connections",
+    "replication-query-empty",
+    "replication-load-balancer-traffic-policy-unknown",
+    "replication-node-port-70000",
+    "replication-gateway-no-parent",
+    // BigPeerDataBridge: bounds and enums
+    "bridge-display-name-too-long",
+    "bridge-source-query-empty",
+    "bridge-stream-type-unknown",
+    "bridge-topic-partitions-zero",
+    "bridge-topic-partitions-1001",
+    "bridge-acl-no-operation",
+    "bridge-mongodb-no-collection",
+    "bridge-mongodb-no-id-field",
+    "bridge-mongodb-mode-unknown",
 ];
 
 /// Cases whose rule kube's client-side CEL interpreter cannot evaluate (`type()`); the API
@@ -605,6 +630,8 @@ fn valid_examples() -> Vec<(String, Value)> {
         root.join("config/samples/smbp_v1alpha1_bigpeer.yaml"),
         root.join("config/samples/smbp_v1alpha1_bigpeerapp.yaml"),
         root.join("config/samples/smbp_v1alpha1_bigpeerapikey.yaml"),
+        root.join("config/samples/smbp_v1alpha1_bigpeerreplication.yaml"),
+        root.join("config/samples/smbp_v1alpha1_bigpeerdatabridge.yaml"),
     ];
     let mut docs: Vec<_> = std::fs::read_dir(root.join("docs/examples/exposure"))
         .unwrap()
@@ -683,6 +710,8 @@ async fn corpus_against_api_server() {
             "BigPeer" => ApiResource::erase::<BigPeer>(&()),
             "BigPeerApp" => ApiResource::erase::<BigPeerApp>(&()),
             "BigPeerApiKey" => ApiResource::erase::<BigPeerApiKey>(&()),
+            "BigPeerReplication" => ApiResource::erase::<BigPeerReplication>(&()),
+            "BigPeerDataBridge" => ApiResource::erase::<BigPeerDataBridge>(&()),
             k => panic!("unknown kind {k}"),
         };
         Api::namespaced_with(client.clone(), ns, &ar)

@@ -54,7 +54,13 @@ pub fn load() -> Vec<(String, Case)> {
 }
 
 /// The kinds a case may be of.
-pub const KINDS: [&str; 3] = ["BigPeer", "BigPeerApp", "BigPeerApiKey"];
+pub const KINDS: [&str; 5] = [
+    "BigPeer",
+    "BigPeerApp",
+    "BigPeerApiKey",
+    "BigPeerReplication",
+    "BigPeerDataBridge",
+];
 
 impl Case {
     /// The kind of the object: `BigPeer` unless the case says otherwise.

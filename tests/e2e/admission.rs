@@ -261,6 +261,8 @@ fn examples() -> Vec<Value> {
         format!("{root}/config/samples/smbp_v1alpha1_bigpeer.yaml"),
         format!("{root}/config/samples/smbp_v1alpha1_bigpeerapp.yaml"),
         format!("{root}/config/samples/smbp_v1alpha1_bigpeerapikey.yaml"),
+        format!("{root}/config/samples/smbp_v1alpha1_bigpeerreplication.yaml"),
+        format!("{root}/config/samples/smbp_v1alpha1_bigpeerdatabridge.yaml"),
     ];
     let mut dirs = vec![std::path::PathBuf::from(format!("{root}/docs/examples"))];
     while let Some(d) = dirs.pop() {
