@@ -14,7 +14,9 @@ use kube::CustomResourceExt;
 use kube::core::cel::{ErrorKind, Validator};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use smbp_operator::api::{BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication};
+use smbp_operator::api::{
+    BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication,
+};
 use smbp_operator::testing::{SAMPLE_YAML, sample_yaml};
 
 fn sample() -> Value {

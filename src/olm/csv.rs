@@ -304,6 +304,8 @@ const BIGPEER_REF: &str = "urn:alm:descriptor:io.kubernetes:smbp.io:v1alpha1:Big
 /// A field naming a BigPeerApp of the namespace.
 const APP_REF: &str = "urn:alm:descriptor:io.kubernetes:smbp.io:v1alpha1:BigPeerApp";
 const BOOLEAN: &str = "urn:alm:descriptor:com.tectonic.ui:booleanSwitch";
+const CONFIG_MAP: &str = "urn:alm:descriptor:io.kubernetes:ConfigMap";
+const RESOURCES: &str = "urn:alm:descriptor:com.tectonic.ui:resourceRequirements";
 
 /// The spec descriptors of a permission (an anonymous provider's or a key's) under `at`.
 fn permission_descriptors(at: &str, group: &str) -> Vec<Value> {
@@ -495,6 +497,30 @@ fn replication_spec_descriptors() -> Vec<Value> {
             "How the endpoint is reached from outside the cluster; follows the BigPeer's exposure when left out.",
             &[ADVANCED],
         ),
+        descriptor(
+            "expose.loadBalancer.loadBalancerClass",
+            "Load balancer class",
+            "The load balancer implementation; the cluster's default when left out.",
+            &[TEXT, ADVANCED],
+        ),
+        descriptor(
+            "expose.nodePort.nodePort",
+            "Node port",
+            "The node port of the endpoint; chosen by Kubernetes when left out.",
+            &[NUMBER, ADVANCED],
+        ),
+        descriptor(
+            "expose.gatewayApi.hostname",
+            "TLSRoute host name",
+            "The host name peers connect to through your Gateway's TLS passthrough listener.",
+            &[TEXT, ADVANCED],
+        ),
+        descriptor(
+            "expose.route.hostname",
+            "Route host name",
+            "The host name of the OpenShift passthrough Route; the router's when left out.",
+            &[TEXT, ADVANCED],
+        ),
     ]
 }
 
@@ -522,12 +548,38 @@ fn replication_status_descriptors() -> Vec<Value> {
             "caConfigMapName",
             "CA ConfigMap",
             "The ConfigMap (key ca.crt) with this BigPeer's CA certificate, for the other side's trustedCas.",
+            &[CONFIG_MAP],
+        ),
+        descriptor(
+            "caFingerprint",
+            "CA fingerprint",
+            "sha256: and the SHA-256 of this side's CA certificate, to compare with what the other side trusts.",
+            &[TEXT],
+        ),
+        descriptor(
+            "appId",
+            "App ID",
+            "The app ID replicated; the other side's app must have it too.",
+            &[TEXT],
+        ),
+        descriptor(
+            "connections",
+            "Connections",
+            "Each connection's state as far as the operator can see: Ready, NotReady, NotFound, External or Unknown.",
+            &[TEXT],
+        ),
+        descriptor(
+            "observedGeneration",
+            "Observed generation",
+            "Generation of the spec the status describes.",
             &[TEXT],
         ),
     ]
 }
 
 fn bridge_spec_descriptors() -> Vec<Value> {
+    let kafka = &format!("{FIELD_GROUP}kafka");
+    let mongodb = &format!("{FIELD_GROUP}mongodb");
     vec![
         descriptor(
             "appRef",
@@ -552,13 +604,108 @@ fn bridge_spec_descriptors() -> Vec<Value> {
             "kafka",
             "Kafka",
             "Change data capture to a Kafka topic: sources, stream type, partitions, consumers.",
-            &[&format!("{FIELD_GROUP}kafka")],
+            &[kafka],
+        ),
+        descriptor(
+            "kafka.source",
+            "Sources",
+            "Collections and DQL queries whose changes are streamed; every change when empty.",
+            &[kafka],
+        ),
+        descriptor(
+            "kafka.streamType",
+            "Stream type",
+            "untyped (documents as JSON), typed (with CRDT types) or heartbeat (heartbeats only).",
+            &[
+                kafka,
+                "urn:alm:descriptor:com.tectonic.ui:select:untyped",
+                "urn:alm:descriptor:com.tectonic.ui:select:typed",
+                "urn:alm:descriptor:com.tectonic.ui:select:heartbeat",
+            ],
+        ),
+        descriptor(
+            "kafka.topicPartitions",
+            "Topic partitions",
+            "Partitions of the topic, 1 to 1000 (12 when left out); may grow, never shrink.",
+            &[kafka, NUMBER],
+        ),
+        descriptor(
+            "kafka.consumers.outsideCluster",
+            "Consumers outside the cluster",
+            "Report the address of the Kafka's external listener; the operator never adds one.",
+            &[kafka, BOOLEAN],
+        ),
+        descriptor(
+            "kafka.consumers.listener",
+            "Consumer listener",
+            "The Strimzi listener consumers connect to (required with consumers outside the cluster).",
+            &[kafka, TEXT],
+        ),
+        descriptor(
+            "kafka.extraAcls",
+            "Extra ACLs",
+            "More Strimzi ACL rules for the consumer's KafkaUser.",
+            &[kafka, ADVANCED],
+        ),
+        descriptor(
+            "kafka.external.topic",
+            "External topic",
+            "With an external transaction-log Kafka: the topic you created for the bridge.",
+            &[kafka, TEXT, ADVANCED],
+        ),
+        descriptor(
+            "kafka.external.userSecretRef.name",
+            "External consumer Secret",
+            "With an external Kafka: the Secret with the consumer's credentials.",
+            &[kafka, SECRET, ADVANCED],
+        ),
+        descriptor(
+            "kafka.external.clusterCaSecretRef.name",
+            "External cluster CA Secret",
+            "With an external Kafka: the Secret with the brokers' CA (ca.crt).",
+            &[kafka, SECRET, ADVANCED],
         ),
         descriptor(
             "mongodb",
             "MongoDB",
             "A connector keeping collections of a MongoDB database in sync with the app.",
-            &[&format!("{FIELD_GROUP}mongodb")],
+            &[mongodb],
+        ),
+        descriptor(
+            "mongodb.connectionStringSecretRef.name",
+            "Connection string Secret",
+            "The Secret holding the MongoDB connection string; never copied or logged.",
+            &[mongodb, SECRET],
+        ),
+        descriptor(
+            "mongodb.connectionStringSecretRef.key",
+            "Connection string key",
+            "The Secret's key holding the connection string (connectionString when left out).",
+            &[mongodb, TEXT],
+        ),
+        descriptor(
+            "mongodb.database",
+            "Database",
+            "The MongoDB database to sync with.",
+            &[mongodb, TEXT],
+        ),
+        descriptor(
+            "mongodb.collections",
+            "Collections",
+            "Per collection: the ID fields, initial sync, mode (native or ejson), settable counters, DQL strict mode.",
+            &[mongodb, ADVANCED],
+        ),
+        descriptor(
+            "mongodb.stallAfter",
+            "Stall after",
+            "How long the connector may go without progress before the bridge is Degraded (5m when left out).",
+            &[mongodb, TEXT],
+        ),
+        descriptor(
+            "mongodb.resources",
+            "Resources",
+            "CPU and memory of the connector.",
+            &[mongodb, RESOURCES],
         ),
     ]
 }
@@ -588,6 +735,43 @@ fn bridge_status_descriptors() -> Vec<Value> {
             "Consumer certificate",
             "The Secret with the consumer's client certificate.",
             &[SECRET],
+        ),
+        descriptor(
+            "kafka.clusterCaSecretName",
+            "Cluster CA",
+            "The Secret with the CA that signs the brokers' certificates.",
+            &[SECRET],
+        ),
+        descriptor(
+            "kafka.consumerGroupPrefix",
+            "Consumer group prefix",
+            "Consumer group IDs must start with it.",
+            &[TEXT],
+        ),
+        descriptor("kind", "Kind", "Kafka or MongoDB.", &[TEXT]),
+        descriptor(
+            "appId",
+            "App ID",
+            "The app ID whose changes are streamed.",
+            &[TEXT],
+        ),
+        descriptor(
+            "mongodb.deployment",
+            "Connector",
+            "The MongoDB connector's Deployment.",
+            &["urn:alm:descriptor:io.kubernetes:Deployment"],
+        ),
+        descriptor(
+            "mongodb.lastProgressTime",
+            "Last progress",
+            "When the connector last reported progress (its heartbeat).",
+            &[TEXT],
+        ),
+        descriptor(
+            "observedGeneration",
+            "Observed generation",
+            "Generation of the spec the status describes.",
+            &[TEXT],
         ),
     ]
 }

@@ -111,6 +111,14 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
             y(&super::file::value(&rbac::metrics_reader_cluster_role())),
         ),
         (
+            "config/rbac/user_roles.yaml".into(),
+            rbac::user_cluster_roles()
+                .iter()
+                .map(|r| y(&super::file::value(r)))
+                .collect::<Vec<_>>()
+                .join("---\n"),
+        ),
+        (
             "config/rbac/kustomization.yaml".into(),
             kustomization(&[
                 "service_account.yaml",
@@ -119,6 +127,7 @@ pub fn files(r: &Release) -> Vec<(String, String)> {
                 "leader_election_role.yaml",
                 "leader_election_role_binding.yaml",
                 "metrics_reader_role.yaml",
+                "user_roles.yaml",
                 "webhook_certificate_role.yaml",
                 "webhook_certificate_role_binding.yaml",
                 "webhook_configuration_role.yaml",

@@ -192,6 +192,62 @@ pub fn metrics_reader_cluster_role() -> ClusterRole {
     }
 }
 
+/// The levels of the aggregated user ClusterRoles, with the verbs each adds on the five kinds
+/// (Kubernetes folds `view` into `edit` and `edit` into `admin`, as OLM's own per-API roles
+/// expect).
+const USER_LEVELS: [(&str, &[&str]); 3] = [
+    (
+        "admin",
+        &["create", "update", "patch", "delete", "deletecollection"],
+    ),
+    (
+        "edit",
+        &["create", "update", "patch", "delete", "deletecollection"],
+    ),
+    ("view", &["get", "list", "watch"]),
+];
+
+/// ClusterRoles that add the five kinds to Kubernetes' `admin`, `edit` and `view` roles (by
+/// their `rbac.authorization.k8s.io/aggregate-to-*` labels), so that a namespace's admins
+/// and editors manage BigPeers, apps, keys, replications and data bridges, and its viewers
+/// read them (never a Secret). For the kustomize install only: OLM makes the same roles
+/// itself for the CRDs a CSV owns (`<plural>.smbp.io-v1alpha1-admin|edit|view`), so the CSV
+/// does not list them.
+pub fn user_cluster_roles() -> Vec<ClusterRole> {
+    let plurals: Vec<&str> = crate::api::KINDS.iter().map(|(_, p)| *p).collect();
+    USER_LEVELS
+        .iter()
+        .map(|(level, verbs)| {
+            let mut resources = plurals.clone();
+            let status: Vec<String> = plurals.iter().map(|p| format!("{p}/status")).collect();
+            if *level == "view" {
+                resources.extend(status.iter().map(String::as_str));
+            }
+            ClusterRole {
+                metadata: ObjectMeta {
+                    name: Some(format!("smbp-operator-{level}")),
+                    labels: Some(
+                        [
+                            (
+                                format!("rbac.authorization.k8s.io/aggregate-to-{level}"),
+                                "true".to_string(),
+                            ),
+                            (
+                                "app.kubernetes.io/name".to_string(),
+                                "smbp-operator".to_string(),
+                            ),
+                        ]
+                        .into(),
+                    ),
+                    ..Default::default()
+                },
+                rules: Some(vec![rule(&[crate::api::GROUP], &resources, verbs)]),
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
 /// Leader election Role.
 pub fn leader_election_role() -> Role {
     Role {

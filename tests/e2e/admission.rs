@@ -529,3 +529,164 @@ async fn apps_and_keys_are_checked_against_each_other_and_the_clock() {
         .await;
     stop(&client, op).await;
 }
+
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn replications_and_bridges_are_checked_against_what_they_name() {
+    let client = admin().await;
+    let (op, ns) = start(&client, "e2e-admission-l").await;
+    let replication = |name: &str, app: &str, spec: Value| {
+        let mut v = json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerReplication",
+                           "metadata": {"name": name, "namespace": ns},
+                           "spec": {"appRef": {"name": app}}});
+        smbp_operator::testing::merge_patch(&mut v["spec"], &spec);
+        v
+    };
+    let bridge = |name: &str, app: &str, spec: Value| {
+        let mut v = json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerDataBridge",
+                           "metadata": {"name": name, "namespace": ns},
+                           "spec": {"appRef": {"name": app}}});
+        smbp_operator::testing::merge_patch(&mut v["spec"], &spec);
+        v
+    };
+    let refused = |r: Result<(Value, Vec<String>), kube::Error>, field: &str| -> String {
+        match r {
+            Err(kube::Error::Api(s)) if s.message.contains(field) => s.message.clone(),
+            other => panic!("expected a refusal naming {field}: {other:?}"),
+        }
+    };
+    let warned = |w: &[String], what: &str| {
+        assert!(
+            w.iter().any(|w| w.contains(what)),
+            "no warning {what:?}: {w:?}"
+        );
+    };
+
+    // Before their app and BigPeer (GitOps order): admitted, with warnings naming the field.
+    let (_, w) = apply_object(
+        &client,
+        &replication(
+            "early",
+            "nope",
+            json!({"trustedCas": [{"configMapRef": {"name": "peer-ca"}}]}),
+        ),
+    )
+    .await
+    .unwrap();
+    warned(&w, "spec.appRef.name: BigPeerApp \"nope\" does not exist");
+    warned(
+        &w,
+        "spec.trustedCas[0].configMapRef.name: ConfigMap \"peer-ca\" does not exist",
+    );
+    let (_, w) = apply_object(&client, &bridge("early-cdc", "nope", json!({"kafka": {}})))
+        .await
+        .unwrap();
+    warned(&w, "BigPeerApp \"nope\" does not exist");
+    apply_object(&client, &bigpeer_app("lonely", &ns, "gone"))
+        .await
+        .unwrap();
+    let (_, w) = apply_object(
+        &client,
+        &bridge("lonely-cdc", "lonely", json!({"kafka": {}})),
+    )
+    .await
+    .unwrap();
+    warned(&w, "BigPeer \"gone\", which does not exist");
+    warned(&w, "spec.kafka.external: not checked");
+
+    // A replication never connects to its own endpoint.
+    let own = format!("self-replication.{ns}.svc:4040");
+    let m = refused(
+        apply_object(
+            &client,
+            &replication(
+                "self",
+                "nope",
+                json!({"connections": ["peer.example.com:4040", own]}),
+            ),
+        )
+        .await,
+        "spec.connections[1]",
+    );
+    assert!(m.contains("own endpoint"), "{m}");
+
+    // The harness's BigPeer uses an external Kafka: a Kafka bridge needs kafka.external.
+    apply_bigpeer(&client, &bigpeer("bp", &ns)).await.unwrap();
+    apply_object(&client, &bigpeer_app("app", &ns, "bp"))
+        .await
+        .unwrap();
+    let m = refused(
+        apply_object(&client, &bridge("cdc", "app", json!({"kafka": {}}))).await,
+        "spec.kafka.external",
+    );
+    assert!(m.contains("transactionLog.external"), "{m}");
+    let external = json!({"kafka": {"external": {"topic": "orders-cdc", "userSecretRef": {"name": "consumer"}}}});
+    let (_, w) = apply_object(&client, &bridge("cdc", "app", external))
+        .await
+        .unwrap();
+    assert!(w.is_empty(), "{w:?}");
+
+    // A MongoDB bridge: its connection Secret and key, when missing, are warnings.
+    let mongo = json!({"mongodb": {"connectionStringSecretRef": {"name": "mongo-uri"}, "database": "shop",
+                                   "collections": {"orders": {"fields": ["_id"]}}}});
+    let (_, w) = apply_object(&client, &bridge("mongo", "app", mongo.clone()))
+        .await
+        .unwrap();
+    warned(
+        &w,
+        "spec.mongodb.connectionStringSecretRef.name: Secret \"mongo-uri\" does not exist",
+    );
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mongo-uri2"},
+               "stringData": {"uri": "mongodb://mongo.example.com:27017"}}),
+    )
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns)
+        .create(&Default::default(), &secret)
+        .await
+        .unwrap();
+    let mut other_key = mongo.clone();
+    other_key["mongodb"]["connectionStringSecretRef"] = json!({"name": "mongo-uri2"});
+    let (_, w) = apply_object(&client, &bridge("mongo2", "app", other_key))
+        .await
+        .unwrap();
+    warned(
+        &w,
+        "spec.mongodb.connectionStringSecretRef.key: Secret \"mongo-uri2\" has no key \"connectionString\"",
+    );
+    assert!(
+        !w.iter().any(|w| w.contains("mongo.example.com")),
+        "never a Secret's value"
+    );
+
+    let metrics = op.http_get("/metrics").await;
+    for kind in ["BigPeerReplication", "BigPeerDataBridge"] {
+        assert!(
+            metrics.contains(&format!("kind=\"{kind}\"")),
+            "reviews of {kind} counted"
+        );
+    }
+    for r in ["ReplicationConnectsToItself", "KafkaExternalRequired"] {
+        assert!(metrics.contains(&format!("refusal=\"{r}\"")), "{r} counted");
+    }
+    for (kind, name) in [
+        ("BigPeerReplication", "early"),
+        ("BigPeerDataBridge", "early-cdc"),
+        ("BigPeerDataBridge", "lonely-cdc"),
+        ("BigPeerDataBridge", "cdc"),
+        ("BigPeerDataBridge", "mongo"),
+        ("BigPeerDataBridge", "mongo2"),
+        ("BigPeerApp", "lonely"),
+        ("BigPeerApp", "app"),
+    ] {
+        delete_object(
+            &client,
+            &json!({"kind": kind, "metadata": {"name": name, "namespace": ns}}),
+        )
+        .await;
+    }
+    let _ = Api::<BigPeer>::namespaced(client.clone(), &ns)
+        .delete("bp", &DeleteParams::default())
+        .await;
+    stop(&client, op).await;
+}

@@ -1,8 +1,9 @@
 //! The management API against the real API server: TokenReview and SubjectAccessReview decide
 //! who may call (401 without a token, 403 for a ServiceAccount without RBAC on the kinds, 200
 //! with it); apps made over HTTP are BigPeerApps kubectl sees and the other way round; a key
-//! made over HTTP is returned once and equals its Secret's. Every answer is validated against
-//! Ditto's published document.
+//! made over HTTP is returned once and equals its Secret's; replications and data bridges made,
+//! changed and deleted over HTTP are the custom resources kubectl sees, and RBAC decides per
+//! kind. Every answer is validated against Ditto's published document.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -481,4 +482,244 @@ async fn a_key_created_over_http_is_returned_once_and_equals_its_secret() {
         .await;
     assert_eq!(deleted.status, 200);
     s.assert_no_secret_in_logs(&[&plaintext, &s.user]);
+}
+
+/// A ServiceAccount of `s`'s namespace allowed everything on `resources` of smbp.io: its token.
+async fn user_of(s: &Setup, name: &str, resources: &[&str]) -> String {
+    let sa = ServiceAccount {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<ServiceAccount>::namespaced(s.client.clone(), &s.ns)
+        .create(&PostParams::default(), &sa)
+        .await
+        .unwrap();
+    let role = Role {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec!["smbp.io".into()]),
+            resources: Some(resources.iter().map(|r| r.to_string()).collect()),
+            verbs: [
+                "get", "list", "watch", "create", "update", "patch", "delete",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..Default::default()
+        }]),
+    };
+    Api::<Role>::namespaced(s.client.clone(), &s.ns)
+        .create(&PostParams::default(), &role)
+        .await
+        .unwrap();
+    let binding = RoleBinding {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: name.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: name.into(),
+            namespace: Some(s.ns.clone()),
+            ..Default::default()
+        }]),
+    };
+    Api::<RoleBinding>::namespaced(s.client.clone(), &s.ns)
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    service_account_token(&s.client, &s.ns, name).await
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane: run `make e2e`"]
+async fn replications_and_data_bridges_over_http_are_the_custom_resources() {
+    let s = setup("e2e-mgmt-links").await;
+    let base = s.base();
+    let links = user_of(
+        &s,
+        "links-user",
+        &["bigpeerapps", "bigpeerreplications", "bigpeerdatabridges"],
+    )
+    .await;
+    let created = s
+        .call("POST", &base, Some(&links), Some(json!({"name": "web"})))
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let repls = format!("{base}/web/bigPeerReplication");
+    let bridges = format!("{base}/web/dataBridge");
+
+    // No token: 401; a token whose user has RBAC on apps and keys but not on these kinds: 403,
+    // before anything is looked up.
+    for path in [&repls, &bridges] {
+        let anonymous = s.call("GET", path, None, None).await;
+        assert_eq!(anonymous.status, 401, "{path}");
+        let no_rbac = s.call("GET", path, Some(&s.user), None).await;
+        assert_eq!(no_rbac.status, 403, "{path}: {:?}", no_rbac.body);
+        assert!(
+            no_rbac.body["error"]
+                .as_str()
+                .unwrap()
+                .contains(if path == &repls {
+                    "bigpeerreplications.smbp.io"
+                } else {
+                    "bigpeerdatabridges.smbp.io"
+                }),
+            "{:?}",
+            no_rbac.body
+        );
+    }
+    let refused = s
+        .call("POST", &repls, Some(&s.user), Some(json!({"name": "eu"})))
+        .await;
+    assert_eq!(refused.status, 403);
+    let replications: Api<smbp_operator::api::BigPeerReplication> =
+        Api::namespaced(s.client.clone(), &s.ns);
+    assert!(replications.get_opt("eu").await.unwrap().is_none());
+
+    // A replication: created, read, replaced, patched, deleted over HTTP; the custom resource
+    // follows.
+    let eu = json!({"name": "eu", "connections": ["web-replication.bigpeer-eu.svc:4040"],
+                    "queriesByCollection": {"cars": ["true"]}});
+    let made = s.call("POST", &repls, Some(&links), Some(eu.clone())).await;
+    assert_eq!(made.status, 200, "{:?}", made.body);
+    assert_eq!(made.body, eu);
+    let cr: Value = serde_json::from_str(&kubectl_in(
+        &s.ns,
+        &["get", "bigpeerreplication", "eu", "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(cr["spec"]["appRef"]["name"], "web");
+    assert_eq!(cr["metadata"]["labels"]["smbp.io/big-peer"], "prod");
+    assert_eq!(cr["spec"]["connections"], eu["connections"]);
+    let got = s
+        .call("GET", &format!("{repls}/eu"), Some(&links), None)
+        .await;
+    assert_eq!((got.status, &got.body["name"]), (200, &json!("eu")));
+    let list = wait_for("the replication is listed", WAIT, || async {
+        let r = s.call("GET", &repls, Some(&links), None).await;
+        (r.body["data"].as_array()?.len() == 1).then_some(r)
+    })
+    .await;
+    assert_eq!(
+        list.body["meta"],
+        json!({"page": 1, "size": 1, "totalPages": 1})
+    );
+    let put = s
+        .call(
+            "PUT",
+            &format!("{repls}/eu"),
+            Some(&links),
+            Some(json!({"connections": ["web-replication.bigpeer-us.svc:4040"]})),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    assert_eq!(put.body["queriesByCollection"], json!({}));
+    let patched = s
+        .call(
+            "PATCH",
+            &format!("{repls}/eu"),
+            Some(&links),
+            Some(json!({"queriesByCollection": {"trucks": ["true"]}})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    let now = replications.get("eu").await.unwrap();
+    assert_eq!(
+        now.spec.connections,
+        ["web-replication.bigpeer-us.svc:4040"]
+    );
+    assert_eq!(
+        now.spec.queries_by_collection,
+        [("trucks".to_string(), vec!["true".to_string()])].into()
+    );
+    let bad = s
+        .call(
+            "PATCH",
+            &format!("{repls}/eu"),
+            Some(&links),
+            Some(json!({"connections": ["no port"]})),
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    let deleted = s
+        .call("DELETE", &format!("{repls}/eu"), Some(&links), None)
+        .await;
+    assert_eq!((deleted.status, &deleted.body), (200, &Value::Null));
+    wait_for("the replication is deleted", WAIT, || async {
+        replications
+            .get_opt("eu")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let missing = s
+        .call("GET", &format!("{repls}/eu"), Some(&links), None)
+        .await;
+    assert_eq!(missing.status, 404);
+
+    // A data bridge: 201 with Ditto's body, visible to kubectl, deleted with 204.
+    let orders = json!({"name": "orders", "displayName": "test data bridge",
+        "description": "Stream of completed production orders",
+        "bridge": {"kafka": {"source": [{"collection": "orders", "query": "status = 'completed'"}],
+                             "streamType": "untyped", "topicPartitions": 10}}});
+    let made = s
+        .call("POST", &bridges, Some(&links), Some(orders.clone()))
+        .await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    assert_eq!(made.body["bridge"]["kafka"]["topicPartitions"], 10);
+    let cr: Value = serde_json::from_str(&kubectl_in(
+        &s.ns,
+        &["get", "bigpeerdatabridge", "orders", "-o", "json"],
+    ))
+    .unwrap();
+    assert_eq!(cr["spec"]["appRef"]["name"], "web");
+    assert_eq!(cr["spec"]["kafka"]["source"][0]["collection"], "orders");
+    let aws = json!({"name": "mongo", "bridge": {"mongoConnector": {
+        "connectionSecret": {"awsSecretsManager": {"secretId": "a/b", "roleArn": "arn:aws:iam::1:role/x", "region": "eu-west-1"}},
+        "database": "shop", "collections": {"orders": {"fields": ["_id"], "initialSync": false, "mode": "native"}}}}});
+    let refused = s.call("POST", &bridges, Some(&links), Some(aws)).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("awsSecretsManager is not supported"),
+        "{:?}",
+        refused.body
+    );
+    let listed = wait_for("the data bridge is listed", WAIT, || async {
+        let r = s.call("GET", &bridges, Some(&links), None).await;
+        (r.body["data"].as_array()?.len() == 1).then_some(r)
+    })
+    .await;
+    assert_eq!(listed.body["data"][0]["name"], "orders");
+    let deleted = s
+        .call("DELETE", &format!("{bridges}/orders"), Some(&links), None)
+        .await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    let bridges_api: Api<smbp_operator::api::BigPeerDataBridge> =
+        Api::namespaced(s.client.clone(), &s.ns);
+    wait_for("the data bridge is deleted", WAIT, || async {
+        bridges_api
+            .get_opt("orders")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    s.assert_no_secret_in_logs(&[&links, &s.user]);
 }

@@ -629,11 +629,18 @@ async fn operate_bigpeer(
 /// is refused, by the webhook (a key expiring in the past) and by the CRD's rules (an app ID
 /// that is not a UUID). Under the RBAC OLM made from the CSV, the operator generates the app's
 /// ID into its spec and the key into the key's Secret, whose key has the fingerprint in the
-/// key's status. Deletes both.
+/// key's status. A BigPeerReplication and a BigPeerDataBridge of the app are admitted too (their
+/// CRDs served after an install and after the upgrade from the previous release), and a
+/// replication connecting to its own endpoint is refused by the webhook. Deletes them all.
 async fn apps_and_keys(client: &Client, label: &str, ns: &str, bp: &str, csv: &str) -> String {
     let t = Instant::now();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for name in ["bigpeerapps.smbp.io", "bigpeerapikeys.smbp.io"] {
+    for name in [
+        "bigpeerapps.smbp.io",
+        "bigpeerapikeys.smbp.io",
+        "bigpeerreplications.smbp.io",
+        "bigpeerdatabridges.smbp.io",
+    ] {
         wait_for(&format!("CRD {name} established"), READY, || async {
             crds.get(name)
                 .await
@@ -662,6 +669,34 @@ async fn apps_and_keys(client: &Client, label: &str, ns: &str, bp: &str, csv: &s
         w.is_empty(),
         "{label}: warnings for the key of an existing app: {w:?}"
     );
+
+    let replication = json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerReplication",
+        "metadata": {"name": "olm-repl", "namespace": ns},
+        "spec": {"appRef": {"name": "olm-app"}, "queriesByCollection": {"cars": ["true"]}}});
+    let (_, w) = apply_object(client, &replication)
+        .await
+        .unwrap_or_else(|e| panic!("{label}: the BigPeerReplication is refused: {e}"));
+    assert!(w.is_empty(), "{label}: warnings for the replication: {w:?}");
+    // The harness's BigPeer has an external transaction log: the bridge names its topic.
+    let bridge = json!({"apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerDataBridge",
+        "metadata": {"name": "olm-cdc", "namespace": ns},
+        "spec": {"appRef": {"name": "olm-app"}, "kafka": {"external": {
+            "topic": "olm-cdc", "userSecretRef": {"name": "olm-cdc-consumer"}}}}});
+    let (_, w) = apply_object(client, &bridge)
+        .await
+        .unwrap_or_else(|e| panic!("{label}: the BigPeerDataBridge is refused: {e}"));
+    assert!(w.is_empty(), "{label}: warnings for the data bridge: {w:?}");
+    let mut own = replication.clone();
+    own["metadata"]["name"] = json!("olm-self");
+    own["spec"]["connections"] = json!([format!("olm-self-replication.{ns}.svc:4040")]);
+    match apply_object(client, &own).await {
+        Err(kube::Error::Api(s))
+            if s.message.contains("admission webhook")
+                && s.message.contains("spec.connections[0]") => {}
+        other => panic!(
+            "{label}: a replication connecting to itself is refused by {WEBHOOK_NAME}: {other:?}"
+        ),
+    }
 
     let mut past = bigpeer_api_key("olm-key-past", ns, "olm-app");
     past["spec"]["expiresAt"] = json!("2020-01-01T00:00:00Z");
@@ -735,14 +770,19 @@ async fn apps_and_keys(client: &Client, label: &str, ns: &str, bp: &str, csv: &s
         fingerprint,
         "{label}: the status' fingerprint is the Secret's key's"
     );
-    for (kind, name) in [("BigPeerApiKey", "olm-key"), ("BigPeerApp", "olm-app")] {
+    for (kind, name) in [
+        ("BigPeerReplication", "olm-repl"),
+        ("BigPeerDataBridge", "olm-cdc"),
+        ("BigPeerApiKey", "olm-key"),
+        ("BigPeerApp", "olm-app"),
+    ] {
         let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("smbp.io", "v1alpha1", kind));
         let _ = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar)
             .delete(name, &DeleteParams::default())
             .await;
     }
     format!(
-        "{label}: BigPeerApp and BigPeerApiKey admitted by {WEBHOOK_NAME} under {csv}, a key expiring in the past and an app ID that is not a UUID refused; app ID {app_id} generated, the key in its Secret {secret_name}, in {:.1}s",
+        "{label}: BigPeerApp, BigPeerApiKey, BigPeerReplication and BigPeerDataBridge admitted by {WEBHOOK_NAME} under {csv} (a replication connecting to itself refused), a key expiring in the past and an app ID that is not a UUID refused; app ID {app_id} generated, the key in its Secret {secret_name}, in {:.1}s",
         t.elapsed().as_secs_f64()
     )
 }
