@@ -1,6 +1,6 @@
 //! The operator's controllers, started together per watched namespace on one set of watch
-//! caches: BigPeers ([`crate::bigpeer`]), BigPeerApps ([`crate::apps`]) and BigPeerApiKeys
-//! ([`crate::apikeys`]). Each watch fills one store that every controller reads, and its
+//! caches: BigPeers ([`crate::bigpeer`]), BigPeerApps ([`crate::apps`]), BigPeerApiKeys
+//! ([`crate::apikeys`]) and BigPeerReplications ([`crate::replications`]). Each watch fills one store that every controller reads, and its
 //! changes are copied to each controller they wake ([`cache::fan_out`]).
 
 use std::collections::HashSet;
@@ -13,7 +13,7 @@ use kube::ResourceExt;
 use tracing::info;
 
 use crate::controller::{Context, cache};
-use crate::{apikeys, apps, bigpeer};
+use crate::{apikeys, apps, bigpeer, replications};
 
 /// How often the series of deleted API keys are removed from the metrics.
 const SWEEP: Duration = Duration::from_secs(30);
@@ -38,19 +38,45 @@ pub async fn run(
     let mut read_only = vec![];
     for ns in namespaces {
         let (stores, feeds) = cache::watch(&ctx.client, ns.as_deref());
-        let (t1, mut bigpeers) = cache::fan_out(feeds.bigpeers, 2);
-        let (t2, mut apps) = cache::fan_out(feeds.apps, 4);
+        let (t1, mut bigpeers) = cache::fan_out(feeds.bigpeers, 3);
+        let (t2, mut apps) = cache::fan_out(feeds.apps, 5);
         let (t3, mut keys) = cache::fan_out(feeds.api_keys, 2);
         let (t4, mut key_secrets) = cache::fan_out(feeds.key_secrets, 2);
-        let (t5, mut secrets) = cache::fan_out(feeds.secrets, 2);
-        for task in [t1, t2, t3, t4, t5] {
+        let (t5, mut secrets) = cache::fan_out(feeds.secrets, 3);
+        let (t6, mut repls) = cache::fan_out(feeds.replications, 2);
+        // Replications own Services, ConfigMaps and NetworkPolicies too: the BigPeer
+        // controller and theirs each get a copy of those feeds.
+        let mut owned = feeds.owned;
+        let (t7, mut services) = cache::fan_out(owned.services, 2);
+        let (t8, mut config_maps) = cache::fan_out(owned.config_maps, 2);
+        let (t9, mut network_policies) = cache::fan_out(owned.network_policies, 2);
+        owned.services = take(&mut services);
+        owned.config_maps = take(&mut config_maps);
+        owned.network_policies = take(&mut network_policies);
+        for task in [t1, t2, t3, t4, t5, t6, t7, t8, t9] {
             tokio::spawn(task);
         }
+        controllers.push(Box::pin(replications::controller(
+            ctx.clone(),
+            stores.clone(),
+            replications::Triggers {
+                replications: take(&mut repls),
+                apps: take(&mut apps),
+                bigpeers: take(&mut bigpeers),
+                secrets: take(&mut secrets),
+                services: take(&mut services),
+                config_maps: take(&mut config_maps),
+                network_policies: take(&mut network_policies),
+            },
+            concurrency,
+            shutdown.clone(),
+        )));
         controllers.push(Box::pin(bigpeer::controller(
             ctx.clone(),
             stores.clone(),
-            feeds.owned,
+            owned,
             bigpeer::Triggers {
+                replications: take(&mut repls),
                 bigpeers: take(&mut bigpeers),
                 secrets: take(&mut secrets),
                 apps: take(&mut apps),
@@ -108,6 +134,12 @@ pub async fn run(
                 .map(|k| (k.namespace().unwrap_or_default(), k.name_any()))
                 .collect();
             c.metrics.retain_api_keys(&live);
+            let live: HashSet<(String, String)> = caches
+                .iter()
+                .flat_map(|s| s.replications.state())
+                .map(|r| (r.namespace().unwrap_or_default(), r.name_any()))
+                .collect();
+            c.metrics.retain_replications(&live);
             tokio::time::sleep(SWEEP).await;
         }
     });

@@ -73,17 +73,21 @@ pub enum Integration {
     OpenShiftRoute,
     /// Prometheus Operator (`monitoring.coreos.com`).
     PrometheusOperator,
+    /// Gateway API TLSRoutes (`tlsroutes` in `gateway.networking.k8s.io/v1`, the standard
+    /// channel since Gateway API 1.5), for replication endpoints.
+    GatewayApiTlsRoute,
 }
 
 impl Integration {
     /// All integrations.
-    pub const ALL: [Integration; 6] = [
+    pub const ALL: [Integration; 7] = [
         Integration::Strimzi,
         Integration::CertManager,
         Integration::OpenShift,
         Integration::GatewayApi,
         Integration::OpenShiftRoute,
         Integration::PrometheusOperator,
+        Integration::GatewayApiTlsRoute,
     ];
 
     /// Value of the `integration` label.
@@ -95,6 +99,7 @@ impl Integration {
             Integration::GatewayApi => "gateway-api",
             Integration::OpenShiftRoute => "openshift-route",
             Integration::PrometheusOperator => "prometheus-operator",
+            Integration::GatewayApiTlsRoute => "gateway-api-tlsroute",
         }
     }
 }
@@ -157,6 +162,7 @@ pub const OWNED: &[OwnedKind] = &[
     OwnedKind::addon(thirdparty::openshift_route, Integration::OpenShiftRoute),
     OwnedKind::addon(thirdparty::kafka_topic, Integration::Strimzi),
     OwnedKind::addon(thirdparty::kafka_user, Integration::Strimzi),
+    OwnedKind::addon(thirdparty::tls_route, Integration::GatewayApiTlsRoute),
 ];
 
 #[cfg(test)]

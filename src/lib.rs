@@ -2,7 +2,8 @@
 //!
 //! Imports run one way: [`facts`] and [`api`] at the bottom; the pure [`build`], [`rollout`]
 //! and [`decide`] above them; the I/O machinery of [`controller`] and the controllers of
-//! BigPeers ([`bigpeer`]), apps ([`apps`]) and API keys ([`apikeys`]) above those, started
+//! BigPeers ([`bigpeer`]), apps ([`apps`]), API keys ([`apikeys`]) and replications
+//! ([`replications`]) above those, started
 //! together by [`controllers`], beside the admission webhook ([`webhook`]) and the management
 //! API ([`mgmt`]); [`olm`] (packaging and docs generation) on top, depended on by nothing but
 //! the binary.
@@ -21,6 +22,7 @@ pub mod images;
 pub mod leader;
 pub mod mgmt;
 pub mod olm;
+pub mod replications;
 pub mod rollout;
 pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]

@@ -52,6 +52,11 @@ pub fn issuer() -> ApiResource {
 pub fn http_route() -> ApiResource {
     resource(GATEWAY_API_GROUP, "v1", "HTTPRoute", "httproutes")
 }
+/// `gateway.networking.k8s.io/v1` TLSRoute (standard channel since Gateway API 1.5; TLS
+/// passthrough by server name, for replication endpoints).
+pub fn tls_route() -> ApiResource {
+    resource(GATEWAY_API_GROUP, "v1", "TLSRoute", "tlsroutes")
+}
 /// `route.openshift.io/v1` Route.
 pub fn openshift_route() -> ApiResource {
     resource(OPENSHIFT_ROUTE_GROUP, "v1", "Route", "routes")

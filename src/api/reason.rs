@@ -223,6 +223,24 @@ reasons! {
     /// Admission: a Kafka BigPeerDataBridge sets `kafka.external` while its BigPeer's
     /// transaction log is managed by Strimzi.
     KafkaExternalNotAllowed,
+    // Replications (`Ready` and `Degraded` of a BigPeerReplication; also Events where marked)
+    /// The replication is in the servers' configuration and its endpoint is in place.
+    Replicating,
+    /// Event and replication condition: a `spec.trustedCas` Secret or ConfigMap (or its key)
+    /// does not exist.
+    TrustedCaNotFound,
+    /// Event and replication condition: a `spec.trustedCas` source holds no valid certificate,
+    /// or holds something else (a private key) that was dropped.
+    TrustedCaInvalid,
+    /// The replication endpoint's exposure has no external address yet.
+    ExposurePending,
+    /// Event and replication condition: an in-cluster connection's Service does not exist or
+    /// has no ready endpoint.
+    ConnectionNotReady,
+    /// Event: the objects of a replication's endpoint were created.
+    ReplicationEndpointCreated,
+    /// Event: this BigPeer's CA certificate, or the certificates a replication trusts, changed.
+    CaChanged,
 }
 
 impl Reason {
@@ -386,6 +404,31 @@ impl Reason {
                 "BigPeerApiKey: `spec.expiresAt` has passed: the servers no longer get the key, and calls with it fail.",
                 "Move `spec.expiresAt` later to extend the key (the same key works again), or create a new key and delete this one. See docs/runbooks/SmbpApiKeyExpiringSoon.md.",
             ),
+            Reason::TrustedCaNotFound => (
+                true,
+                "BigPeerReplication: a Secret or ConfigMap (or its key) named in `spec.trustedCas` does not exist in the replication's namespace; the servers trust the other sources only, and connections signed by that CA fail.",
+                "Copy the other side's CA ConfigMap (its `status.caConfigMapName`, key `ca.crt`) into this namespace under the name `spec.trustedCas` gives (see docs/user/replication.md), or fix the reference. See docs/runbooks/SmbpReplicationDegraded.md.",
+            ),
+            Reason::TrustedCaInvalid => (
+                true,
+                "BigPeerReplication: a `spec.trustedCas` source holds no valid PEM certificate, or holds PEM blocks other than certificates (a private key pasted by mistake): only `CERTIFICATE` blocks reach the servers, the rest is dropped. The message names the source and what was dropped, never its content.",
+                "Put only the other side's CA certificate (`-----BEGIN CERTIFICATE-----`) under that key; remove any private key from it, and rotate that key if it was shared.",
+            ),
+            Reason::ConnectionNotReady => (
+                true,
+                "BigPeerReplication: a connection to an in-cluster Service (`<svc>.<ns>.svc:<port>`) cannot succeed: the Service does not exist or has no ready endpoint. The message names each one.",
+                "Check the other side: its BigPeerReplication (`status.endpoint.inCluster`), its BigPeer's subscription pods (`kubectl get pods -n <ns>`), and the address in `spec.connections`.",
+            ),
+            Reason::ReplicationEndpointCreated => (
+                false,
+                "BigPeerReplication: the endpoint Service, the CA ConfigMap (and the NetworkPolicy and exposure objects, where they apply) were created; one Event names them all.",
+                "Give the other side `status.endpoint` for its `connections`, and copy `status.caConfigMapName` to it for its `trustedCas`.",
+            ),
+            Reason::CaChanged => (
+                false,
+                "BigPeerReplication: this BigPeer's CA certificate changed (`status.caFingerprint`; the ConfigMap `status.caConfigMapName` has the new one), or the certificates the replication trusts changed (`status.trustedCaFingerprints`). The note has both fingerprints.",
+                "When this side's CA changed, copy the new CA ConfigMap to every other side before the old in-band certificate expires; their servers trust it once it is in their `<bigpeer>-access`, without a restart.",
+            ),
             _ => return None,
         };
         Some(EventDoc {
@@ -461,6 +504,6 @@ mod tests {
             .filter(|r| r.event().is_some())
             .map(|r| r.as_str())
             .collect();
-        assert_eq!(events.len(), 25, "{events:?}");
+        assert_eq!(events.len(), 30, "{events:?}");
     }
 }

@@ -20,6 +20,9 @@ use super::network::{GatewayParentRef, TrafficPolicy};
 /// The Big Peer to Big Peer (replication) port, on the subscription servers.
 pub const PEER_PORT: i32 = 4040;
 
+/// Label on every object made for a replication, naming it.
+pub const REPLICATION_LABEL: &str = "smbp.io/replication";
+
 /// A `host:port` replication address: a DNS name (or IPv4 address) and a port.
 pub const CONNECTION_PATTERN: &str =
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*:[0-9]{1,5}$";
@@ -91,8 +94,10 @@ pub struct BigPeerReplicationSpec {
     pub trusted_cas: Vec<TrustedCa>,
 
     /// How the endpoint is reached from outside the cluster. Left out, it follows the BigPeer's
-    /// exposure (load balancer, node port, Gateway API TLS route or OpenShift passthrough route;
-    /// none for an Ingress, which cannot carry the peer protocol).
+    /// `network.expose`: loadBalancer and nodePort give a Service of that type; gatewayAPI a
+    /// TLSRoute (passthrough) for `<name>-replication.<network.hostname>` on the same
+    /// Gateways; route an OpenShift passthrough Route; none and ingress (which cannot carry
+    /// the peer protocol) keep the endpoint inside the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose: Option<ReplicationExpose>,
 }
@@ -154,7 +159,7 @@ impl CaKeyRef {
 /// keeps it inside the cluster.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("[has(self.none), has(self.loadBalancer), has(self.nodePort), has(self.gatewayApi), has(self.route)].filter(x, x).size() <= 1").message("expose must set at most one of none, loadBalancer, nodePort, gatewayApi or route"))]
+#[x_kube(validation = Rule::new("[has(self.none), has(self.loadBalancer), has(self.nodePort), has(self.gatewayAPI), has(self.route)].filter(x, x).size() <= 1").message("expose must set at most one of none, loadBalancer, nodePort, gatewayAPI or route"))]
 pub struct ReplicationExpose {
     /// Inside the cluster only (a ClusterIP Service).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,7 +171,12 @@ pub struct ReplicationExpose {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_port: Option<ReplicationNodePort>,
     /// A Gateway API TLSRoute (TLS passthrough) attached to your Gateway's TLS listener.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Spelled `gatewayAPI`, as in the BigPeer's `network.expose`.
+    #[serde(
+        default,
+        rename = "gatewayAPI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gateway_api: Option<ReplicationGateway>,
     /// An OpenShift Route with passthrough TLS termination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,7 +227,7 @@ pub struct ReplicationNodePort {
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationGateway {
     /// The host name peers connect to (the TLS server name), such as repl.example.com.
-    #[x_kube(validation = Rule::new(super::cel::DNS_SUBDOMAIN_RULE).message("gatewayApi.hostname must be a DNS name such as repl.example.com"))]
+    #[x_kube(validation = Rule::new(super::cel::DNS_SUBDOMAIN_RULE).message("gatewayAPI.hostname must be a DNS name such as repl.example.com"))]
     #[schemars(length(min = 1, max = 253))]
     pub hostname: String,
     /// The Gateways (and their TLS passthrough listeners) to attach to, 1 to 8.
@@ -256,6 +266,11 @@ pub struct BigPeerReplicationStatus {
     /// Identifies this side's CA certificate: `sha256:` and the SHA-256 of its DER, in hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_fingerprint: Option<String>,
+    /// The certificates the servers trust for this replication (from `spec.trustedCas`), each
+    /// as `sha256:` and the SHA-256 of its DER in hex: the other side's `caFingerprint`
+    /// must be among them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_ca_fingerprints: Vec<String>,
     /// Each connection as far as the operator can see it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ConnectionStatus>,
@@ -284,8 +299,8 @@ pub struct ConnectionStatus {
     /// The address, as in `spec.connections`.
     pub address: String,
     /// `Ready` (an in-cluster Service with ready endpoints), `NotReady` (the Service has no
-    /// ready endpoint), `NotFound` (no such Service) or `External` (outside the cluster: the
-    /// operator cannot see it).
+    /// ready endpoint), `NotFound` (no such Service), `External` (outside the cluster: the
+    /// operator cannot see it) or `Unknown` (the operator may not read that namespace).
     pub state: String,
     /// Why, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,7 @@
-//! The servers' access configuration of one BigPeer: observe its apps and their keys (from the
-//! watch caches), read the shared tokens its apps name, and build `<bp>-access`
-//! ([`crate::build::access`]). Thin; which apps are served is [`crate::decide::app::served`].
+//! The servers' access configuration of one BigPeer: observe its apps, their keys and their
+//! replications (from the watch caches), read the shared tokens its apps name and the
+//! certificates its replications trust, and build `<bp>-access` ([`crate::build::access`]).
+//! Thin; which apps are served is [`crate::decide::app::served`].
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -72,6 +73,26 @@ pub async fn observe(ctx: &Context, reader: &Reader<'_>, bp: &BigPeer) -> Result
                     hashes,
                 });
             }
+        }
+        for r in reader.replications(&ns, Some(&a.name_any())).await? {
+            let mut parsed = vec![];
+            for t in &r.spec.trusted_cas {
+                if let Some(p) = crate::replications::read_trusted(ctx, reader, &ns, t)
+                    .await?
+                    .found
+                {
+                    parsed.push(p);
+                }
+            }
+            access
+                .replications
+                .push(crate::build::replication::access::Replication {
+                    name: r.name_any(),
+                    app_id: app_id.clone(),
+                    connections: r.spec.connections.clone(),
+                    queries_by_collection: r.spec.queries_by_collection.clone(),
+                    trusted: crate::build::replication::trust::bundle(&parsed),
+                });
         }
         access.apps.push(app(ctx, reader, &ns, a).await?);
     }

@@ -14,7 +14,7 @@ use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 
 use super::{error_policy, reconcile};
-use crate::api::{BIG_PEER_LABEL, BigPeer, BigPeerApiKey, BigPeerApp};
+use crate::api::{BIG_PEER_LABEL, BigPeer, BigPeerApiKey, BigPeerApp, BigPeerReplication};
 use crate::build::labels;
 use crate::controller::Context;
 use crate::controller::cache::{Changes, OwnedFeeds, Stores};
@@ -37,6 +37,9 @@ pub struct Triggers {
     pub api_keys: Changes<BigPeerApiKey>,
     /// Keys' Secrets: the BigPeer of their label.
     pub key_secrets: Changes<Secret>,
+    /// Replications (their spec, and their status: the certificates they trust): their
+    /// app's BigPeer.
+    pub replications: Changes<BigPeerReplication>,
 }
 
 /// The BigPeer controller of one watched namespace, until `shutdown` resolves.
@@ -48,7 +51,7 @@ pub fn controller(
     concurrency: u16,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Future<Output = ()> + Send {
-    let (for_keys, for_secrets) = (stores.clone(), stores.clone());
+    let (for_keys, for_secrets, for_repls) = (stores.clone(), stores.clone(), stores.clone());
     Controller::for_stream(t.bigpeers, stores.bigpeers.clone())
         .with_config(
             controller::Config::default()
@@ -83,7 +86,22 @@ pub fn controller(
                 .into_iter()
                 .filter(|a| names_secret(a, &name))
                 .map(|a| ObjectRef::new(&a.spec.big_peer_ref.name).within(&ns));
-            owner.into_iter().chain(named_by).collect::<Vec<_>>()
+            // A trusted CA Secret of a replication: the BigPeer of its app.
+            let trusted_by = for_secrets
+                .replications_in(&ns)
+                .into_iter()
+                .filter(|r| crate::replications::names_secret(r, &name))
+                .filter_map(|r| {
+                    let app = for_secrets
+                        .apps
+                        .get(&ObjectRef::new(&r.spec.app_ref.name).within(&ns))?;
+                    Some(ObjectRef::new(&app.spec.big_peer_ref.name).within(&ns))
+                });
+            owner
+                .into_iter()
+                .chain(named_by)
+                .chain(trusted_by)
+                .collect::<Vec<_>>()
         })
         .watches_stream(t.apps, |app| {
             Some(ObjectRef::new(&app.spec.big_peer_ref.name).within(&app.namespace()?))
@@ -93,6 +111,13 @@ pub fn controller(
             let app = for_keys
                 .apps
                 .get(&ObjectRef::new(&key.spec.app_ref.name).within(&ns))?;
+            Some(ObjectRef::new(&app.spec.big_peer_ref.name).within(&ns))
+        })
+        .watches_stream(t.replications, move |r| {
+            let ns = r.namespace()?;
+            let app = for_repls
+                .apps
+                .get(&ObjectRef::new(&r.spec.app_ref.name).within(&ns))?;
             Some(ObjectRef::new(&app.spec.big_peer_ref.name).within(&ns))
         })
         .watches_stream(t.key_secrets, |s| {

@@ -142,6 +142,8 @@ pub struct Access {
     pub apps: Vec<App>,
     /// The keys of those apps.
     pub keys: Vec<Key>,
+    /// The replications of those apps.
+    pub replications: Vec<super::replication::access::Replication>,
 }
 
 #[derive(Serialize)]
@@ -189,6 +191,8 @@ pub struct Rendered {
     pub keys: String,
     /// The earliest `notAfter` of the entries rendered: the files must be rendered again then.
     pub next_expiry: Option<Timestamp>,
+    /// `replications.yaml` and the replications' trust bundles.
+    pub replications: super::replication::access::Rendered,
 }
 
 /// The providers set on the BigPeer, as the servers get them.
@@ -268,12 +272,21 @@ pub fn render(access: &Access, now: Timestamp) -> Rendered {
         apps,
         keys,
         next_expiry,
+        replications: super::replication::access::render(&access.replications),
     }
 }
 
 /// The Secret `<bp>-access` holding `rendered`.
 pub fn secret(bp: &BigPeer, rendered: &Rendered) -> Secret {
-    Secret {
+    let replications = &rendered.replications;
+    let mut data = BTreeMap::from([(
+        super::replication::access::FILE.to_string(),
+        ByteString(replications.file.clone().into_bytes()),
+    )]);
+    for (key, pem) in &replications.cas {
+        data.insert(key.clone(), ByteString(pem.clone().into_bytes()));
+    }
+    let mut s = Secret {
         metadata: labels::meta(bp, names::access(&bp.name_any()), "access"),
         type_: Some("Opaque".into()),
         data: Some(BTreeMap::from([
@@ -287,8 +300,14 @@ pub fn secret(bp: &BigPeer, rendered: &Rendered) -> Secret {
             ),
         ])),
         ..Default::default()
-    }
+    };
+    s.data.get_or_insert_with(BTreeMap::new).extend(data);
+    s
 }
+
+/// The example CA certificate of the contract page (a throwaway self-signed certificate, its
+/// key discarded).
+pub const EXAMPLE_CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBnDCCAUGgAwIBAgIUVcaJtGzwRyv+u7mdvOyBfXW5PHYwCgYIKoZIzj0EAwIw\nIjEgMB4GA1UEAwwXYmlncGVlci1ldSBDQSAoZXhhbXBsZSkwIBcNMjYxMTMwMTEw\nMDU0WhgPMjEyNjExMDYxMTAwNTRaMCIxIDAeBgNVBAMMF2JpZ3BlZXItZXUgQ0Eg\nKGV4YW1wbGUpMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAED+HFpFMKVNOxNZ27\nrpWxNNcT9UgU6AgpObEpwcxsQNJkcuIQ5mxH3mL+N9JlToRkNADemHR0htGdIP98\n1OCgpaNTMFEwHQYDVR0OBBYEFPp2+ND/pssdeTQDPKZN3nMIy6KMMB8GA1UdIwQY\nMBaAFPp2+ND/pssdeTQDPKZN3nMIy6KMMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI\nzj0EAwIDSQAwRgIhANulqwrjcVrfwYUeCqDbuaKPGtc/EaZqxwdj2diTCd7yAiEA\n3bePY2R3gvw6saLclrmRVQUKAkDukmH2EOq8MnhHBzE=\n-----END CERTIFICATE-----\n";
 
 /// The example of the contract page: a BigPeer with both shared providers, two apps and a key
 /// in its grace period, rendered at 2026-06-01T00:00:00Z. Salts and hashes are those of the
@@ -346,6 +365,13 @@ pub fn contract_example() -> (Access, Timestamp) {
                 providers: BTreeMap::new(),
             },
         ],
+        replications: vec![super::replication::access::Replication {
+            name: "fleet-eu".into(),
+            app_id: app_id.clone(),
+            connections: vec!["fleet-eu-replication.bigpeer-eu.svc:4040".into()],
+            queries_by_collection: BTreeMap::from([("cars".to_string(), vec!["true".to_string()])]),
+            trusted: super::replication::trust::parse(EXAMPLE_CA).certificates,
+        }],
         keys: vec![Key {
             app_id,
             name: "fleet-backend".into(),

@@ -13,6 +13,7 @@ pub mod monitoring;
 pub mod names;
 pub mod network_policy;
 pub mod pod;
+pub mod replication;
 pub mod services;
 pub mod stateless;
 pub mod store;

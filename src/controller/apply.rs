@@ -24,7 +24,7 @@ use super::cache::Reader;
 use super::error::{Context, Result};
 use crate::build::DesiredObject;
 use crate::decide::observed::Integrations;
-use crate::facts::{MANAGER, OWNED};
+use crate::facts::{MANAGER, OWNED, OwnedKind};
 
 /// Outcome of applying.
 #[derive(Debug, Default)]
@@ -158,9 +158,9 @@ fn carries(body: &serde_json::Value, field: &str, actual: &BTreeMap<String, Stri
         })
 }
 
-/// The owned kinds the cluster serves, and whether the operator may prune them.
-fn owned_kinds(integrations: Integrations) -> Vec<(ApiResource, bool)> {
-    OWNED
+/// The owned kinds of `kinds` the cluster serves, and whether the operator may prune them.
+fn owned_kinds(kinds: &[OwnedKind], integrations: Integrations) -> Vec<(ApiResource, bool)> {
+    kinds
         .iter()
         .filter(|k| k.needs.is_none_or(|i| integrations.has(i)))
         .map(|k| ((k.resource)(), k.prune))
@@ -173,11 +173,12 @@ async fn inventory<K: Resource>(
     owner: &K,
     selector: &Selector,
     integrations: Integrations,
+    kinds: &[OwnedKind],
 ) -> Result<BTreeSet<Found>> {
     let ns = owner.namespace().unwrap_or_default();
     let uid = owner.uid();
     let mut found = BTreeSet::new();
-    for (ar, prunable) in owned_kinds(integrations) {
+    for (ar, prunable) in owned_kinds(kinds, integrations) {
         for o in reader.owned(&ar, &ns, selector).await? {
             let meta = o.meta;
             let owned = meta
@@ -213,9 +214,23 @@ pub async fn apply_and_prune<K: Resource>(
     integrations: Integrations,
     objects: &[DesiredObject],
 ) -> Result<Applied> {
+    apply_and_prune_kinds(reader, last, owner, selector, integrations, OWNED, objects).await
+}
+
+/// [`apply_and_prune`] over the owned kinds `kinds` only: an owner that makes a few kinds
+/// (a replication: Services, ConfigMaps, NetworkPolicies, routes) lists only those.
+pub async fn apply_and_prune_kinds<K: Resource>(
+    reader: &Reader<'_>,
+    last: &LastApplied,
+    owner: &K,
+    selector: &Selector,
+    integrations: Integrations,
+    kinds: &[OwnedKind],
+    objects: &[DesiredObject],
+) -> Result<Applied> {
     let ns = owner.namespace().unwrap_or_default();
     let client = reader.client;
-    let existing = inventory(reader, owner, selector, integrations)
+    let existing = inventory(reader, owner, selector, integrations, kinds)
         .instrument(info_span!("inventory"))
         .await?;
     let find = |kind: &str, name: &str| existing.iter().find(|f| f.kind == kind && f.name == name);
@@ -264,7 +279,7 @@ pub async fn apply_and_prune<K: Resource>(
         .iter()
         .map(|d| (d.resource.kind.as_str(), d.name.as_str()))
         .collect();
-    for (ar, _) in owned_kinds(integrations) {
+    for (ar, _) in owned_kinds(kinds, integrations) {
         for f in existing.iter().filter(|f| {
             f.prunable && f.kind == ar.kind && !keep.contains(&(f.kind.as_str(), f.name.as_str()))
         }) {

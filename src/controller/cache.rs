@@ -42,7 +42,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use super::error::{Context, Result};
-use crate::api::{API_KEY_LABEL, BigPeer, BigPeerApiKey, BigPeerApp};
+use crate::api::{API_KEY_LABEL, BigPeer, BigPeerApiKey, BigPeerApp, BigPeerReplication};
 use crate::facts::MANAGER;
 
 /// A stream of changed objects, for the controller's triggers.
@@ -108,6 +108,8 @@ pub struct Stores {
     pub api_keys: Store<BigPeerApiKey>,
     /// The API keys' Secrets (label `smbp.io/api-key`), with their data.
     pub key_secrets: Store<Secret>,
+    /// BigPeerReplications.
+    pub replications: Store<BigPeerReplication>,
     /// The stores' objects by namespace and instance label, per kind (apps by their BigPeer,
     /// keys by their app); without it (`None`), reads filter every cached object.
     pub indexes: Option<Indexes>,
@@ -128,6 +130,8 @@ pub struct Feeds {
     pub api_keys: Changes<BigPeerApiKey>,
     /// The API keys' Secrets.
     pub key_secrets: Changes<Secret>,
+    /// BigPeerReplications.
+    pub replications: Changes<BigPeerReplication>,
     /// Claims: read only, never a trigger.
     pub read_only: Vec<Changes<()>>,
 }
@@ -165,6 +169,11 @@ fn app_big_peer(a: &BigPeerApp) -> Option<String> {
 /// A key is filed under the app it names.
 fn key_app(k: &BigPeerApiKey) -> Option<String> {
     Some(k.spec.app_ref.name.clone())
+}
+
+/// A replication is filed under the app it names.
+fn replication_app(r: &BigPeerReplication) -> Option<String> {
+    Some(r.spec.app_ref.name.clone())
 }
 
 /// Filed by the `app.kubernetes.io/instance` label.
@@ -330,6 +339,8 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
         without_last_applied,
         |_| None,
     );
+    let (replications, i_repl, repl) =
+        full::<BigPeerReplication>(client, ns, all(), without_last_applied, replication_app);
     (
         Stores {
             namespace: ns.map(str::to_string),
@@ -348,6 +359,7 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             apps,
             api_keys,
             key_secrets,
+            replications,
             indexes: Some(Indexes(
                 [
                     ("StatefulSet", i_sts),
@@ -363,6 +375,7 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
                     ("PersistentVolumeClaim", i_pvc),
                     ("BigPeerApp", i_app),
                     ("BigPeerApiKey", i_key),
+                    ("BigPeerReplication", i_repl),
                 ]
                 .into_iter()
                 .map(|(kind, index)| (kind.to_string(), index))
@@ -386,6 +399,7 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             apps: app,
             api_keys: key,
             key_secrets: key_sec,
+            replications: repl,
             read_only: vec![read_only(pvc)],
         },
     )
@@ -639,6 +653,7 @@ impl Stores {
             ready(&self.apps).await,
             ready(&self.api_keys).await,
             ready(&self.key_secrets).await,
+            ready(&self.replications).await,
         ];
         waits.iter().all(|r| *r)
     }
@@ -657,6 +672,26 @@ impl Stores {
             app,
             key_app,
         )
+    }
+
+    /// The replications of `ns` that name app `app` (for the controllers' triggers).
+    pub fn replications_of(&self, ns: &str, app: &str) -> Vec<std::sync::Arc<BigPeerReplication>> {
+        filed(
+            &self.replications,
+            self.index("BigPeerReplication"),
+            ns,
+            app,
+            replication_app,
+        )
+    }
+
+    /// Every replication of `ns` (for the controllers' triggers).
+    pub fn replications_in(&self, ns: &str) -> Vec<std::sync::Arc<BigPeerReplication>> {
+        self.replications
+            .state()
+            .into_iter()
+            .filter(|r| r.meta().namespace.as_deref() == Some(ns))
+            .collect()
     }
 
     /// Every app of `ns` (for the controllers' triggers).
@@ -900,6 +935,38 @@ impl<'a> Reader<'a> {
             "listing BigPeerApiKeys",
         )
         .await
+    }
+
+    /// The BigPeerReplications of `ns`: those filed under `filed` (the name of the app they
+    /// name), or all.
+    pub async fn replications(
+        &self,
+        ns: &str,
+        filed: Option<&str>,
+    ) -> Result<Vec<BigPeerReplication>> {
+        self.list(
+            |s| &s.replications,
+            ("BigPeerReplication", replication_app),
+            ns,
+            filed,
+            "listing BigPeerReplications",
+        )
+        .await
+    }
+
+    /// The metadata of Secret `ns/name` (from the metadata cache when there is one).
+    pub async fn secret_meta(
+        &self,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<PartialObjectMeta<Secret>>> {
+        match self.stores {
+            Some(s) => Ok(cached(&s.secrets, ns, name)),
+            None => Api::<Secret>::namespaced(self.client.clone(), ns)
+                .get_metadata_opt(name)
+                .await
+                .ctx(|| format!("reading Secret {name}")),
+        }
     }
 
     async fn list<K>(

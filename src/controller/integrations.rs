@@ -12,7 +12,7 @@ use crate::thirdparty;
 
 impl Integrations {
     /// Each add-on with whether the cluster serves it, for the availability metric.
-    pub fn availability(&self) -> [(Integration, bool); 6] {
+    pub fn availability(&self) -> [(Integration, bool); 7] {
         Integration::ALL.map(|i| (i, self.has(i)))
     }
 }
@@ -64,6 +64,21 @@ async fn discover(
             .iter()
             .any(|g| g.name == group && g.versions.iter().any(|v| v.version == version))
     };
+    let gateway_api = serves(thirdparty::GATEWAY_API_GROUP, "v1");
+    // TLSRoutes joined `gateway.networking.k8s.io/v1` later than HTTPRoutes: ask for the
+    // group version's resources, only where the Gateway API is served at all.
+    let tls_route = if gateway_api {
+        let ar = thirdparty::tls_route();
+        client
+            .list_api_group_resources(&ar.api_version)
+            .await
+            .ctx(|| format!("discovering {}", ar.api_version))?
+            .resources
+            .iter()
+            .any(|r| r.name == ar.plural)
+    } else {
+        false
+    };
     let found = Integrations {
         strimzi: serves(thirdparty::STRIMZI_GROUP, "v1"),
         cert_manager: serves(thirdparty::CERT_MANAGER_GROUP, "v1"),
@@ -71,9 +86,10 @@ async fn discover(
             .groups
             .iter()
             .any(|g| g.name == thirdparty::OPENSHIFT_SECURITY_GROUP),
-        gateway_api: serves(thirdparty::GATEWAY_API_GROUP, "v1"),
+        gateway_api,
         openshift_route: serves(thirdparty::OPENSHIFT_ROUTE_GROUP, "v1"),
         prometheus_operator: serves(thirdparty::PROMETHEUS_OPERATOR_GROUP, "v1"),
+        tls_route,
     };
     *slot = Some((Instant::now(), found));
     Ok(found)
@@ -97,6 +113,7 @@ mod tests {
                 Integration::GatewayApi => f.gateway_api = true,
                 Integration::OpenShiftRoute => f.openshift_route = true,
                 Integration::PrometheusOperator => f.prometheus_operator = true,
+                Integration::GatewayApiTlsRoute => f.tls_route = true,
             }
             f
         };

@@ -6,11 +6,13 @@
 //! - [`status`]: conditions (with their [`Reason`](crate::api::reason::Reason)s) and the status;
 //! - [`exposure`]: the exposure status and the `Exposed` condition;
 //! - [`app`]: which apps a BigPeer serves, an app's endpoints, conditions and status;
-//! - [`apikey`]: when an API key is made, rotated and retired, its conditions and status.
+//! - [`apikey`]: when an API key is made, rotated and retired, its conditions and status;
+//! - [`replication`]: a replication's conditions and status.
 
 pub mod apikey;
 pub mod app;
 pub mod exposure;
 pub mod observed;
 pub mod plan;
+pub mod replication;
 pub mod status;

@@ -28,6 +28,8 @@ pub struct Integrations {
     pub openshift_route: bool,
     /// `monitoring.coreos.com/v1` (Prometheus Operator).
     pub prometheus_operator: bool,
+    /// `tlsroutes` in `gateway.networking.k8s.io/v1` (Gateway API 1.5 and later).
+    pub tls_route: bool,
 }
 
 impl Integrations {
@@ -40,6 +42,7 @@ impl Integrations {
             Integration::GatewayApi => self.gateway_api,
             Integration::OpenShiftRoute => self.openshift_route,
             Integration::PrometheusOperator => self.prometheus_operator,
+            Integration::GatewayApiTlsRoute => self.tls_route,
         }
     }
 }

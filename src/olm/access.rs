@@ -4,6 +4,7 @@
 
 use crate::access::key::{ALGORITHM, PREFIX};
 use crate::build::access::{APPS_FILE, KEYS_FILE, VERSION, contract_example, render};
+use crate::build::replication::access as repl;
 use crate::build::{names, paths, pod};
 
 /// Where bundle-gen writes the page.
@@ -36,7 +37,7 @@ servers.
 | Secret | `{secret}` in the BigPeer's namespace, owned by the BigPeer (deleted with it) |
 | mounted at | `{dir}` (volume `{volume}`, read-only, mode 0440), as a whole directory: never with `subPath`, which the kubelet does not update |
 | in | the subscription and api pods; store pods do not mount it |
-| files | `{dir}/{APPS_FILE}`, `{dir}/{KEYS_FILE}` |
+| files | `{dir}/{APPS_FILE}`, `{dir}/{KEYS_FILE}`, `{dir}/{REPL_FILE}`, and `{dir}/replication-<name>-ca.pem` per replication with trusted certificates |
 
 ## Reloading
 
@@ -100,6 +101,39 @@ Example (a key in the grace period of a rotation, rendered at {now}):
 ```yaml
 {keys}```
 
+## `{REPL_FILE}`
+
+What each `BigPeerReplication` of an app the BigPeer serves asks of the servers
+([replication between Big Peers](user/replication.md)). The servers accept replication
+connections on the peer port (4040) of the subscription servers, where the operator's Service
+`<name>-replication` sends them, and open the connections listed.
+
+| field | meaning |
+|---|---|
+| `version` | {REPL_VERSION} |
+| `replications[]` | ordered by name |
+| `replications[].name` | the `BigPeerReplication` |
+| `replications[].appId` | the app whose documents are replicated: a peer's replication must be of the same app ID |
+| `replications[].connections` | `host:port` of the other Big Peers' replication endpoints to connect to (sorted); empty: only accept connections |
+| `replications[].queriesByCollection` | what this side subscribes to from the others: collection to DQL queries; empty: nothing flows in |
+| `replications[].trustedCaFile` | the PEM file (in the same directory) with the certificates to trust, for this replication, in addition to the BigPeer's own CA (`/etc/bigpeer/keys/ca`); absent when it trusts none yet |
+
+The PEM files hold only `CERTIFICATE` blocks, each once: the operator drops anything else found
+in the Secrets and ConfigMaps a replication names (a private key pasted by mistake never reaches
+the servers). A replication whose app is not served, or whose BigPeer is another, is not listed.
+Like the other files, changes (a new replication, a new trusted certificate) arrive without a
+restart: servers must re-read the file and the PEM files and open or close connections to match.
+
+Example (one replication trusting one certificate):
+
+```yaml
+{replications}```
+
+`{dir}/{ca_file}`:
+
+```
+{ca_pem}```
+
 ## Limits
 
 A Secret holds at most 1 MiB: about 2,000 key entries of typical permissions, fewer with long
@@ -107,6 +141,11 @@ queries. Expired entries are removed as they expire.
 "#,
         apps = rendered.apps,
         keys = rendered.keys,
+        REPL_FILE = repl::FILE,
+        REPL_VERSION = repl::VERSION,
+        replications = rendered.replications.file,
+        ca_file = repl::ca_file(&example.replications[0].name),
+        ca_pem = rendered.replications.cas[&repl::ca_file(&example.replications[0].name)],
     )
 }
 
@@ -121,7 +160,15 @@ mod tests {
         let r = render(&example, now);
         assert!(md.contains(&format!("```yaml\n{}```", r.apps)));
         assert!(md.contains(&format!("```yaml\n{}```", r.keys)));
-        for text in [paths::ACCESS, APPS_FILE, KEYS_FILE, ALGORITHM, PREFIX] {
+        assert!(md.contains(&format!("```yaml\n{}```", r.replications.file)));
+        for text in [
+            paths::ACCESS,
+            APPS_FILE,
+            KEYS_FILE,
+            ALGORITHM,
+            PREFIX,
+            repl::FILE,
+        ] {
             assert!(md.contains(text), "{text}");
         }
         assert!(md.contains("`<bigpeer>-access`"));

@@ -119,6 +119,10 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
         rule(&["kafka.strimzi.io"], &["kafkas"], READ),
         rule(&["gateway.networking.k8s.io"], &["gateways"], &["get"]),
+        // A replication's in-cluster connections: whether the other side's Service has ready
+        // endpoints (read where the operator's Role or ClusterRole reaches; elsewhere the
+        // connection is reported Unknown).
+        rule(&["discovery.k8s.io"], &["endpointslices"], &["get", "list"]),
         // Setting spec.host on a Route needs this subresource permission.
         rule(
             &["route.openshift.io"],

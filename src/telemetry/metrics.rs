@@ -83,6 +83,40 @@ struct VersionLabel {
     version: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicationConditionLabels {
+    namespace: String,
+    replication: String,
+    bigpeer: String,
+    condition: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicationConnectionLabels {
+    namespace: String,
+    replication: String,
+    bigpeer: String,
+    state: String,
+}
+
+/// What one replication contributes to the metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicationState {
+    /// Its BigPeer (empty while unknown).
+    pub bigpeer: String,
+    /// (condition type, status) pairs, status being "True", "False" or "Unknown".
+    pub conditions: Vec<(String, String)>,
+    /// How many connections are in each state (`Ready`, `NotReady`, ...).
+    pub connections: BTreeMap<String, i64>,
+}
+
+/// The series written for one replication, to remove them when it changes or goes.
+#[derive(Clone, Debug, Default)]
+struct ReplicationSeries {
+    conditions: Vec<ReplicationConditionLabels>,
+    connections: Vec<ReplicationConnectionLabels>,
+}
+
 /// Exemplar labels of a reconcile-duration observation.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TraceLabel {
@@ -136,6 +170,10 @@ pub struct Metrics {
     webhook_refusals: Family<RefusalLabel, Counter>,
     webhook_duration: Family<KindLabel, Histogram, fn() -> Histogram>,
     api_key_expiry: Family<ApiKeyLabels, Gauge>,
+    replication_condition: Family<ReplicationConditionLabels, Gauge>,
+    replication_connections: Family<ReplicationConnectionLabels, Gauge>,
+    /// The series of every replication, by (namespace, name).
+    replications: Mutex<HashMap<(String, String), ReplicationSeries>>,
     books: Mutex<Books>,
     /// The labels of every API key series, by (namespace, key).
     api_keys: Mutex<HashMap<(String, String), ApiKeyLabels>>,
@@ -180,6 +218,8 @@ impl Default for Metrics {
         let webhook_duration: Family<KindLabel, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.005, 2.0, 12)));
         let api_key_expiry = Family::<ApiKeyLabels, Gauge>::default();
+        let replication_condition = Family::<ReplicationConditionLabels, Gauge>::default();
+        let replication_connections = Family::<ReplicationConnectionLabels, Gauge>::default();
         r.add(
             "reconciles",
             "Reconciles by result (success, error)",
@@ -265,6 +305,18 @@ impl Default for Metrics {
             api_key_expiry.clone(),
         );
         r.add(
+            "replication_condition",
+            "1 when the BigPeerReplication's condition (Ready, Degraded) is True, 0 when False or Unknown",
+            None,
+            replication_condition.clone(),
+        );
+        r.add(
+            "replication_connections",
+            "Connections of the BigPeerReplication by state (Ready, NotReady, NotFound, External, Unknown)",
+            None,
+            replication_connections.clone(),
+        );
+        r.add(
             "build",
             "Version of the running operator",
             None,
@@ -289,6 +341,9 @@ impl Default for Metrics {
             webhook_refusals,
             webhook_duration,
             api_key_expiry,
+            replication_condition,
+            replication_connections,
+            replications: Mutex::new(HashMap::new()),
             books: Mutex::new(Books::default()),
             api_keys: Mutex::new(HashMap::new()),
         }
@@ -478,6 +533,76 @@ impl Metrics {
         });
     }
 
+    /// Record a replication's conditions and connection states (its previous series go).
+    pub fn set_replication(&self, namespace: &str, name: &str, state: ReplicationState) {
+        let mut all = self.replications.lock().expect("metrics lock");
+        let series = ReplicationSeries {
+            conditions: state
+                .conditions
+                .iter()
+                .map(|(c, _)| ReplicationConditionLabels {
+                    namespace: namespace.into(),
+                    replication: name.into(),
+                    bigpeer: state.bigpeer.clone(),
+                    condition: c.clone(),
+                })
+                .collect(),
+            connections: state
+                .connections
+                .keys()
+                .map(|s| ReplicationConnectionLabels {
+                    namespace: namespace.into(),
+                    replication: name.into(),
+                    bigpeer: state.bigpeer.clone(),
+                    state: s.clone(),
+                })
+                .collect(),
+        };
+        if let Some(old) = all.insert((namespace.into(), name.into()), series.clone()) {
+            for l in old
+                .conditions
+                .iter()
+                .filter(|l| !series.conditions.contains(l))
+            {
+                self.replication_condition.remove(l);
+            }
+            for l in old
+                .connections
+                .iter()
+                .filter(|l| !series.connections.contains(l))
+            {
+                self.replication_connections.remove(l);
+            }
+        }
+        for (labels, (_, status)) in series.conditions.iter().zip(&state.conditions) {
+            self.replication_condition
+                .get_or_create(labels)
+                .set(i64::from(status == "True"));
+        }
+        for (labels, count) in series.connections.iter().zip(state.connections.values()) {
+            self.replication_connections
+                .get_or_create(labels)
+                .set(*count);
+        }
+    }
+
+    /// Keep the series of the replications `live` (namespace, name) only.
+    pub fn retain_replications(&self, live: &std::collections::HashSet<(String, String)>) {
+        let mut all = self.replications.lock().expect("metrics lock");
+        all.retain(|id, series| {
+            let keep = live.contains(id);
+            if !keep {
+                for l in &series.conditions {
+                    self.replication_condition.remove(l);
+                }
+                for l in &series.connections {
+                    self.replication_connections.remove(l);
+                }
+            }
+            keep
+        });
+    }
+
     /// Leadership changed.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
@@ -506,6 +631,18 @@ impl Metrics {
         m.admission("BigPeer", "CREATE", "refused", 0.08, &["ObjectRefused"]);
         m.set_integrations(Integration::ALL.map(|i| (i, i != Integration::OpenShift)));
         m.set_api_key_expiry("bigpeer", "fleet", "fleet-backend", 1_798_761_600);
+        m.set_replication(
+            "bigpeer",
+            "fleet-eu",
+            ReplicationState {
+                bigpeer: "prod".into(),
+                conditions: vec![
+                    ("Ready".into(), "True".into()),
+                    ("Degraded".into(), "False".into()),
+                ],
+                connections: BTreeMap::from([("Ready".into(), 1)]),
+            },
+        );
         m.set_bigpeer(
             "bigpeer",
             "prod",
@@ -742,6 +879,56 @@ mod tests {
         assert_eq!(value(&f, name, &moved), Some(300.0));
         let gone = [("namespace", "ns"), ("app", "app"), ("api_key", "gone")];
         assert_eq!(value(&f, name, &gone), None);
+    }
+
+    #[test]
+    fn replication_series_follow_the_latest_state_and_their_deletion() {
+        let m = Metrics::default();
+        let state = |bp: &str, degraded: &str, conns: &[(&str, i64)]| ReplicationState {
+            bigpeer: bp.into(),
+            conditions: vec![
+                ("Ready".into(), "True".into()),
+                ("Degraded".into(), degraded.into()),
+            ],
+            connections: conns.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        };
+        let cond = "smbp_operator_replication_condition";
+        let conns = "smbp_operator_replication_connections";
+        m.set_replication(
+            "ns",
+            "r",
+            state("prod", "True", &[("Ready", 1), ("NotFound", 2)]),
+        );
+        let f = parse(&m);
+        let deg = [
+            ("namespace", "ns"),
+            ("replication", "r"),
+            ("bigpeer", "prod"),
+            ("condition", "Degraded"),
+        ];
+        assert_eq!(value(&f, cond, &deg), Some(1.0));
+        let nf = [
+            ("namespace", "ns"),
+            ("replication", "r"),
+            ("bigpeer", "prod"),
+            ("state", "NotFound"),
+        ];
+        assert_eq!(value(&f, conns, &nf), Some(2.0));
+        m.set_replication("ns", "r", state("prod", "False", &[("Ready", 3)]));
+        let f = parse(&m);
+        assert_eq!(value(&f, cond, &deg), Some(0.0));
+        assert_eq!(value(&f, conns, &nf), None, "a state no longer seen goes");
+        m.set_replication("ns", "other", state("prod", "False", &[]));
+        m.retain_replications(&[("ns".to_string(), "other".to_string())].into());
+        let f = parse(&m);
+        assert_eq!(value(&f, cond, &deg), None);
+        let other = [
+            ("namespace", "ns"),
+            ("replication", "other"),
+            ("bigpeer", "prod"),
+            ("condition", "Degraded"),
+        ];
+        assert_eq!(value(&f, cond, &other), Some(0.0));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::api::reason::Reason;
 pub const PATH: &str = "docs/metrics.md";
 
 /// Queries shown in the reference (checked against the registry like the dashboards).
-pub const EXAMPLE_QUERIES: [(&str, &str); 8] = [
+pub const EXAMPLE_QUERIES: [(&str, &str); 9] = [
     (
         "Share of failing reconciles",
         "sum(rate(smbp_operator_reconcile_errors_total[5m])) / sum(rate(smbp_operator_reconciles_total[5m]))",
@@ -40,6 +40,10 @@ pub const EXAMPLE_QUERIES: [(&str, &str); 8] = [
         "min by (namespace, app, api_key) (smbp_operator_api_key_expiry_timestamp_seconds) - time() < 7 * 86400",
     ),
     (
+        "Replications that need attention",
+        "smbp_operator_replication_condition{condition=\"Degraded\"} == 1",
+    ),
+    (
         "Operator versions running",
         "count by (version) (smbp_operator_build_info)",
     ),
@@ -62,7 +66,7 @@ pub fn label_doc(label: &str) -> Option<String> {
                 .into()
         }
         "condition" => format!(
-            "A condition type of the BigPeer's `status.conditions`: {}.",
+            "A condition type of the BigPeer's `status.conditions`: {} (of a BigPeerReplication's: `Ready`, `Degraded`).",
             list(&ConditionType::ALL.map(ConditionType::as_str))
         ),
         "status" => "The condition's status: `True`, `False` or `Unknown`.".into(),
@@ -92,6 +96,8 @@ pub fn label_doc(label: &str) -> Option<String> {
             list(&crate::api::KINDS.map(|(kind, _)| kind))
         ),
         "le" => "Histogram bucket: upper bound in seconds.".into(),
+        "replication" => "The BigPeerReplication's name.".into(),
+        "state" => "A replication connection's state: `Ready`, `NotReady`, `NotFound`, `External` (outside the cluster) or `Unknown` (in a namespace the operator may not read).".into(),
         _ => return None,
     })
 }

@@ -81,6 +81,7 @@ pub fn all_addons() -> Integrations {
         gateway_api: true,
         openshift_route: true,
         prometheus_operator: true,
+        tls_route: true,
     }
 }
 

@@ -18,8 +18,12 @@ mod integrations;
 mod metrics_auth;
 mod mgmt_api;
 mod monitoring;
+#[path = "../build/netpol_eval.rs"]
+#[allow(dead_code)]
+mod netpol_eval;
 mod network_policies;
 mod prometheus;
+mod replication;
 mod resilience;
 mod traces;
 mod volumes;

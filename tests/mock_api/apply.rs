@@ -30,6 +30,9 @@ const STRIMZI: [&str; 2] = [
     "/apis/kafka.strimzi.io/v1/namespaces/bigpeer/kafkausers",
 ];
 
+/// TLSRoutes (Gateway API 1.5 and later), owned by replications.
+const TLS_ROUTE: [&str; 1] = ["/apis/gateway.networking.k8s.io/v1/namespaces/bigpeer/tlsroutes"];
+
 use smbp_operator::testing::all_addons;
 
 /// Every owned kind's collection when every add-on is installed, in inventory order.
@@ -41,6 +44,7 @@ fn every_kind() -> Vec<&'static str> {
         &PROMETHEUS_OPERATOR,
         &OPENSHIFT_ROUTE,
         &STRIMZI,
+        &TLS_ROUTE,
     ]
     .concat()
 }

@@ -59,6 +59,7 @@ fn caches() -> Caches {
     let (apps, app) = reflector::store();
     let (api_keys, _) = reflector::store();
     let (key_secrets, key_sec) = reflector::store();
+    let (replications, _) = reflector::store();
     let mut indexes = Indexes::default();
     for kind in [
         "StatefulSet",
@@ -95,6 +96,7 @@ fn caches() -> Caches {
             apps,
             api_keys,
             key_secrets,
+            replications,
             indexes: Some(indexes.clone()),
         },
         statefulsets: sts,

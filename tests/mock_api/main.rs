@@ -18,4 +18,5 @@ mod mgmt;
 mod mgmt_openapi;
 mod observe;
 mod reconcile;
+mod replication;
 mod status;
