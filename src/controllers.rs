@@ -1,6 +1,6 @@
 //! The operator's controllers, started together per watched namespace on one set of watch
-//! caches: BigPeers ([`crate::bigpeer`]), BigPeerApps ([`crate::apps`]) and BigPeerApiKeys
-//! ([`crate::apikeys`]). Each watch fills one store that every controller reads, and its
+//! caches: BigPeers ([`crate::bigpeer`]), BigPeerApps ([`crate::apps`]), BigPeerApiKeys
+//! ([`crate::apikeys`]) and BigPeerDataBridges ([`crate::bridges`]). Each watch fills one store that every controller reads, and its
 //! changes are copied to each controller they wake ([`cache::fan_out`]).
 
 use std::collections::HashSet;
@@ -13,7 +13,7 @@ use kube::ResourceExt;
 use tracing::info;
 
 use crate::controller::{Context, cache};
-use crate::{apikeys, apps, bigpeer};
+use crate::{apikeys, apps, bigpeer, bridges};
 
 /// How often the series of deleted API keys are removed from the metrics.
 const SWEEP: Duration = Duration::from_secs(30);
@@ -37,15 +37,23 @@ pub async fn run(
     let mut caches = vec![];
     let mut read_only = vec![];
     for ns in namespaces {
-        let (stores, feeds) = cache::watch(&ctx.client, ns.as_deref());
-        let (t1, mut bigpeers) = cache::fan_out(feeds.bigpeers, 2);
-        let (t2, mut apps) = cache::fan_out(feeds.apps, 4);
+        let (stores, mut feeds) = cache::watch(&ctx.client, ns.as_deref());
+        let (t1, mut bigpeers) = cache::fan_out(feeds.bigpeers, 3);
+        let (t2, mut apps) = cache::fan_out(feeds.apps, 5);
         let (t3, mut keys) = cache::fan_out(feeds.api_keys, 2);
         let (t4, mut key_secrets) = cache::fan_out(feeds.key_secrets, 2);
-        let (t5, mut secrets) = cache::fan_out(feeds.secrets, 2);
-        for task in [t1, t2, t3, t4, t5] {
+        let (t5, mut secrets) = cache::fan_out(feeds.secrets, 3);
+        let (t6, mut bridges) = cache::fan_out(feeds.bridges, 2);
+        // The kinds a data bridge owns wake both the BigPeer and the bridge controllers.
+        let (t7, mut deployments) = cache::fan_out(feeds.owned.deployments, 2);
+        let (t8, mut config_maps) = cache::fan_out(feeds.owned.config_maps, 2);
+        let (t9, mut network_policies) = cache::fan_out(feeds.owned.network_policies, 2);
+        for task in [t1, t2, t3, t4, t5, t6, t7, t8, t9] {
             tokio::spawn(task);
         }
+        feeds.owned.deployments = take(&mut deployments);
+        feeds.owned.config_maps = take(&mut config_maps);
+        feeds.owned.network_policies = take(&mut network_policies);
         controllers.push(Box::pin(bigpeer::controller(
             ctx.clone(),
             stores.clone(),
@@ -56,6 +64,26 @@ pub async fn run(
                 apps: take(&mut apps),
                 api_keys: take(&mut keys),
                 key_secrets: take(&mut key_secrets),
+                bridges: take(&mut bridges),
+            },
+            concurrency,
+            shutdown.clone(),
+        )));
+        controllers.push(Box::pin(bridges::controller(
+            bridges::BridgeContext {
+                ctx: ctx.clone(),
+                operator_namespace: std::env::var("POD_NAMESPACE").ok(),
+            },
+            stores.clone(),
+            bridges::Triggers {
+                bridges: take(&mut bridges),
+                apps: take(&mut apps),
+                bigpeers: take(&mut bigpeers),
+                secrets: take(&mut secrets),
+                deployments: take(&mut deployments),
+                config_maps: take(&mut config_maps),
+                network_policies: take(&mut network_policies),
+                pods: feeds.bridge_pods,
             },
             concurrency,
             shutdown.clone(),
@@ -108,6 +136,12 @@ pub async fn run(
                 .map(|k| (k.namespace().unwrap_or_default(), k.name_any()))
                 .collect();
             c.metrics.retain_api_keys(&live);
+            let bridges: HashSet<(String, String)> = caches
+                .iter()
+                .flat_map(|s| s.bridges.state())
+                .map(|b| (b.namespace().unwrap_or_default(), b.name_any()))
+                .collect();
+            c.metrics.retain_data_bridges(&bridges);
             tokio::time::sleep(SWEEP).await;
         }
     });

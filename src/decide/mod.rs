@@ -6,10 +6,13 @@
 //! - [`status`]: conditions (with their [`Reason`](crate::api::reason::Reason)s) and the status;
 //! - [`exposure`]: the exposure status and the `Exposed` condition;
 //! - [`app`]: which apps a BigPeer serves, an app's endpoints, conditions and status;
-//! - [`apikey`]: when an API key is made, rotated and retired, its conditions and status.
+//! - [`apikey`]: when an API key is made, rotated and retired, its conditions and status;
+//! - [`bridge`]: a data bridge's conditions and status (Kafka connection details, the MongoDB
+//!   connector's health).
 
 pub mod apikey;
 pub mod app;
+pub mod bridge;
 pub mod exposure;
 pub mod observed;
 pub mod plan;
