@@ -60,15 +60,15 @@ struct ApiKeyLabels {
 struct DataBridgeLabels {
     namespace: String,
     data_bridge: String,
-    kind: String,
+    bridge_type: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DataBridgeReasonLabels {
     namespace: String,
     data_bridge: String,
-    kind: String,
-    reason: String,
+    bridge_type: String,
+    degraded_reason: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -552,7 +552,7 @@ impl Metrics {
         let labels = DataBridgeLabels {
             namespace: namespace.into(),
             data_bridge: name.into(),
-            kind: state.kind.clone(),
+            bridge_type: state.kind.clone(),
         };
         self.data_bridge_ready
             .get_or_create(&labels)
@@ -562,8 +562,8 @@ impl Metrics {
                 .get_or_create(&DataBridgeReasonLabels {
                     namespace: namespace.into(),
                     data_bridge: name.into(),
-                    kind: state.kind.clone(),
-                    reason: reason.clone(),
+                    bridge_type: state.kind.clone(),
+                    degraded_reason: reason.clone(),
                 })
                 .set(1);
         }
@@ -582,14 +582,14 @@ impl Metrics {
         self.data_bridge_ready.remove(&DataBridgeLabels {
             namespace: namespace.into(),
             data_bridge: name.into(),
-            kind: old.kind.clone(),
+            bridge_type: old.kind.clone(),
         });
         if let Some(reason) = &old.degraded {
             self.data_bridge_degraded.remove(&DataBridgeReasonLabels {
                 namespace: namespace.into(),
                 data_bridge: name.into(),
-                kind: old.kind.clone(),
-                reason: reason.clone(),
+                bridge_type: old.kind.clone(),
+                degraded_reason: reason.clone(),
             });
         }
         if old.last_progress.is_some() {
@@ -876,12 +876,12 @@ mod tests {
         };
         m.set_data_bridge("ns", "b", st(false, Some("ConnectorStalled")));
         let text = m.encode();
-        assert!(text.contains(r#"smbp_operator_data_bridge_degraded{namespace="ns",data_bridge="b",kind="MongoDB",reason="ConnectorStalled"} 1"#), "{text}");
+        assert!(text.contains(r#"smbp_operator_data_bridge_degraded{namespace="ns",data_bridge="b",bridge_type="MongoDB",degraded_reason="ConnectorStalled"} 1"#), "{text}");
         assert!(text.contains(r#"smbp_operator_mongo_connector_last_progress_timestamp_seconds{namespace="ns",data_bridge="b"} 100"#), "{text}");
         m.set_data_bridge("ns", "b", st(true, None));
         let text = m.encode();
-        assert!(!text.contains("reason=\"ConnectorStalled\""), "{text}");
-        assert!(text.contains(r#"smbp_operator_data_bridge_ready{namespace="ns",data_bridge="b",kind="MongoDB"} 1"#), "{text}");
+        assert!(!text.contains("degraded_reason=\"ConnectorStalled\""), "{text}");
+        assert!(text.contains(r#"smbp_operator_data_bridge_ready{namespace="ns",data_bridge="b",bridge_type="MongoDB"} 1"#), "{text}");
         m.retain_data_bridges(&Default::default());
         assert!(!m.encode().contains("data_bridge=\"b\""));
     }

@@ -59,6 +59,8 @@ fn caches() -> Caches {
     let (apps, app) = reflector::store();
     let (api_keys, _) = reflector::store();
     let (key_secrets, key_sec) = reflector::store();
+    let (bridges, _) = reflector::store();
+    let (bridge_pods, _) = reflector::store();
     let mut indexes = Indexes::default();
     for kind in [
         "StatefulSet",
@@ -95,6 +97,8 @@ fn caches() -> Caches {
             apps,
             api_keys,
             key_secrets,
+            bridges,
+            bridge_pods,
             indexes: Some(indexes.clone()),
         },
         statefulsets: sts,

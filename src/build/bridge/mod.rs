@@ -136,9 +136,11 @@ pub fn connector_pods_watch() -> String {
 
 /// Controller owner reference to the bridge.
 pub fn owner_ref(bridge: &BigPeerDataBridge) -> OwnerReference {
-    bridge
+    let mut r = bridge
         .controller_owner_ref(&())
-        .expect("a data bridge read from the API server has a name and uid")
+        .expect("a data bridge read from the API server has a name and uid");
+    r.block_owner_deletion = Some(true);
+    r
 }
 
 /// Metadata of an object of the bridge.
