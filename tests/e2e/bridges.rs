@@ -420,12 +420,15 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
         .unwrap();
     let config = &cm.data.unwrap()["connector.yaml"];
     assert!(config.contains("database: shop") && !config.contains(password), "{config}");
-    let np = Api::<NetworkPolicy>::namespaced(client.clone(), &ns)
-        .get("orders-sync-mongodb-connector")
-        .await
-        .unwrap();
-    let np_text = serde_json::to_string(&np).unwrap();
-    assert!(np_text.contains("27018") && !np_text.contains(password), "{np_text}");
+    // Once the Secret exists, the policy opens MongoDB's port (read from the string).
+    let nps: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
+    let np_text = wait_for("the connector's policy opening 27018", WAIT, || async {
+        let np = nps.get_opt("orders-sync-mongodb-connector").await.ok()??;
+        let text = serde_json::to_string(&np.spec).ok()?;
+        text.contains("27018").then_some(text)
+    })
+    .await;
+    assert!(!np_text.contains(password), "{np_text}");
 
     // The pod's IP serves the progress signal: Ready while it advances.
     let pod: Pod = wait_for("the connector's pod, ready, with an IP", WAIT, || async {
@@ -498,7 +501,6 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
         .await
         .unwrap();
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-    let nps: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
     wait_for("the connector's objects gone", WAIT, || async {
         (deployments.get_opt("orders-sync-mongodb-connector").await.ok()?.is_none()
             && cms.get_opt("orders-sync-mongodb-connector").await.ok()?.is_none()
