@@ -49,7 +49,11 @@ fn data_bridge(bp: &BigPeer, b: &BigPeerDataBridge, app_id: &str) -> Option<Data
         return None;
     }
     let topic = if bp.spec.transaction_log.strimzi.is_some() {
-        bridge::topic(&bp.name_any(), &bp.namespace().unwrap_or_default(), &b.name_any())
+        bridge::topic(
+            &bp.name_any(),
+            &bp.namespace().unwrap_or_default(),
+            &b.name_any(),
+        )
     } else {
         k.external.as_ref()?.topic.clone()
     };

@@ -33,9 +33,7 @@ use tracing::{debug, info_span};
 
 use crate::api::conditions::{self, ConditionType};
 use crate::api::reason::Reason;
-use crate::api::{
-    BigPeer, BigPeerApp, BigPeerDataBridge, KafkaConsumerInfo, MongoConnectorStatus,
-};
+use crate::api::{BigPeer, BigPeerApp, BigPeerDataBridge, KafkaConsumerInfo, MongoConnectorStatus};
 use crate::bigpeer::observe::ready_condition;
 use crate::build::DesiredObject;
 use crate::build::bridge::{self as build, Owner, connection, kafka as kafka_build, mongodb};
@@ -257,8 +255,13 @@ async fn kafka(
         ));
         desired.push(kafka_build::kafka_user_object(owner, &k, strimzi));
         apply_all(ctx, reader, b, true, &desired).await?;
-        let kafka = get_dynamic(&ctx.client, &ns, &thirdparty::kafka(), &strimzi.kafka_ref.name)
-            .await?;
+        let kafka = get_dynamic(
+            &ctx.client,
+            &ns,
+            &thirdparty::kafka(),
+            &strimzi.kafka_ref.name,
+        )
+        .await?;
         o.listeners = kafka.map(|kf| listeners(&kf));
         let topic = get_dynamic(
             &ctx.client,
@@ -349,9 +352,7 @@ async fn mongo(
         Some(Ok(d)) => (health::Secret::Ok, Some(d)),
     };
     let rendered = mongodb::render(owner, &m);
-    let mut desired = vec![DesiredObject::typed(&mongodb::config_map(
-        owner, &rendered,
-    ))];
+    let mut desired = vec![DesiredObject::typed(&mongodb::config_map(owner, &rendered))];
     // Traffic policy before the workload; without a usable connection string, the policy
     // keeps DNS and the Big Peer only.
     desired.push(DesiredObject::typed(&mongodb::network_policy(
@@ -448,7 +449,9 @@ async fn tell(
     let was_degraded = before.is_some_and(|c| c.status == "True");
     if v.degraded {
         let same = before.is_some_and(|c| {
-            c.status == "True" && c.reason == v.ready.reason.as_str() && c.message == v.ready.message
+            c.status == "True"
+                && c.reason == v.ready.reason.as_str()
+                && c.message == v.ready.message
         });
         if !same && v.ready.reason.event().is_some() {
             publish(
@@ -507,7 +510,9 @@ fn names_secret(b: &BigPeerDataBridge, name: &str) -> bool {
         .and_then(|k| k.external.as_ref())
         .is_some_and(|e| {
             e.user_secret_ref.name == name
-                || e.cluster_ca_secret_ref.as_ref().is_some_and(|r| r.name == name)
+                || e.cluster_ca_secret_ref
+                    .as_ref()
+                    .is_some_and(|r| r.name == name)
         });
     mongo || kafka
 }
@@ -547,21 +552,39 @@ pub fn controller(
 ) -> impl Future<Output = ()> + Send {
     let ns = stores.namespace.clone();
     let client = c.ctx.client.clone();
-    let (for_apps, for_bps, for_secrets, for_kafkas) =
-        (stores.clone(), stores.clone(), stores.clone(), stores.clone());
+    let (for_apps, for_bps, for_secrets, for_kafkas) = (
+        stores.clone(),
+        stores.clone(),
+        stores.clone(),
+        stores.clone(),
+    );
     let refs = |bs: Vec<Arc<BigPeerDataBridge>>| {
         bs.iter()
             .map(|b| ObjectRef::from_obj(b.as_ref()))
             .collect::<Vec<_>>()
     };
     let owned = format!("app.kubernetes.io/name={}", build::APP_NAME);
-    let topics = strimzi_watch(&client, ns.as_deref(), thirdparty::kafka_topic(), Some(&owned));
-    let users = strimzi_watch(&client, ns.as_deref(), thirdparty::kafka_user(), Some(&owned));
+    let topics = strimzi_watch(
+        &client,
+        ns.as_deref(),
+        thirdparty::kafka_topic(),
+        Some(&owned),
+    );
+    let users = strimzi_watch(
+        &client,
+        ns.as_deref(),
+        thirdparty::kafka_user(),
+        Some(&owned),
+    );
     let kafkas = strimzi_watch(&client, ns.as_deref(), thirdparty::kafka(), None);
     // The bridge of a KafkaTopic or KafkaUser (its label), the Kafka bridges of a Kafka's
     // namespace.
     let by_label = |o: DynamicObject| {
-        let found = o.labels().get(build::DATA_BRIDGE_LABEL).cloned().zip(o.namespace());
+        let found = o
+            .labels()
+            .get(build::DATA_BRIDGE_LABEL)
+            .cloned()
+            .zip(o.namespace());
         futures::stream::iter(
             found.map(|(b, ns)| ObjectRef::<BigPeerDataBridge>::new(&b).within(&ns)),
         )
@@ -577,10 +600,16 @@ pub fn controller(
     };
     let strimzi = futures::stream::select(
         futures::stream::select(
-            topics.filter_map(|r| futures::future::ready(r.ok())).flat_map(by_label),
-            users.filter_map(|r| futures::future::ready(r.ok())).flat_map(by_label),
+            topics
+                .filter_map(|r| futures::future::ready(r.ok()))
+                .flat_map(by_label),
+            users
+                .filter_map(|r| futures::future::ready(r.ok()))
+                .flat_map(by_label),
         ),
-        kafkas.filter_map(|r| futures::future::ready(r.ok())).flat_map(of_kafka),
+        kafkas
+            .filter_map(|r| futures::future::ready(r.ok()))
+            .flat_map(of_kafka),
     );
     Controller::for_stream(t.bridges, stores.bridges.clone())
         .with_config(

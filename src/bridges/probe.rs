@@ -24,8 +24,9 @@ pub async fn metrics(ip: &str, port: i32, path: &str) -> Result<String, String> 
         let mut tcp = TcpStream::connect(&addr)
             .await
             .map_err(|e| format!("connecting to {addr}: {e}"))?;
-        let request =
-            format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/plain\r\nUser-Agent: smbp-operator\r\n\r\n");
+        let request = format!(
+            "GET {path} HTTP/1.0\r\nHost: {addr}\r\nAccept: text/plain\r\nUser-Agent: smbp-operator\r\n\r\n"
+        );
         tcp.write_all(request.as_bytes())
             .await
             .map_err(|e| format!("writing to {addr}: {e}"))?;
@@ -86,10 +87,18 @@ mod tests {
             let _ = s.read(&mut buf).await.unwrap();
             s.write_all(b"HTTP/1.0 200 OK\r\n\r\nm 5\n").await.unwrap();
         });
-        assert_eq!(metrics("127.0.0.1", port, "/metrics").await.unwrap(), "m 5\n");
+        assert_eq!(
+            metrics("127.0.0.1", port, "/metrics").await.unwrap(),
+            "m 5\n"
+        );
         let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = i32::from(closed.local_addr().unwrap().port());
         drop(closed);
-        assert!(metrics("127.0.0.1", port, "/metrics").await.unwrap_err().contains("connecting"));
+        assert!(
+            metrics("127.0.0.1", port, "/metrics")
+                .await
+                .unwrap_err()
+                .contains("connecting")
+        );
     }
 }

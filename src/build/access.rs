@@ -529,7 +529,11 @@ mod tests {
         assert_eq!(doc["dataBridges"][0]["appId"], "id");
         let (example, now) = contract_example();
         let r = render(&example, now);
-        assert!(r.data_bridges.contains("query: status = 'completed'"), "{}", r.data_bridges);
+        assert!(
+            r.data_bridges.contains("query: status = 'completed'"),
+            "{}",
+            r.data_bridges
+        );
     }
 
     #[test]

@@ -1023,10 +1023,12 @@ impl<'a> Reader<'a> {
             .into_iter()
             .collect();
         match self.stores {
-            Some(s) => Ok(select(&s.bridge_pods, ns, &selector, s.index("ConnectorPod"))
-                .iter()
-                .map(|p| (**p).clone())
-                .collect()),
+            Some(s) => Ok(
+                select(&s.bridge_pods, ns, &selector, s.index("ConnectorPod"))
+                    .iter()
+                    .map(|p| (**p).clone())
+                    .collect(),
+            ),
             None => Ok(Api::<Pod>::namespaced(self.client.clone(), ns)
                 .list(&ListParams::default().labels(&selector.to_string()))
                 .await

@@ -162,14 +162,18 @@ pub fn external_secrets(b: &BigPeerDataBridge, bp: &BigPeer) -> (Option<String>,
     let Some(ext) = b.spec.kafka.as_ref().and_then(|k| k.external.as_ref()) else {
         return (None, None);
     };
-    let ca = ext.cluster_ca_secret_ref.as_ref().map(|r| r.name.clone()).or_else(|| {
-        bp.spec
-            .transaction_log
-            .external
-            .as_ref()
-            .and_then(|e| e.tls.as_ref())
-            .map(|t| t.ca_secret_ref.name.clone())
-    });
+    let ca = ext
+        .cluster_ca_secret_ref
+        .as_ref()
+        .map(|r| r.name.clone())
+        .or_else(|| {
+            bp.spec
+                .transaction_log
+                .external
+                .as_ref()
+                .and_then(|e| e.tls.as_ref())
+                .map(|t| t.ca_secret_ref.name.clone())
+        });
     (Some(ext.user_secret_ref.name.clone()), ca)
 }
 
@@ -206,10 +210,7 @@ pub fn kafka(
         let info = KafkaConsumerInfo {
             topic: ext.topic.clone(),
             consumer_group_prefix: ext.topic.clone(),
-            bootstrap_servers: tl
-                .external
-                .as_ref()
-                .map(|e| e.bootstrap_servers.join(",")),
+            bootstrap_servers: tl.external.as_ref().map(|e| e.bootstrap_servers.join(",")),
             cluster_ca_secret_name: ca,
             user_secret_name: user,
         };
@@ -241,7 +242,9 @@ pub fn kafka(
             info,
             Verdict::degraded(
                 Reason::NoTransactionLog,
-                format!("BigPeer {bp_name} sets neither transactionLog.strimzi nor transactionLog.external"),
+                format!(
+                    "BigPeer {bp_name} sets neither transactionLog.strimzi nor transactionLog.external"
+                ),
             ),
         );
     };
@@ -288,7 +291,11 @@ pub fn kafka(
                     Reason::ConsumerListenerNotFound,
                     format!(
                         "Kafka {kafka} reports no listener named {listener} (it has: {}): {add}; the operator never edits the Kafka",
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ),
             );
@@ -430,7 +437,12 @@ pub mod mongodb {
             _ => None,
         };
         let next = since
-            .map(|s| s.as_second().saturating_add(stall_s).saturating_sub(now.as_second()) + 1)
+            .map(|s| {
+                s.as_second()
+                    .saturating_add(stall_s)
+                    .saturating_sub(now.as_second())
+                    + 1
+            })
             .filter(|d| *d > 0)
             .map_or(PROBE_EVERY, |d| {
                 PROBE_EVERY.min(Duration::from_secs(u64::try_from(d).unwrap_or(u64::MAX)))
@@ -443,7 +455,10 @@ pub mod mongodb {
             ),
             Secret::Invalid(e) => Verdict::degraded(
                 Reason::ConnectionStringInvalid,
-                format!("the connection string in the Secret cannot be used: {}", e.explain()),
+                format!(
+                    "the connection string in the Secret cannot be used: {}",
+                    e.explain()
+                ),
             ),
             Secret::Ok => match &o.pod {
                 None => Verdict::waiting(
@@ -463,7 +478,10 @@ pub mod mongodb {
                         ago(now, p.started)
                     );
                     if age > stall_s {
-                        Verdict::degraded(Reason::ConnectorNotReady, format!("{msg}: check its events and logs"))
+                        Verdict::degraded(
+                            Reason::ConnectorNotReady,
+                            format!("{msg}: check its events and logs"),
+                        )
                     } else {
                         Verdict::waiting(Reason::ConnectorNotReady, msg)
                     }
@@ -471,7 +489,10 @@ pub mod mongodb {
                 Some(p) => match &o.signal {
                     Signal::NotRead => Verdict::degraded(
                         Reason::ConnectorUnreachable,
-                        format!("the connector's pod {} has no IP address to read its progress signal from", p.name),
+                        format!(
+                            "the connector's pod {} has no IP address to read its progress signal from",
+                            p.name
+                        ),
                     ),
                     Signal::Unreachable(why) => Verdict::degraded(
                         Reason::ConnectorUnreachable,
@@ -489,7 +510,12 @@ pub mod mongodb {
                             ago(now, p.started)
                         );
                         if age > stall_s {
-                            Verdict::degraded(Reason::ConnectorStalled, format!("{msg} (stallAfter {stall_text}): check its logs and its connections to MongoDB and the Big Peer"))
+                            Verdict::degraded(
+                                Reason::ConnectorStalled,
+                                format!(
+                                    "{msg} (stallAfter {stall_text}): check its logs and its connections to MongoDB and the Big Peer"
+                                ),
+                            )
                         } else {
                             Verdict::waiting(Reason::ConnectorNotReady, msg)
                         }
@@ -508,7 +534,10 @@ pub mod mongodb {
                         } else {
                             Verdict::ready(
                                 Reason::Syncing,
-                                format!("the connector is ready and made progress {} ago", ago(now, *t)),
+                                format!(
+                                    "the connector is ready and made progress {} ago",
+                                    ago(now, *t)
+                                ),
                             )
                         }
                     }
@@ -574,7 +603,14 @@ pub fn status(
     let generation = b.metadata.generation.unwrap_or_default();
     BigPeerDataBridgeStatus {
         observed_generation: Some(generation),
-        kind: Some(if b.spec.kafka.is_some() { "Kafka" } else { "MongoDB" }.into()),
+        kind: Some(
+            if b.spec.kafka.is_some() {
+                "Kafka"
+            } else {
+                "MongoDB"
+            }
+            .into(),
+        ),
         app_id,
         kafka,
         mongodb,
@@ -629,7 +665,11 @@ mod tests {
         let s = health(&obs(pod(true, 0), Signal::At(t(100))), STALL, t(131));
         assert!(!s.verdict.ready.status && s.verdict.degraded);
         assert_eq!(s.verdict.ready.reason, Reason::ConnectorStalled);
-        assert!(s.verdict.ready.message.contains("1970-01-01T00:01:40Z"), "{}", s.verdict.ready.message);
+        assert!(
+            s.verdict.ready.message.contains("1970-01-01T00:01:40Z"),
+            "{}",
+            s.verdict.ready.message
+        );
         assert!(s.verdict.ready.message.contains("31s ago"));
         assert_eq!(s.next, PROBE_EVERY);
         // A fresh signal but an unready pod.
@@ -648,8 +688,18 @@ mod tests {
         assert_eq!(h.verdict.ready.reason, Reason::ConnectionSecretNotFound);
         assert!(h.verdict.degraded);
         o.secret = Secret::Invalid(crate::build::bridge::connection::Invalid::Scheme);
-        assert_eq!(health(&o, STALL, t(100)).verdict.ready.reason, Reason::ConnectionStringInvalid);
-        let u = health(&obs(pod(true, 0), Signal::Unreachable("connection refused".into())), STALL, t(10));
+        assert_eq!(
+            health(&o, STALL, t(100)).verdict.ready.reason,
+            Reason::ConnectionStringInvalid
+        );
+        let u = health(
+            &obs(
+                pod(true, 0),
+                Signal::Unreachable("connection refused".into()),
+            ),
+            STALL,
+            t(10),
+        );
         assert_eq!(u.verdict.ready.reason, Reason::ConnectorUnreachable);
         assert!(u.verdict.ready.message.contains("connection refused"));
         let none = health(&obs(None, Signal::NotRead), STALL, t(10));
@@ -677,9 +727,15 @@ mod tests {
         use super::mongodb::progress;
         let text = "# HELP mongodb_connector_last_progress_timestamp_seconds x\n# TYPE mongodb_connector_last_progress_timestamp_seconds gauge\nmongodb_connector_last_progress_timestamp_seconds{stream=\"orders\"} 1.7802720005e+09\nmongodb_connector_last_progress_timestamp_seconds{stream=\"tasks\"} 1780271990\nmongodb_connector_last_progress_timestamp_seconds_other 5\nother_metric 1\n";
         assert_eq!(progress(text), Some(t(1_780_271_990)));
-        assert_eq!(progress("mongodb_connector_last_progress_timestamp_seconds 12.9\n"), Some(t(12)));
+        assert_eq!(
+            progress("mongodb_connector_last_progress_timestamp_seconds 12.9\n"),
+            Some(t(12))
+        );
         assert_eq!(progress("other 1\n"), None);
-        assert_eq!(progress("mongodb_connector_last_progress_timestamp_seconds NaN\n"), None);
+        assert_eq!(
+            progress("mongodb_connector_last_progress_timestamp_seconds NaN\n"),
+            None
+        );
         assert_eq!(progress(""), None);
     }
 
@@ -690,7 +746,10 @@ mod tests {
         bp.metadata.namespace = Some("shop".into());
         let ok = KafkaObserved {
             strimzi: true,
-            listeners: Some(vec![("tls".into(), "events-kafka-bootstrap.shop.svc:9093".into())]),
+            listeners: Some(vec![(
+                "tls".into(),
+                "events-kafka-bootstrap.shop.svc:9093".into(),
+            )]),
             topic: Some((true, String::new())),
             user: Some((true, String::new())),
             missing_secrets: vec![],
@@ -700,8 +759,14 @@ mod tests {
         assert_eq!(v.ready.reason, Reason::Streaming);
         assert_eq!(info.topic, "prod-shop-cdc-orders");
         assert_eq!(info.consumer_group_prefix, "prod-shop-cdc-orders");
-        assert_eq!(info.bootstrap_servers.as_deref(), Some("events-kafka-bootstrap.shop.svc:9093"));
-        assert_eq!(info.cluster_ca_secret_name.as_deref(), Some("events-cluster-ca-cert"));
+        assert_eq!(
+            info.bootstrap_servers.as_deref(),
+            Some("events-kafka-bootstrap.shop.svc:9093")
+        );
+        assert_eq!(
+            info.cluster_ca_secret_name.as_deref(),
+            Some("events-cluster-ca-cert")
+        );
         assert_eq!(info.user_secret_name.as_deref(), Some("orders-consumer"));
         // Outside the cluster, on a listener the Kafka does not have.
         let mut outside = b.clone();
@@ -711,25 +776,47 @@ mod tests {
         let (info, v) = kafka(&outside, &bp, &ok);
         assert_eq!(v.ready.reason, Reason::ConsumerListenerNotFound);
         assert!(v.degraded);
-        assert!(v.ready.message.contains("name: external") && v.ready.message.contains("it has: tls"), "{}", v.ready.message);
+        assert!(
+            v.ready.message.contains("name: external") && v.ready.message.contains("it has: tls"),
+            "{}",
+            v.ready.message
+        );
         assert!(info.bootstrap_servers.is_none());
         let mut with = ok.clone();
-        with.listeners.as_mut().unwrap().push(("external".into(), "1.2.3.4:9094".into()));
-        assert_eq!(kafka(&outside, &bp, &with).0.bootstrap_servers.as_deref(), Some("1.2.3.4:9094"));
+        with.listeners
+            .as_mut()
+            .unwrap()
+            .push(("external".into(), "1.2.3.4:9094".into()));
+        assert_eq!(
+            kafka(&outside, &bp, &with).0.bootstrap_servers.as_deref(),
+            Some("1.2.3.4:9094")
+        );
         // Strimzi has not reported yet, or refuses.
         let mut pending = ok.clone();
         pending.user = None;
         let (_, v) = kafka(&b, &bp, &pending);
-        assert_eq!((v.ready.reason, v.degraded), (Reason::KafkaResourcePending, false));
+        assert_eq!(
+            (v.ready.reason, v.degraded),
+            (Reason::KafkaResourcePending, false)
+        );
         pending.user = Some((false, "bad ACL".into()));
         let (_, v) = kafka(&b, &bp, &pending);
-        assert_eq!((v.ready.reason, v.degraded), (Reason::KafkaResourceNotReady, true));
+        assert_eq!(
+            (v.ready.reason, v.degraded),
+            (Reason::KafkaResourceNotReady, true)
+        );
         let mut no_kafka = ok.clone();
         no_kafka.listeners = None;
-        assert_eq!(kafka(&b, &bp, &no_kafka).1.ready.reason, Reason::KafkaNotFound);
+        assert_eq!(
+            kafka(&b, &bp, &no_kafka).1.ready.reason,
+            Reason::KafkaNotFound
+        );
         let mut no_strimzi = ok;
         no_strimzi.strimzi = false;
-        assert_eq!(kafka(&b, &bp, &no_strimzi).1.ready.reason, Reason::StrimziNotInstalled);
+        assert_eq!(
+            kafka(&b, &bp, &no_strimzi).1.ready.reason,
+            Reason::StrimziNotInstalled
+        );
     }
 
     #[test]
@@ -737,25 +824,43 @@ mod tests {
         let b = crate::build::bridge::tests::bridge(crate::build::bridge::tests::KAFKA);
         let mut bp = crate::testing::sample();
         bp.spec.transaction_log.strimzi = None;
-        bp.spec.transaction_log.external = Some(serde_json::from_value(serde_json::json!({
-            "bootstrapServers": ["kafka-0.example.com:9093", "kafka-1.example.com:9093"],
-            "tls": {"caSecretRef": {"name": "kafka-ca", "key": "ca.crt"}},
-        })).unwrap());
+        bp.spec.transaction_log.external = Some(
+            serde_json::from_value(serde_json::json!({
+                "bootstrapServers": ["kafka-0.example.com:9093", "kafka-1.example.com:9093"],
+                "tls": {"caSecretRef": {"name": "kafka-ca", "key": "ca.crt"}},
+            }))
+            .unwrap(),
+        );
         let (_, v) = kafka(&b, &bp, &KafkaObserved::default());
-        assert_eq!((v.ready.reason, v.degraded), (Reason::ExternalTopicRequired, true));
+        assert_eq!(
+            (v.ready.reason, v.degraded),
+            (Reason::ExternalTopicRequired, true)
+        );
         let mut ext = b.clone();
-        ext.spec.kafka.as_mut().unwrap().external = Some(serde_json::from_value(serde_json::json!({
-            "topic": "orders-cdc", "userSecretRef": {"name": "orders-consumer"},
-        })).unwrap());
+        ext.spec.kafka.as_mut().unwrap().external = Some(
+            serde_json::from_value(serde_json::json!({
+                "topic": "orders-cdc", "userSecretRef": {"name": "orders-consumer"},
+            }))
+            .unwrap(),
+        );
         let (info, v) = kafka(&ext, &bp, &KafkaObserved::default());
         assert!(v.ready.status);
         assert_eq!(info.topic, "orders-cdc");
-        assert_eq!(info.bootstrap_servers.as_deref(), Some("kafka-0.example.com:9093,kafka-1.example.com:9093"));
+        assert_eq!(
+            info.bootstrap_servers.as_deref(),
+            Some("kafka-0.example.com:9093,kafka-1.example.com:9093")
+        );
         assert_eq!(info.cluster_ca_secret_name.as_deref(), Some("kafka-ca"));
         assert_eq!(info.user_secret_name.as_deref(), Some("orders-consumer"));
-        let missing = KafkaObserved { missing_secrets: vec!["orders-consumer".into()], ..Default::default() };
+        let missing = KafkaObserved {
+            missing_secrets: vec!["orders-consumer".into()],
+            ..Default::default()
+        };
         let (_, v) = kafka(&ext, &bp, &missing);
-        assert_eq!((v.ready.reason, v.degraded), (Reason::KafkaSecretNotFound, true));
+        assert_eq!(
+            (v.ready.reason, v.degraded),
+            (Reason::KafkaSecretNotFound, true)
+        );
         assert!(v.ready.message.contains("orders-consumer"));
     }
 
@@ -777,7 +882,13 @@ mod tests {
 
     fn steps() -> impl Strategy<Value = Vec<Step>> {
         proptest::collection::vec(
-            (1u64..120, any::<bool>(), prop::bool::weighted(0.85)).prop_map(|(advance, beats, pod_ready)| Step { advance, beats, pod_ready }),
+            (1u64..120, any::<bool>(), prop::bool::weighted(0.85)).prop_map(
+                |(advance, beats, pod_ready)| Step {
+                    advance,
+                    beats,
+                    pod_ready,
+                },
+            ),
             1..40,
         )
     }

@@ -3,9 +3,7 @@
 //! so that the page and the files the servers read cannot drift apart.
 
 use crate::access::key::{ALGORITHM, PREFIX};
-use crate::build::access::{
-    APPS_FILE, BRIDGES_FILE, KEYS_FILE, VERSION, contract_example, render,
-};
+use crate::build::access::{APPS_FILE, BRIDGES_FILE, KEYS_FILE, VERSION, contract_example, render};
 use crate::build::{names, paths, pod};
 
 /// Where bundle-gen writes the page.

@@ -603,7 +603,11 @@ impl Metrics {
     /// Drop the series of the data bridges not in `live` (namespace, name): deleted ones.
     pub fn retain_data_bridges(&self, live: &std::collections::HashSet<(String, String)>) {
         let mut books = self.data_bridges.lock().expect("metrics lock");
-        let gone: Vec<_> = books.keys().filter(|k| !live.contains(*k)).cloned().collect();
+        let gone: Vec<_> = books
+            .keys()
+            .filter(|k| !live.contains(*k))
+            .cloned()
+            .collect();
         for key in gone {
             if let Some(old) = books.remove(&key) {
                 self.remove_data_bridge(&key.0, &key.1, &old);
@@ -880,7 +884,10 @@ mod tests {
         assert!(text.contains(r#"smbp_operator_mongo_connector_last_progress_timestamp_seconds{namespace="ns",data_bridge="b"} 100"#), "{text}");
         m.set_data_bridge("ns", "b", st(true, None));
         let text = m.encode();
-        assert!(!text.contains("degraded_reason=\"ConnectorStalled\""), "{text}");
+        assert!(
+            !text.contains("degraded_reason=\"ConnectorStalled\""),
+            "{text}"
+        );
         assert!(text.contains(r#"smbp_operator_data_bridge_ready{namespace="ns",data_bridge="b",bridge_type="MongoDB"} 1"#), "{text}");
         m.retain_data_bridges(&Default::default());
         assert!(!m.encode().contains("data_bridge=\"b\""));

@@ -50,9 +50,13 @@ impl Drop for Strimzi {
 async fn apply(client: &Client, ns: &str, ar: &kube::core::ApiResource, body: Value) {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
     let name = body["metadata"]["name"].as_str().unwrap().to_string();
-    api.patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(&body))
-        .await
-        .expect("apply");
+    api.patch(
+        &name,
+        &PatchParams::apply("e2e").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .expect("apply");
 }
 
 fn bridge_ar() -> kube::core::ApiResource {
@@ -144,28 +148,37 @@ async fn kafka_bridge_gets_a_topic_a_tls_user_and_connection_details() {
     let users: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &ns, &thirdparty::kafka_user());
     let prefix = format!("cdc-{ns}-cdc-");
-    wait_for("the BigPeer's KafkaUser writing the bridge prefix", WAIT, || async {
-        let u = users.get("cdc-bigpeer").await.ok()?;
-        u.data["spec"]["authorization"]["acls"]
-            .as_array()?
-            .iter()
-            .any(|a| {
-                a["resource"]["name"] == prefix.as_str()
-                    && a["resource"]["patternType"] == "prefix"
-                    && a["operations"] == json!(["Describe", "Write"])
-            })
-            .then_some(())
-    })
+    wait_for(
+        "the BigPeer's KafkaUser writing the bridge prefix",
+        WAIT,
+        || async {
+            let u = users.get("cdc-bigpeer").await.ok()?;
+            u.data["spec"]["authorization"]["acls"]
+                .as_array()?
+                .iter()
+                .any(|a| {
+                    a["resource"]["name"] == prefix.as_str()
+                        && a["resource"]["patternType"] == "prefix"
+                        && a["operations"] == json!(["Describe", "Write"])
+                })
+                .then_some(())
+        },
+    )
     .await;
 
-    apply(&client, &ns, &bridge_ar(), json!({
-        "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerDataBridge",
-        "metadata": {"name": "orders", "namespace": ns},
-        "spec": {"appRef": {"name": "fleet"}, "kafka": {
-            "source": [{"collection": "orders", "query": "status = 'done'"}],
-            "topicPartitions": 6,
-        }},
-    }))
+    apply(
+        &client,
+        &ns,
+        &bridge_ar(),
+        json!({
+            "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerDataBridge",
+            "metadata": {"name": "orders", "namespace": ns},
+            "spec": {"appRef": {"name": "fleet"}, "kafka": {
+                "source": [{"collection": "orders", "query": "status = 'done'"}],
+                "topicPartitions": 6,
+            }},
+        }),
+    )
     .await;
     let b = wait_bridge(&client, &ns, "orders", "True", "Streaming", WAIT).await;
     let topic = format!("cdc-{ns}-cdc-orders");
@@ -176,7 +189,10 @@ async fn kafka_bridge_gets_a_topic_a_tls_user_and_connection_details() {
         k.bootstrap_servers.as_deref(),
         Some(format!("events-kafka-bootstrap.{ns}.svc:9093").as_str())
     );
-    assert_eq!(k.cluster_ca_secret_name.as_deref(), Some("events-cluster-ca-cert"));
+    assert_eq!(
+        k.cluster_ca_secret_name.as_deref(),
+        Some("events-cluster-ca-cert")
+    );
     assert_eq!(k.user_secret_name.as_deref(), Some("orders-consumer"));
     assert_eq!(degraded(&b).0, "False");
 
@@ -199,9 +215,18 @@ async fn kafka_bridge_gets_a_topic_a_tls_user_and_connection_details() {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let user_secret = secrets.get("orders-consumer").await.unwrap();
     for key in ["ca.crt", "user.crt", "user.key"] {
-        assert!(user_secret.data.as_ref().unwrap().contains_key(key), "{key}");
+        assert!(
+            user_secret.data.as_ref().unwrap().contains_key(key),
+            "{key}"
+        );
     }
-    assert!(secrets.get_opt("events-cluster-ca-cert").await.unwrap().is_some());
+    assert!(
+        secrets
+            .get_opt("events-cluster-ca-cert")
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // The servers get the bridge.
     let files = wait_for("data-bridges.yaml listing orders", WAIT, || async {
@@ -222,10 +247,24 @@ async fn kafka_bridge_gets_a_topic_a_tls_user_and_connection_details() {
         "spec": {"appRef": {"name": "fleet"}, "kafka": {"consumers": {"outsideCluster": true, "listener": "external"}}},
     }))
     .await;
-    let o = wait_bridge(&client, &ns, "outside", "False", "ConsumerListenerNotFound", WAIT).await;
+    let o = wait_bridge(
+        &client,
+        &ns,
+        "outside",
+        "False",
+        "ConsumerListenerNotFound",
+        WAIT,
+    )
+    .await;
     let (d, reason, message) = degraded(&o);
-    assert_eq!((d.as_str(), reason.as_str()), ("True", "ConsumerListenerNotFound"));
-    assert!(message.contains("name: external") && message.contains("never edits"), "{message}");
+    assert_eq!(
+        (d.as_str(), reason.as_str()),
+        ("True", "ConsumerListenerNotFound")
+    );
+    assert!(
+        message.contains("name: external") && message.contains("never edits"),
+        "{message}"
+    );
     assert!(o.status.unwrap().kafka.unwrap().bootstrap_servers.is_none());
     wait_for("a ConsumerListenerNotFound Event", WAIT, || async {
         event_reasons(&client, &ns)
@@ -268,7 +307,10 @@ async fn kafka_bridge_gets_a_topic_a_tls_user_and_connection_details() {
             .is_some()
     );
     assert_eq!(kafkas.get("events").await.unwrap().data["spec"], kafka_spec);
-    bridges.delete("outside", &DeleteParams::default()).await.unwrap();
+    bridges
+        .delete("outside", &DeleteParams::default())
+        .await
+        .unwrap();
 }
 
 /// The connector's progress signal, served from its pod's IP on `lo` while the test runs.
@@ -315,7 +357,10 @@ impl FakeConnector {
                     "# TYPE mongodb_connector_last_progress_timestamp_seconds gauge\nmongodb_connector_last_progress_timestamp_seconds{{stream=\"orders\"}} {beat}\n"
                 );
                 let _ = s
-                    .write_all(format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}").as_bytes())
+                    .write_all(
+                        format!("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n{body}")
+                            .as_bytes(),
+                    )
                     .await;
             }
         });
@@ -339,12 +384,15 @@ impl Drop for FakeConnector {
 
 /// Store pod uids and workload generations: what a restart changes.
 async fn store_state(client: &Client, ns: &str) -> BTreeMap<String, String> {
-    let mut m: BTreeMap<String, String> =
-        pods(client, ns, "app.kubernetes.io/instance=sync,app.kubernetes.io/name=bigpeer")
-            .await
-            .iter()
-            .map(|p| (p.name_any(), p.uid().unwrap()))
-            .collect();
+    let mut m: BTreeMap<String, String> = pods(
+        client,
+        ns,
+        "app.kubernetes.io/instance=sync,app.kubernetes.io/name=bigpeer",
+    )
+    .await
+    .iter()
+    .map(|p| (p.name_any(), p.uid().unwrap()))
+    .collect();
     for s in Api::<StatefulSet>::namespaced(client.clone(), ns)
         .list(&ListParams::default())
         .await
@@ -379,7 +427,15 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
     });
     apply(&client, &ns, &bridge_ar(), bridge).await;
     // Without its Secret: nothing can start.
-    wait_bridge(&client, &ns, "orders-sync", "False", "ConnectionSecretNotFound", WAIT).await;
+    wait_bridge(
+        &client,
+        &ns,
+        "orders-sync",
+        "False",
+        "ConnectionSecretNotFound",
+        WAIT,
+    )
+    .await;
     let password = "pa55-w0rd-never-copied";
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "mongo"},
@@ -387,12 +443,18 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
     }))
     .unwrap();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    secrets.create(&PostParams::default(), &secret).await.unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
 
     // The connector's objects, the string never copied into them.
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let d = wait_for("the connector's Deployment", WAIT, || async {
-        deployments.get_opt("orders-sync-mongodb-connector").await.ok()?
+        deployments
+            .get_opt("orders-sync-mongodb-connector")
+            .await
+            .ok()?
     })
     .await;
     let spec = d.spec.clone().unwrap();
@@ -402,7 +464,10 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
     assert_eq!(pod_spec.automount_service_account_token, Some(false));
     let c = &pod_spec.containers[0];
     assert_eq!(
-        c.security_context.as_ref().unwrap().read_only_root_filesystem,
+        c.security_context
+            .as_ref()
+            .unwrap()
+            .read_only_root_filesystem,
         Some(true)
     );
     assert_eq!(
@@ -411,7 +476,13 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
     );
     let env = &c.env.as_ref().unwrap()[0];
     assert_eq!(
-        env.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap().name,
+        env.value_from
+            .as_ref()
+            .unwrap()
+            .secret_key_ref
+            .as_ref()
+            .unwrap()
+            .name,
         "mongo"
     );
     let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns)
@@ -419,7 +490,10 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
         .await
         .unwrap();
     let config = &cm.data.unwrap()["connector.yaml"];
-    assert!(config.contains("database: shop") && !config.contains(password), "{config}");
+    assert!(
+        config.contains("database: shop") && !config.contains(password),
+        "{config}"
+    );
     // Once the Secret exists, the policy opens MongoDB's port (read from the string).
     let nps: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
     let np_text = wait_for("the connector's policy opening 27018", WAIT, || async {
@@ -444,7 +518,10 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
     assert_eq!(degraded(&b).0, "False");
     let st = b.status.unwrap();
     let m = st.mongodb.unwrap();
-    assert_eq!(m.deployment.as_deref(), Some("orders-sync-mongodb-connector"));
+    assert_eq!(
+        m.deployment.as_deref(),
+        Some("orders-sync-mongodb-connector")
+    );
     assert!(m.last_progress_time.is_some());
     assert!(st.app_id.is_some());
 
@@ -465,7 +542,10 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
     let since = k8s_openapi::jiff::Timestamp::from_second(fake.frozen_at.load(Ordering::SeqCst))
         .unwrap()
         .to_string();
-    assert!(message.contains(&since) && message.contains("stallAfter 30s"), "{message}");
+    assert!(
+        message.contains(&since) && message.contains("stallAfter 30s"),
+        "{message}"
+    );
     assert!(
         pods(&client, &ns, "smbp.io/data-bridge=orders-sync")
             .await
@@ -473,11 +553,23 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
             .any(pod_ready),
         "the pod itself still reports ready"
     );
-    assert!(event_reasons(&client, &ns).await.contains(&"ConnectorStalled".to_string()));
+    assert!(
+        event_reasons(&client, &ns)
+            .await
+            .contains(&"ConnectorStalled".to_string())
+    );
 
     // It resumes: Ready again, and an Event says so.
     fake.alive.store(true, Ordering::SeqCst);
-    wait_bridge(&client, &ns, "orders-sync", "True", "Syncing", Duration::from_secs(60)).await;
+    wait_bridge(
+        &client,
+        &ns,
+        "orders-sync",
+        "True",
+        "Syncing",
+        Duration::from_secs(60),
+    )
+    .await;
     wait_for("a ConnectorRecovered Event", WAIT, || async {
         event_reasons(&client, &ns)
             .await
@@ -485,7 +577,11 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
             .then_some(())
     })
     .await;
-    assert_eq!(store_state(&client, &ns).await, before, "no store pod restarted");
+    assert_eq!(
+        store_state(&client, &ns).await,
+        before,
+        "no store pod restarted"
+    );
 
     // Deleting the bridge removes the connector's objects; the Secret, the app, the BigPeer
     // and its volumes stay.
@@ -502,9 +598,21 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
         .unwrap();
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     wait_for("the connector's objects gone", WAIT, || async {
-        (deployments.get_opt("orders-sync-mongodb-connector").await.ok()?.is_none()
-            && cms.get_opt("orders-sync-mongodb-connector").await.ok()?.is_none()
-            && nps.get_opt("orders-sync-mongodb-connector").await.ok()?.is_none())
+        (deployments
+            .get_opt("orders-sync-mongodb-connector")
+            .await
+            .ok()?
+            .is_none()
+            && cms
+                .get_opt("orders-sync-mongodb-connector")
+                .await
+                .ok()?
+                .is_none()
+            && nps
+                .get_opt("orders-sync-mongodb-connector")
+                .await
+                .ok()?
+                .is_none())
         .then_some(())
     })
     .await;
@@ -526,5 +634,9 @@ async fn mongodb_connector_is_ready_only_while_it_makes_progress() {
         .map(|c| c.uid().unwrap())
         .collect();
     assert_eq!(claims_before, claims_after);
-    assert_eq!(store_state(&client, &ns).await, before, "no store pod restarted");
+    assert_eq!(
+        store_state(&client, &ns).await,
+        before,
+        "no store pod restarted"
+    );
 }

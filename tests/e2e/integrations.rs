@@ -134,10 +134,12 @@ async fn addons_issue_keys_and_provision_the_transaction_log() {
     assert!(
         acls.iter()
             .filter(|a| a["resource"]["type"] == "topic")
-            .all(|a| a["resource"]["name"] == format!("full-{ns}-transactions")
-                || (a["resource"]["name"] == format!("full-{ns}-cdc-")
-                    && a["resource"]["patternType"] == "prefix"
-                    && a["operations"] == serde_json::json!(["Describe", "Write"])))
+            .all(
+                |a| a["resource"]["name"] == format!("full-{ns}-transactions")
+                    || (a["resource"]["name"] == format!("full-{ns}-cdc-")
+                        && a["resource"]["patternType"] == "prefix"
+                        && a["operations"] == serde_json::json!(["Describe", "Write"]))
+            )
     );
 
     let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns)

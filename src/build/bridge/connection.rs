@@ -112,8 +112,9 @@ mod tests {
 
     #[test]
     fn hosts_and_ports_are_read() {
-        let d = parse("mongodb://u:p%40ss@a.example.com:27018,10.0.0.5,b:27018/shop?replicaSet=rs0")
-            .unwrap();
+        let d =
+            parse("mongodb://u:p%40ss@a.example.com:27018,10.0.0.5,b:27018/shop?replicaSet=rs0")
+                .unwrap();
         assert_eq!(d.ports, [27017, 27018]);
         assert_eq!(d.ipv4, ["10.0.0.5".parse::<std::net::Ipv4Addr>().unwrap()]);
         assert!(d.names);
@@ -125,8 +126,8 @@ mod tests {
 
     #[test]
     fn srv_connects_to_the_default_port() {
-        let d = parse("mongodb+srv://user:secret@cluster0.abc.mongodb.net/?retryWrites=true")
-            .unwrap();
+        let d =
+            parse("mongodb+srv://user:secret@cluster0.abc.mongodb.net/?retryWrites=true").unwrap();
         assert_eq!(d.ports, [DEFAULT_PORT]);
         assert!(d.names);
         assert_eq!(parse("mongodb+srv://a:1/"), Err(Invalid::Srv));
@@ -141,7 +142,12 @@ mod tests {
         assert_eq!(parse("mongodb://h:0"), Err(Invalid::Port));
         assert_eq!(parse("mongodb://h:70000"), Err(Invalid::Port));
         assert_eq!(parse("mongodb://h:secret"), Err(Invalid::Port));
-        for e in [Invalid::Scheme, Invalid::NoHost, Invalid::Port, Invalid::Srv] {
+        for e in [
+            Invalid::Scheme,
+            Invalid::NoHost,
+            Invalid::Port,
+            Invalid::Srv,
+        ] {
             assert!(!e.explain().contains("secret"));
         }
     }

@@ -68,7 +68,8 @@ pub fn consumer_acls(o: &Owner<'_>, extra: &[KafkaAcl]) -> Vec<Value> {
                "operations": ["Read", "Describe"], "host": "*"}),
     ];
     acls.extend(extra.iter().map(|a| {
-        let mut resource = json!({"type": a.resource.type_, "patternType": a.resource.pattern_type});
+        let mut resource =
+            json!({"type": a.resource.type_, "patternType": a.resource.pattern_type});
         if let Some(n) = &a.resource.name {
             resource["name"] = json!(n);
         }

@@ -219,10 +219,7 @@ pub fn deployment(
         readiness_probe: Some(probe(READY_PATH, 10, 3)),
         liveness_probe: Some(probe(LIVE_PATH, 20, 6)),
         resources: Some(m.resources.clone().unwrap_or_else(default_resources)),
-        security_context: Some(crate::build::pod::container_security(
-            Component::Api,
-            false,
-        )),
+        security_context: Some(crate::build::pod::container_security(Component::Api, false)),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "config".into(),
@@ -441,7 +438,10 @@ mod tests {
         assert_eq!(v["collections"]["tasks"]["mode"], "ejson");
         assert_eq!(v["collections"]["tasks"]["settableCounters"][0], "count");
         assert_eq!(v["bigPeer"]["httpApi"], "http://prod-api.shop.svc:10080");
-        assert_eq!(v["bigPeer"]["subscription"], "ws://prod-subscription.shop.svc:8080");
+        assert_eq!(
+            v["bigPeer"]["subscription"],
+            "ws://prod-subscription.shop.svc:8080"
+        );
         assert_eq!(v["connectionStringEnv"], CONNECTION_ENV);
         assert_eq!(v["health"]["progressMetric"], PROGRESS_METRIC);
         let cm = config_map(&owner(&b), &r);
@@ -469,17 +469,32 @@ mod tests {
         assert_eq!(pod.automount_service_account_token, Some(false));
         let psc = pod.security_context.as_ref().unwrap();
         assert_eq!(psc.run_as_non_root, Some(true));
-        assert_eq!(psc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
+        assert_eq!(
+            psc.seccomp_profile.as_ref().unwrap().type_,
+            "RuntimeDefault"
+        );
         let c = &pod.containers[0];
         let sc = c.security_context.as_ref().unwrap();
         assert_eq!(sc.read_only_root_filesystem, Some(true));
         assert_eq!(sc.allow_privilege_escalation, Some(false));
-        assert_eq!(sc.capabilities.as_ref().unwrap().drop.as_ref().unwrap(), &["ALL"]);
+        assert_eq!(
+            sc.capabilities.as_ref().unwrap().drop.as_ref().unwrap(),
+            &["ALL"]
+        );
         assert!(sc.capabilities.as_ref().unwrap().add.is_none());
         let env = &c.env.as_ref().unwrap()[0];
         assert!(env.value.is_none());
-        let r = env.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap();
-        assert_eq!((r.name.as_str(), r.key.as_str()), ("mongo", "connectionString"));
+        let r = env
+            .value_from
+            .as_ref()
+            .unwrap()
+            .secret_key_ref
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.key.as_str()),
+            ("mongo", "connectionString")
+        );
         assert_eq!(c.ports.as_ref().unwrap()[0].container_port, METRICS_PORT);
         assert_eq!(c.resources.as_ref().unwrap(), &default_resources());
         // Selector labels are in the template; never the BigPeer's.
@@ -489,7 +504,17 @@ mod tests {
         assert_ne!(tl["app.kubernetes.io/name"], crate::build::labels::APP_NAME);
         // On OpenShift the SCC assigns the IDs.
         let os = deployment(&owner(&b), &m, "img".into(), "x", true);
-        assert!(os.spec.unwrap().template.spec.unwrap().security_context.unwrap().run_as_user.is_none());
+        assert!(
+            os.spec
+                .unwrap()
+                .template
+                .spec
+                .unwrap()
+                .security_context
+                .unwrap()
+                .run_as_user
+                .is_none()
+        );
     }
 
     #[test]
@@ -515,18 +540,47 @@ mod tests {
         let egress = spec.egress.unwrap();
         // Only IP hosts: their /32s.
         let mongo = &egress[1];
-        let cidrs: Vec<_> = mongo.to.as_ref().unwrap().iter().map(|p| p.ip_block.as_ref().unwrap().cidr.clone()).collect();
+        let cidrs: Vec<_> = mongo
+            .to
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|p| p.ip_block.as_ref().unwrap().cidr.clone())
+            .collect();
         assert_eq!(cidrs, ["10.0.0.5/32", "10.0.0.6/32"]);
-        let ports: Vec<_> = mongo.ports.as_ref().unwrap().iter().map(|p| p.port.clone().unwrap()).collect();
+        let ports: Vec<_> = mongo
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|p| p.port.clone().unwrap())
+            .collect();
         assert_eq!(ports, [IntOrString::Int(27017), IntOrString::Int(27018)]);
         // A host name: any address, on the ports.
-        let named = network_policy(&owner(&b), &bp, &parse("mongodb+srv://c.example.net").unwrap(), None);
+        let named = network_policy(
+            &owner(&b),
+            &bp,
+            &parse("mongodb+srv://c.example.net").unwrap(),
+            None,
+        );
         assert!(named.spec.unwrap().egress.unwrap()[1].to.is_none());
         // Big Peer api and subscription pods.
         assert_eq!(egress.len(), 4);
-        let api = egress[2].to.as_ref().unwrap()[0].pod_selector.as_ref().unwrap().match_labels.clone().unwrap();
+        let api = egress[2].to.as_ref().unwrap()[0]
+            .pod_selector
+            .as_ref()
+            .unwrap()
+            .match_labels
+            .clone()
+            .unwrap();
         assert_eq!(api["app.kubernetes.io/component"], "api");
-        assert_eq!(spec.ingress.as_ref().unwrap()[0].ports.as_ref().unwrap()[0], tcp(METRICS_PORT));
-        assert_eq!(spec.pod_selector.unwrap().match_labels.unwrap(), pod_selector("sync"));
+        assert_eq!(
+            spec.ingress.as_ref().unwrap()[0].ports.as_ref().unwrap()[0],
+            tcp(METRICS_PORT)
+        );
+        assert_eq!(
+            spec.pod_selector.unwrap().match_labels.unwrap(),
+            pod_selector("sync")
+        );
     }
 }
