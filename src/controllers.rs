@@ -1,6 +1,7 @@
 //! The operator's controllers, started together per watched namespace on one set of watch
 //! caches: BigPeers ([`crate::bigpeer`]), BigPeerApps ([`crate::apps`]), BigPeerApiKeys
-//! ([`crate::apikeys`]) and BigPeerReplications ([`crate::replications`]). Each watch fills one store that every controller reads, and its
+//! ([`crate::apikeys`]), BigPeerReplications ([`crate::replications`]) and BigPeerDataBridges
+//! ([`crate::bridges`]). Each watch fills one store that every controller reads, and its
 //! changes are copied to each controller they wake ([`cache::fan_out`]).
 
 use std::collections::HashSet;
@@ -13,7 +14,7 @@ use kube::ResourceExt;
 use tracing::info;
 
 use crate::controller::{Context, cache};
-use crate::{apikeys, apps, bigpeer, replications};
+use crate::{apikeys, apps, bigpeer, bridges, replications};
 
 /// How often the series of deleted API keys are removed from the metrics.
 const SWEEP: Duration = Duration::from_secs(30);
@@ -38,22 +39,26 @@ pub async fn run(
     let mut read_only = vec![];
     for ns in namespaces {
         let (stores, feeds) = cache::watch(&ctx.client, ns.as_deref());
-        let (t1, mut bigpeers) = cache::fan_out(feeds.bigpeers, 3);
-        let (t2, mut apps) = cache::fan_out(feeds.apps, 5);
+        let (t1, mut bigpeers) = cache::fan_out(feeds.bigpeers, 4);
+        let (t2, mut apps) = cache::fan_out(feeds.apps, 6);
         let (t3, mut keys) = cache::fan_out(feeds.api_keys, 2);
         let (t4, mut key_secrets) = cache::fan_out(feeds.key_secrets, 2);
-        let (t5, mut secrets) = cache::fan_out(feeds.secrets, 3);
+        let (t5, mut secrets) = cache::fan_out(feeds.secrets, 4);
         let (t6, mut repls) = cache::fan_out(feeds.replications, 2);
-        // Replications own Services, ConfigMaps and NetworkPolicies too: the BigPeer
-        // controller and theirs each get a copy of those feeds.
+        let (t10, mut bridges) = cache::fan_out(feeds.bridges, 2);
+        // Replications own Services, ConfigMaps and NetworkPolicies, data bridges Deployments,
+        // ConfigMaps and NetworkPolicies: the BigPeer controller and theirs each get a copy of
+        // those feeds.
         let mut owned = feeds.owned;
         let (t7, mut services) = cache::fan_out(owned.services, 2);
-        let (t8, mut config_maps) = cache::fan_out(owned.config_maps, 2);
-        let (t9, mut network_policies) = cache::fan_out(owned.network_policies, 2);
+        let (t8, mut config_maps) = cache::fan_out(owned.config_maps, 3);
+        let (t9, mut network_policies) = cache::fan_out(owned.network_policies, 3);
+        let (t11, mut deployments) = cache::fan_out(owned.deployments, 2);
         owned.services = take(&mut services);
         owned.config_maps = take(&mut config_maps);
         owned.network_policies = take(&mut network_policies);
-        for task in [t1, t2, t3, t4, t5, t6, t7, t8, t9] {
+        owned.deployments = take(&mut deployments);
+        for task in [t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11] {
             tokio::spawn(task);
         }
         controllers.push(Box::pin(replications::controller(
@@ -82,6 +87,26 @@ pub async fn run(
                 apps: take(&mut apps),
                 api_keys: take(&mut keys),
                 key_secrets: take(&mut key_secrets),
+                bridges: take(&mut bridges),
+            },
+            concurrency,
+            shutdown.clone(),
+        )));
+        controllers.push(Box::pin(bridges::controller(
+            bridges::BridgeContext {
+                ctx: ctx.clone(),
+                operator_namespace: std::env::var("POD_NAMESPACE").ok(),
+            },
+            stores.clone(),
+            bridges::Triggers {
+                bridges: take(&mut bridges),
+                apps: take(&mut apps),
+                bigpeers: take(&mut bigpeers),
+                secrets: take(&mut secrets),
+                deployments: take(&mut deployments),
+                config_maps: take(&mut config_maps),
+                network_policies: take(&mut network_policies),
+                pods: feeds.bridge_pods,
             },
             concurrency,
             shutdown.clone(),
@@ -140,6 +165,12 @@ pub async fn run(
                 .map(|r| (r.namespace().unwrap_or_default(), r.name_any()))
                 .collect();
             c.metrics.retain_replications(&live);
+            let bridges: HashSet<(String, String)> = caches
+                .iter()
+                .flat_map(|s| s.bridges.state())
+                .map(|b| (b.namespace().unwrap_or_default(), b.name_any()))
+                .collect();
+            c.metrics.retain_data_bridges(&bridges);
             tokio::time::sleep(SWEEP).await;
         }
     });

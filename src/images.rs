@@ -22,9 +22,17 @@ pub fn repository(component: Component) -> &'static str {
     }
 }
 
-/// `RELATED_IMAGE_*` variable naming the image of a component at a version.
-pub fn related_image_var(component: Component, version: &str) -> String {
-    let v: String = version
+/// Repository of the MongoDB connector's image under the registry (next to the Big Peer
+/// images, at the same version). Ditto publishes no public name for it, so this one is ours
+/// to choose: a release (or `RELATED_IMAGE_MONGO_CONNECTOR_<version>`) names the real one.
+pub const MONGO_CONNECTOR_REPOSITORY: &str = "big-peer-mongodb-connector";
+
+/// The `RELATED_IMAGE_*` name of the MongoDB connector.
+pub const MONGO_CONNECTOR: &str = "MONGO_CONNECTOR";
+
+/// A version as it appears in a `RELATED_IMAGE_*` variable: `1.59.0` -> `1_59_0`.
+fn version_var(version: &str) -> String {
+    version
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -33,12 +41,22 @@ pub fn related_image_var(component: Component, version: &str) -> String {
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `RELATED_IMAGE_*` variable naming the image of a component at a version.
+pub fn related_image_var(component: Component, version: &str) -> String {
     format!(
         "RELATED_IMAGE_{}_{}",
         component.as_str().to_ascii_uppercase(),
-        v
+        version_var(version)
     )
+}
+
+/// `RELATED_IMAGE_MONGO_CONNECTOR_<version>`: the MongoDB connector's image for the Big Peer
+/// version.
+pub fn mongo_connector_var(version: &str) -> String {
+    format!("RELATED_IMAGE_{MONGO_CONNECTOR}_{}", version_var(version))
 }
 
 /// Image overrides read from the operator's environment (`RELATED_IMAGE_*`).
@@ -77,5 +95,23 @@ impl RelatedImages {
             .unwrap_or(DEFAULT_REGISTRY)
             .trim_end_matches('/');
         format!("{registry}/{}:{}", repository(component), spec.version)
+    }
+
+    /// The MongoDB connector's image for a BigPeer: `RELATED_IMAGE_MONGO_CONNECTOR_<version>`
+    /// (when the spec names no registry), else `<registry>/big-peer-mongodb-connector:<version>`
+    /// with `spec.image.registry` or the vendor registry.
+    pub fn mongo_connector(&self, spec: &BigPeerSpec) -> String {
+        if spec.image.registry.is_none()
+            && let Some(image) = self.0.get(&mongo_connector_var(&spec.version))
+        {
+            return image.clone();
+        }
+        let registry = spec
+            .image
+            .registry
+            .as_deref()
+            .unwrap_or(DEFAULT_REGISTRY)
+            .trim_end_matches('/');
+        format!("{registry}/{MONGO_CONNECTOR_REPOSITORY}:{}", spec.version)
     }
 }

@@ -13,6 +13,7 @@ pub mod api;
 pub mod apikeys;
 pub mod apps;
 pub mod bigpeer;
+pub mod bridges;
 pub mod build;
 pub mod controller;
 pub mod controllers;

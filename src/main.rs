@@ -211,9 +211,16 @@ fn bundle_gen(a: BundleArgs) -> anyhow::Result<()> {
         let hit = r
             .bigpeer_images
             .iter_mut()
-            .find(|(c, ver, _)| smbp_operator::images::related_image_var(*c, ver) == k);
+            .find(|(c, ver, _)| smbp_operator::images::related_image_var(*c, ver) == k)
+            .map(|entry| &mut entry.2)
+            .or_else(|| {
+                r.mongo_connector_images
+                    .iter_mut()
+                    .find(|(ver, _)| smbp_operator::images::mongo_connector_var(ver) == k)
+                    .map(|entry| &mut entry.1)
+            });
         match hit {
-            Some(entry) => entry.2 = v.to_string(),
+            Some(image) => *image = v.to_string(),
             None => anyhow::bail!("{k} is not a related image of this release"),
         }
     }

@@ -241,6 +241,31 @@ reasons! {
     ReplicationEndpointCreated,
     /// Event: this BigPeer's CA certificate, or the certificates a replication trusts, changed.
     CaChanged,
+    // Data bridges (`Ready` and `Degraded` of a BigPeerDataBridge; Events where marked)
+    /// Kafka bridge: the topic and the consumers' user are ready; status says how to connect.
+    Streaming,
+    /// MongoDB bridge: the connector is ready and its progress signal is newer than `stallAfter`.
+    Syncing,
+    /// Event and data bridge condition: the Kafka reports no listener of the name consumers use.
+    ConsumerListenerNotFound,
+    /// Event and data bridge condition: a Secret `kafka.external` names does not exist.
+    KafkaSecretNotFound,
+    /// Event and data bridge condition: the BigPeer's Kafka is external and the bridge has no
+    /// `kafka.external`.
+    ExternalTopicRequired,
+    /// Event and data bridge condition: the Secret (or its key) with the MongoDB connection
+    /// string does not exist.
+    ConnectionSecretNotFound,
+    /// Event and data bridge condition: the connection string is not a MongoDB connection string.
+    ConnectionStringInvalid,
+    /// Event and data bridge condition: the MongoDB connector's pod is not ready.
+    ConnectorNotReady,
+    /// Event and data bridge condition: the operator cannot read the connector's health signal.
+    ConnectorUnreachable,
+    /// Event and data bridge condition: the connector's progress signal stopped advancing.
+    ConnectorStalled,
+    /// Event: the connector makes progress again after it was Degraded.
+    ConnectorRecovered,
 }
 
 impl Reason {
@@ -429,6 +454,51 @@ impl Reason {
                 "BigPeerReplication: this BigPeer's CA certificate changed (`status.caFingerprint`; the ConfigMap `status.caConfigMapName` has the new one), or the certificates the replication trusts changed (`status.trustedCaFingerprints`). The note has both fingerprints.",
                 "When this side's CA changed, copy the new CA ConfigMap to every other side before the old in-band certificate expires; their servers trust it once it is in their `<bigpeer>-access`, without a restart.",
             ),
+            Reason::ConsumerListenerNotFound => (
+                true,
+                "BigPeerDataBridge (Kafka): the Kafka's `status.listeners` has no listener of the name the bridge's consumers use (`kafka.consumers.listener`, or the transaction log's listener). The operator never edits a Kafka it does not own; the message says what to add.",
+                "Add the listener to the Kafka's `spec.kafka.listeners` (for consumers outside the cluster: type loadbalancer, nodeport, route or ingress, `tls: true`, `authentication.type: tls`), or fix `kafka.consumers.listener`.",
+            ),
+            Reason::KafkaSecretNotFound => (
+                true,
+                "BigPeerDataBridge (Kafka, external Kafka): a Secret `kafka.external` names (the consumer's credentials or the cluster CA) does not exist in the bridge's namespace.",
+                "Create the Secret (the message names it), or fix the reference.",
+            ),
+            Reason::ExternalTopicRequired => (
+                true,
+                "BigPeerDataBridge (Kafka): the BigPeer's transaction log is an external Kafka, which the operator cannot create topics or users on, and the bridge has no `kafka.external`.",
+                "Create the topic and the consumer's credentials on your Kafka and name them in `kafka.external`.",
+            ),
+            Reason::ConnectionSecretNotFound => (
+                true,
+                "BigPeerDataBridge (MongoDB): the Secret, or the key in it, that `mongodb.connectionStringSecretRef` names does not exist; the connector cannot start.",
+                "`kubectl create secret generic <name> --from-literal=connectionString='mongodb+srv://...'` in the bridge's namespace.",
+            ),
+            Reason::ConnectionStringInvalid => (
+                true,
+                "BigPeerDataBridge (MongoDB): the connection string in the Secret is not a `mongodb://` or `mongodb+srv://` connection string (the message says why, never quoting it).",
+                "Fix the value in the Secret; the operator notices the change.",
+            ),
+            Reason::ConnectorNotReady => (
+                true,
+                "BigPeerDataBridge (MongoDB): the connector's pod does not exist or is not ready (for longer than `stallAfter` after it started).",
+                "`kubectl describe pod -l smbp.io/data-bridge=<bridge>` and its logs: image pull, crash loop, MongoDB or Big Peer unreachable. See docs/runbooks/SmbpDataBridgeDegraded.md.",
+            ),
+            Reason::ConnectorUnreachable => (
+                true,
+                "BigPeerDataBridge (MongoDB): the operator could not read the connector's metrics (its progress signal) from the pod.",
+                "Check that the connector serves its metrics port and that NetworkPolicies let the operator's namespace reach it. See docs/runbooks/SmbpDataBridgeDegraded.md.",
+            ),
+            Reason::ConnectorStalled => (
+                true,
+                "BigPeerDataBridge (MongoDB): the connector's progress signal (`mongodb_connector_last_progress_timestamp_seconds`) has not advanced for longer than `stallAfter`, even if its pod reports ready; the message says since when.",
+                "Read the connector's logs; check MongoDB (change streams need a replica set, the user needs `changeStream` and `find`), the network path to it, and the Big Peer's api pods. Restarting the pod resumes from its last resume token. See docs/runbooks/SmbpMongoConnectorStalled.md.",
+            ),
+            Reason::ConnectorRecovered => (
+                false,
+                "BigPeerDataBridge (MongoDB): the connector makes progress again after it was Degraded.",
+                "Nothing: informational.",
+            ),
             _ => return None,
         };
         Some(EventDoc {
@@ -504,6 +574,6 @@ mod tests {
             .filter(|r| r.event().is_some())
             .map(|r| r.as_str())
             .collect();
-        assert_eq!(events.len(), 30, "{events:?}");
+        assert_eq!(events.len(), 39, "{events:?}");
     }
 }

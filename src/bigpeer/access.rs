@@ -6,9 +6,9 @@
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use crate::api::{BigPeer, BigPeerApp};
-use crate::build::access::{self, Access, App, Key, Provider};
-use crate::build::{DesiredObject, apikey, names};
+use crate::api::{BigPeer, BigPeerApp, BigPeerDataBridge};
+use crate::build::access::{self, Access, App, BridgeSource, DataBridge, Key, Provider};
+use crate::build::{DesiredObject, apikey, bridge, names};
 use crate::controller::Context;
 use crate::controller::cache::Reader;
 use crate::controller::error::Result;
@@ -42,8 +42,40 @@ async fn app(ctx: &Context, reader: &Reader<'_>, ns: &str, a: &BigPeerApp) -> Re
     })
 }
 
-/// What the servers of `bp` get at `now`: its shared providers, the apps it serves and their
-/// keys whose Secret the key owns.
+/// A Kafka bridge as the servers get it (none for a MongoDB bridge, one being deleted, or one
+/// on an external Kafka without `kafka.external`).
+fn data_bridge(bp: &BigPeer, b: &BigPeerDataBridge, app_id: &str) -> Option<DataBridge> {
+    let k = b.spec.kafka.as_ref()?;
+    if b.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let topic = if bp.spec.transaction_log.strimzi.is_some() {
+        bridge::topic(
+            &bp.name_any(),
+            &bp.namespace().unwrap_or_default(),
+            &b.name_any(),
+        )
+    } else {
+        k.external.as_ref()?.topic.clone()
+    };
+    Some(DataBridge {
+        name: b.name_any(),
+        app_id: app_id.to_string(),
+        topic,
+        sources: k
+            .source
+            .iter()
+            .map(|s| BridgeSource {
+                collection: s.collection.clone(),
+                query: s.query.clone(),
+            })
+            .collect(),
+        stream_type: k.stream_type.as_str().to_string(),
+    })
+}
+
+/// What the servers of `bp` get at `now`: its shared providers, the apps it serves, their
+/// keys whose Secret the key owns, and their Kafka data bridges.
 pub async fn observe(ctx: &Context, reader: &Reader<'_>, bp: &BigPeer) -> Result<Access> {
     let ns = bp.namespace().unwrap_or_default();
     let name = bp.name_any();
@@ -93,6 +125,11 @@ pub async fn observe(ctx: &Context, reader: &Reader<'_>, bp: &BigPeer) -> Result
                     queries_by_collection: r.spec.queries_by_collection.clone(),
                     trusted: crate::build::replication::trust::bundle(&parsed),
                 });
+        }
+        for b in reader.data_bridges(&ns, Some(&a.name_any())).await? {
+            if let Some(d) = data_bridge(bp, &b, &app_id) {
+                access.data_bridges.push(d);
+            }
         }
         access.apps.push(app(ctx, reader, &ns, a).await?);
     }

@@ -74,7 +74,8 @@ async fn missing_secrets(reader: &Reader<'_>, bp: &BigPeer, ns: &str) -> Result<
     Ok(missing)
 }
 
-fn ready_condition(obj: &DynamicObject) -> Option<(bool, String)> {
+/// A Strimzi or cert-manager resource's `Ready` condition: (status, message), `None` before it reports.
+pub fn ready_condition(obj: &DynamicObject) -> Option<(bool, String)> {
     condition_in(obj.data.get("status")?.get("conditions")?, "Ready")
 }
 

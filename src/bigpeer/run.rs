@@ -14,7 +14,9 @@ use kube::runtime::controller::{self, Controller};
 use kube::runtime::reflector::ObjectRef;
 
 use super::{error_policy, reconcile};
-use crate::api::{BIG_PEER_LABEL, BigPeer, BigPeerApiKey, BigPeerApp, BigPeerReplication};
+use crate::api::{
+    BIG_PEER_LABEL, BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication,
+};
 use crate::build::labels;
 use crate::controller::Context;
 use crate::controller::cache::{Changes, OwnedFeeds, Stores};
@@ -40,6 +42,8 @@ pub struct Triggers {
     /// Replications (their spec, and their status: the certificates they trust): their
     /// app's BigPeer.
     pub replications: Changes<BigPeerReplication>,
+    /// Data bridges: their app's BigPeer (its `data-bridges.yaml`).
+    pub bridges: Changes<BigPeerDataBridge>,
 }
 
 /// The BigPeer controller of one watched namespace, until `shutdown` resolves.
@@ -51,7 +55,12 @@ pub fn controller(
     concurrency: u16,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Future<Output = ()> + Send {
-    let (for_keys, for_secrets, for_repls) = (stores.clone(), stores.clone(), stores.clone());
+    let (for_keys, for_secrets, for_repls, for_bridges) = (
+        stores.clone(),
+        stores.clone(),
+        stores.clone(),
+        stores.clone(),
+    );
     Controller::for_stream(t.bigpeers, stores.bigpeers.clone())
         .with_config(
             controller::Config::default()
@@ -123,6 +132,13 @@ pub fn controller(
         .watches_stream(t.key_secrets, |s| {
             let bp = s.labels().get(BIG_PEER_LABEL)?.clone();
             Some(ObjectRef::new(&bp).within(&s.namespace()?))
+        })
+        .watches_stream(t.bridges, move |b| {
+            let ns = b.namespace()?;
+            let app = for_bridges
+                .apps
+                .get(&ObjectRef::new(&b.spec.app_ref.name).within(&ns))?;
+            Some(ObjectRef::new(&app.spec.big_peer_ref.name).within(&ns))
         })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

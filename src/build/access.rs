@@ -7,6 +7,8 @@
 //! - `api-keys.yaml`: one entry per key hash the servers must accept (a key's previous hash
 //!   during a grace period is an entry of its own), each with its `notAfter`. Entries past it
 //!   are left out.
+//! - `data-bridges.yaml`: the Kafka data bridges (change data capture) of the apps served:
+//!   name, app ID, topic, sources and stream type.
 //!
 //! Its content is not part of the pods' configuration hash: the kubelet updates the mounted
 //! files in place (within about a minute), so no app or key ever changes a pod template. The
@@ -32,6 +34,8 @@ pub const APPS_FILE: &str = "apps.yaml";
 pub const KEYS_FILE: &str = "api-keys.yaml";
 /// The format version of both files.
 pub const VERSION: u32 = 1;
+/// The Kafka data bridges file.
+pub const BRIDGES_FILE: &str = "data-bridges.yaml";
 
 /// The providers set on the BigPeer, which apply to every app.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -133,6 +137,31 @@ pub struct Key {
     pub hashes: Hashes,
 }
 
+/// A Kafka data bridge (change data capture) the servers produce to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataBridge {
+    /// The BigPeerDataBridge's name.
+    pub name: String,
+    /// The app whose changes are streamed.
+    pub app_id: String,
+    /// The Kafka topic to produce to (on the transaction log's Kafka).
+    pub topic: String,
+    /// Which changes: each a collection and a DQL query; empty for every change of the app.
+    pub sources: Vec<BridgeSource>,
+    /// `untyped`, `typed` or `heartbeat`.
+    pub stream_type: String,
+}
+
+/// One source of a data bridge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BridgeSource {
+    /// The collection.
+    pub collection: String,
+    /// The DQL condition.
+    pub query: String,
+}
+
 /// Everything the servers get.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Access {
@@ -144,6 +173,8 @@ pub struct Access {
     pub keys: Vec<Key>,
     /// The replications of those apps.
     pub replications: Vec<super::replication::access::Replication>,
+    /// The Kafka data bridges of those apps.
+    pub data_bridges: Vec<DataBridge>,
 }
 
 #[derive(Serialize)]
@@ -177,6 +208,13 @@ pub struct KeyEntry {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BridgesFile<'a> {
+    version: u32,
+    data_bridges: Vec<&'a DataBridge>,
+}
+
+#[derive(Serialize)]
 struct KeysFile {
     version: u32,
     keys: Vec<KeyEntry>,
@@ -189,6 +227,8 @@ pub struct Rendered {
     pub apps: String,
     /// `api-keys.yaml`.
     pub keys: String,
+    /// `data-bridges.yaml`.
+    pub data_bridges: String,
     /// The earliest `notAfter` of the entries rendered: the files must be rendered again then.
     pub next_expiry: Option<Timestamp>,
     /// `replications.yaml` and the replications' trust bundles.
@@ -268,9 +308,17 @@ pub fn render(access: &Access, now: Timestamp) -> Rendered {
         keys: entries.into_iter().map(|(e, _)| e).collect(),
     })
     .expect("api-keys.yaml serializes");
+    let mut bridges: Vec<&DataBridge> = access.data_bridges.iter().collect();
+    bridges.sort_by(|a, b| a.name.cmp(&b.name));
+    let data_bridges = serde_yaml_ng::to_string(&BridgesFile {
+        version: VERSION,
+        data_bridges: bridges,
+    })
+    .expect("data-bridges.yaml serializes");
     Rendered {
         apps,
         keys,
+        data_bridges,
         next_expiry,
         replications: super::replication::access::render(&access.replications),
     }
@@ -297,6 +345,10 @@ pub fn secret(bp: &BigPeer, rendered: &Rendered) -> Secret {
             (
                 KEYS_FILE.to_string(),
                 ByteString(rendered.keys.clone().into_bytes()),
+            ),
+            (
+                BRIDGES_FILE.to_string(),
+                ByteString(rendered.data_bridges.clone().into_bytes()),
             ),
         ])),
         ..Default::default()
@@ -326,7 +378,18 @@ pub fn contract_example() -> (Access, Timestamp) {
         everything: false,
         queries_by_collection: BTreeMap::from([("cars".to_string(), vec!["true".to_string()])]),
     };
+    let data_bridges = vec![DataBridge {
+        name: "completed-orders".into(),
+        app_id: app_id.clone(),
+        topic: "prod-bigpeer-cdc-completed-orders".into(),
+        sources: vec![BridgeSource {
+            collection: "orders".into(),
+            query: "status = 'completed'".into(),
+        }],
+        stream_type: "untyped".into(),
+    }];
     let access = Access {
+        data_bridges,
         shared: SharedProviders {
             anonymous: Some(SharedAnonymous {
                 shared_token_file: format!("{}/token", paths::ANONYMOUS_TOKEN),
@@ -465,6 +528,37 @@ mod tests {
         assert_eq!(
             String::from_utf8(data[KEYS_FILE].0.clone()).unwrap(),
             "version: 1\nkeys: []\n"
+        );
+        assert_eq!(
+            String::from_utf8(data[BRIDGES_FILE].0.clone()).unwrap(),
+            "version: 1\ndataBridges: []\n"
+        );
+    }
+
+    #[test]
+    fn data_bridges_are_rendered_in_name_order() {
+        let b = |name: &str| DataBridge {
+            name: name.into(),
+            app_id: "id".into(),
+            topic: format!("prod-ns-cdc-{name}"),
+            sources: vec![],
+            stream_type: "typed".into(),
+        };
+        let access = Access {
+            data_bridges: vec![b("zeta"), b("alpha")],
+            ..Default::default()
+        };
+        let doc = parse(&render(&access, t(0)).data_bridges);
+        assert_eq!(doc["dataBridges"][0]["name"], "alpha");
+        assert_eq!(doc["dataBridges"][1]["topic"], "prod-ns-cdc-zeta");
+        assert_eq!(doc["dataBridges"][1]["streamType"], "typed");
+        assert_eq!(doc["dataBridges"][0]["appId"], "id");
+        let (example, now) = contract_example();
+        let r = render(&example, now);
+        assert!(
+            r.data_bridges.contains("query: status = 'completed'"),
+            "{}",
+            r.data_bridges
         );
     }
 

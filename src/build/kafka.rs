@@ -53,10 +53,12 @@ pub fn topic(bp: &BigPeer, strimzi: &StrimziSpec) -> DesiredObject {
 }
 
 /// The KafkaUser: SCRAM-SHA-512 credentials whose ACLs allow only this Big Peer's topic and
-/// consumer groups.
+/// consumer groups, and writing to its data bridges' topics (the prefix `<bp>-<ns>-cdc-`).
 pub fn user(bp: &BigPeer, strimzi: &StrimziSpec) -> DesiredObject {
     let topic = config::topic_name(bp);
     let group_prefix = format!("{}-{}", bp.name_any(), bp.namespace().unwrap_or_default());
+    let cdc_prefix =
+        super::bridge::topic_prefix(&bp.name_any(), &bp.namespace().unwrap_or_default());
     DesiredObject::new(
         thirdparty::kafka_user(),
         json!({
@@ -72,6 +74,10 @@ pub fn user(bp: &BigPeer, strimzi: &StrimziSpec) -> DesiredObject {
                          "operations": ["Describe", "DescribeConfigs", "Read", "Write"], "host": "*"},
                         {"resource": {"type": "group", "name": group_prefix, "patternType": "prefix"},
                          "operations": ["Describe", "Read"], "host": "*"},
+                        // The data bridges' topics (`<bp>-<ns>-cdc-<bridge>`), all at once, so
+                        // that a bridge never changes this user.
+                        {"resource": {"type": "topic", "name": cdc_prefix, "patternType": "prefix"},
+                         "operations": ["Describe", "Write"], "host": "*"},
                     ]
                 }
             }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod apikey;
+pub mod bridge;
 pub mod config;
 pub mod disruption;
 pub mod exposure;

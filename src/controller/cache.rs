@@ -42,7 +42,9 @@ use kube::{Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 
 use super::error::{Context, Result};
-use crate::api::{API_KEY_LABEL, BigPeer, BigPeerApiKey, BigPeerApp, BigPeerReplication};
+use crate::api::{
+    API_KEY_LABEL, BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication,
+};
 use crate::facts::MANAGER;
 
 /// A stream of changed objects, for the controller's triggers.
@@ -110,6 +112,10 @@ pub struct Stores {
     pub key_secrets: Store<Secret>,
     /// BigPeerReplications.
     pub replications: Store<BigPeerReplication>,
+    /// BigPeerDataBridges.
+    pub bridges: Store<BigPeerDataBridge>,
+    /// The MongoDB connectors' pods (by their labels), without their spec.
+    pub bridge_pods: Store<Pod>,
     /// The stores' objects by namespace and instance label, per kind (apps by their BigPeer,
     /// keys by their app); without it (`None`), reads filter every cached object.
     pub indexes: Option<Indexes>,
@@ -132,6 +138,10 @@ pub struct Feeds {
     pub key_secrets: Changes<Secret>,
     /// BigPeerReplications.
     pub replications: Changes<BigPeerReplication>,
+    /// BigPeerDataBridges.
+    pub bridges: Changes<BigPeerDataBridge>,
+    /// The MongoDB connectors' pods.
+    pub bridge_pods: Changes<Pod>,
     /// Claims: read only, never a trigger.
     pub read_only: Vec<Changes<()>>,
 }
@@ -174,6 +184,11 @@ fn key_app(k: &BigPeerApiKey) -> Option<String> {
 /// A replication is filed under the app it names.
 fn replication_app(r: &BigPeerReplication) -> Option<String> {
     Some(r.spec.app_ref.name.clone())
+}
+
+/// A data bridge is filed under the app it names.
+fn bridge_app(b: &BigPeerDataBridge) -> Option<String> {
+    Some(b.spec.app_ref.name.clone())
 }
 
 /// Filed by the `app.kubernetes.io/instance` label.
@@ -341,6 +356,19 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
     );
     let (replications, i_repl, repl) =
         full::<BigPeerReplication>(client, ns, all(), without_last_applied, replication_app);
+    let (bridges, i_bridge, bridge) =
+        full::<BigPeerDataBridge>(client, ns, all(), without_last_applied, bridge_app);
+    // The connectors' pods: their status (ready, IP) is read, their spec never.
+    let (bridge_pods, i_bridge_pod, bridge_pod) = full::<Pod>(
+        client,
+        ns,
+        watcher::Config::default().labels(&crate::build::bridge::connector_pods_watch()),
+        |p| {
+            p.spec = None;
+            p.metadata.annotations = None;
+        },
+        by_instance,
+    );
     (
         Stores {
             namespace: ns.map(str::to_string),
@@ -360,6 +388,8 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             api_keys,
             key_secrets,
             replications,
+            bridges,
+            bridge_pods,
             indexes: Some(Indexes(
                 [
                     ("StatefulSet", i_sts),
@@ -376,6 +406,8 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
                     ("BigPeerApp", i_app),
                     ("BigPeerApiKey", i_key),
                     ("BigPeerReplication", i_repl),
+                    ("BigPeerDataBridge", i_bridge),
+                    ("ConnectorPod", i_bridge_pod),
                 ]
                 .into_iter()
                 .map(|(kind, index)| (kind.to_string(), index))
@@ -400,6 +432,8 @@ pub fn watch(client: &Client, ns: Option<&str>) -> (Stores, Feeds) {
             api_keys: key,
             key_secrets: key_sec,
             replications: repl,
+            bridges: bridge,
+            bridge_pods: bridge_pod,
             read_only: vec![read_only(pvc)],
         },
     )
@@ -654,6 +688,8 @@ impl Stores {
             ready(&self.api_keys).await,
             ready(&self.key_secrets).await,
             ready(&self.replications).await,
+            ready(&self.bridges).await,
+            ready(&self.bridge_pods).await,
         ];
         waits.iter().all(|r| *r)
     }
@@ -691,6 +727,26 @@ impl Stores {
             .state()
             .into_iter()
             .filter(|r| r.meta().namespace.as_deref() == Some(ns))
+            .collect()
+    }
+
+    /// The data bridges of `ns` that name app `app` (for the controllers' triggers).
+    pub fn bridges_of(&self, ns: &str, app: &str) -> Vec<std::sync::Arc<BigPeerDataBridge>> {
+        filed(
+            &self.bridges,
+            self.index("BigPeerDataBridge"),
+            ns,
+            app,
+            bridge_app,
+        )
+    }
+
+    /// Every data bridge of `ns` (for the controllers' triggers).
+    pub fn bridges_in(&self, ns: &str) -> Vec<std::sync::Arc<BigPeerDataBridge>> {
+        self.bridges
+            .state()
+            .into_iter()
+            .filter(|b| b.meta().namespace.as_deref() == Some(ns))
             .collect()
     }
 
@@ -1011,6 +1067,43 @@ impl<'a> Reader<'a> {
         }
         out.sort_by_key(|o| o.meta().name.clone());
         Ok(out)
+    }
+
+    /// The BigPeerDataBridges of `ns`: those filed under `filed` (the name of the app they
+    /// name), or all.
+    pub async fn data_bridges(
+        &self,
+        ns: &str,
+        filed: Option<&str>,
+    ) -> Result<Vec<BigPeerDataBridge>> {
+        self.list(
+            |s| &s.bridges,
+            ("BigPeerDataBridge", bridge_app),
+            ns,
+            filed,
+            "listing BigPeerDataBridges",
+        )
+        .await
+    }
+
+    /// A MongoDB connector's pods (by the bridge's name).
+    pub async fn connector_pods(&self, ns: &str, bridge: &str) -> Result<Vec<Pod>> {
+        let selector: Selector = crate::build::bridge::pod_selector(bridge)
+            .into_iter()
+            .collect();
+        match self.stores {
+            Some(s) => Ok(
+                select(&s.bridge_pods, ns, &selector, s.index("ConnectorPod"))
+                    .iter()
+                    .map(|p| (**p).clone())
+                    .collect(),
+            ),
+            None => Ok(Api::<Pod>::namespaced(self.client.clone(), ns)
+                .list(&ListParams::default().labels(&selector.to_string()))
+                .await
+                .ctx(|| "listing the connector's pods".into())?
+                .items),
+        }
     }
 
     /// The data of Secret `ns/name`, `None` when it does not exist. With the caches, it is

@@ -8,9 +8,12 @@
 //! - [`app`]: which apps a BigPeer serves, an app's endpoints, conditions and status;
 //! - [`apikey`]: when an API key is made, rotated and retired, its conditions and status;
 //! - [`replication`]: a replication's conditions and status.
+//! - [`bridge`]: a data bridge's conditions and status (Kafka connection details, the MongoDB
+//!   connector's health).
 
 pub mod apikey;
 pub mod app;
+pub mod bridge;
 pub mod exposure;
 pub mod observed;
 pub mod plan;

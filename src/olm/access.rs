@@ -3,7 +3,7 @@
 //! so that the page and the files the servers read cannot drift apart.
 
 use crate::access::key::{ALGORITHM, PREFIX};
-use crate::build::access::{APPS_FILE, KEYS_FILE, VERSION, contract_example, render};
+use crate::build::access::{APPS_FILE, BRIDGES_FILE, KEYS_FILE, VERSION, contract_example, render};
 use crate::build::replication::access as repl;
 use crate::build::{names, paths, pod};
 
@@ -37,7 +37,7 @@ servers.
 | Secret | `{secret}` in the BigPeer's namespace, owned by the BigPeer (deleted with it) |
 | mounted at | `{dir}` (volume `{volume}`, read-only, mode 0440), as a whole directory: never with `subPath`, which the kubelet does not update |
 | in | the subscription and api pods; store pods do not mount it |
-| files | `{dir}/{APPS_FILE}`, `{dir}/{KEYS_FILE}`, `{dir}/{REPL_FILE}`, and `{dir}/replication-<name>-ca.pem` per replication with trusted certificates |
+| files | `{dir}/{APPS_FILE}`, `{dir}/{KEYS_FILE}`, `{dir}/{BRIDGES_FILE}`, `{dir}/{REPL_FILE}`, and `{dir}/replication-<name>-ca.pem` per replication with trusted certificates |
 
 ## Reloading
 
@@ -134,6 +134,29 @@ Example (one replication trusting one certificate):
 ```
 {ca_pem}```
 
+## `{BRIDGES_FILE}`
+
+The Kafka data bridges (change data capture, `BigPeerDataBridge` with `kafka`) of the apps the
+BigPeer serves: the servers produce each app's changes that match a bridge's sources to the bridge's
+topic, on the transaction log's Kafka, with the transaction log's credentials (its KafkaUser may
+write every topic starting with `<bigpeer>-<namespace>-cdc-`). A bridge is listed while it exists and
+its app is served; it is removed from the file when it is deleted.
+
+| field | meaning |
+|---|---|
+| `version` | {VERSION} |
+| `dataBridges[]` | ordered by name |
+| `dataBridges[].name` | the `BigPeerDataBridge` |
+| `dataBridges[].appId` | the app whose changes are streamed |
+| `dataBridges[].topic` | the topic to produce to: `<bigpeer>-<namespace>-cdc-<bridge>` (Strimzi), or `kafka.external.topic` |
+| `dataBridges[].sources[]` | `collection` and `query` (a DQL condition); empty: every change of the app |
+| `dataBridges[].streamType` | `untyped` (documents as JSON), `typed` (values with their CRDT types) or `heartbeat` (heartbeats only) |
+
+Example:
+
+```yaml
+{bridges}```
+
 ## Limits
 
 A Secret holds at most 1 MiB: about 2,000 key entries of typical permissions, fewer with long
@@ -146,6 +169,7 @@ queries. Expired entries are removed as they expire.
         replications = rendered.replications.file,
         ca_file = repl::ca_file(&example.replications[0].name),
         ca_pem = rendered.replications.cas[&repl::ca_file(&example.replications[0].name)],
+        bridges = rendered.data_bridges,
     )
 }
 

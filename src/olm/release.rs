@@ -36,6 +36,8 @@ pub struct Release {
     pub bundle_image: String,
     /// Big Peer images by component and version.
     pub bigpeer_images: Vec<(Component, String, String)>,
+    /// The MongoDB connector's image by Big Peer version (`RELATED_IMAGE_MONGO_CONNECTOR_<v>`).
+    pub mongo_connector_images: Vec<(String, String)>,
     /// Creation time (RFC 3339), an input so that output is reproducible.
     pub created_at: String,
     /// The bundle flavour `catalog/` lists as this release: community (what is committed), or
@@ -65,6 +67,19 @@ impl Release {
                 })
             })
             .collect();
+        let mongo_connector_images = BIGPEER_VERSIONS
+            .iter()
+            .map(|v| {
+                (
+                    v.to_string(),
+                    format!(
+                        "{}/{}:{v}",
+                        images::DEFAULT_REGISTRY,
+                        images::MONGO_CONNECTOR_REPOSITORY
+                    ),
+                )
+            })
+            .collect();
         Self {
             version: version.into(),
             channels: vec!["stable".into(), "candidate".into()],
@@ -74,6 +89,7 @@ impl Release {
             operator_image: format!("quay.io/smbp/smbp-operator:v{version}"),
             bundle_image: format!("quay.io/smbp/smbp-operator-bundle:v{version}"),
             bigpeer_images,
+            mongo_connector_images,
             created_at: created_at.into(),
             catalog_flavour: Flavour::Community,
         }
@@ -86,6 +102,11 @@ impl Release {
             self.bigpeer_images
                 .iter()
                 .map(|(c, v, img)| (images::related_image_var(*c, v), img.clone())),
+        );
+        out.extend(
+            self.mongo_connector_images
+                .iter()
+                .map(|(v, img)| (images::mongo_connector_var(v), img.clone())),
         );
         out
     }

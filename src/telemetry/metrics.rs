@@ -57,6 +57,40 @@ struct ApiKeyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DataBridgeLabels {
+    namespace: String,
+    data_bridge: String,
+    bridge_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DataBridgeReasonLabels {
+    namespace: String,
+    data_bridge: String,
+    bridge_type: String,
+    degraded_reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectorLabels {
+    namespace: String,
+    data_bridge: String,
+}
+
+/// What one data bridge contributes to the metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataBridgeState {
+    /// `Kafka` or `MongoDB`.
+    pub kind: String,
+    /// Its Ready condition is True.
+    pub ready: bool,
+    /// The reason of its Degraded condition when True.
+    pub degraded: Option<String>,
+    /// A MongoDB connector's last progress, as a Unix time, as the operator saw it.
+    pub last_progress: Option<i64>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct IntegrationLabel {
     integration: String,
 }
@@ -177,6 +211,11 @@ pub struct Metrics {
     books: Mutex<Books>,
     /// The labels of every API key series, by (namespace, key).
     api_keys: Mutex<HashMap<(String, String), ApiKeyLabels>>,
+    data_bridge_ready: Family<DataBridgeLabels, Gauge>,
+    data_bridge_degraded: Family<DataBridgeReasonLabels, Gauge>,
+    connector_progress: Family<ConnectorLabels, Gauge>,
+    /// What every data bridge last wrote, by (namespace, bridge).
+    data_bridges: Mutex<HashMap<(String, String), DataBridgeState>>,
 }
 
 /// Registers metrics under the prefix and remembers their family names.
@@ -304,6 +343,27 @@ impl Default for Metrics {
             Some(Unit::Seconds),
             api_key_expiry.clone(),
         );
+        let data_bridge_ready = Family::<DataBridgeLabels, Gauge>::default();
+        let data_bridge_degraded = Family::<DataBridgeReasonLabels, Gauge>::default();
+        let connector_progress = Family::<ConnectorLabels, Gauge>::default();
+        r.add(
+            "data_bridge_ready",
+            "1 when the BigPeerDataBridge is Ready (Kafka: topic and user ready; MongoDB: connector ready and making progress), 0 otherwise",
+            None,
+            data_bridge_ready.clone(),
+        );
+        r.add(
+            "data_bridge_degraded",
+            "1 while the BigPeerDataBridge is Degraded, with the reason (such as ConnectorStalled); no series otherwise",
+            None,
+            data_bridge_degraded.clone(),
+        );
+        r.add(
+            "mongo_connector_last_progress_timestamp",
+            "The MongoDB connector's last progress (its own heartbeat), as a Unix time, as the operator last read it",
+            Some(Unit::Seconds),
+            connector_progress.clone(),
+        );
         r.add(
             "replication_condition",
             "1 when the BigPeerReplication's condition (Ready, Degraded) is True, 0 when False or Unknown",
@@ -346,6 +406,10 @@ impl Default for Metrics {
             replications: Mutex::new(HashMap::new()),
             books: Mutex::new(Books::default()),
             api_keys: Mutex::new(HashMap::new()),
+            data_bridge_ready,
+            data_bridge_degraded,
+            connector_progress,
+            data_bridges: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -603,6 +667,79 @@ impl Metrics {
         });
     }
 
+    /// Record a data bridge's state, replacing its previous series.
+    pub fn set_data_bridge(&self, namespace: &str, name: &str, state: DataBridgeState) {
+        let mut books = self.data_bridges.lock().expect("metrics lock");
+        let key = (namespace.to_string(), name.to_string());
+        if let Some(old) = books.remove(&key) {
+            self.remove_data_bridge(namespace, name, &old);
+        }
+        let labels = DataBridgeLabels {
+            namespace: namespace.into(),
+            data_bridge: name.into(),
+            bridge_type: state.kind.clone(),
+        };
+        self.data_bridge_ready
+            .get_or_create(&labels)
+            .set(i64::from(state.ready));
+        if let Some(reason) = &state.degraded {
+            self.data_bridge_degraded
+                .get_or_create(&DataBridgeReasonLabels {
+                    namespace: namespace.into(),
+                    data_bridge: name.into(),
+                    bridge_type: state.kind.clone(),
+                    degraded_reason: reason.clone(),
+                })
+                .set(1);
+        }
+        if let Some(t) = state.last_progress {
+            self.connector_progress
+                .get_or_create(&ConnectorLabels {
+                    namespace: namespace.into(),
+                    data_bridge: name.into(),
+                })
+                .set(t);
+        }
+        books.insert(key, state);
+    }
+
+    fn remove_data_bridge(&self, namespace: &str, name: &str, old: &DataBridgeState) {
+        self.data_bridge_ready.remove(&DataBridgeLabels {
+            namespace: namespace.into(),
+            data_bridge: name.into(),
+            bridge_type: old.kind.clone(),
+        });
+        if let Some(reason) = &old.degraded {
+            self.data_bridge_degraded.remove(&DataBridgeReasonLabels {
+                namespace: namespace.into(),
+                data_bridge: name.into(),
+                bridge_type: old.kind.clone(),
+                degraded_reason: reason.clone(),
+            });
+        }
+        if old.last_progress.is_some() {
+            self.connector_progress.remove(&ConnectorLabels {
+                namespace: namespace.into(),
+                data_bridge: name.into(),
+            });
+        }
+    }
+
+    /// Drop the series of the data bridges not in `live` (namespace, name): deleted ones.
+    pub fn retain_data_bridges(&self, live: &std::collections::HashSet<(String, String)>) {
+        let mut books = self.data_bridges.lock().expect("metrics lock");
+        let gone: Vec<_> = books
+            .keys()
+            .filter(|k| !live.contains(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(old) = books.remove(&key) {
+                self.remove_data_bridge(&key.0, &key.1, &old);
+            }
+        }
+    }
+
     /// Leadership changed.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
@@ -641,6 +778,16 @@ impl Metrics {
                     ("Degraded".into(), "False".into()),
                 ],
                 connections: BTreeMap::from([("Ready".into(), 1)]),
+            },
+        );
+        m.set_data_bridge(
+            "bigpeer",
+            "orders-sync",
+            DataBridgeState {
+                kind: "MongoDB".into(),
+                ready: false,
+                degraded: Some("ConnectorStalled".into()),
+                last_progress: Some(1_780_272_000),
             },
         );
         m.set_bigpeer(
@@ -857,6 +1004,30 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(value(&f, "smbp_operator_leader", &[]), Some(1.0));
+    }
+
+    #[test]
+    fn data_bridge_series_follow_their_state_and_deletion() {
+        let m = Metrics::default();
+        let st = |ready, degraded: Option<&str>| DataBridgeState {
+            kind: "MongoDB".into(),
+            ready,
+            degraded: degraded.map(str::to_string),
+            last_progress: Some(100),
+        };
+        m.set_data_bridge("ns", "b", st(false, Some("ConnectorStalled")));
+        let text = m.encode();
+        assert!(text.contains(r#"smbp_operator_data_bridge_degraded{namespace="ns",data_bridge="b",bridge_type="MongoDB",degraded_reason="ConnectorStalled"} 1"#), "{text}");
+        assert!(text.contains(r#"smbp_operator_mongo_connector_last_progress_timestamp_seconds{namespace="ns",data_bridge="b"} 100"#), "{text}");
+        m.set_data_bridge("ns", "b", st(true, None));
+        let text = m.encode();
+        assert!(
+            !text.contains("degraded_reason=\"ConnectorStalled\""),
+            "{text}"
+        );
+        assert!(text.contains(r#"smbp_operator_data_bridge_ready{namespace="ns",data_bridge="b",bridge_type="MongoDB"} 1"#), "{text}");
+        m.retain_data_bridges(&Default::default());
+        assert!(!m.encode().contains("data_bridge=\"b\""));
     }
 
     #[test]

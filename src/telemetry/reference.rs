@@ -10,7 +10,7 @@ use crate::api::reason::Reason;
 pub const PATH: &str = "docs/metrics.md";
 
 /// Queries shown in the reference (checked against the registry like the dashboards).
-pub const EXAMPLE_QUERIES: [(&str, &str); 9] = [
+pub const EXAMPLE_QUERIES: [(&str, &str); 11] = [
     (
         "Share of failing reconciles",
         "sum(rate(smbp_operator_reconcile_errors_total[5m])) / sum(rate(smbp_operator_reconciles_total[5m]))",
@@ -44,6 +44,14 @@ pub const EXAMPLE_QUERIES: [(&str, &str); 9] = [
         "smbp_operator_replication_condition{condition=\"Degraded\"} == 1",
     ),
     (
+        "Data bridges that need attention, by reason",
+        "sum by (namespace, data_bridge, degraded_reason) (smbp_operator_data_bridge_degraded)",
+    ),
+    (
+        "Seconds since each MongoDB connector's last progress, as the operator last read it",
+        "time() - smbp_operator_mongo_connector_last_progress_timestamp_seconds",
+    ),
+    (
         "Operator versions running",
         "count by (version) (smbp_operator_build_info)",
     ),
@@ -71,7 +79,7 @@ pub fn label_doc(label: &str) -> Option<String> {
         ),
         "status" => "The condition's status: `True`, `False` or `Unknown`.".into(),
         "namespace" => {
-            "The namespace of the BigPeer (or of the app and API key) (see *Labels and scraping* below)."
+            "The namespace of the BigPeer (or of the app and API key, or of the data bridge) (see *Labels and scraping* below)."
                 .into()
         }
         "bigpeer" => "The BigPeer's name.".into(),
@@ -98,6 +106,9 @@ pub fn label_doc(label: &str) -> Option<String> {
         "le" => "Histogram bucket: upper bound in seconds.".into(),
         "replication" => "The BigPeerReplication's name.".into(),
         "state" => "A replication connection's state: `Ready`, `NotReady`, `NotFound`, `External` (outside the cluster) or `Unknown` (in a namespace the operator may not read).".into(),
+        "data_bridge" => "The BigPeerDataBridge's name.".into(),
+        "bridge_type" => "`Kafka` (change data capture) or `MongoDB` (connector).".into(),
+        "degraded_reason" => "The reason of the data bridge's `Degraded` condition, such as `ConnectorStalled`, `ConnectorNotReady`, `ConsumerListenerNotFound` (see docs/events.md).".into(),
         _ => return None,
     })
 }

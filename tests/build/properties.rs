@@ -354,9 +354,16 @@ fn kafka_user_acls_cover_only_its_topic() {
         .iter()
         .filter(|a| a["resource"]["type"] == "topic")
         .collect();
-    assert_eq!(topics.len(), 1);
+    assert_eq!(topics.len(), 2);
     assert_eq!(topics[0]["resource"]["name"], "prod-bigpeer-transactions");
     assert_eq!(topics[0]["resource"]["patternType"], "literal");
+    // The data bridges' topics: written (and described), never read, by prefix.
+    assert_eq!(topics[1]["resource"]["name"], "prod-bigpeer-cdc-");
+    assert_eq!(topics[1]["resource"]["patternType"], "prefix");
+    assert_eq!(
+        topics[1]["operations"],
+        serde_json::json!(["Describe", "Write"])
+    );
     let topic = objects
         .iter()
         .find(|o| o.resource.kind == "KafkaTopic")

@@ -130,10 +130,16 @@ async fn addons_issue_keys_and_provision_the_transaction_log() {
     let acls = user.data["spec"]["authorization"]["acls"]
         .as_array()
         .unwrap();
+    // Its own topic, and the prefix of its data bridges' topics (write only).
     assert!(
         acls.iter()
             .filter(|a| a["resource"]["type"] == "topic")
-            .all(|a| a["resource"]["name"] == format!("full-{ns}-transactions"))
+            .all(
+                |a| a["resource"]["name"] == format!("full-{ns}-transactions")
+                    || (a["resource"]["name"] == format!("full-{ns}-cdc-")
+                        && a["resource"]["patternType"] == "prefix"
+                        && a["operations"] == serde_json::json!(["Describe", "Write"]))
+            )
     );
 
     let cm = Api::<ConfigMap>::namespaced(client.clone(), &ns)

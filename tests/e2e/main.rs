@@ -4,6 +4,7 @@
 
 mod admission;
 mod apps;
+mod bridges;
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../corpus/cases.rs"]

@@ -60,6 +60,8 @@ fn caches() -> Caches {
     let (api_keys, _) = reflector::store();
     let (key_secrets, key_sec) = reflector::store();
     let (replications, _) = reflector::store();
+    let (bridges, _) = reflector::store();
+    let (bridge_pods, _) = reflector::store();
     let mut indexes = Indexes::default();
     for kind in [
         "StatefulSet",
@@ -97,6 +99,8 @@ fn caches() -> Caches {
             api_keys,
             key_secrets,
             replications,
+            bridges,
+            bridge_pods,
             indexes: Some(indexes.clone()),
         },
         statefulsets: sts,
