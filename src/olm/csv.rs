@@ -510,7 +510,7 @@ fn replication_spec_descriptors() -> Vec<Value> {
             &[NUMBER, ADVANCED],
         ),
         descriptor(
-            "expose.gatewayApi.hostname",
+            "expose.gatewayAPI.hostname",
             "TLSRoute host name",
             "The host name peers connect to through your Gateway's TLS passthrough listener.",
             &[TEXT, ADVANCED],
