@@ -112,7 +112,8 @@ pub fn namespaced_rules() -> Vec<PolicyRule> {
         // `create`, `update`/`patch`, and `delete` to prune. It reads every Secret's metadata
         // (PartialObjectMetadata: do the Secrets the pods mount exist?), the data of the keys'
         // own Secrets only (one watch selected by the label smbp.io/api-key), and one GET of a
-        // Secret an app names for its shared token when that Secret changes. The management API
+        // Secret an app names for its shared token, or a replication for its BigPeer's CA or a
+        // trusted CA (certificates only are kept), when that Secret changes. The management API
         // also keeps an anonymous provider's shared token in a Secret owned by its app. RBAC
         // cannot narrow `get`/`list`/`watch` to those: the code does.
         rule(&[""], &["secrets"], MANAGE),

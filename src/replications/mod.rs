@@ -466,6 +466,29 @@ pub fn names_secret(r: &BigPeerReplication, secret: &str) -> bool {
         .any(|s| s.name == secret)
 }
 
+/// How often what was last applied for deleted replications is forgotten.
+const SWEEP: Duration = Duration::from_secs(30);
+
+/// Forget, every [`SWEEP`], what was last applied for the replications of `stores` that were
+/// deleted (a replication has no finalizer, so nothing else does; BigPeers forget theirs in
+/// theirs). Only uids seen here as replications are ever forgotten.
+async fn sweep(ctx: Arc<Context>, stores: Stores) {
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        tokio::time::sleep(SWEEP).await;
+        let live: std::collections::HashSet<String> = stores
+            .replications
+            .state()
+            .iter()
+            .filter_map(|r| r.uid())
+            .collect();
+        for gone in seen.difference(&live) {
+            ctx.last_applied.forget(gone);
+        }
+        seen = live;
+    }
+}
+
 /// The replication controller of one watched namespace, until `shutdown` resolves.
 pub fn controller(
     ctx: Arc<Context>,
@@ -474,6 +497,7 @@ pub fn controller(
     concurrency: u16,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Future<Output = ()> + Send {
+    tokio::spawn(sweep(ctx.clone(), stores.clone()));
     let (for_apps, for_bps, for_secrets) = (stores.clone(), stores.clone(), stores.clone());
     let refs = |rs: Vec<Arc<BigPeerReplication>>| {
         rs.iter()

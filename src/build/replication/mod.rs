@@ -404,6 +404,35 @@ pub(crate) mod tests {
         bp
     }
 
+    proptest::proptest! {
+        /// Whatever the replication's name (a DNS label of at most 40 characters, as the CRD
+        /// allows) and its BigPeer's exposure, every object it makes is named by a DNS label
+        /// and found by its selector.
+        #[test]
+        fn every_object_is_named_by_a_dns_label(
+            name in "[a-z]([-a-z0-9]{0,38}[a-z0-9])?",
+            expose in proptest::prop_oneof![
+                proptest::strategy::Just(json!(null)),
+                proptest::strategy::Just(json!({"loadBalancer": {}})),
+                proptest::strategy::Just(json!({"gatewayAPI": {"parentRefs": [{"name": "gw"}]}})),
+                proptest::strategy::Just(json!({"route": {}})),
+            ],
+        ) {
+            let bp = bp_with(expose, Some("bp.example.com"));
+            let r = replication(&name, json!({"connections": ["a.b.svc:4040"]}));
+            let all = Apis { tls_route: true, openshift_route: true };
+            for o in desired(&r, &bp, Some("pem"), all) {
+                let n = &o.name;
+                proptest::prop_assert!(n.len() <= 63, "{n}");
+                proptest::prop_assert!(n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{n}");
+                proptest::prop_assert!(!n.starts_with('-') && !n.ends_with('-'), "{n}");
+                let labels: BTreeMap<String, String> =
+                    serde_json::from_value(o.body["metadata"]["labels"].clone()).unwrap();
+                proptest::prop_assert!(selector(&name).matches(&labels));
+            }
+        }
+    }
+
     #[test]
     fn names_follow_the_replication() {
         assert_eq!(service_name("orders"), "orders-replication");
