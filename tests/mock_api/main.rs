@@ -11,6 +11,7 @@ mod server;
 
 mod apply;
 mod apps;
+mod bridges;
 mod cached;
 mod errors;
 mod finalize;
