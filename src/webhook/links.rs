@@ -47,9 +47,7 @@ impl Found {
 
 /// The addresses at which replication `name` of namespace `ns` is reached in the cluster.
 pub fn own_endpoints(name: &str, ns: &str) -> [String; 2] {
-    // The Service the design names `<name>-replication` (docs/contributing/design/
-    // replication-and-bridges.md, section 2).
-    let service = format!("{name}-replication");
+    let service = crate::build::replication::service_name(name);
     [
         format!("{service}.{ns}.svc:{PEER_PORT}"),
         format!("{service}.{ns}.svc.cluster.local:{PEER_PORT}"),
@@ -76,8 +74,8 @@ pub fn connects_to_itself(
         Reason::ReplicationConnectsToItself,
         format!("spec.connections[{i}]"),
         format!(
-            "{c:?} is this replication's own endpoint: list the other Big Peers' endpoints (their status.endpoint), such as {}-replication.<their namespace>.svc:{PEER_PORT}",
-            r.name_any()
+            "{c:?} is this replication's own endpoint: list the other Big Peers' endpoints (their status.endpoint), such as {}.<their namespace>.svc:{PEER_PORT}",
+            crate::build::replication::service_name(&r.name_any())
         ),
     ))
 }
