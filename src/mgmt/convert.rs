@@ -484,18 +484,7 @@ pub fn new_key(
     }
     let rotation = body.rotation.as_ref().map(rotation_to_cr).transpose()?;
     Ok(BigPeerApiKey {
-        metadata: ObjectMeta {
-            name: Some(body.name.clone()),
-            namespace: Some(ns.into()),
-            labels: Some(
-                [
-                    (APP_LABEL.to_string(), app.to_string()),
-                    (BIG_PEER_LABEL.to_string(), big_peer.to_string()),
-                ]
-                .into(),
-            ),
-            ..Default::default()
-        },
+        metadata: app_object_meta(&body.name, ns, big_peer, app),
         spec: BigPeerApiKeySpec {
             app_ref: AppRef { name: app.into() },
             permissions: permissions_to_cr(&body.permissions, "permissions")?,
@@ -539,6 +528,23 @@ pub fn key_to_api(key: &BigPeerApiKey) -> ApiKey {
             every: r.every.clone(),
             grace_period: Some(r.grace_period.clone()),
         }),
+    }
+}
+
+/// The metadata of an app's key, replication or data bridge created through the API: its name
+/// and namespace, labelled with its app and the app's BigPeer.
+pub(crate) fn app_object_meta(name: &str, ns: &str, big_peer: &str, app: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(ns.into()),
+        labels: Some(
+            [
+                (APP_LABEL.to_string(), app.to_string()),
+                (BIG_PEER_LABEL.to_string(), big_peer.to_string()),
+            ]
+            .into(),
+        ),
+        ..Default::default()
     }
 }
 

@@ -6,9 +6,7 @@
 //! (`status.kafka` with the bootstrap servers as `endpoint` and the PKCS #12 files of the
 //! cluster CA and user Secrets Strimzi makes).
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
-use super::{APP_LABEL, BIG_PEER_LABEL, is_collection_name};
+use super::{app_object_meta, is_collection_name};
 use crate::api::{
     self, AppRef, BigPeerDataBridge, BigPeerDataBridgeSpec, ConnectionStringRef, MongoBridge,
 };
@@ -250,18 +248,7 @@ pub fn new_bridge(
         mongodb: mongo_connector.as_ref().map(mongo_to_cr).transpose()?,
     };
     Ok(BigPeerDataBridge {
-        metadata: ObjectMeta {
-            name: Some(body.name.clone()),
-            namespace: Some(ns.into()),
-            labels: Some(
-                [
-                    (APP_LABEL.to_string(), app.to_string()),
-                    (BIG_PEER_LABEL.to_string(), big_peer.to_string()),
-                ]
-                .into(),
-            ),
-            ..Default::default()
-        },
+        metadata: app_object_meta(&body.name, ns, big_peer, app),
         spec,
         status: None,
     })

@@ -6,9 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
-use super::{APP_LABEL, BIG_PEER_LABEL, is_collection_name, is_dns_label};
+use super::{app_object_meta, is_collection_name, is_dns_label};
 use crate::api::{AppRef, BigPeerReplication, BigPeerReplicationSpec};
 use crate::mgmt::error::ApiError;
 use crate::mgmt::model::{Replication, UpdateReplication};
@@ -130,18 +128,7 @@ pub fn new_replication(
     };
     check_spec(&spec)?;
     Ok(BigPeerReplication {
-        metadata: ObjectMeta {
-            name: Some(body.name.clone()),
-            namespace: Some(ns.into()),
-            labels: Some(
-                [
-                    (APP_LABEL.to_string(), app.to_string()),
-                    (BIG_PEER_LABEL.to_string(), big_peer.to_string()),
-                ]
-                .into(),
-            ),
-            ..Default::default()
-        },
+        metadata: app_object_meta(&body.name, ns, big_peer, app),
         spec,
         status: None,
     })
@@ -197,6 +184,8 @@ pub fn update_replication(
 mod tests {
     use super::*;
     use crate::api::{CaKeyRef, ReplicationPeer, TrustedCa};
+    use crate::mgmt::convert::{APP_LABEL, BIG_PEER_LABEL};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
     use proptest::prelude::*;
     use serde_json::json;
 

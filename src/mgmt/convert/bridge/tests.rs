@@ -3,6 +3,8 @@ use crate::api::{
     ExternalKafkaBridge, FilteredSource, KafkaAcl, KafkaAclResource, KafkaConsumerInfo as CrInfo,
     KafkaConsumers, LocalObjectReference, MongoMode, StreamType,
 };
+use crate::mgmt::convert::{APP_LABEL, BIG_PEER_LABEL};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use proptest::prelude::*;
 use serde_json::json;
 
