@@ -23,6 +23,7 @@ pub mod images;
 pub mod leader;
 pub mod mgmt;
 pub mod olm;
+pub mod plugin;
 pub mod replications;
 pub mod rollout;
 pub mod telemetry;

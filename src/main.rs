@@ -44,6 +44,21 @@ enum Command {
     BundleGen(BundleArgs),
     /// Print the version.
     Version,
+    /// Print the krew manifest of the kubectl plugin (kubectl-smbp) of a release.
+    KrewManifest(KrewArgs),
+}
+
+#[derive(clap::Args)]
+struct KrewArgs {
+    /// Version of the release (semver; a leading v is accepted).
+    #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
+    version: String,
+    /// URL the archives are downloaded from (the release's download directory).
+    #[arg(long)]
+    base_url: String,
+    /// `sha256sum` output covering kubectl-smbp_v<version>_<os>_<arch>.tar.gz of every platform.
+    #[arg(long)]
+    checksums: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -543,6 +558,15 @@ async fn main() -> anyhow::Result<()> {
         Command::BundleGen(args) => bundle_gen(args),
         Command::Version => {
             println!("smbp-operator {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::KrewManifest(a) => {
+            use smbp_operator::plugin::krew;
+            let sums = std::fs::read_to_string(&a.checksums)
+                .with_context(|| format!("reading {}", a.checksums.display()))?;
+            let manifest = krew::manifest(&a.version, &a.base_url, &krew::parse_checksums(&sums))
+                .map_err(anyhow::Error::msg)?;
+            print!("{manifest}");
             Ok(())
         }
     }

@@ -266,6 +266,9 @@ reasons! {
     ConnectorStalled,
     /// Event: the connector makes progress again after it was Degraded.
     ConnectorRecovered,
+    /// Event: a restart was requested (`kubectl smbp restart`, the `smbp.io/restart`
+    /// annotations): the component's pods roll onto a template carrying the request.
+    RestartRequested,
 }
 
 impl Reason {
@@ -499,6 +502,11 @@ impl Reason {
                 "BigPeerDataBridge (MongoDB): the connector makes progress again after it was Degraded.",
                 "Nothing: informational.",
             ),
+            Reason::RestartRequested => (
+                false,
+                "A restart was requested (`kubectl smbp restart`, or the `smbp.io/restart` / `smbp.io/restart-<component>` annotation of the BigPeer changed to a new RFC 3339 time): the component's pod template now carries it in `smbp.io/restarted-at`, so its pods roll like on a version change (the store one pod at a time, each only while every other store pod is ready). The same value again restarts nothing.",
+                "Nothing: follow the rollout with `kubectl smbp status <name>`. Leave the annotation in place: removing it rolls the pods once more.",
+            ),
             _ => return None,
         };
         Some(EventDoc {
@@ -574,6 +582,6 @@ mod tests {
             .filter(|r| r.event().is_some())
             .map(|r| r.as_str())
             .collect();
-        assert_eq!(events.len(), 39, "{events:?}");
+        assert_eq!(events.len(), 40, "{events:?}");
     }
 }

@@ -1,5 +1,7 @@
 //! Tell: the Events of one reconcile (what was created, pruned, scaled, transitioned).
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::ResourceExt;
 
@@ -11,6 +13,7 @@ use crate::controller::events::{publish, publish_about};
 use crate::decide::observed::{Observed, Volumes};
 use crate::decide::plan::Plan;
 use crate::facts::OWNED;
+use crate::rollout::restart;
 use crate::rollout::topology::TopologyEvent;
 
 /// A reference to an owned object named `Kind/name`, in the BigPeer's namespace.
@@ -61,6 +64,34 @@ fn deployment_replicas(observed: &Observed, c: Component) -> Option<i32> {
         .get(&c)
         .and_then(|d| d.spec.as_ref())
         .and_then(|s| s.replicas)
+}
+
+/// The restart request each existing workload's pod template carries (`None` for a
+/// workload that does not exist).
+fn restarted_at(observed: &Observed) -> BTreeMap<Component, Option<Option<String>>> {
+    let of = |t: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>| {
+        t.and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get(restart::RESTARTED_AT).cloned())
+    };
+    let mut out = BTreeMap::new();
+    out.insert(
+        Component::Store,
+        observed
+            .statefulset
+            .as_ref()
+            .map(|s| of(s.spec.as_ref().map(|s| &s.template))),
+    );
+    for c in [Component::Subscription, Component::Api] {
+        out.insert(
+            c,
+            observed
+                .deployments
+                .get(&c)
+                .map(|d| of(d.spec.as_ref().map(|s| &s.template))),
+        );
+    }
+    out
 }
 
 /// Publish the Events of what this reconcile changed.
@@ -116,6 +147,17 @@ pub async fn tell(
             let note = format!("scaling {} from {cur} to {wanted} pods", component.as_str());
             publish(r, bp, Reason::Scaling, "Scale", note).await;
         }
+    }
+    for (component, at) in restart::new_requests(bp.annotations(), &restarted_at(observed)) {
+        let how = match component {
+            Component::Store => "one pod at a time",
+            _ => "by a rolling update",
+        };
+        let note = format!(
+            "restarting the {} pods {how} (restart requested at {at})",
+            component.as_str()
+        );
+        publish(r, bp, Reason::RestartRequested, "Restart", note).await;
     }
     let (why, t, what) = match &plan.topology_event {
         Some(TopologyEvent::Started(t)) => (Reason::TopologyTransitionStarted, t, "moving to"),

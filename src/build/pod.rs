@@ -39,6 +39,10 @@ pub fn template(
     pod_labels.extend(labels::common(bp, component.as_str()));
     let mut annotations = opts.template.annotations.clone();
     annotations.insert(config::HASH_ANNOTATION.to_string(), config_hash.to_string());
+    // A restart request (`kubectl smbp restart`) is a new revision: the pods roll.
+    if let Some(at) = crate::rollout::restart::requested(bp.annotations(), component) {
+        annotations.insert(crate::rollout::restart::RESTARTED_AT.to_string(), at);
+    }
 
     let mut volumes = shared_volumes(bp);
     volumes.push(empty_dir("tmp"));

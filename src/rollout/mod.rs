@@ -3,6 +3,7 @@
 
 pub mod plan;
 pub mod pods;
+pub mod restart;
 pub mod scale;
 pub mod store;
 pub mod topology;
