@@ -124,7 +124,7 @@ pub fn render(r: &StatusReport, style: Style) -> String {
         .clone()
         .unwrap_or_else(|| "mixed (rolling)".into());
     let version = if r.version.running.as_deref() == Some(r.version.desired.as_str()) {
-        format!("{running}")
+        running.clone()
     } else {
         format!("{running} running, {} desired", r.version.desired)
     };
@@ -294,7 +294,9 @@ pub fn render(r: &StatusReport, style: Style) -> String {
     }
 
     section(style, &mut out, "Certificates:");
-    if r.certificates.is_empty() {
+    if r.certificates.is_empty() && unread(r, "certificates") {
+        out.push_str("  not read (see below)\n");
+    } else if r.certificates.is_empty() {
         out.push_str("  none read\n");
     } else {
         let rows: Vec<_> = r
@@ -384,7 +386,9 @@ pub fn render(r: &StatusReport, style: Style) -> String {
     }
 
     section(style, &mut out, "Events:");
-    if r.events.is_empty() {
+    if r.events.is_empty() && unread(r, "events") {
+        out.push_str("  not read (see below)\n");
+    } else if r.events.is_empty() {
         out.push_str("  none\n");
     } else {
         let rows: Vec<_> = r
@@ -427,6 +431,13 @@ pub fn render(r: &StatusReport, style: Style) -> String {
         }
     }
     out
+}
+
+/// A part of the report could not be read (its entry in `unavailable` starts with `what:`).
+fn unread(r: &StatusReport, what: &str) -> bool {
+    r.unavailable
+        .iter()
+        .any(|u| u.starts_with(&format!("{what}:")))
 }
 
 fn ready_cell(ready: &str) -> (String, Option<Paint>) {
