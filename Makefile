@@ -4,6 +4,13 @@ SHELL := /usr/bin/env bash
 CARGO ?= cargo
 CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
 export SMBP_CLUSTER_DIR := $(CLUSTER_DIR)
+# Kubernetes version of the local control plane: K8S=1.31 (or 1.34) runs an older one (hack/cluster-up.sh);
+# default the newest. SMOKE_K8S: the older versions `make smoke-versions` (part of `make test`) covers.
+K8S ?=
+ifneq ($(K8S),)
+export SMBP_K8S_VERSION := $(K8S)
+endif
+SMOKE_K8S ?= 1.31 1.34
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BIN ?= $(TARGET_DIR)/debug/smbp-operator
 # Every long step runs as a stage: a start line, a heartbeat each minute, its time at the end.
@@ -25,7 +32,7 @@ GENERATED := config/crd config/rbac config/manager config/webhook config/default
 	config/prometheus bundle bundle.Dockerfile bundle-openshift bundle-openshift.Dockerfile catalog catalog.Dockerfile scorecard \
 	docs/metrics.md docs/events.md docs/access-contract.md
 
-.PHONY: help prereqs build tools controlplane addons olm-tools test test-cold unit e2e install-e2e olm-e2e olm-down lint fmt manifests bundle \
+.PHONY: help prereqs build tools controlplane addons olm-tools test test-cold unit e2e install-e2e olm-e2e smoke-versions olm-down lint fmt manifests bundle \
 	validate-bundle _validate-bundle check-generated _check-generated check-monitoring _check-monitoring run cluster-up \
 	cluster-down bench bench-scale clean
 
@@ -56,7 +63,7 @@ e2e: build controlplane addons cluster-up ## End-to-end tests against the local 
 	$(STAGE) e2e env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-test: prereqs build tools lint check-generated check-monitoring validate-bundle unit e2e install-e2e olm-e2e ## Everything CI runs: builds, lint, generated files, rules, bundle validation, unit, e2e, install e2e, OLM e2e
+test: prereqs build tools lint check-generated check-monitoring validate-bundle unit e2e install-e2e olm-e2e smoke-versions ## Everything CI runs: builds, lint, generated files, rules, bundle validation, unit, e2e, install e2e, OLM e2e, smoke on older Kubernetes
 
 test-cold: ## .ci/run from a fresh clone of HEAD with empty Go, cargo-target and tool caches; prints each stage's time
 	hack/test-cold.sh
@@ -68,6 +75,9 @@ install-e2e: build controlplane cluster-up ## `kubectl apply -k config/default` 
 olm-e2e: build olm-tools cluster-up ## OLM install/upgrade/install-modes/OpenShift/uninstall tests with real OLM (starts it if needed)
 	$(STAGE) "OLM e2e" env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  sh -c 'hack/olm-up.sh && $(CARGO) test --locked --test olm -- --ignored --test-threads=1'
+
+smoke-versions: build ## Smoke subset (CRD rules, create, scale, rollout, delete; kustomize install; OLM install) on each Kubernetes in SMOKE_K8S, one cluster at a time (stops the default cluster first: same ports)
+	env SMBP_OPERATOR_BIN=$(BIN) CARGO=$(CARGO) hack/smoke-versions.sh $(SMOKE_K8S)
 
 olm-down: ## Stop OLM on the local control plane and delete its CRDs
 	hack/olm-down.sh

@@ -13,8 +13,17 @@
 # cached too, by hack/build-addons.sh, so that `hack/addons.sh up` never waits for a build. A
 # failure there is only a warning: the default cluster does not use them.
 #
+# Older Kubernetes versions (SMBP_K8S_VERSION=<major.minor>, e.g. 1.31; default: the newest, from
+# hack/controlplane): only kube-apiserver, kube-controller-manager and kube-scheduler are built, from
+# hack/controlplane-<major.minor>/ (its own go.mod pinning k8s.io/kubernetes at that version, and a
+# main.go identical in every such directory). etcd, kubectl, fake-provisioner, kwok and kwok's stages
+# are the newest build's (built first if needed), hard-linked into this build's base/ directory:
+# etcd 3.6 serves every supported Kubernetes, kwok and kubectl use only stable APIs. Cached as
+#
+#   <cache root>/controlplane/<k8s>-<kwok>-<hash>/bin/   (the hash covers the newest build's too)
+#
 # Env: SMBP_CACHE (cache root), SMBP_BUILD_FORCE=1 (rebuild even if cached),
-#      SMBP_BUILD_ADDONS=0 (do not build the add-ons).
+#      SMBP_BUILD_ADDONS=0 (do not build the add-ons), SMBP_K8S_VERSION (see above).
 set -euo pipefail
 
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,8 +37,95 @@ die() { log "ERROR: $*"; exit 1; }
 # shellcheck source=hack/go-lib.sh
 source "$HACK_DIR/go-lib.sh"
 K8S_VERSION="$(modver "$CP_DIR/go.mod" k8s.io/kubernetes)"
-KWOK_VERSION="$(modver "$KWOK_DIR/go.mod" sigs.k8s.io/kwok)"
 [[ -n "$K8S_VERSION" ]] || die "k8s.io/kubernetes not found in $CP_DIR/go.mod"
+
+# version_ldflags <module dir> <k8s version>: stamp the version into component-base and client-go.
+# buildDate: the release time of the kubernetes module (reproducible); gitCommit is unknown for
+# a module build, so it is an all-zero placeholder.
+version_ldflags() {
+  local dir="$1" v="$2" major minor date pkg flags="-s -w"
+  minor="${v#v}"; minor="${minor#*.}"; minor="${minor%%.*}"
+  major="${v#v}"; major="${major%%.*}"
+  date="$(cd "$dir" && go list -m -f '{{with .Time}}{{.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' k8s.io/kubernetes 2>/dev/null || true)"
+  [[ -n "$date" ]] || date="1970-01-01T00:00:00Z"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+    flags+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000"
+  done
+  echo "$flags"
+}
+
+# prune <k8s version>: keep the cache bounded: only the 3 most recent builds of a version stay.
+prune() {
+  local old
+  ls -1dt "$CACHE_ROOT/controlplane/$1"-v*-*/ 2>/dev/null | tail -n +4 | while read -r old; do
+    log "pruning old build ${old%/}"
+    rm -rf "${old%/}"
+  done
+}
+
+# An older version: build its three server components, reuse the rest from the newest build.
+WANT="${SMBP_K8S_VERSION:-}"
+WANT="${WANT#v}"
+WANT="$(echo "$WANT" | cut -d. -f1,2)"
+NEWEST="$(echo "${K8S_VERSION#v}" | cut -d. -f1,2)"
+if [[ -n "$WANT" && "$WANT" != "$NEWEST" ]]; then
+  VER_DIR="$HACK_DIR/controlplane-$WANT"
+  if [[ ! -f "$VER_DIR/go.mod" ]]; then
+    die "no control plane for Kubernetes $WANT: have $NEWEST (hack/controlplane)$(
+      for d in "$HACK_DIR"/controlplane-*/; do d="${d%/}"; printf ', %s' "${d##*/controlplane-}"; done)"
+  fi
+  for d in "$HACK_DIR"/controlplane-*/; do
+    cmp -s "$d/main.go" "$VER_DIR/main.go" || die "$d/main.go differs from $VER_DIR/main.go: keep them identical"
+  done
+  BASE_BIN="$(SMBP_K8S_VERSION="" SMBP_BUILD_ADDONS=0 SMBP_BUILD_FORCE=0 "$0" | tail -n 1)"
+  [[ -x "$BASE_BIN/etcd" && -x "$BASE_BIN/kwok" ]] || die "the newest control plane build gave no binaries in '$BASE_BIN'"
+  V_VERSION="$(modver "$VER_DIR/go.mod" k8s.io/kubernetes)"
+  [[ -n "$V_VERSION" ]] || die "k8s.io/kubernetes not found in $VER_DIR/go.mod"
+  KWOK_VERSION="$(sed -n 's/^kwok=//p' "$BASE_BIN/../versions")"
+  BUILD_REV=1
+  HASH="$( { echo "rev=$BUILD_REV base=$BASE_BIN"; cat "$VER_DIR/go.mod" "$VER_DIR/go.sum" "$VER_DIR"/*.go; } |
+    sha256sum | cut -c1-12)"
+  OUT="$CACHE_ROOT/controlplane/${V_VERSION}-${KWOK_VERSION}-${HASH}"
+  if [[ "${SMBP_BUILD_FORCE:-0}" != 1 && -f "$OUT/.complete" ]]; then
+    echo "$OUT/bin"
+    exit 0
+  fi
+  exec 9>"$CACHE_ROOT/controlplane/.build-$WANT.lock"
+  if command -v flock >/dev/null; then flock 9; fi
+  if [[ "${SMBP_BUILD_FORCE:-0}" != 1 && -f "$OUT/.complete" ]]; then echo "$OUT/bin"; exit 0; fi
+  TMP="$(mktemp -d "$CACHE_ROOT/controlplane/.tmp.XXXXXX")"
+  trap 'rm -rf "$TMP"' EXIT
+  mkdir -p "$TMP/bin" "$TMP/base"
+  export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler $V_VERSION into $OUT"
+  start=$SECONDS
+  (cd "$VER_DIR" && go build -trimpath -ldflags "$(version_ldflags "$VER_DIR" "$V_VERSION")" -o "$TMP/bin/controlplane" .) \
+    || die "control plane $V_VERSION build failed (if go.sum is incomplete: cd ${VER_DIR#"$HACK_DIR/.."/} && go mod tidy)"
+  log "control plane $V_VERSION built in $((SECONDS - start))s"
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do ln -sf controlplane "$TMP/bin/$c"; done
+  # Hard links (a copy on another file system) keep this build whole if the newest one is pruned.
+  for f in controlplane kwok; do
+    ln "$(readlink -f "$BASE_BIN/$f")" "$TMP/base/$f" 2>/dev/null || cp "$BASE_BIN/$f" "$TMP/base/$f"
+  done
+  for c in etcd kubectl fake-provisioner; do ln -sf ../base/controlplane "$TMP/bin/$c"; done
+  ln -sf ../base/kwok "$TMP/bin/kwok"
+  cp "$BASE_BIN/../kwok-stages.yaml" "$TMP/kwok-stages.yaml"
+  "$TMP/bin/kube-apiserver" --version >&2
+  printf 'k8s=%s\nkwok=%s\nhash=%s\nbase=%s\nbuilt=%s\n' "$V_VERSION" "$KWOK_VERSION" "$HASH" "$BASE_BIN" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$TMP/versions"
+  touch "$TMP/.complete"
+  rm -rf "$OUT"
+  mv "$TMP" "$OUT"
+  trap - EXIT
+  prune "$V_VERSION"
+  log "done: $OUT/bin"
+  echo "$OUT/bin"
+  exit 0
+fi
+KWOK_VERSION="$(modver "$KWOK_DIR/go.mod" sigs.k8s.io/kwok)"
 [[ -n "$KWOK_VERSION" ]] || die "sigs.k8s.io/kwok not found in $KWOK_DIR/go.mod"
 
 # Everything that changes the output. (Editing this script's build flags? bump BUILD_REV.)
@@ -78,18 +174,7 @@ mkdir -p "$TMP/bin"
 export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
-K8S_MINOR="${K8S_VERSION#v}"; K8S_MINOR="${K8S_MINOR#*.}"; K8S_MINOR="${K8S_MINOR%%.*}"
-K8S_MAJOR="${K8S_VERSION#v}"; K8S_MAJOR="${K8S_MAJOR%%.*}"
-# buildDate: the release time of the kubernetes module (reproducible); gitCommit is unknown for
-# a module build, so it is an all-zero placeholder.
-BUILD_DATE="$(cd "$CP_DIR" && go list -m -f '{{with .Time}}{{.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' k8s.io/kubernetes 2>/dev/null || true)"
-[[ -n "$BUILD_DATE" ]] || BUILD_DATE="1970-01-01T00:00:00Z"
-LDFLAGS="-s -w"
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  LDFLAGS+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=$K8S_MAJOR -X $pkg.gitMinor=$K8S_MINOR"
-  LDFLAGS+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
-  LDFLAGS+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000"
-done
+LDFLAGS="$(version_ldflags "$CP_DIR" "$K8S_VERSION")"
 
 log "building control plane $K8S_VERSION + kwok $KWOK_VERSION into $OUT (cold builds take tens of minutes)"
 start=$SECONDS
@@ -150,11 +235,7 @@ touch "$TMP/.complete"
 rm -rf "$OUT"
 mv "$TMP" "$OUT"
 trap - EXIT
-# Keep the cache bounded: only the 3 most recent builds stay.
-ls -1dt "$CACHE_ROOT/controlplane"/v*-v*-*/ 2>/dev/null | tail -n +4 | while read -r old; do
-  log "pruning old build ${old%/}"
-  rm -rf "${old%/}"
-done
+prune "$K8S_VERSION"
 log "done: $BIN"
 exec 9>&-
 build_addons

@@ -14,6 +14,21 @@ KCM_PORT="${SMBP_KCM_PORT:-26257}"
 SCHEDULER_PORT="${SMBP_SCHEDULER_PORT:-26259}"
 KWOK_PORT="${SMBP_KWOK_PORT:-26080}"
 
+# The Kubernetes version to run, as <major>.<minor>: SMBP_K8S_VERSION (e.g. 1.31; hack/controlplane-1.31
+# must exist), else the newest (hack/controlplane). See hack/build-controlplane.sh.
+wanted_k8s_minor() {
+  local v="${SMBP_K8S_VERSION:-}"
+  [[ -n "$v" ]] || v="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$HACK_DIR/controlplane/go.mod")"
+  v="${v#v}"
+  echo "$v" | cut -d. -f1,2
+}
+# running_k8s_minor: the <major>.<minor> of the control plane build the state dir runs (empty if none).
+running_k8s_minor() {
+  local v
+  v="$(sed -n 's/^k8s=v//p' "$STATE_DIR/bin/../versions" 2>/dev/null)" || true
+  echo "$v" | cut -d. -f1,2
+}
+
 # Start order; cluster-down stops in reverse.
 CLUSTER_COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok fake-provisioner)
 # Optional add-on processes (hack/addons.sh; pid files pids/<name>.pid); cluster-down stops them first.

@@ -12,6 +12,11 @@
 #   SMBP_ADDONS=certmanager,strimzi  also runs `hack/addons.sh up <those>` (see hack/addons.sh;
 #   add-ons can also be brought up and down later on the running cluster).
 #
+# Kubernetes version: SMBP_K8S_VERSION=<major.minor> (e.g. 1.31, 1.34; default the newest; `make
+# cluster-up K8S=1.31`); older versions are built by hack/build-controlplane.sh from
+# hack/controlplane-<major.minor>/. A cluster already running another version is not replaced: stop
+# it first (hack/cluster-down.sh) or give the new one its own SMBP_CLUSTER_DIR.
+#
 # Env: SMBP_CLUSTER_DIR, SMBP_CACHE (binary cache root), SMBP_NODES (default 6, 2 per zone),
 #      ports SMBP_ETCD_PORT (23791) SMBP_ETCD_PEER_PORT (23801) SMBP_APISERVER_PORT (26443)
 #      SMBP_KCM_PORT (26257) SMBP_SCHEDULER_PORT (26259) SMBP_KWOK_PORT (26080),
@@ -33,7 +38,7 @@ t0=$SECONDS
 
 usage() {
   cat <<EOF
-Cluster is up (Kubernetes $("$STATE_DIR/bin/kubectl" version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p' | head -1), kwok fake nodes).
+Cluster is up (Kubernetes $(sed -n 's/^k8s=//p' "$STATE_DIR/bin/../versions" 2>/dev/null), kwok fake nodes).
   API server:  https://127.0.0.1:$APISERVER_PORT
   kubeconfig:  $STATE_DIR/kubeconfig   (admin, system:masters)
   logs, pids:  $STATE_DIR/logs/  $STATE_DIR/pids/
@@ -66,6 +71,9 @@ start_addons() {
 }
 
 if healthy; then
+  if [[ "$(running_k8s_minor)" != "$(wanted_k8s_minor)" ]]; then
+    die "the cluster in $STATE_DIR runs Kubernetes $(running_k8s_minor), not $(wanted_k8s_minor): stop it first (hack/cluster-down.sh) or use another SMBP_CLUSTER_DIR"
+  fi
   log "already running and healthy"
   start_addons
   usage

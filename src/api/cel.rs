@@ -321,29 +321,35 @@ fn pod_options_value(s: &mut Value) {
     }
 }
 
+/// A non-negative quantity in its string form: Kubernetes' quantity syntax (the pattern
+/// Kubernetes' own CRD generators give `resource.Quantity`) without the minus sign.
+pub const NON_NEGATIVE_QUANTITY: &str = r"^\+?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+/// The resources whose request must not exceed their limit in the CRD's rule (the admission
+/// webhook's dry run checks every resource).
+const COMPARED_RESOURCES: &str = "['cpu', 'memory', 'ephemeral-storage']";
+
+/// Quantities are int-or-string. A Kubernetes 1.31 API server estimates the cost of a rule on an
+/// int-or-string value as if it held the largest request (it ignores `maxLength` there; 1.34
+/// does not), so a rule that parses such a value in a map of 16 is refused as too expensive.
+/// Each value is therefore checked by the schema (`pattern` for the string form, `minimum` for
+/// the integer form), and requests are compared with limits for the three resources that can
+/// differ rather than for every key.
 fn resources(s: &mut Value) {
-    let quantity = "isQuantity(string(self)) && !quantity(string(self)).isLessThan(quantity('0'))";
-    for (map, what) in [
-        ("limits", "resources.limits"),
-        ("requests", "resources.requests"),
-    ] {
+    for map in ["limits", "requests"] {
         let m = node(s, map);
         max_properties(m, 16);
         let v = node(m, "{}");
         max_length(v, 64);
-        push_rule(
-            v,
-            here(
-                quantity,
-                &format!("{what} values must be non-negative quantities such as 500m, 2 or 4Gi"),
-            ),
-        );
+        set(v, "pattern", json!(NON_NEGATIVE_QUANTITY));
+        set(v, "minimum", json!(0));
     }
     max_items(node(s, "claims"), 16);
     push_rule(
         s,
         at(
-            "!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits) || !isQuantity(string(self.requests[k])) || !isQuantity(string(self.limits[k])) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)",
+            &format!(
+                "!has(self.requests) || !has(self.limits) || {COMPARED_RESOURCES}.all(k, !(k in self.requests) || !(k in self.limits) || !isQuantity(string(self.requests[k])) || !isQuantity(string(self.limits[k])) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)"
+            ),
             ".requests",
             "resources.requests must not exceed resources.limits for the same resource: lower the request or raise the limit",
         ),
@@ -702,23 +708,27 @@ fn peer(s: &mut Value) {
     label_selector(node(s, "namespaceSelector"), Syntax::Operators);
 }
 
+/// A port name (IANA service name) in one regular expression: lowercase letters, digits and
+/// single '-' between them, with at least one letter (at most 15 characters: `maxLength`).
+pub const PORT_NAME: &str = r"^([0-9]+-)*[0-9]*[a-z][a-z0-9]*(-[a-z0-9]+)*$";
+
+/// `port` is int-or-string: as with quantities (see [`resources`]), a rule reading its string
+/// form is too expensive for a Kubernetes 1.31 API server in a list of lists, so the schema
+/// checks it (`pattern` for a name, `minimum`/`maximum` for a number) and the `endPort` rule
+/// uses only `type()` and a comparison.
 fn port(s: &mut Value) {
     enumerate(node(s, "protocol"), &["TCP", "UDP", "SCTP"]);
     range(node(s, "endPort"), 1, Some(65535));
-    max_length(node(s, "port"), 15);
+    let p = node(s, "port");
+    max_length(p, 15);
+    set(p, "pattern", json!(PORT_NAME));
+    range(p, 1, Some(65535));
     // `type()` is not in kube's client-side interpreter: this rule is checked by the API
     // server only (tests/cel.rs).
     push_rule(
-        node(s, "port"),
-        here(
-            "type(self) == int ? (self >= 1 && self <= 65535) : (type(self) == string && self.matches('^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$') && self.matches('[a-z]') && !self.contains('--'))",
-            "ports[].port must be a port number from 1 to 65535 or a port name (at most 15 lowercase letters, digits and '-', with a letter)",
-        ),
-    );
-    push_rule(
         s,
         at(
-            "!has(self.endPort) || (has(self.port) && string(self.port).matches('^[0-9]+$') && self.endPort >= int(string(self.port)))",
+            "!has(self.endPort) || (has(self.port) && type(self.port) == int && self.endPort >= int(self.port))",
             ".endPort",
             "ports[].endPort needs a numeric port and must not be below it: set port to the first port of the range",
         ),

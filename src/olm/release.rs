@@ -10,8 +10,8 @@ pub const PACKAGE: &str = "smbp-operator";
 pub const SUGGESTED_NAMESPACE: &str = "smbp-system";
 /// Big Peer versions whose images this operator release ships as related images.
 pub const BIGPEER_VERSIONS: &[&str] = &["1.59.0"];
-/// Oldest Kubernetes the operator supports (k8s-openapi feature floor).
-pub const MIN_KUBE_VERSION: &str = "1.33.0";
+/// Oldest Kubernetes the operator supports (OpenShift 4.18; tested by `make smoke-versions`).
+pub const MIN_KUBE_VERSION: &str = "1.31.0";
 /// OpenShift releases the bundle claims (their newest is Kubernetes 1.34).
 pub const OPENSHIFT_VERSIONS: &str = "v4.18-v4.21";
 /// Kubernetes version of the newest OpenShift release claimed, for the validators.
