@@ -140,6 +140,16 @@ impl Out {
             .with_context(|| format!("writing {}", path.display()))
     }
 
+    /// The gather's own JSON (keys are resource names, not data): every string redacted as
+    /// text, so that it stays JSON.
+    fn json(&self, rel: &Path, v: &Value) -> anyhow::Result<()> {
+        let mut v = v.clone();
+        redact::strings(&mut v);
+        let path = self.dest.join(rel);
+        std::fs::write(&path, serde_json::to_string_pretty(&v)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
     fn yaml(&self, rel: &Path, v: &Value) -> anyhow::Result<()> {
         let mut v = v.clone();
         redact::object(&mut v);
@@ -669,8 +679,7 @@ pub async fn gather(client: kube::Client, opts: &GatherOptions) -> anyhow::Resul
     let s = g.summary.clone();
     g.out
         .write(Path::new("summary.md"), &summary::markdown(&s))?;
-    g.out
-        .write(Path::new("summary.json"), &serde_json::to_string_pretty(&s)?)?;
+    g.out.json(Path::new("summary.json"), &serde_json::to_value(&s)?)?;
     Ok(s)
 }
 
@@ -743,6 +752,32 @@ mod tests {
         let s = std::fs::read_to_string(d.path().join("s.yaml")).unwrap();
         assert!(!s.contains("UGw0bnRlZA"), "{s}");
         assert!(s.contains("k: REDACTED"), "{s}");
+    }
+
+    #[test]
+    fn the_summary_stays_json() {
+        let d = tempfile::tempdir().unwrap();
+        let out = Out { dest: d.path().to_owned() };
+        let s = Summary {
+            collected: [
+                ("core/secrets".to_owned(), 3),
+                ("smbp.io/bigpeerapikeys".to_owned(), 2),
+                ("rbac.authorization.k8s.io/roles".to_owned(), 1),
+            ]
+            .into(),
+            errors: vec![GatherError {
+                resource: "secrets".into(),
+                namespace: None,
+                name: None,
+                reason: "forbidden: token: abc\" password=x".into(),
+            }],
+            ..Default::default()
+        };
+        out.json(Path::new("summary.json"), &serde_json::to_value(&s).unwrap()).unwrap();
+        let back: Summary =
+            serde_json::from_slice(&std::fs::read(d.path().join("summary.json")).unwrap()).unwrap();
+        assert_eq!(back.collected, s.collected);
+        assert!(!back.errors[0].reason.contains("abc"));
     }
 
     #[test]

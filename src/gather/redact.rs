@@ -49,6 +49,9 @@ const SECRET_WORDS: &[&str] = &[
 /// Endings of keys that contain a secret word but name or describe a secret rather than hold
 /// one (`secretName`, `secretKeyRef`, `tokenExpirationSeconds`, `passwordPath`).
 const NOT_SECRET_ENDINGS: &[&str] = &[
+    // Resource names, whose values are lists or counts (`secrets:` of a ServiceAccount).
+    "secrets",
+    "apikeys",
     "name",
     "names",
     "ref",
@@ -124,6 +127,17 @@ pub fn last_applied(s: &str) -> String {
             serde_json::to_string(&inner).unwrap_or_else(|_| MASK.into())
         }
         Err(_) => MASK.into(),
+    }
+}
+
+/// [`text`] on every string of a document whose keys are not data (the gather's own summary,
+/// whose keys are resource names such as `core/secrets`).
+pub fn strings(v: &mut Value) {
+    match v {
+        Value::String(s) => *s = text(s),
+        Value::Array(a) => a.iter_mut().for_each(strings),
+        Value::Object(m) => m.values_mut().for_each(strings),
+        _ => {}
     }
 }
 
@@ -280,6 +294,7 @@ fn key_values(l: &str) -> String {
                 k_end -= 1;
             }
         }
+        let quoted_key = k_end > 0 && b[k_end - 1] == b'"';
         if k_end > 0 && (b[k_end - 1] == b'"' || b[k_end - 1] == b'\'') {
             k_end -= 1;
             if k_end > 0 && b[k_end - 1] == b'\\' {
@@ -305,6 +320,9 @@ fn key_values(l: &str) -> String {
             continue;
         }
         let escaped = v + 1 < b.len() && b[v] == b'\\' && (b[v + 1] == b'"' || b[v + 1] == b'\'');
+        // A JSON member with a bare value (a number, true, false, null): replaced by a string
+        // so that the document stays JSON.
+        let mut mask = MASK.to_owned();
         let (v_start, v_end) = if escaped || (v < b.len() && (b[v] == b'"' || b[v] == b'\'')) {
             let q = if escaped { b[v + 1] } else { b[v] };
             let open = v + if escaped { 2 } else { 1 };
@@ -332,14 +350,19 @@ fn key_values(l: &str) -> String {
                 s[v..line_end]
                     .find(|c: char| c.is_whitespace() || matches!(c, '&' | ',' | ';' | '"' | '\'' | ')' | '}'))
                     .map_or(line_end, |e| v + e)
+            } else if quoted_key {
+                mask = format!("\"{MASK}\"");
+                s[v..line_end]
+                    .find(|c: char| c.is_whitespace() || matches!(c, ',' | '}' | ']'))
+                    .map_or(line_end, |e| v + e)
             } else {
                 v + s[v..line_end].trim_end().len()
             };
             (v, e)
         };
-        if v_end > v_start && !harmless(&s[v_start..v_end]) {
-            s.replace_range(v_start..v_end, MASK);
-            i = v_start + MASK.len();
+        if v_end > v_start && !harmless(&s[v_start..v_end]) && !s[v_start..].starts_with(MASK) {
+            s.replace_range(v_start..v_end, &mask);
+            i = v_start + mask.len();
         } else {
             i = v_end.max(i + 1);
         }
@@ -482,9 +505,32 @@ mod tests {
         }
         assert_eq!(line("--password=x --user=bob"), "--password=REDACTED --user=bob");
         assert_eq!(
+            line("{\"token\": 12345, \"n\": 1}"),
+            "{\"token\": \"REDACTED\", \"n\": 1}"
+        );
+        assert_eq!(line("  \"core/secrets\": 9,"), "  \"core/secrets\": 9,");
+        assert_eq!(
             line("{\"password\":\"x\",\"user\":\"u\"}"),
             "{\"password\":\"REDACTED\",\"user\":\"u\"}"
         );
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing_more() {
+        for l in [
+            "message: 'token: abc'".to_string(),
+            format!("{{\"password\": 5, \"a\": \"Bearer {PLANT}\"}}"),
+            format!("x mongodb://u:{PLANT}@h password={PLANT}"),
+        ] {
+            let once = text(&l);
+            assert_eq!(text(&once), once);
+        }
+        let y = serde_yaml_ng::to_string(&json!({"message": "token: abc, ok"})).unwrap();
+        let mut v: Value = serde_yaml_ng::from_str(&y).unwrap();
+        object(&mut v);
+        let twice = text(&serde_yaml_ng::to_string(&v).unwrap());
+        let back: Value = serde_yaml_ng::from_str(&twice).unwrap();
+        assert_eq!(back["message"], "token: REDACTED");
     }
 
     #[test]
