@@ -32,7 +32,8 @@ pub struct Args {
 }
 
 fn since(s: &str) -> Result<Duration, String> {
-    crate::access::duration::parse(s).ok_or_else(|| format!("{s}: not a duration such as 1h, 30m or 1h30m"))
+    crate::access::duration::parse(s)
+        .ok_or_else(|| format!("{s}: not a duration such as 1h, 30m or 1h30m"))
 }
 
 impl Args {
@@ -51,7 +52,10 @@ impl Args {
 /// stderr. Fails only when the output cannot be written or the API server cannot be reached.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if args.print_rbac {
-        print!("{}", serde_yaml_ng::to_string(&super::rbac::reader_cluster_role())?);
+        print!(
+            "{}",
+            serde_yaml_ng::to_string(&super::rbac::reader_cluster_role())?
+        );
         return Ok(());
     }
     let client = kube::Client::try_default()

@@ -187,7 +187,11 @@ fn log_path(ns: &str, pod: &str, container: &str, previous: bool) -> PathBuf {
         .join(&container)
         .join(&container)
         .join("logs")
-        .join(if previous { "previous.log" } else { "current.log" })
+        .join(if previous {
+            "previous.log"
+        } else {
+            "current.log"
+        })
 }
 
 /// The reason an API call failed, in words a user can act on.
@@ -232,7 +236,12 @@ impl Gatherer {
 
     fn write_or_record(&mut self, what: &str, rel: &Path, r: anyhow::Result<()>) {
         if let Err(e) = r {
-            self.error(what, None, Some(&rel.display().to_string()), format!("{e:#}"));
+            self.error(
+                what,
+                None,
+                Some(&rel.display().to_string()),
+                format!("{e:#}"),
+            );
         }
     }
 
@@ -299,8 +308,10 @@ impl Gatherer {
                     kind: r.kind.clone(),
                     plural: r.name.clone(),
                 };
-                table.push(json!({"groupVersion": list.group_version, "resource": r.name,
-                    "kind": r.kind, "namespaced": r.namespaced, "verbs": r.verbs}));
+                table.push(
+                    json!({"groupVersion": list.group_version, "resource": r.name,
+                    "kind": r.kind, "namespaced": r.namespaced, "verbs": r.verbs}),
+                );
                 self.resources.insert(
                     (group.clone(), r.name.clone()),
                     Found {
@@ -357,8 +368,16 @@ impl Gatherer {
         for mut v in items {
             redact::object(&mut v);
             let ns = v["metadata"]["namespace"].as_str().map(str::to_owned);
-            let name = v["metadata"]["name"].as_str().unwrap_or("unnamed").to_owned();
-            let rel = object_path(&f.ar.group, &f.ar.plural, ns.as_deref().filter(|_| f.namespaced), &name);
+            let name = v["metadata"]["name"]
+                .as_str()
+                .unwrap_or("unnamed")
+                .to_owned();
+            let rel = object_path(
+                &f.ar.group,
+                &f.ar.plural,
+                ns.as_deref().filter(|_| f.namespaced),
+                &name,
+            );
             let r = self.out.yaml(&rel, &v);
             self.write_or_record(&f.ar.plural, &rel, r);
             *self
@@ -366,7 +385,8 @@ impl Gatherer {
                 .collected
                 .entry(format!("{}/{}", group_dir(&f.ar.group), f.ar.plural))
                 .or_default() += 1;
-            self.objects.push((f.ar.group.clone(), f.ar.kind.clone(), v));
+            self.objects
+                .push((f.ar.group.clone(), f.ar.kind.clone(), v));
         }
     }
 
@@ -381,7 +401,12 @@ impl Gatherer {
 
     /// Names of the namespaces objects of a resource are in, across the cluster (with a
     /// field selector when given).
-    async fn namespaces_of(&mut self, group: &str, plural: &str, fields: Option<&str>) -> BTreeSet<String> {
+    async fn namespaces_of(
+        &mut self,
+        group: &str,
+        plural: &str,
+        fields: Option<&str>,
+    ) -> BTreeSet<String> {
         let Some(f) = self.find(group, plural) else {
             return BTreeSet::new();
         };
@@ -391,9 +416,16 @@ impl Gatherer {
             lp = lp.fields(fs);
         }
         match api.list_metadata(&lp).await {
-            Ok(l) => l.items.into_iter().filter_map(|o| o.metadata.namespace).collect(),
+            Ok(l) => l
+                .items
+                .into_iter()
+                .filter_map(|o| o.metadata.namespace)
+                .collect(),
             Err(e) => {
-                let reason = format!("{} (cannot find namespaces across the cluster; pass --namespace)", why(&e));
+                let reason = format!(
+                    "{} (cannot find namespaces across the cluster; pass --namespace)",
+                    why(&e)
+                );
                 self.error(plural, None, None, reason);
                 BTreeSet::new()
             }
@@ -404,9 +436,15 @@ impl Gatherer {
     async fn targets(&mut self) -> (Vec<String>, Vec<String>) {
         let mut operator: BTreeSet<String> = self.opts.operator_namespace.iter().cloned().collect();
         let deployment = format!("metadata.name={}", facts::OPERATOR_DEPLOYMENT);
-        operator.extend(self.namespaces_of("apps", "deployments", Some(&deployment)).await);
+        operator.extend(
+            self.namespaces_of("apps", "deployments", Some(&deployment))
+                .await,
+        );
         let lease = format!("metadata.name={LEADER_LEASE}");
-        operator.extend(self.namespaces_of("coordination.k8s.io", "leases", Some(&lease)).await);
+        operator.extend(
+            self.namespaces_of("coordination.k8s.io", "leases", Some(&lease))
+                .await,
+        );
         if let Some(f) = self.find("operators.coreos.com", "subscriptions") {
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &f.ar);
             match api.list(&ListParams::default()).await {
@@ -440,9 +478,16 @@ impl Gatherer {
 
     async fn logs(&mut self, pods: &[Value]) {
         for pod in pods {
-            let ns = pod["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
-            let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-            let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client.clone(), &ns);
+            let ns = pod["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let name = pod["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let api: Api<k8s_openapi::api::core::v1::Pod> =
+                Api::namespaced(self.client.clone(), &ns);
             let statuses: Vec<Value> = ["initContainerStatuses", "containerStatuses"]
                 .iter()
                 .flat_map(|k| pod["status"][k].as_array().cloned().unwrap_or_default())
@@ -453,9 +498,9 @@ impl Gatherer {
                 .filter_map(|c| c["name"].as_str().map(str::to_owned))
                 .collect();
             for c in containers {
-                let restarted = statuses
-                    .iter()
-                    .any(|s| s["name"] == c.as_str() && s["restartCount"].as_i64().unwrap_or(0) > 0);
+                let restarted = statuses.iter().any(|s| {
+                    s["name"] == c.as_str() && s["restartCount"].as_i64().unwrap_or(0) > 0
+                });
                 for previous in [false, true] {
                     if previous && !restarted {
                         continue;
@@ -504,8 +549,14 @@ impl Gatherer {
             })
             .map(|p| {
                 (
-                    p["metadata"]["namespace"].as_str().unwrap_or_default().to_owned(),
-                    p["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+                    p["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    p["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 )
             })
             .collect();
@@ -533,7 +584,9 @@ impl Gatherer {
                 };
                 match self.client.request_text(req).await {
                     Ok(text) => {
-                        let rel = PathBuf::from("metrics").join(file_name(&ns)).join(format!("{}.txt", file_name(&pod)));
+                        let rel = PathBuf::from("metrics")
+                            .join(file_name(&ns))
+                            .join(format!("{}.txt", file_name(&pod)));
                         let r = self.out.write(&rel, &text);
                         self.write_or_record("metrics", &rel, r);
                         reasons.clear();
@@ -550,7 +603,9 @@ impl Gatherer {
 
     /// The PersistentVolumes gathered claims are bound to.
     async fn volumes(&mut self, claims: &[Value]) {
-        let Some(f) = self.find("", "persistentvolumes") else { return };
+        let Some(f) = self.find("", "persistentvolumes") else {
+            return;
+        };
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &f.ar);
         let names: BTreeSet<String> = claims
             .iter()
@@ -577,7 +632,9 @@ impl Gatherer {
         let Some(f) = self.find("apiextensions.k8s.io", "customresourcedefinitions") else {
             return;
         };
-        let Some(items) = self.list(&f, None).await else { return };
+        let Some(items) = self.list(&f, None).await else {
+            return;
+        };
         let wanted: Vec<Value> = items
             .into_iter()
             .filter(|c| {
@@ -589,13 +646,23 @@ impl Gatherer {
     }
 
     async fn webhooks(&mut self) {
-        for plural in ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"] {
-            let Some(f) = self.find("admissionregistration.k8s.io", plural) else { continue };
-            let Some(items) = self.list(&f, None).await else { continue };
+        for plural in [
+            "validatingwebhookconfigurations",
+            "mutatingwebhookconfigurations",
+        ] {
+            let Some(f) = self.find("admissionregistration.k8s.io", plural) else {
+                continue;
+            };
+            let Some(items) = self.list(&f, None).await else {
+                continue;
+            };
             let ours = items
                 .into_iter()
                 .filter(|w| {
-                    w["metadata"]["name"].as_str().unwrap_or_default().contains("smbp")
+                    w["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("smbp")
                         || w.to_string().contains(facts::WEBHOOK_NAME)
                 })
                 .collect();
@@ -604,7 +671,9 @@ impl Gatherer {
     }
 
     async fn namespace_objects(&mut self, namespaces: &[String]) {
-        let Some(f) = self.find("", "namespaces") else { return };
+        let Some(f) = self.find("", "namespaces") else {
+            return;
+        };
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &f.ar);
         for ns in namespaces {
             match api.get(ns).await {
@@ -612,7 +681,9 @@ impl Gatherer {
                     let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
                     v["apiVersion"] = json!("v1");
                     v["kind"] = json!("Namespace");
-                    let rel = PathBuf::from("namespaces").join(file_name(ns)).join(format!("{}.yaml", file_name(ns)));
+                    let rel = PathBuf::from("namespaces")
+                        .join(file_name(ns))
+                        .join(format!("{}.yaml", file_name(ns)));
                     let r = self.out.yaml(&rel, &v);
                     self.write_or_record("namespaces", &rel, r);
                 }
@@ -679,7 +750,8 @@ pub async fn gather(client: kube::Client, opts: &GatherOptions) -> anyhow::Resul
     let s = g.summary.clone();
     g.out
         .write(Path::new("summary.md"), &summary::markdown(&s))?;
-    g.out.json(Path::new("summary.json"), &serde_json::to_value(&s)?)?;
+    g.out
+        .json(Path::new("summary.json"), &serde_json::to_value(&s)?)?;
     Ok(s)
 }
 
@@ -731,8 +803,15 @@ mod tests {
             PathBuf::from("namespaces/n/smbp.io/bigpeers/bp.yaml")
         );
         assert_eq!(
-            object_path("apiextensions.k8s.io", "customresourcedefinitions", None, "bigpeers.smbp.io"),
-            PathBuf::from("cluster-scoped-resources/apiextensions.k8s.io/customresourcedefinitions/bigpeers.smbp.io.yaml")
+            object_path(
+                "apiextensions.k8s.io",
+                "customresourcedefinitions",
+                None,
+                "bigpeers.smbp.io"
+            ),
+            PathBuf::from(
+                "cluster-scoped-resources/apiextensions.k8s.io/customresourcedefinitions/bigpeers.smbp.io.yaml"
+            )
         );
         assert_eq!(
             log_path("n", "p", "c", true),
@@ -744,11 +823,21 @@ mod tests {
     #[test]
     fn every_write_is_redacted() {
         let d = tempfile::tempdir().unwrap();
-        let out = Out { dest: d.path().to_owned() };
-        out.write(Path::new("a/log"), "GET / Authorization: Bearer Pl4nted\nok\n").unwrap();
+        let out = Out {
+            dest: d.path().to_owned(),
+        };
+        out.write(
+            Path::new("a/log"),
+            "GET / Authorization: Bearer Pl4nted\nok\n",
+        )
+        .unwrap();
         let s = std::fs::read_to_string(d.path().join("a/log")).unwrap();
         assert_eq!(s, "GET / Authorization: REDACTED\nok\n");
-        out.yaml(Path::new("s.yaml"), &json!({"apiVersion": "v1", "kind": "Secret", "data": {"k": "UGw0bnRlZA=="}})).unwrap();
+        out.yaml(
+            Path::new("s.yaml"),
+            &json!({"apiVersion": "v1", "kind": "Secret", "data": {"k": "UGw0bnRlZA=="}}),
+        )
+        .unwrap();
         let s = std::fs::read_to_string(d.path().join("s.yaml")).unwrap();
         assert!(!s.contains("UGw0bnRlZA"), "{s}");
         assert!(s.contains("k: REDACTED"), "{s}");
@@ -757,7 +846,9 @@ mod tests {
     #[test]
     fn the_summary_stays_json() {
         let d = tempfile::tempdir().unwrap();
-        let out = Out { dest: d.path().to_owned() };
+        let out = Out {
+            dest: d.path().to_owned(),
+        };
         let s = Summary {
             collected: [
                 ("core/secrets".to_owned(), 3),
@@ -773,7 +864,11 @@ mod tests {
             }],
             ..Default::default()
         };
-        out.json(Path::new("summary.json"), &serde_json::to_value(&s).unwrap()).unwrap();
+        out.json(
+            Path::new("summary.json"),
+            &serde_json::to_value(&s).unwrap(),
+        )
+        .unwrap();
         let back: Summary =
             serde_json::from_slice(&std::fs::read(d.path().join("summary.json")).unwrap()).unwrap();
         assert_eq!(back.collected, s.collected);

@@ -22,7 +22,13 @@ pub fn reader_cluster_role() -> ClusterRole {
     ClusterRole {
         metadata: ObjectMeta {
             name: Some(READER.into()),
-            labels: Some([("app.kubernetes.io/name".to_owned(), "smbp-operator".to_owned())].into()),
+            labels: Some(
+                [(
+                    "app.kubernetes.io/name".to_owned(),
+                    "smbp-operator".to_owned(),
+                )]
+                .into(),
+            ),
             ..Default::default()
         },
         rules: Some(vec![
@@ -50,7 +56,10 @@ pub fn reader_cluster_role() -> ClusterRole {
             rule(&["apiextensions.k8s.io"], &["customresourcedefinitions"]),
             rule(
                 &["admissionregistration.k8s.io"],
-                &["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+                &[
+                    "validatingwebhookconfigurations",
+                    "mutatingwebhookconfigurations",
+                ],
             ),
             rule(&[crate::api::GROUP], &["*"]),
             rule(
@@ -77,7 +86,10 @@ mod tests {
     fn the_reader_never_reads_secrets_or_logs() {
         for r in reader_cluster_role().rules.unwrap() {
             let res = r.resources.unwrap();
-            assert!(!res.iter().any(|x| x == "secrets" || x == "pods/log"), "{res:?}");
+            assert!(
+                !res.iter().any(|x| x == "secrets" || x == "pods/log"),
+                "{res:?}"
+            );
             if r.api_groups.unwrap().iter().any(|g| g.is_empty()) {
                 assert!(!res.iter().any(|x| x == "*"));
             }

@@ -244,8 +244,7 @@ fn urls(l: &str) -> String {
 fn find_ci(hay: &str, needle: &str, from: usize) -> Option<usize> {
     let h = hay.as_bytes();
     let n = needle.as_bytes();
-    (from..h.len().saturating_sub(n.len() - 1))
-        .find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+    (from..h.len().saturating_sub(n.len() - 1)).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
 }
 
 fn auth_schemes(l: &str) -> String {
@@ -343,12 +342,12 @@ fn key_values(l: &str) -> String {
             let close = if escaped && e < b.len() { e - 1 } else { e };
             (open, close.max(open))
         } else {
-            let line_end = s[v..]
-                .find(['\n', '\r'])
-                .map_or(s.len(), |e| v + e);
+            let line_end = s[v..].find(['\n', '\r']).map_or(s.len(), |e| v + e);
             let e = if sep == b'=' {
                 s[v..line_end]
-                    .find(|c: char| c.is_whitespace() || matches!(c, '&' | ',' | ';' | '"' | '\'' | ')' | '}'))
+                    .find(|c: char| {
+                        c.is_whitespace() || matches!(c, '&' | ',' | ';' | '"' | '\'' | ')' | '}')
+                    })
                     .map_or(line_end, |e| v + e)
             } else if quoted_key {
                 mask = format!("\"{MASK}\"");
@@ -389,7 +388,8 @@ fn tokens(l: &str) -> String {
         let end = (i..b.len()).find(|&j| !is_tok(b[j])).unwrap_or(b.len());
         let run = &l[i..end];
         let parts: Vec<&str> = run.split('.').collect();
-        if run.starts_with("eyJ") && parts.len() == 3 && parts[0].len() >= 8 && parts[1].len() >= 2 {
+        if run.starts_with("eyJ") && parts.len() == 3 && parts[0].len() >= 8 && parts[1].len() >= 2
+        {
             out.push_str(&l[copied..i]);
             out.push_str(MASK);
             copied = end;
@@ -398,7 +398,10 @@ fn tokens(l: &str) -> String {
             let mut from = i;
             while let Some(p) = l[from..end].find(prefix) {
                 let k = from + p;
-                let body = b[k + prefix.len()..end].iter().take_while(|c| is_b64url(**c)).count();
+                let body = b[k + prefix.len()..end]
+                    .iter()
+                    .take_while(|c| is_b64url(**c))
+                    .count();
                 let k_end = k + prefix.len() + body;
                 if body >= 16 {
                     out.push_str(&l[copied..k]);
@@ -447,7 +450,8 @@ mod tests {
         let a = s["metadata"]["annotations"][LAST_APPLIED].as_str().unwrap();
         gone(a);
         assert!(a.contains("\"k\""), "{a}");
-        let mut bad = json!({"metadata": {"annotations": {LAST_APPLIED: format!("{{not json {PLANT}")}}});
+        let mut bad =
+            json!({"metadata": {"annotations": {LAST_APPLIED: format!("{{not json {PLANT}")}}});
         object(&mut bad);
         assert_eq!(bad["metadata"]["annotations"][LAST_APPLIED], MASK);
     }
@@ -470,16 +474,37 @@ mod tests {
             "binaryData": {"blob": "AAAA"}});
         object(&mut cm);
         gone(&cm.to_string());
-        assert!(cm["data"]["app.properties"].as_str().unwrap().contains("user=a"));
+        assert!(
+            cm["data"]["app.properties"]
+                .as_str()
+                .unwrap()
+                .contains("user=a")
+        );
         assert_eq!(cm["binaryData"]["blob"], MASK);
     }
 
     #[test]
     fn names_of_secrets_are_not_secrets() {
-        for k in ["secretName", "secretKeyRef", "tokenExpirationSeconds", "passwordSecretRef", "kind"] {
+        for k in [
+            "secretName",
+            "secretKeyRef",
+            "tokenExpirationSeconds",
+            "passwordSecretRef",
+            "kind",
+        ] {
             assert!(!secret_key(k), "{k}");
         }
-        for k in ["password", "DB_PASSWORD", "apiKey", "api-key", "client_secret", "sasl.jaas.config", "Authorization", "tls.key.passphrase", "token"] {
+        for k in [
+            "password",
+            "DB_PASSWORD",
+            "apiKey",
+            "api-key",
+            "client_secret",
+            "sasl.jaas.config",
+            "Authorization",
+            "tls.key.passphrase",
+            "token",
+        ] {
             assert!(secret_key(k), "{k}");
         }
         let l = "secretName: my-secret";
@@ -503,7 +528,10 @@ mod tests {
             gone(&out);
             assert!(out.contains(MASK), "{out}");
         }
-        assert_eq!(line("--password=x --user=bob"), "--password=REDACTED --user=bob");
+        assert_eq!(
+            line("--password=x --user=bob"),
+            "--password=REDACTED --user=bob"
+        );
         assert_eq!(
             line("{\"token\": 12345, \"n\": 1}"),
             "{\"token\": \"REDACTED\", \"n\": 1}"
@@ -539,7 +567,9 @@ mod tests {
             "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"{PLANT}\";"
         );
         gone(&line(&l));
-        let y = format!("sasl.jaas.config: org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='{PLANT}';");
+        let y = format!(
+            "sasl.jaas.config: org.apache.kafka.common.security.plain.PlainLoginModule required username='u' password='{PLANT}';"
+        );
         gone(&line(&y));
     }
 
@@ -579,7 +609,8 @@ mod tests {
         gone(&out);
         assert!(out.contains("MIIcert"));
         assert!(out.contains("-----END EC PRIVATE KEY-----"));
-        let escaped = format!("\"-----BEGIN PRIVATE KEY-----\\n{PLANT}\\n-----END PRIVATE KEY-----\"");
+        let escaped =
+            format!("\"-----BEGIN PRIVATE KEY-----\\n{PLANT}\\n-----END PRIVATE KEY-----\"");
         gone(&text(&escaped));
         let truncated = format!("-----BEGIN RSA PRIVATE KEY-----\n{PLANT}");
         gone(&text(&truncated));
@@ -641,9 +672,16 @@ mod tests {
 
     fn key() -> impl Strategy<Value = String> {
         prop_oneof![
-            Just("password"), Just("DB_PASSWORD"), Just("passphrase"), Just("apiKey"),
-            Just("api_key"), Just("client-secret"), Just("token"), Just("accessKey"),
-            Just("privateKey"), Just("credentials")
+            Just("password"),
+            Just("DB_PASSWORD"),
+            Just("passphrase"),
+            Just("apiKey"),
+            Just("api_key"),
+            Just("client-secret"),
+            Just("token"),
+            Just("accessKey"),
+            Just("privateKey"),
+            Just("credentials")
         ]
         .prop_map(String::from)
     }
@@ -663,7 +701,9 @@ mod tests {
             format!("postgres://user:{s}@db:5432/x"),
             format!("mongodb+srv://{s}@c.example.net"),
             format!("-----BEGIN PRIVATE KEY-----\n{s}\n-----END PRIVATE KEY-----"),
-            format!("sasl.jaas.config=x.ScramLoginModule required username=\"u\" password=\"{s}\";"),
+            format!(
+                "sasl.jaas.config=x.ScramLoginModule required username=\"u\" password=\"{s}\";"
+            ),
         ]
     }
 

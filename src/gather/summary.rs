@@ -153,11 +153,9 @@ pub fn problems_of(group: &str, kind: &str, v: &Value) -> Vec<String> {
                 ));
             }
         }
-        ("operators.coreos.com", "InstallPlan") => {
-            if status["phase"] == "Failed" {
-                let why = condition(v, "Installed").map(reason_of).unwrap_or_default();
-                out.push(format!("InstallPlan Failed {why}").trim_end().to_owned());
-            }
+        ("operators.coreos.com", "InstallPlan") if status["phase"] == "Failed" => {
+            let why = condition(v, "Installed").map(reason_of).unwrap_or_default();
+            out.push(format!("InstallPlan Failed {why}").trim_end().to_owned());
         }
         ("operators.coreos.com", "Subscription") => {
             for c in status["conditions"].as_array().into_iter().flatten() {
@@ -167,7 +165,11 @@ pub fn problems_of(group: &str, kind: &str, v: &Value) -> Vec<String> {
                         Some("ResolutionFailed" | "InstallPlanFailed" | "CatalogSourcesUnhealthy")
                     );
                 if bad {
-                    out.push(format!("{} ({})", c["type"].as_str().unwrap_or_default(), reason_of(c)));
+                    out.push(format!(
+                        "{} ({})",
+                        c["type"].as_str().unwrap_or_default(),
+                        reason_of(c)
+                    ));
                 }
             }
         }
@@ -188,12 +190,14 @@ pub fn problems(objects: &[(String, String, Value)]) -> Vec<Problem> {
         .iter()
         .flat_map(|(group, kind, v)| {
             let (namespace, name) = meta(v);
-            problems_of(group, kind, v).into_iter().map(move |what| Problem {
-                kind: kind.clone(),
-                namespace: namespace.clone(),
-                name: name.clone(),
-                what,
-            })
+            problems_of(group, kind, v)
+                .into_iter()
+                .map(move |what| Problem {
+                    kind: kind.clone(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                    what,
+                })
         })
         .collect()
 }
@@ -272,7 +276,10 @@ mod tests {
             {"type": "Degraded", "status": "True", "reason": "StoreUnavailable"}]}});
         let p = problems(&[("smbp.io".into(), "BigPeer".into(), bp)]);
         assert_eq!(p.len(), 2);
-        assert_eq!(p[0].what, "not Ready (RolloutStuck: pod bp-store-1 Pending)");
+        assert_eq!(
+            p[0].what,
+            "not Ready (RolloutStuck: pod bp-store-1 Pending)"
+        );
         assert_eq!(p[1].what, "Degraded (StoreUnavailable)");
         let ok = json!({"metadata": {"name": "bp"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
         assert!(problems_of("smbp.io", "BigPeer", &ok).is_empty());
@@ -285,7 +292,10 @@ mod tests {
             "lastState": {"terminated": {"reason": "Error"}}}]}});
         assert_eq!(
             problems_of("", "Pod", &crash),
-            ["container c waiting: CrashLoopBackOff", "container c restarted 4 times (last: Error)"]
+            [
+                "container c waiting: CrashLoopBackOff",
+                "container c restarted 4 times (last: Error)"
+            ]
         );
         let pending = json!({"status": {"phase": "Pending"}});
         assert_eq!(problems_of("", "Pod", &pending), ["phase Pending"]);
@@ -297,18 +307,33 @@ mod tests {
     fn warnings_pvcs_workloads_and_olm() {
         let ev = json!({"type": "Warning", "reason": "FailedMount", "message": "no", "count": 3,
             "involvedObject": {"kind": "Pod", "name": "p"}});
-        assert_eq!(problems_of("", "Event", &ev), ["Warning FailedMount on Pod/p: no (x3)"]);
+        assert_eq!(
+            problems_of("", "Event", &ev),
+            ["Warning FailedMount on Pod/p: no (x3)"]
+        );
         assert!(problems_of("", "Event", &json!({"type": "Normal"})).is_empty());
         assert_eq!(
-            problems_of("", "PersistentVolumeClaim", &json!({"status": {"phase": "Pending"}})),
+            problems_of(
+                "",
+                "PersistentVolumeClaim",
+                &json!({"status": {"phase": "Pending"}})
+            ),
             ["PVC Pending"]
         );
         assert_eq!(
-            problems_of("apps", "StatefulSet", &json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 1}})),
+            problems_of(
+                "apps",
+                "StatefulSet",
+                &json!({"spec": {"replicas": 3}, "status": {"readyReplicas": 1}})
+            ),
             ["1/3 replicas ready"]
         );
         assert_eq!(
-            problems_of("operators.coreos.com", "ClusterServiceVersion", &json!({"status": {"phase": "Failed", "reason": "InstallCheckFailed", "message": "m"}})),
+            problems_of(
+                "operators.coreos.com",
+                "ClusterServiceVersion",
+                &json!({"status": {"phase": "Failed", "reason": "InstallCheckFailed", "message": "m"}})
+            ),
             ["CSV phase Failed (InstallCheckFailed: m)"]
         );
         let ip = json!({"status": {"phase": "Failed", "conditions": [{"type": "Installed", "status": "False", "reason": "InstallComponentFailed"}]}});
@@ -323,13 +348,26 @@ mod tests {
         let s = Summary {
             started_at: "t".into(),
             namespaces: vec!["n".into()],
-            problems: vec![Problem { kind: "Pod".into(), namespace: Some("n".into()), name: "p".into(), what: "a | b".into() }],
-            errors: vec![GatherError { resource: "secrets".into(), namespace: Some("n".into()), name: None, reason: "forbidden: no".into() }],
+            problems: vec![Problem {
+                kind: "Pod".into(),
+                namespace: Some("n".into()),
+                name: "p".into(),
+                what: "a | b".into(),
+            }],
+            errors: vec![GatherError {
+                resource: "secrets".into(),
+                namespace: Some("n".into()),
+                name: None,
+                reason: "forbidden: no".into(),
+            }],
             ..Default::default()
         };
         let md = markdown(&s);
         assert!(md.contains("| Pod | n | p | a \\| b |"), "{md}");
         assert!(md.contains("## gather-errors"));
-        assert!(md.contains("- secrets (namespace n): forbidden: no"), "{md}");
+        assert!(
+            md.contains("- secrets (namespace n): forbidden: no"),
+            "{md}"
+        );
     }
 }

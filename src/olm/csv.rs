@@ -1084,7 +1084,8 @@ mod tests {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .any(|i| i["name"] == release::MUST_GATHER && i["image"] == r.must_gather_image.as_str())
+                    .any(|i| i["name"] == release::MUST_GATHER
+                        && i["image"] == r.must_gather_image.as_str())
             );
         }
     }

@@ -60,9 +60,13 @@ async fn apply(client: &Client, ar: &ApiResource, body: Value) {
         None => Api::all_with(client.clone(), ar),
     };
     let name = body["metadata"]["name"].as_str().unwrap().to_string();
-    api.patch(&name, &PatchParams::apply("e2e").force(), &Patch::Apply(&body))
-        .await
-        .unwrap_or_else(|e| panic!("apply {name}: {e}"));
+    api.patch(
+        &name,
+        &PatchParams::apply("e2e").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply {name}: {e}"));
 }
 
 fn ar<K: kube::Resource<DynamicType = ()>>() -> ApiResource {
@@ -132,9 +136,16 @@ fn assert_clean(dir: &Path, forbidden: &BTreeSet<String>) {
     }
 }
 
-async fn run_gather(kubeconfig: &Path, dest: &Path, archive: Option<&Path>) -> std::process::Output {
+async fn run_gather(
+    kubeconfig: &Path,
+    dest: &Path,
+    archive: Option<&Path>,
+) -> std::process::Output {
     let mut cmd = std::process::Command::new(current_bin());
-    cmd.arg("gather").arg("--dest").arg(dest).env("KUBECONFIG", kubeconfig);
+    cmd.arg("gather")
+        .arg("--dest")
+        .arg(dest)
+        .env("KUBECONFIG", kubeconfig);
     if let Some(a) = archive {
         cmd.arg("--archive").arg(a);
     }
@@ -198,11 +209,16 @@ async fn gather_collects_everything_and_never_a_secret_value() {
             "DB_PASSWORD": PLANTS[5],
         },
     })).await;
-    apply(&client, &ar::<k8s_openapi::api::core::v1::ConfigMap>(), json!({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "peer-ca", "namespace": ns},
-        "data": {"ca.crt": pem("CERTIFICATE", "MIIBpeer")},
-    })).await;
+    apply(
+        &client,
+        &ar::<k8s_openapi::api::core::v1::ConfigMap>(),
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "peer-ca", "namespace": ns},
+            "data": {"ca.crt": pem("CERTIFICATE", "MIIBpeer")},
+        }),
+    )
+    .await;
 
     // A BigPeer on the Strimzi stand-in, an app, an API key, a replication, a Kafka bridge.
     apply(&client, &thirdparty::kafka(), json!({
@@ -219,7 +235,12 @@ async fn gather_collects_everything_and_never_a_secret_value() {
         apps.get("fleet").await.ok()?.spec.app_id
     })
     .await;
-    apply(&client, &ar::<smbp_operator::api::BigPeerApiKey>(), bigpeer_api_key("backend", &ns, "fleet")).await;
+    apply(
+        &client,
+        &ar::<smbp_operator::api::BigPeerApiKey>(),
+        bigpeer_api_key("backend", &ns, "fleet"),
+    )
+    .await;
     apply(&client, &ar::<smbp_operator::api::BigPeerReplication>(), json!({
         "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerReplication",
         "metadata": {"name": "orders", "namespace": ns},
@@ -234,22 +255,32 @@ async fn gather_collects_everything_and_never_a_secret_value() {
     // What the operator makes exists: the key's Secret, the bridge's topic and TLS user (and
     // its Secret with a private key from the stand-in), the servers' access Secret.
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    let users: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &thirdparty::kafka_user());
-    wait_for("the key Secret, the KafkaUser and its Secret", WAIT, || async {
-        users.get("orders-consumer").await.ok()?;
-        secrets.get("orders-consumer").await.ok()?;
-        secrets.get("gp-access").await.ok()?;
-        let keys = secrets.list(&ListParams::default()).await.ok()?;
-        keys.items
-            .iter()
-            .any(|s| s.data.as_ref().is_some_and(|d| d.values().any(|v| v.0.starts_with(b"bpk_"))))
-            .then_some(())
-    })
+    let users: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), &ns, &thirdparty::kafka_user());
+    wait_for(
+        "the key Secret, the KafkaUser and its Secret",
+        WAIT,
+        || async {
+            users.get("orders-consumer").await.ok()?;
+            secrets.get("orders-consumer").await.ok()?;
+            secrets.get("gp-access").await.ok()?;
+            let keys = secrets.list(&ListParams::default()).await.ok()?;
+            keys.items
+                .iter()
+                .any(|s| {
+                    s.data
+                        .as_ref()
+                        .is_some_and(|d| d.values().any(|v| v.0.starts_with(b"bpk_")))
+                })
+                .then_some(())
+        },
+    )
     .await;
 
     // The BigPeer's pods and volumes.
     let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), &ns);
-    let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
+    let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(client.clone(), &ns);
     wait_for("the BigPeer's six pods and three claims", WAIT, || async {
         let lp = ListParams::default().labels("app.kubernetes.io/instance=gp");
         let p = pods.list(&lp).await.ok()?.items.len();
@@ -285,42 +316,88 @@ async fn gather_collects_everything_and_never_a_secret_value() {
     let discovery = Discovery::new(client.clone()).run().await.unwrap();
     let mut expected: Vec<PathBuf> = Vec::new();
     let wanted: Vec<(&str, &str)> = vec![
-        ("", "pods"), ("", "services"), ("", "configmaps"), ("", "secrets"), ("", "serviceaccounts"),
-        ("", "persistentvolumeclaims"), ("", "events"), ("apps", "statefulsets"), ("apps", "deployments"),
-        ("policy", "poddisruptionbudgets"), ("networking.k8s.io", "networkpolicies"),
-        ("kafka.strimzi.io", "kafkatopics"), ("kafka.strimzi.io", "kafkausers"), ("kafka.strimzi.io", "kafkas"),
-        ("smbp.io", "bigpeers"), ("smbp.io", "bigpeerapps"), ("smbp.io", "bigpeerapikeys"),
-        ("smbp.io", "bigpeerreplications"), ("smbp.io", "bigpeerdatabridges"),
+        ("", "pods"),
+        ("", "services"),
+        ("", "configmaps"),
+        ("", "secrets"),
+        ("", "serviceaccounts"),
+        ("", "persistentvolumeclaims"),
+        ("", "events"),
+        ("apps", "statefulsets"),
+        ("apps", "deployments"),
+        ("policy", "poddisruptionbudgets"),
+        ("networking.k8s.io", "networkpolicies"),
+        ("kafka.strimzi.io", "kafkatopics"),
+        ("kafka.strimzi.io", "kafkausers"),
+        ("kafka.strimzi.io", "kafkas"),
+        ("smbp.io", "bigpeers"),
+        ("smbp.io", "bigpeerapps"),
+        ("smbp.io", "bigpeerapikeys"),
+        ("smbp.io", "bigpeerreplications"),
+        ("smbp.io", "bigpeerdatabridges"),
     ];
     let mut claims = Vec::new();
     for group in discovery.groups() {
         for (ar, caps) in group.recommended_resources() {
-            if !wanted.contains(&(ar.group.as_str(), ar.plural.as_str())) || caps.scope != Scope::Namespaced {
+            if !wanted.contains(&(ar.group.as_str(), ar.plural.as_str()))
+                || caps.scope != Scope::Namespaced
+            {
                 continue;
             }
             let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
             for o in api.list(&ListParams::default()).await.unwrap() {
-                let g = if ar.group.is_empty() { "core" } else { ar.group.as_str() };
-                expected.push(PathBuf::from(format!("namespaces/{ns}/{g}/{}/{}.yaml", ar.plural, o.name_any())));
+                let g = if ar.group.is_empty() {
+                    "core"
+                } else {
+                    ar.group.as_str()
+                };
+                expected.push(PathBuf::from(format!(
+                    "namespaces/{ns}/{g}/{}/{}.yaml",
+                    ar.plural,
+                    o.name_any()
+                )));
                 if ar.plural == "persistentvolumeclaims"
-                    && let Some(v) = o.data["spec"]["volumeName"].as_str().filter(|v| !v.is_empty())
+                    && let Some(v) = o.data["spec"]["volumeName"]
+                        .as_str()
+                        .filter(|v| !v.is_empty())
                 {
                     claims.push(v.to_owned());
                 }
             }
         }
     }
-    for kind in ["bigpeers", "bigpeerapps", "bigpeerapikeys", "bigpeerreplications", "bigpeerdatabridges", "kafkatopics", "kafkausers", "pods", "events", "persistentvolumeclaims", "statefulsets"] {
+    for kind in [
+        "bigpeers",
+        "bigpeerapps",
+        "bigpeerapikeys",
+        "bigpeerreplications",
+        "bigpeerdatabridges",
+        "kafkatopics",
+        "kafkausers",
+        "pods",
+        "events",
+        "persistentvolumeclaims",
+        "statefulsets",
+    ] {
         assert!(
             expected.iter().any(|p| p.parent().unwrap().ends_with(kind)),
             "the test cluster has {kind}: {expected:?}"
         );
     }
     for pv in &claims {
-        expected.push(PathBuf::from(format!("cluster-scoped-resources/core/persistentvolumes/{pv}.yaml")));
+        expected.push(PathBuf::from(format!(
+            "cluster-scoped-resources/core/persistentvolumes/{pv}.yaml"
+        )));
     }
-    for crd in ["bigpeers.smbp.io", "bigpeerdatabridges.smbp.io", "kafkas.kafka.strimzi.io", "kafkausers.kafka.strimzi.io"] {
-        expected.push(PathBuf::from(format!("cluster-scoped-resources/apiextensions.k8s.io/customresourcedefinitions/{crd}.yaml")));
+    for crd in [
+        "bigpeers.smbp.io",
+        "bigpeerdatabridges.smbp.io",
+        "kafkas.kafka.strimzi.io",
+        "kafkausers.kafka.strimzi.io",
+    ] {
+        expected.push(PathBuf::from(format!(
+            "cluster-scoped-resources/apiextensions.k8s.io/customresourcedefinitions/{crd}.yaml"
+        )));
     }
     expected.extend(
         [
@@ -329,8 +406,14 @@ async fn gather_collects_everything_and_never_a_secret_value() {
             "discovery/version.yaml",
             "discovery/api-groups.yaml",
             "discovery/api-resources.yaml",
-            &format!("namespaces/{OPERATOR_NS}/coordination.k8s.io/leases/{}.yaml", gather::LEADER_LEASE),
-            &format!("namespaces/{OPERATOR_NS}/core/secrets/{}.yaml", facts::WEBHOOK_CERT_SECRET),
+            &format!(
+                "namespaces/{OPERATOR_NS}/coordination.k8s.io/leases/{}.yaml",
+                gather::LEADER_LEASE
+            ),
+            &format!(
+                "namespaces/{OPERATOR_NS}/core/secrets/{}.yaml",
+                facts::WEBHOOK_CERT_SECRET
+            ),
             &format!("namespaces/{ns}/{ns}.yaml"),
         ]
         .map(PathBuf::from),
@@ -353,65 +436,148 @@ async fn gather_collects_everything_and_never_a_secret_value() {
     assert_clean(&dest, &forbidden);
     let unpacked = tmp.join(format!("{ns}-unpacked"));
     std::fs::create_dir_all(&unpacked).unwrap();
-    tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap()))
-        .unpack(&unpacked)
-        .unwrap();
+    tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&archive).unwrap(),
+    ))
+    .unpack(&unpacked)
+    .unwrap();
     assert_clean(&unpacked, &forbidden);
-    assert_eq!(files(&unpacked).len(), files(&dest).len(), "the archive holds every file");
+    assert_eq!(
+        files(&unpacked).len(),
+        files(&dest).len(),
+        "the archive holds every file"
+    );
     let missing: Vec<&PathBuf> = expected.iter().filter(|p| !dest.join(p).exists()).collect();
     assert!(missing.is_empty(), "not gathered: {missing:?}");
     // Secrets keep their keys; the planted ConfigMap its shape.
-    let planted = std::fs::read_to_string(dest.join(format!("namespaces/{ns}/core/secrets/planted.yaml"))).unwrap();
-    assert!(planted.contains("password: REDACTED") && planted.contains("api-key: REDACTED"), "{planted}");
-    let cm = std::fs::read_to_string(dest.join(format!("namespaces/{ns}/core/configmaps/app-config.yaml"))).unwrap();
-    assert!(cm.contains("mongodb+srv://REDACTED@cluster0.example.net/db"), "{cm}");
+    let planted =
+        std::fs::read_to_string(dest.join(format!("namespaces/{ns}/core/secrets/planted.yaml")))
+            .unwrap();
+    assert!(
+        planted.contains("password: REDACTED") && planted.contains("api-key: REDACTED"),
+        "{planted}"
+    );
+    let cm = std::fs::read_to_string(
+        dest.join(format!("namespaces/{ns}/core/configmaps/app-config.yaml")),
+    )
+    .unwrap();
+    assert!(
+        cm.contains("mongodb+srv://REDACTED@cluster0.example.net/db"),
+        "{cm}"
+    );
     let s = summary(&dest);
-    assert!(s.namespaces.contains(&ns) && s.namespaces.contains(&OPERATOR_NS.to_string()), "{:?}", s.namespaces);
+    assert!(
+        s.namespaces.contains(&ns) && s.namespaces.contains(&OPERATOR_NS.to_string()),
+        "{:?}",
+        s.namespaces
+    );
     assert_eq!(s.operator_namespaces, [OPERATOR_NS]);
     assert_eq!(s.addons.get("kafka.strimzi.io"), Some(&true));
-    assert!(!s.errors.iter().any(|e| e.resource == "secrets"), "{:?}", s.errors);
+    assert!(
+        !s.errors.iter().any(|e| e.resource == "secrets"),
+        "{:?}",
+        s.errors
+    );
     // No operator pod here (the operator runs as a process): the summary says why no metrics.
-    assert!(s.errors.iter().any(|e| e.resource == "metrics"), "{:?}", s.errors);
+    assert!(
+        s.errors.iter().any(|e| e.resource == "metrics"),
+        "{:?}",
+        s.errors
+    );
     let md = std::fs::read_to_string(dest.join("summary.md")).unwrap();
-    assert!(md.contains("## Unhealthy") && md.contains("## gather-errors"), "{md}");
+    assert!(
+        md.contains("## Unhealthy") && md.contains("## gather-errors"),
+        "{md}"
+    );
 
     // The same run as a ServiceAccount that may read neither Secrets nor logs.
     let sa = "gather-no-secrets";
     Api::<ServiceAccount>::namespaced(client.clone(), OPERATOR_NS)
-        .patch(sa, &PatchParams::apply("e2e").force(), &Patch::Apply(&ServiceAccount {
-            metadata: ObjectMeta { name: Some(sa.into()), namespace: Some(OPERATOR_NS.into()), ..Default::default() },
-            ..Default::default()
-        }))
+        .patch(
+            sa,
+            &PatchParams::apply("e2e").force(),
+            &Patch::Apply(&ServiceAccount {
+                metadata: ObjectMeta {
+                    name: Some(sa.into()),
+                    namespace: Some(OPERATOR_NS.into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+        )
         .await
         .unwrap();
     let role = gather::rbac::reader_cluster_role();
-    apply(&client, &ar::<k8s_openapi::api::rbac::v1::ClusterRole>(), serde_json::to_value(&role).map(|mut v| {
-        v["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
-        v["kind"] = json!("ClusterRole");
-        v
-    }).unwrap()).await;
+    apply(
+        &client,
+        &ar::<k8s_openapi::api::rbac::v1::ClusterRole>(),
+        serde_json::to_value(&role)
+            .map(|mut v| {
+                v["apiVersion"] = json!("rbac.authorization.k8s.io/v1");
+                v["kind"] = json!("ClusterRole");
+                v
+            })
+            .unwrap(),
+    )
+    .await;
     Api::<ClusterRoleBinding>::all(client.clone())
-        .patch(gather::rbac::READER, &PatchParams::apply("e2e").force(), &Patch::Apply(&ClusterRoleBinding {
-            metadata: ObjectMeta { name: Some(gather::rbac::READER.into()), ..Default::default() },
-            role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: role.name_any() },
-            subjects: Some(vec![Subject { kind: "ServiceAccount".into(), name: sa.into(), namespace: Some(OPERATOR_NS.into()), ..Default::default() }]),
-        }))
+        .patch(
+            gather::rbac::READER,
+            &PatchParams::apply("e2e").force(),
+            &Patch::Apply(&ClusterRoleBinding {
+                metadata: ObjectMeta {
+                    name: Some(gather::rbac::READER.into()),
+                    ..Default::default()
+                },
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".into(),
+                    kind: "ClusterRole".into(),
+                    name: role.name_any(),
+                },
+                subjects: Some(vec![Subject {
+                    kind: "ServiceAccount".into(),
+                    name: sa.into(),
+                    namespace: Some(OPERATOR_NS.into()),
+                    ..Default::default()
+                }]),
+            }),
+        )
         .await
         .unwrap();
-    let reader = token_kubeconfig(&client, OPERATOR_NS, sa, &tmp.join(format!("{ns}-reader.kubeconfig"))).await;
+    let reader = token_kubeconfig(
+        &client,
+        OPERATOR_NS,
+        sa,
+        &tmp.join(format!("{ns}-reader.kubeconfig")),
+    )
+    .await;
     let dest2 = tmp.join(format!("{ns}-reader"));
     let out = run_gather(&reader, &dest2, None).await;
     assert!(out.status.success(), "a run without Secret access finishes");
     assert_clean(&dest2, &forbidden);
     let s2 = summary(&dest2);
-    let secret_errors: Vec<_> = s2.errors.iter().filter(|e| e.resource == "secrets").collect();
+    let secret_errors: Vec<_> = s2
+        .errors
+        .iter()
+        .filter(|e| e.resource == "secrets")
+        .collect();
     assert!(
-        secret_errors.iter().any(|e| e.namespace.as_deref() == Some(ns.as_str()) && e.reason.starts_with("forbidden")),
+        secret_errors
+            .iter()
+            .any(|e| e.namespace.as_deref() == Some(ns.as_str())
+                && e.reason.starts_with("forbidden")),
         "{:?}",
         s2.errors
     );
     assert!(!dest2.join(format!("namespaces/{ns}/core/secrets")).exists());
-    assert!(dest2.join(format!("namespaces/{ns}/smbp.io/bigpeers/gp.yaml")).exists());
+    assert!(
+        dest2
+            .join(format!("namespaces/{ns}/smbp.io/bigpeers/gp.yaml"))
+            .exists()
+    );
     let md2 = std::fs::read_to_string(dest2.join("summary.md")).unwrap();
-    assert!(md2.contains("- secrets (namespace ") && md2.contains("forbidden"), "{md2}");
+    assert!(
+        md2.contains("- secrets (namespace ") && md2.contains("forbidden"),
+        "{md2}"
+    );
 }
