@@ -354,6 +354,11 @@ fn key_values(l: &str) -> String {
                 s[v..line_end]
                     .find(|c: char| c.is_whitespace() || matches!(c, ',' | '}' | ']'))
                     .map_or(line_end, |e| v + e)
+            } else if k_start > 0 && (b[k_start - 1] == b'"' || b[k_start - 1] == b'\'') {
+                // `"Authorization: Bearer x"`: the pair is inside a quoted string, which its
+                // quote ends.
+                let q = b[k_start - 1] as char;
+                s[v..line_end].find(q).map_or(line_end, |e| v + e)
             } else {
                 v + s[v..line_end].trim_end().len()
             };
@@ -537,6 +542,10 @@ mod tests {
             "{\"token\": \"REDACTED\", \"n\": 1}"
         );
         assert_eq!(line("  \"core/secrets\": 9,"), "  \"core/secrets\": 9,");
+        assert_eq!(
+            line("headers: \"Authorization: Bearer x\" # ok"),
+            "headers: \"Authorization: REDACTED\" # ok"
+        );
         assert_eq!(
             line("{\"password\":\"x\",\"user\":\"u\"}"),
             "{\"password\":\"REDACTED\",\"user\":\"u\"}"
