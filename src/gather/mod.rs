@@ -202,6 +202,7 @@ fn why(e: &kube::Error) -> String {
                 401 => "unauthorized".to_owned(),
                 403 => "forbidden".to_owned(),
                 404 => "not found".to_owned(),
+                code if s.reason.is_empty() => format!("error {code}"),
                 _ => s.reason.to_lowercase(),
             };
             format!("{reason}: {}", s.message)
