@@ -19,6 +19,7 @@ pub mod controller;
 pub mod controllers;
 pub mod decide;
 pub mod facts;
+pub mod gather;
 pub mod images;
 pub mod leader;
 pub mod mgmt;

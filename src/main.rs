@@ -44,6 +44,9 @@ enum Command {
     BundleGen(BundleArgs),
     /// Print the version.
     Version,
+    /// Collect diagnostics (must-gather): every BigPeer and what it owns, pods and logs,
+    /// Events, the operator, OLM and add-on objects, with every secret value redacted.
+    Gather(smbp_operator::gather::cli::Args),
     /// Print the krew manifest of the kubectl plugin (kubectl-smbp) of a release.
     KrewManifest(KrewArgs),
 }
@@ -189,6 +192,9 @@ struct BundleArgs {
     /// Bundle image the catalog points at (a digest in a real release).
     #[arg(long)]
     bundle_image: Option<String>,
+    /// The must-gather image (a digest in a real release).
+    #[arg(long, env = "MUST_GATHER_IMAGE")]
+    must_gather_image: Option<String>,
     /// Big Peer image override as RELATED_IMAGE_NAME=reference (repeatable).
     #[arg(long = "related-image")]
     related_images: Vec<String>,
@@ -218,6 +224,9 @@ fn bundle_gen(a: BundleArgs) -> anyhow::Result<()> {
     }
     if let Some(i) = a.bundle_image {
         r.bundle_image = i;
+    }
+    if let Some(i) = a.must_gather_image {
+        r.must_gather_image = i;
     }
     for kv in a.related_images {
         let (k, v) = kv
@@ -569,6 +578,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{manifest}");
             Ok(())
         }
+        Command::Gather(args) => smbp_operator::gather::cli::run(args).await,
     }
 }
 

@@ -998,6 +998,8 @@ pub fn csv(r: &Release, flavour: Flavour, examples: &[Value]) -> Value {
         "operatorframework.io/suggested-namespace": release::SUGGESTED_NAMESPACE,
         "operators.openshift.io/valid-subscription": "[\"Ditto Big Peer subscription\"]",
         "operators.operatorframework.io/builder": "smbp-operator-bundle-gen",
+        // `oc adm must-gather` with no --image runs this image (docs/user/must-gather.md).
+        "operators.openshift.io/must-gather-image": r.must_gather_image,
         // Every image is in relatedImages and reaches the operator as RELATED_IMAGE_* variables.
         "features.operators.openshift.io/disconnected": "true",
         // rustls with ring is not a FIPS-validated module.
@@ -1066,6 +1068,26 @@ mod tests {
         }
         let related = csv["spec"]["relatedImages"].as_array().unwrap();
         assert_eq!(related.len(), r.related_images().len());
+    }
+
+    #[test]
+    fn the_must_gather_image_is_annotated_and_related() {
+        let r = release();
+        for flavour in [Flavour::Community, Flavour::OpenShift] {
+            let csv = csv(&r, flavour, &[]);
+            assert_eq!(
+                csv["metadata"]["annotations"]["operators.openshift.io/must-gather-image"],
+                r.must_gather_image.as_str()
+            );
+            assert!(
+                csv["spec"]["relatedImages"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["name"] == release::MUST_GATHER
+                        && i["image"] == r.must_gather_image.as_str())
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub const PACKAGE: &str = "smbp-operator";
 pub const SUGGESTED_NAMESPACE: &str = "smbp-system";
 /// Big Peer versions whose images this operator release ships as related images.
 pub const BIGPEER_VERSIONS: &[&str] = &["1.59.0"];
+/// Name of the must-gather image among the related images.
+pub const MUST_GATHER: &str = "smbp-operator-must-gather";
 /// Oldest Kubernetes the operator supports (OpenShift 4.18; tested by `make smoke-versions`).
 pub const MIN_KUBE_VERSION: &str = "1.31.0";
 /// OpenShift releases the bundle claims (their newest is Kubernetes 1.34).
@@ -34,6 +36,9 @@ pub struct Release {
     pub operator_image: String,
     /// Bundle image (by digest in a real release), referenced by the catalog.
     pub bundle_image: String,
+    /// The must-gather image (`Containerfile.must-gather`; by digest in a real release): the
+    /// CSV's `operators.openshift.io/must-gather-image` and one of its `relatedImages`.
+    pub must_gather_image: String,
     /// Big Peer images by component and version.
     pub bigpeer_images: Vec<(Component, String, String)>,
     /// The MongoDB connector's image by Big Peer version (`RELATED_IMAGE_MONGO_CONNECTOR_<v>`).
@@ -88,6 +93,7 @@ impl Release {
             skip_range: None,
             operator_image: format!("quay.io/smbp/smbp-operator:v{version}"),
             bundle_image: format!("quay.io/smbp/smbp-operator-bundle:v{version}"),
+            must_gather_image: format!("quay.io/smbp/smbp-operator-must-gather:v{version}"),
             bigpeer_images,
             mongo_connector_images,
             created_at: created_at.into(),
@@ -108,6 +114,7 @@ impl Release {
                 .iter()
                 .map(|(v, img)| (images::mongo_connector_var(v), img.clone())),
         );
+        out.push((MUST_GATHER.to_string(), self.must_gather_image.clone()));
         out
     }
 }

@@ -12,6 +12,7 @@ mod corpus;
 #[path = "../common/ditto.rs"]
 mod ditto;
 mod exposure;
+mod gather;
 #[path = "../common/generators.rs"]
 mod generators;
 mod harness;
