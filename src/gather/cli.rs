@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long = "namespace", short = 'n')]
     pub namespaces: Vec<String>,
     /// Only logs newer than this, e.g. 1h or 30m (Go notation: hours, minutes, seconds).
-    #[arg(long, value_parser = since)]
+    #[arg(long, value_parser = parse_since)]
     pub since: Option<Duration>,
     /// The operator's namespace, when it cannot be found (a user without cluster-wide read).
     #[arg(long)]
@@ -31,7 +31,8 @@ pub struct Args {
     pub print_rbac: bool,
 }
 
-fn since(s: &str) -> Result<Duration, String> {
+/// Parses `--since` (1h, 30m, 1h30m).
+pub fn parse_since(s: &str) -> Result<Duration, String> {
     crate::access::duration::parse(s)
         .ok_or_else(|| format!("{s}: not a duration such as 1h, 30m or 1h30m"))
 }

@@ -122,6 +122,25 @@ pub enum Cmd {
         #[arg(long)]
         tail: Option<i64>,
     },
+    /// Diagnostics for support as one .tar.gz: the same collection as must-gather
+    /// (`smbp-operator gather`), every secret value redacted, with a summary of what is
+    /// unhealthy and of what could not be collected.
+    Report {
+        /// Every namespace holding smbp.io objects, and the operator's (default: only the
+        /// selected namespace).
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
+        /// Only logs newer than this, e.g. 1h or 30m.
+        #[arg(long, value_parser = crate::gather::cli::parse_since)]
+        since: Option<std::time::Duration>,
+        /// The operator's namespace, when it cannot be found (a user without cluster-wide read).
+        #[arg(long)]
+        operator_namespace: Option<String>,
+        /// The archive to write (default: smbp-report-<UTC time>.tar.gz in the current
+        /// directory).
+        #[arg(short = 'f', long)]
+        file: Option<PathBuf>,
+    },
     /// Versions of the plugin, Kubernetes, the operator, the CRDs and every BigPeer, with
     /// warnings on skews the operator does not support.
     Versions {
@@ -236,6 +255,43 @@ async fn logs(
     Ok(())
 }
 
+/// `report`: gather into a private directory beside the archive, archive it, remove the
+/// directory. A part that could not be collected (permissions) is listed in the archive's
+/// summary and counted here; only an unwritable output or an unreachable API server fails.
+async fn report_archive(
+    client: Client,
+    ns: &str,
+    all_namespaces: bool,
+    since: Option<std::time::Duration>,
+    operator_namespace: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<(), String> {
+    let stamp = Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let archive = file.unwrap_or_else(|| PathBuf::from(format!("smbp-report-{stamp}.tar.gz")));
+    let dir = std::env::temp_dir().join(format!("smbp-report-{stamp}-{}", std::process::id()));
+    let opts = crate::gather::GatherOptions {
+        dest: dir.clone(),
+        namespaces: if all_namespaces {
+            Vec::new()
+        } else {
+            vec![ns.to_string()]
+        },
+        since,
+        operator_namespace,
+    };
+    let result = crate::gather::report(client, &opts, &archive).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let s = result.map_err(|e| format!("{e:#}"))?;
+    println!(
+        "Wrote {} ({} namespaces, {} problems, {} parts not collected; see summary.md inside). Secret values, tokens, passwords and credential URLs are redacted.",
+        archive.display(),
+        s.namespaces.len(),
+        s.problems.len(),
+        s.errors.len()
+    );
+    Ok(())
+}
+
 /// Run one command.
 pub async fn run(cli: Cli) -> Result<(), String> {
     let (client, ns) = connect(&cli).await?;
@@ -317,6 +373,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             };
             logs(&client, &ns, &name, component.map(Component::from), lp).await
         }
+        Cmd::Report {
+            all_namespaces,
+            since,
+            operator_namespace,
+            file,
+        } => report_archive(client, &ns, all_namespaces, since, operator_namespace, file).await,
         Cmd::Versions { output } => {
             let r = collect::versions(&client, &ns).await;
             match output {

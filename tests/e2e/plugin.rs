@@ -82,6 +82,30 @@ async fn plugin_status_pause_resume_and_restart() {
     let yaml = ok(&smbp(None, &["status", "plug", "-n", &ns, "-o", "yaml"]));
     assert!(yaml.contains("name: plug"), "{yaml}");
 
+    // report: the must-gather collection of this namespace as one archive, secrets redacted.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("report.tar.gz");
+    let out = ok(&smbp(
+        None,
+        &["report", "-n", &ns, "-f", archive.to_str().unwrap()],
+    ));
+    assert!(out.contains("report.tar.gz"), "{out}");
+    let list = Command::new("tar")
+        .arg("-tzf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("summary.md"), "{list}");
+    assert!(
+        list.contains(&format!("namespaces/{ns}/smbp.io/bigpeers/plug.yaml")),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!("namespaces/{ns}/core/pods/plug-store-0.yaml")),
+        "{list}"
+    );
+
     // pause: the operator changes nothing; resume: it catches up.
     let out = ok(&smbp(None, &["pause", "plug", "-n", &ns]));
     assert!(out.contains("paused"), "{out}");
