@@ -8,14 +8,9 @@ use crate::images;
 pub const PACKAGE: &str = "smbp-operator";
 /// Namespace the operator is installed to by default.
 pub const SUGGESTED_NAMESPACE: &str = "smbp-system";
-/// Big Peer versions whose images this operator release ships as related images.
-pub const BIGPEER_VERSIONS: &[&str] = &["1.59.0"];
-/// Oldest Kubernetes the operator supports (k8s-openapi feature floor).
-pub const MIN_KUBE_VERSION: &str = "1.33.0";
-/// OpenShift releases the bundle claims (their newest is Kubernetes 1.34).
-pub const OPENSHIFT_VERSIONS: &str = "v4.18-v4.21";
-/// Kubernetes version of the newest OpenShift release claimed, for the validators.
-pub const OPENSHIFT_NEWEST_KUBE: &str = "1.34";
+/// Big Peer versions whose images this operator release ships as related images (the version
+/// contract's, [`super::contract`]).
+pub const BIGPEER_VERSIONS: &[&str] = super::contract::BIGPEER_VERSIONS;
 
 /// Inputs of one release's bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]
