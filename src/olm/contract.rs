@@ -335,7 +335,10 @@ mod tests {
                 if let Some((_, k)) = kube_minors(window).first()
                     && *k != o.kube
                 {
-                    out.push(format!("{name} with Kubernetes {k} (the table says {})", o.kube));
+                    out.push(format!(
+                        "{name} with Kubernetes {k} (the table says {})",
+                        o.kube
+                    ));
                 }
             }
         }
@@ -350,7 +353,10 @@ mod tests {
                 if let Some((_, k)) = value
                     && k != openshift_newest_kube()
                 {
-                    out.push(format!("{key} {k} (the newest OpenShift runs {})", openshift_newest_kube()));
+                    out.push(format!(
+                        "{key} {k} (the newest OpenShift runs {})",
+                        openshift_newest_kube()
+                    ));
                 }
             }
         }
@@ -358,17 +364,23 @@ mod tests {
             if let Some((_, k)) = kube_minors(after(i, 40)).first()
                 && *k != OLDEST_KUBE
             {
-                out.push(format!("minKubeVersion {k} (the oldest supported is {OLDEST_KUBE})"));
+                out.push(format!(
+                    "minKubeVersion {k} (the oldest supported is {OLDEST_KUBE})"
+                ));
             }
         }
         for (i, _) in flat.match_indices("v4.") {
             let w = after(i, 12);
-            if let Some((range, _)) = w.split_once(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+            if let Some((range, _)) = w
+                .split_once(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
                 .or(Some((w, "")))
                 && range.contains("-v4.")
                 && range != openshift_versions()
             {
-                out.push(format!("OpenShift range {range} (the contract says {})", openshift_versions()));
+                out.push(format!(
+                    "OpenShift range {range} (the contract says {})",
+                    openshift_versions()
+                ));
             }
         }
         out
@@ -376,13 +388,18 @@ mod tests {
 
     #[test]
     fn contradictions_are_found() {
-        assert!(contradictions("OpenShift 4.18 runs Kubernetes 1.31; OpenShift 4.21 (1.34)").is_empty());
+        assert!(
+            contradictions("OpenShift 4.18 runs Kubernetes 1.31; OpenShift 4.21 (1.34)").is_empty()
+        );
         assert_eq!(contradictions("OpenShift 4.18 runs 1.33").len(), 1);
         assert_eq!(contradictions("minKubeVersion: 1.33.0").len(), 1);
         assert!(contradictions("minKubeVersion: 1.31.0").is_empty());
         assert_eq!(contradictions("claims v4.16-v4.21.").len(), 1);
         assert!(contradictions("claims `v4.18-v4.21`.").is_empty());
-        assert_eq!(contradictions("--optional-values k8s-version=1.33").len(), 1);
+        assert_eq!(
+            contradictions("--optional-values k8s-version=1.33").len(),
+            1
+        );
         assert!(contradictions("(k8s-version >= removal): APIs removed in 1.22").is_empty());
         assert_eq!(contradictions("BUNDLE_K8S_VERSION (default 1.33)").len(), 1);
         assert!(contradictions("release 0.1.0 and OpenShift 4.19 too").is_empty());
@@ -416,7 +433,11 @@ mod tests {
                 continue;
             }
             let text = std::fs::read_to_string(&f).unwrap_or_default();
-            found.extend(contradictions(&text).into_iter().map(|c| format!("{rel}: {c}")));
+            found.extend(
+                contradictions(&text)
+                    .into_iter()
+                    .map(|c| format!("{rel}: {c}")),
+            );
         }
         assert!(found.is_empty(), "{found:#?}");
     }
