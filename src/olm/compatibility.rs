@@ -84,7 +84,8 @@ pub fn markdown() -> String {
          EKS and AKS still offer 1.31 in extended and long-term support. The operator's CEL rules \
          use only libraries a 1.31 API server accepts in new rules, and it calls only APIs stable long \
          before 1.31 (apps/v1, policy/v1, networking.k8s.io/v1, coordination.k8s.io/v1, \
-         admissionregistration.k8s.io/v1, autoscaling/v2). The Rust bindings (k8s-openapi) are built \
+         admissionregistration.k8s.io/v1, authentication.k8s.io/v1, authorization.k8s.io/v1, \
+         discovery.k8s.io/v1). The Rust bindings (k8s-openapi) are built \
          for 1.33, their oldest: that decides which fields the types have, and the fields the operator \
          sets all exist in 1.31.\n\n",
     );

@@ -13,7 +13,8 @@
 //! - The operator's CEL rules only use libraries a 1.31 API server accepts in new rules (see
 //!   `src/api/cel.rs`), and the operator only calls APIs that were stable long before 1.31
 //!   (apps/v1, policy/v1, networking.k8s.io/v1, coordination.k8s.io/v1, admissionregistration
-//!   v1, autoscaling/v2). k8s-openapi is built with the `v1_33` feature (its floor), which only
+//!   v1, authentication, authorization and discovery.k8s.io v1). k8s-openapi is built with the
+//!   `v1_33` feature (its floor), which only
 //!   decides which fields the Rust types have; the fields the operator sets exist in 1.31.
 //! - 1.30 and older are out of upstream and OpenShift support; nothing is tested there.
 //!
