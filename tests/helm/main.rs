@@ -131,13 +131,16 @@ fn numbers(v: Value) -> Value {
 /// Where two values first differ (a path), if they do.
 fn difference(a: &Value, b: &Value, path: &str) -> Option<String> {
     match (a, b) {
-        (Value::Object(x), Value::Object(y)) => x.keys().chain(y.keys()).find_map(|k| {
-            difference(
-                &x.get(k).cloned().unwrap_or(Value::Null),
-                &y.get(k).cloned().unwrap_or(Value::Null),
-                &format!("{path}.{k}"),
-            )
-        }),
+        (Value::Object(x), Value::Object(y)) => x
+            .keys()
+            .chain(y.keys().filter(|k| !x.contains_key(*k)))
+            .find_map(|k| {
+                let (p, q) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                difference(p, q, &format!("{path}.{k}"))
+            }),
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
             .iter()
             .zip(y)
