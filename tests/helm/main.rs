@@ -535,8 +535,12 @@ async fn start_operator(
     let c = d.spec.unwrap().template.spec.unwrap().containers[0].clone();
     let metrics = format!("127.0.0.1:{}", free_port());
     let health = format!("127.0.0.1:{}", free_port());
+    // Bind addresses moved to free loopback ports, only where the Deployment sets them (0.1.0
+    // has no --health-probe-bind-address and serves metrics on its default address).
+    let has = |flag: &str| c.args.iter().flatten().any(|a| a.starts_with(flag));
     let mut args: Vec<String> = c
         .args
+        .clone()
         .unwrap_or_default()
         .into_iter()
         .filter(|a| {
@@ -545,7 +549,9 @@ async fn start_operator(
         })
         .collect();
     args.push(format!("--metrics-bind-address={metrics}"));
-    args.push(format!("--health-probe-bind-address={health}"));
+    if has("--health-probe-bind-address=") {
+        args.push(format!("--health-probe-bind-address={health}"));
+    }
     let webhook = c
         .ports
         .unwrap_or_default()
