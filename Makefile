@@ -30,9 +30,9 @@ REQUIRE_DIGESTS ?= false
 CATALOG_FLAVOUR ?= community
 GENERATED := config/crd config/rbac config/manager config/webhook config/default config/manifests config/scorecard config/samples/kustomization.yaml \
 	config/prometheus bundle bundle.Dockerfile bundle-openshift bundle-openshift.Dockerfile catalog catalog.Dockerfile scorecard \
-	docs/metrics.md docs/events.md docs/access-contract.md
+	docs/metrics.md docs/events.md docs/access-contract.md docs/compatibility.md charts
 
-.PHONY: help prereqs build tools controlplane addons olm-tools test test-cold unit e2e install-e2e olm-e2e smoke-versions olm-down lint fmt manifests bundle \
+.PHONY: help prereqs build tools controlplane addons olm-tools test test-cold unit e2e install-e2e olm-e2e helm-e2e smoke-versions olm-down lint fmt manifests bundle \
 	validate-bundle _validate-bundle check-generated _check-generated check-monitoring _check-monitoring run cluster-up \
 	cluster-down bench bench-scale clean
 
@@ -63,7 +63,7 @@ e2e: build controlplane addons cluster-up ## End-to-end tests against the local 
 	$(STAGE) e2e env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-test: prereqs build tools lint check-generated check-monitoring validate-bundle unit e2e install-e2e olm-e2e smoke-versions ## Everything CI runs: builds, lint, generated files, rules, bundle validation, unit, e2e, install e2e, OLM e2e, smoke on older Kubernetes
+test: prereqs build tools lint check-generated check-monitoring validate-bundle unit e2e install-e2e olm-e2e helm-e2e smoke-versions ## Everything CI runs: builds, lint, generated files, rules, bundle validation, unit, e2e, install e2e, OLM e2e, Helm e2e, smoke on older Kubernetes
 
 test-cold: ## .ci/run from a fresh clone of HEAD with empty Go, cargo-target and tool caches; prints each stage's time
 	hack/test-cold.sh
@@ -75,6 +75,11 @@ install-e2e: build controlplane cluster-up ## `kubectl apply -k config/default` 
 olm-e2e: build olm-tools cluster-up ## OLM install/upgrade/install-modes/OpenShift/uninstall tests with real OLM (starts it if needed)
 	$(STAGE) "OLM e2e" env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  sh -c 'hack/olm-up.sh && $(CARGO) test --locked --test olm -- --ignored --test-threads=1'
+
+helm-e2e: build olm-tools cluster-up ## The Helm chart with the real helm: lint --strict, template vs config/default, schema, install/upgrade/uninstall (root: puts the pod IP on lo)
+	$(STAGE) "Helm e2e" env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
+	  SMBP_HELM_BIN="$$(OLM_TOOLS=helm hack/olm/build-tools.sh | tail -n 1)/helm" \
+	  $(CARGO) test --locked --test helm -- --ignored --test-threads=1
 
 smoke-versions: build ## Smoke subset (CRD rules, create, scale, rollout, delete; kustomize install; OLM install) on each Kubernetes in SMOKE_K8S, one cluster at a time (stops the default cluster first: same ports)
 	env SMBP_OPERATOR_BIN=$(BIN) CARGO=$(CARGO) hack/smoke-versions.sh $(SMOKE_K8S)

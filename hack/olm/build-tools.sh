@@ -6,6 +6,7 @@
 #   scorecard-test    operator-sdk scorecard's static tests, run on a directory (./scorecard)
 #   olm, catalog      OLM v0 operators, for the end-to-end install test (./olm)
 #   actionlint        GitHub workflow linter (./actionlint)
+#   helm              Helm, for the chart tests (./helm)
 #
 # Each tool is its own Go module under hack/olm/<tool>/ (their dependency versions conflict) and
 # is cached on its own, keyed by its version and a hash of its module files:
@@ -47,8 +48,9 @@ declare -A SPEC=(
   [scorecard]="scorecard|github.com/operator-framework/operator-sdk|scorecard-test"
   [olm]="olm|github.com/operator-framework/operator-lifecycle-manager|olm catalog"
   [actionlint]="actionlint|github.com/rhysd/actionlint|actionlint"
+  [helm]="helm|helm.sh/helm/v4|helm"
 )
-ALL_TOOLS=(bundle-validate opm scorecard olm actionlint)
+ALL_TOOLS=(bundle-validate opm scorecard olm actionlint helm)
 read -r -a TOOLS <<< "${OLM_TOOLS:-${ALL_TOOLS[*]}}"
 
 # Build read-only against the committed go.mod/go.sum: the checkout is never modified.
@@ -140,6 +142,9 @@ build_tool() { # build_tool <tool> <out>
       rm -rf "$tmp/sdk" "$tmp/go.mod" "$tmp/go.sum" ;;
     actionlint)
       go build -trimpath -ldflags "-s -w" -o "$tmp/bin/actionlint" "$mod/cmd/actionlint" ;;
+    helm)
+      ld="-s -w -X $mod/internal/version.version=$ver -X $mod/internal/version.gitCommit=${commit:-unknown}"
+      go build -trimpath -ldflags "$ld" -o "$tmp/bin/helm" "$mod/cmd/helm" ;;
     *) die "unknown tool $tool" ;;
   esac
   cd "$OLM_DIR"

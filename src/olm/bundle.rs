@@ -71,7 +71,7 @@ fn annotations(r: &Release) -> Vec<(&'static str, String)> {
         ),
         (
             "com.redhat.openshift.versions",
-            release::OPENSHIFT_VERSIONS.into(),
+            super::contract::openshift_versions(),
         ),
     ]
 }

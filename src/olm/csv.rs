@@ -963,7 +963,7 @@ pub fn csv(r: &Release, flavour: Flavour, examples: &[Value]) -> Value {
             {"name": "Ditto Big Peer", "url": "https://docs.ditto.live"},
         ],
         "maturity": "alpha",
-        "minKubeVersion": release::MIN_KUBE_VERSION,
+        "minKubeVersion": super::contract::min_kube_version(),
         "version": r.version,
         "installModes": [
             {"type": "OwnNamespace", "supported": true},

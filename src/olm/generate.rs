@@ -102,6 +102,11 @@ pub fn files(r: &Release, previous: &[Entry]) -> Vec<File> {
     ));
     out.push(("docs/events.md".into(), super::events::markdown()));
     out.push((super::access::PATH.into(), super::access::markdown()));
+    out.push((
+        super::compatibility::PATH.into(),
+        super::compatibility::markdown(),
+    ));
+    out.extend(super::helm::files(r));
     out
 }
 

@@ -8,16 +8,11 @@ use crate::images;
 pub const PACKAGE: &str = "smbp-operator";
 /// Namespace the operator is installed to by default.
 pub const SUGGESTED_NAMESPACE: &str = "smbp-system";
-/// Big Peer versions whose images this operator release ships as related images.
-pub const BIGPEER_VERSIONS: &[&str] = &["1.59.0"];
+/// Big Peer versions whose images this operator release ships as related images (the version
+/// contract's, [`super::contract`]).
+pub const BIGPEER_VERSIONS: &[&str] = super::contract::BIGPEER_VERSIONS;
 /// Name of the must-gather image among the related images.
 pub const MUST_GATHER: &str = "smbp-operator-must-gather";
-/// Oldest Kubernetes the operator supports (OpenShift 4.18; tested by `make smoke-versions`).
-pub const MIN_KUBE_VERSION: &str = "1.31.0";
-/// OpenShift releases the bundle claims (their newest is Kubernetes 1.34).
-pub const OPENSHIFT_VERSIONS: &str = "v4.18-v4.21";
-/// Kubernetes version of the newest OpenShift release claimed, for the validators.
-pub const OPENSHIFT_NEWEST_KUBE: &str = "1.34";
 
 /// Inputs of one release's bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]

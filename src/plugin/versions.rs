@@ -2,23 +2,26 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::olm::release;
+use crate::olm::contract::{self, Minor};
 
 /// What this operator release supports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Supported {
-    /// Oldest Kubernetes (`major.minor[.patch]`).
-    pub min_kube: &'static str,
+    /// Oldest Kubernetes supported.
+    pub oldest_kube: Minor,
+    /// Newest Kubernetes the operator was tested on.
+    pub newest_kube: Minor,
     /// Big Peer versions.
     pub bigpeer_versions: &'static [&'static str],
 }
 
-/// The supported range, from the release inputs (the one place to re-point at the
-/// compatibility matrix).
+/// The supported range: the version contract's ([`crate::olm::contract`], the source of
+/// docs/compatibility.md).
 pub fn supported() -> Supported {
     Supported {
-        min_kube: release::MIN_KUBE_VERSION,
-        bigpeer_versions: release::BIGPEER_VERSIONS,
+        oldest_kube: contract::OLDEST_KUBE,
+        newest_kube: contract::NEWEST_KUBE,
+        bigpeer_versions: contract::BIGPEER_VERSIONS,
     }
 }
 
@@ -103,17 +106,20 @@ pub fn image_version(image: &str) -> Option<String> {
 /// The skews `report` shows that `supported` does not allow.
 pub fn warnings(report: &VersionsReport, supported: &Supported) -> Vec<String> {
     let mut out = vec![];
-    if let (Some(k), Some(min)) = (
-        report.kubernetes.as_deref().and_then(major_minor),
-        major_minor(supported.min_kube),
-    ) && k < min
-    {
-        out.push(format!(
-            "Kubernetes {} is older than {}.{}, the oldest this operator supports",
-            report.kubernetes.as_deref().unwrap_or_default(),
-            min.0,
-            min.1
-        ));
+    if let Some((major, minor)) = report.kubernetes.as_deref().and_then(major_minor) {
+        let k = Minor::new(major, minor);
+        let server = report.kubernetes.as_deref().unwrap_or_default();
+        if k < supported.oldest_kube {
+            out.push(format!(
+                "Kubernetes {server} is older than {}, the oldest this operator supports (see docs/compatibility.md)",
+                supported.oldest_kube
+            ));
+        } else if k > supported.newest_kube {
+            out.push(format!(
+                "Kubernetes {server} is newer than {}, the newest this operator release was tested on (see docs/compatibility.md)",
+                supported.newest_kube
+            ));
+        }
     }
     for bp in &report.bigpeers {
         let versions = std::iter::once(bp.desired.as_str()).chain(bp.running.as_deref());
@@ -202,7 +208,8 @@ mod tests {
 
     fn supported() -> Supported {
         Supported {
-            min_kube: "1.31.0",
+            oldest_kube: Minor::new(1, 31),
+            newest_kube: Minor::new(1, 36),
             bigpeer_versions: &["1.59.0", "1.60.0"],
         }
     }
@@ -256,6 +263,18 @@ mod tests {
     }
 
     #[test]
+    fn a_kubernetes_newer_than_tested_is_a_warning() {
+        let r = VersionsReport {
+            client: "0.2.0".into(),
+            kubernetes: Some("v1.37.1+k3s1".into()),
+            ..Default::default()
+        };
+        let w = warnings(&r, &supported());
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("newer than 1.36"), "{w:?}");
+    }
+
+    #[test]
     fn a_supported_cluster_warns_nothing() {
         let r = VersionsReport {
             client: "0.2.0".into(),
@@ -279,7 +298,8 @@ mod tests {
     #[test]
     fn the_supported_range_comes_from_the_release() {
         let s = super::supported();
-        assert_eq!(s.min_kube, release::MIN_KUBE_VERSION);
-        assert_eq!(s.bigpeer_versions, release::BIGPEER_VERSIONS);
+        assert_eq!(s.oldest_kube, contract::OLDEST_KUBE);
+        assert_eq!(s.newest_kube, contract::NEWEST_KUBE);
+        assert_eq!(s.bigpeer_versions, contract::BIGPEER_VERSIONS);
     }
 }
