@@ -280,7 +280,10 @@ mod tests {
             .iter()
             .map(|v| Minor::of(v).unwrap().to_string())
             .collect();
-        assert_eq!(smoke, others, "SMOKE_K8S must be the tested versions but the newest");
+        assert_eq!(
+            smoke, others,
+            "SMOKE_K8S must be the tested versions but the newest"
+        );
     }
 
     #[test]
