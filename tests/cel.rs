@@ -850,3 +850,72 @@ fn the_apps_and_keys_guide_examples_are_valid() {
     }
     assert_eq!(kinds, ["BigPeerApp", "BigPeerApiKey"]);
 }
+
+/// Container resource names, env sources, field paths and resources Kubernetes' pod validation
+/// accepts: the CRD's rules for them (src/api/cel.rs) must accept them too.
+#[test]
+fn valid_pod_fields_stay_accepted() {
+    let ok = |patch: Value| {
+        let mut v = sample();
+        merge(&mut v, &patch);
+        assert_eq!(errors(&v, None), "", "{patch}");
+    };
+    for name in [
+        "cpu",
+        "memory",
+        "ephemeral-storage",
+        "hugepages-2Mi",
+        "hugepages-1Gi",
+        "example.com/gpu",
+        "nvidia.com/gpu",
+        "example.com/Gpu_1.x",
+        "kubernetes.io/anything",
+        "device.kubernetes.io/foo",
+        "requests.kubernetes.io/foo",
+    ] {
+        for component in ["store", "subscription", "api"] {
+            ok(
+                json!({"spec": {component: {"pod": {"resources": {"requests": {name: "1"}, "limits": {name: "1"}}}}}}),
+            );
+        }
+    }
+    let long_prefix = format!("{}.com/gpu", "a".repeat(240));
+    ok(json!({"spec": {"store": {"pod": {"resources": {"limits": {long_prefix: 1}}}}}}));
+    for path in [
+        "metadata.name",
+        "metadata.namespace",
+        "metadata.uid",
+        "spec.nodeName",
+        "spec.host",
+        "spec.serviceAccountName",
+        "status.hostIP",
+        "status.hostIPs",
+        "status.podIP",
+        "status.podIPs",
+        "metadata.labels['app']",
+        "metadata.labels['app.kubernetes.io/name']",
+        "metadata.annotations['example.com/note']",
+        "metadata.annotations['Example.COM/Note']",
+    ] {
+        ok(
+            json!({"spec": {"store": {"pod": {"template": {"env": [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": path}}}, {"name": "B", "value": "", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}]}}}}}),
+        );
+    }
+    for resource in [
+        "limits.cpu",
+        "limits.memory",
+        "limits.ephemeral-storage",
+        "requests.cpu",
+        "requests.memory",
+        "requests.ephemeral-storage",
+        "limits.hugepages-2Mi",
+        "requests.hugepages-1Gi",
+    ] {
+        ok(
+            json!({"spec": {"api": {"pod": {"template": {"env": [{"name": "A", "valueFrom": {"resourceFieldRef": {"resource": resource, "divisor": "1m"}}}]}}}}}),
+        );
+    }
+    ok(
+        json!({"spec": {"subscription": {"pod": {"template": {"env": [{"name": "A", "value": "x"}, {"name": "B"}, {"name": "C", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}, {"name": "D", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}]}}}}}),
+    );
+}
