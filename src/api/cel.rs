@@ -388,12 +388,13 @@ const QUALIFIED_NAME_PART: &str = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])
 /// `<var>` is a resource name a container may request or limit, as Kubernetes'
 /// `validateContainerResourceName` (pkg/apis/core/validation) has it: a qualified name (an
 /// optional DNS-subdomain prefix of at most 253 characters and '/', then a name); without a
-/// prefix one of `cpu`, `memory`, `ephemeral-storage` or `hugepages-<size>`; with one, a native
+/// prefix one of `cpu`, `memory`, `ephemeral-storage` or `hugepages-<size>` (a size that is a
+/// positive whole quantity: the API server refuses any value of another); with one, a native
 /// resource (`kubernetes.io/` in it) or an extended resource, whose name must not start with
 /// `requests.` and whose prefix leaves room for `requests.` (at most 244 characters).
 pub fn is_container_resource_name(var: &str) -> String {
     format!(
-        "{var}.matches('^({DNS_SUBDOMAIN}/)?{QUALIFIED_NAME_PART}$') && (!{var}.contains('/') ? ({var} in ['cpu', 'memory', 'ephemeral-storage'] || {var}.startsWith('hugepages-')) : ({var}.contains('kubernetes.io/') ? {var}.indexOf('/') <= 253 : (!{var}.startsWith('requests.') && {var}.indexOf('/') <= 244)))"
+        "{var}.matches('^({DNS_SUBDOMAIN}/)?{QUALIFIED_NAME_PART}$') && (!{var}.contains('/') ? ({var} in ['cpu', 'memory', 'ephemeral-storage'] || ({var}.startsWith('hugepages-') && isQuantity({var}.substring(10)) && quantity({var}.substring(10)).isGreaterThan(quantity('0')) && quantity({var}.substring(10)).asApproximateFloat() == double(int(quantity({var}.substring(10)).asApproximateFloat())))) : ({var}.contains('kubernetes.io/') ? {var}.indexOf('/') <= 253 : (!{var}.startsWith('requests.') && {var}.indexOf('/') <= 244)))"
     )
 }
 
