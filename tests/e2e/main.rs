@@ -23,6 +23,7 @@ mod monitoring;
 #[allow(dead_code)]
 mod netpol_eval;
 mod network_policies;
+mod pod_fields;
 mod prometheus;
 mod replication;
 mod resilience;
