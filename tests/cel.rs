@@ -926,4 +926,3 @@ fn valid_pod_fields_stay_accepted() {
         json!({"spec": {"subscription": {"pod": {"template": {"env": [{"name": "A", "value": "x"}, {"name": "B"}, {"name": "C", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}, {"name": "D", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}]}}}}}),
     );
 }
-

@@ -22,7 +22,11 @@ async fn pod_field_rules_agree_with_pod_validation() {
     let apply = |v: Value| {
         let api: Api<DynamicObject> = Api::all_with(
             client.clone(),
-            &ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", v["kind"].as_str().unwrap())),
+            &ApiResource::from_gvk(&GroupVersionKind::gvk(
+                "",
+                "v1",
+                v["kind"].as_str().unwrap(),
+            )),
         );
         async move {
             api.patch(
@@ -202,14 +206,35 @@ async fn pod_field_rules_agree_with_pod_validation() {
     for (what, env) in [
         ("value", json!({"name": "A", "value": "x"})),
         ("nothing", json!({"name": "A"})),
-        ("empty value and valueFrom", json!({"name": "A", "value": "", "valueFrom": {"fieldRef": field_ref}})),
-        ("value and valueFrom", json!({"name": "A", "value": "x", "valueFrom": {"fieldRef": field_ref}})),
-        ("value and empty valueFrom", json!({"name": "A", "value": "x", "valueFrom": {}})),
+        (
+            "empty value and valueFrom",
+            json!({"name": "A", "value": "", "valueFrom": {"fieldRef": field_ref}}),
+        ),
+        (
+            "value and valueFrom",
+            json!({"name": "A", "value": "x", "valueFrom": {"fieldRef": field_ref}}),
+        ),
+        (
+            "value and empty valueFrom",
+            json!({"name": "A", "value": "x", "valueFrom": {}}),
+        ),
         ("empty valueFrom", json!({"name": "A", "valueFrom": {}})),
-        ("secretKeyRef", json!({"name": "A", "valueFrom": {"secretKeyRef": secret}})),
-        ("configMapKeyRef", json!({"name": "A", "valueFrom": {"configMapKeyRef": secret}})),
-        ("two sources", json!({"name": "A", "valueFrom": {"fieldRef": field_ref, "secretKeyRef": secret}})),
-        ("three sources", json!({"name": "A", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}, "configMapKeyRef": secret, "secretKeyRef": secret}})),
+        (
+            "secretKeyRef",
+            json!({"name": "A", "valueFrom": {"secretKeyRef": secret}}),
+        ),
+        (
+            "configMapKeyRef",
+            json!({"name": "A", "valueFrom": {"configMapKeyRef": secret}}),
+        ),
+        (
+            "two sources",
+            json!({"name": "A", "valueFrom": {"fieldRef": field_ref, "secretKeyRef": secret}}),
+        ),
+        (
+            "three sources",
+            json!({"name": "A", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}, "configMapKeyRef": secret, "secretKeyRef": secret}}),
+        ),
     ] {
         cases.push((format!("env {what}"), json!({}), json!([env])));
     }
