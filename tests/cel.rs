@@ -336,7 +336,7 @@ fn valid_values_stay_accepted() {
         "template": {"labels": {"example.com/tier": "db"}, "annotations": {"example.com/note": "anything at all: !"}, "env": [{"name": "RUST_LOG", "value": "info"}], "priorityClassName": "high-priority"}
     }}}}));
     ok(json!({"spec": {"network": {"policies": {
-        "ingressFrom": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}, {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+        "ingressFrom": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.2.128.0/17"]}}, {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
         "extraIngress": [{"ports": [{"protocol": "TCP", "port": 8000, "endPort": 9000}, {"port": "http"}]}]
     }}}}));
 }
@@ -664,19 +664,11 @@ fn valid_examples_pass_client_side() {
     }
 }
 
-/// Applies the corpus to the API server of `KUBECONFIG` with only the CRD installed (no
-/// operator, no webhook): each case is refused, with its field named in the message and no
-/// secret echoed; the valid examples are accepted. Creates are dry runs; an update case
-/// creates its object, dry-runs the update and deletes the object.
-#[tokio::test]
-#[ignore = "needs an API server: KUBECONFIG=... cargo test --test cel -- --ignored"]
-async fn corpus_against_api_server() {
-    use k8s_openapi::api::core::v1::Namespace;
+/// Applies the CRDs to the API server of `client` and waits until they are served.
+async fn install_crds(client: &kube::Client) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
-    use kube::core::ApiResource;
+    use kube::api::{Api, Patch, PatchParams};
 
-    let client = kube::Client::try_default().await.expect("KUBECONFIG");
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in smbp_operator::olm::crd::crds() {
         let name = crd.metadata.name.clone().unwrap();
@@ -701,6 +693,21 @@ async fn corpus_against_api_server() {
     }
     // The new schema takes a moment to be served.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+}
+
+/// Applies the corpus to the API server of `KUBECONFIG` with only the CRD installed (no
+/// operator, no webhook): each case is refused, with its field named in the message and no
+/// secret echoed; the valid examples are accepted. Creates are dry runs; an update case
+/// creates its object, dry-runs the update and deletes the object.
+#[tokio::test]
+#[ignore = "needs an API server: KUBECONFIG=... cargo test --test cel -- --ignored"]
+async fn corpus_against_api_server() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+    use kube::core::ApiResource;
+
+    let client = kube::Client::try_default().await.expect("KUBECONFIG");
+    install_crds(&client).await;
 
     let ns = "smbp-cel-corpus";
     let nss: Api<Namespace> = Api::all(client.clone());
@@ -849,4 +856,73 @@ fn the_apps_and_keys_guide_examples_are_valid() {
         kinds.push(kind);
     }
     assert_eq!(kinds, ["BigPeerApp", "BigPeerApiKey"]);
+}
+
+/// Container resource names, env sources, field paths and resources Kubernetes' pod validation
+/// accepts: the CRD's rules for them (src/api/cel.rs) must accept them too.
+#[test]
+fn valid_pod_fields_stay_accepted() {
+    let ok = |patch: Value| {
+        let mut v = sample();
+        merge(&mut v, &patch);
+        assert_eq!(errors(&v, None), "", "{patch}");
+    };
+    for name in [
+        "cpu",
+        "memory",
+        "ephemeral-storage",
+        "hugepages-2Mi",
+        "hugepages-1Gi",
+        "example.com/gpu",
+        "nvidia.com/gpu",
+        "example.com/Gpu_1.x",
+        "kubernetes.io/anything",
+        "device.kubernetes.io/foo",
+        "requests.kubernetes.io/foo",
+    ] {
+        for component in ["store", "subscription", "api"] {
+            ok(
+                json!({"spec": {component: {"pod": {"resources": {"requests": {name: "1"}, "limits": {name: "1"}}}}}}),
+            );
+        }
+    }
+    let long_prefix = format!("{}.com/gpu", "a".repeat(240));
+    ok(json!({"spec": {"store": {"pod": {"resources": {"limits": {long_prefix: 1}}}}}}));
+    for path in [
+        "metadata.name",
+        "metadata.namespace",
+        "metadata.uid",
+        "spec.nodeName",
+        "spec.host",
+        "spec.serviceAccountName",
+        "status.hostIP",
+        "status.hostIPs",
+        "status.podIP",
+        "status.podIPs",
+        "metadata.labels['app']",
+        "metadata.labels['app.kubernetes.io/name']",
+        "metadata.annotations['example.com/note']",
+        "metadata.annotations['Example.COM/Note']",
+    ] {
+        ok(
+            json!({"spec": {"store": {"pod": {"template": {"env": [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": path}}}, {"name": "B", "value": "", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": path}}}]}}}}}),
+        );
+    }
+    for resource in [
+        "limits.cpu",
+        "limits.memory",
+        "limits.ephemeral-storage",
+        "requests.cpu",
+        "requests.memory",
+        "requests.ephemeral-storage",
+        "limits.hugepages-2Mi",
+        "requests.hugepages-1Gi",
+    ] {
+        ok(
+            json!({"spec": {"api": {"pod": {"template": {"env": [{"name": "A", "valueFrom": {"resourceFieldRef": {"resource": resource, "divisor": "1m"}}}]}}}}}),
+        );
+    }
+    ok(
+        json!({"spec": {"subscription": {"pod": {"template": {"env": [{"name": "A", "value": "x"}, {"name": "B"}, {"name": "C", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}, {"name": "D", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}]}}}}}),
+    );
 }

@@ -265,6 +265,7 @@ pub struct MongoBridge {
     /// CPU and memory of the connector (requests 100m and 256Mi, memory limit 512Mi when left
     /// out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = super::cel::container_resources)]
     pub resources: Option<ResourceRequirements>,
 }
 

@@ -321,6 +321,15 @@ fn pod_options_value(s: &mut Value) {
     }
 }
 
+/// The resources of a container the operator runs alone (a data bridge's connector): the
+/// rules of a component's `resources`.
+pub fn container_resources(s: &mut Schema) {
+    edit(s, |v| {
+        resources(v);
+        brief(v);
+    });
+}
+
 /// A non-negative quantity in its string form: Kubernetes' quantity syntax (the pattern
 /// Kubernetes' own CRD generators give `resource.Quantity`) without the minus sign.
 pub const NON_NEGATIVE_QUANTITY: &str = r"^\+?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
@@ -343,6 +352,20 @@ fn resources(s: &mut Value) {
         set(v, "pattern", json!(NON_NEGATIVE_QUANTITY));
         set(v, "minimum", json!(0));
     }
+    for (map, what) in [
+        ("limits", "resources.limits"),
+        ("requests", "resources.requests"),
+    ] {
+        push_rule(
+            node(s, map),
+            here(
+                &format!("self.all(k, {})", is_container_resource_name("k")),
+                &format!(
+                    "{what} keys must be container resources: cpu, memory, ephemeral-storage, hugepages-<size>, or an extended resource with a domain such as example.com/gpu"
+                ),
+            ),
+        );
+    }
     max_items(node(s, "claims"), 16);
     push_rule(
         s,
@@ -354,6 +377,25 @@ fn resources(s: &mut Value) {
             "resources.requests must not exceed resources.limits for the same resource: lower the request or raise the limit",
         ),
     );
+}
+
+/// A DNS subdomain without its length bound (253 characters: checked where it is used).
+const DNS_SUBDOMAIN: &str = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+/// The name part of a qualified name: at most 63 letters, digits, '-', '_' or '.', starting and
+/// ending with a letter or digit.
+const QUALIFIED_NAME_PART: &str = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
+
+/// `<var>` is a resource name a container may request or limit, as Kubernetes'
+/// `validateContainerResourceName` (pkg/apis/core/validation) has it: a qualified name (an
+/// optional DNS-subdomain prefix of at most 253 characters and '/', then a name); without a
+/// prefix one of `cpu`, `memory`, `ephemeral-storage` or `hugepages-<size>` (a size that is a
+/// positive whole quantity: the API server refuses any value of another); with one, a native
+/// resource (`kubernetes.io/` in it) or an extended resource, whose name must not start with
+/// `requests.` and whose prefix leaves room for `requests.` (at most 244 characters).
+pub fn is_container_resource_name(var: &str) -> String {
+    format!(
+        "{var}.matches('^({DNS_SUBDOMAIN}/)?{QUALIFIED_NAME_PART}$') && (!{var}.contains('/') ? ({var} in ['cpu', 'memory', 'ephemeral-storage'] || ({var}.startsWith('hugepages-') && isQuantity({var}.substring(10)) && quantity({var}.substring(10)).isGreaterThan(quantity('0')) && quantity({var}.substring(10)).asApproximateFloat() == double(int(quantity({var}.substring(10)).asApproximateFloat())))) : ({var}.contains('kubernetes.io/') ? {var}.indexOf('/') <= 253 : (!{var}.startsWith('requests.') && {var}.indexOf('/') <= 244)))"
+    )
 }
 
 fn tolerations(s: &mut Value) {
@@ -617,6 +659,7 @@ fn env(s: &mut Value) {
             ),
         );
     }
+    env_value_from(node(s, "[]"));
     let name = node(s, "[].name");
     set(name, "minLength", json!(1));
     max_length(name, 256);
@@ -625,6 +668,75 @@ fn env(s: &mut Value) {
         here(
             "!self.contains('=')",
             "env[].name must not contain '=': give the variable's name only, and its value in value",
+        ),
+    );
+}
+
+/// The pod fields an environment variable may read (`fieldRef.fieldPath`), as Kubernetes'
+/// `validateObjectFieldSelector` has them (`validEnvDownwardAPIFieldPathExpressions`, and
+/// `spec.host`, which it converts to `spec.nodeName`), or one label (a qualified name) or
+/// annotation (a qualified name once lowercased) in `metadata.labels['<key>']` or
+/// `metadata.annotations['<key>']`.
+pub const ENV_FIELD_PATH: &str = r#"^(metadata\\.(name|namespace|uid)|spec\\.(nodeName|serviceAccountName|host)|status\\.(hostIPs?|podIPs?)|metadata\\.labels\\['([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\]|metadata\\.annotations\\['([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?'\\])$"#;
+/// Longest valid `fieldRef.fieldPath`: `metadata.annotations['` (22), a 253-character prefix,
+/// '/', a 63-character name, `']`.
+const ENV_FIELD_PATH_MAX: u64 = 341;
+/// The container resources an environment variable may read (`resourceFieldRef.resource`), as
+/// Kubernetes' `validateContainerResourceFieldSelector` has them for env.
+const ENV_RESOURCES: &str = "['limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage']";
+
+/// `value` and `valueFrom` of an environment variable, as Kubernetes' `validateEnvVarValueFrom`
+/// has them: `valueFrom` names exactly one source and is not combined with a non-empty `value`;
+/// a `fieldRef` reads a pod field the API server exposes; a `resourceFieldRef` reads a
+/// container resource. Kubernetes 1.31 does not validate a StatefulSet's pod template, so
+/// without these the store's StatefulSet would be accepted and then fail to create its pods.
+fn env_value_from(s: &mut Value) {
+    push_rule(
+        s,
+        at(
+            "!has(self.valueFrom) || !has(self.value) || size(self.value) == 0",
+            ".valueFrom",
+            "env[].valueFrom must not be set when value is not empty: give either value or valueFrom",
+        ),
+    );
+    let from = node(s, "valueFrom");
+    push_rule(
+        from,
+        here(
+            "(has(self.fieldRef) ? 1 : 0) + (has(self.resourceFieldRef) ? 1 : 0) + (has(self.configMapKeyRef) ? 1 : 0) + (has(self.secretKeyRef) ? 1 : 0) == 1",
+            "env[].valueFrom must set exactly one of fieldRef, resourceFieldRef, configMapKeyRef or secretKeyRef",
+        ),
+    );
+    let field_ref = node(from, "fieldRef");
+    let api_version = node(field_ref, "apiVersion");
+    max_length(api_version, 16);
+    push_rule(
+        api_version,
+        here(
+            "self == '' || self == 'v1'",
+            "fieldRef.apiVersion must be v1 (or left out)",
+        ),
+    );
+    let path = node(field_ref, "fieldPath");
+    max_length(path, ENV_FIELD_PATH_MAX);
+    push_rule(
+        path,
+        here(
+            &format!(
+                r#"self.matches("{ENV_FIELD_PATH}") && (!self.contains('/') || self.indexOf('/') - self.indexOf("['") - 2 <= 253)"#
+            ),
+            "fieldRef.fieldPath must be one of metadata.name, metadata.namespace, metadata.uid, metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.hostIPs, status.podIP or status.podIPs",
+        ),
+    );
+    let resource = node(from, "resourceFieldRef.resource");
+    max_length(resource, 253);
+    push_rule(
+        resource,
+        here(
+            &format!(
+                "self in {ENV_RESOURCES} || self.startsWith('limits.hugepages-') || self.startsWith('requests.hugepages-')"
+            ),
+            "resourceFieldRef.resource must be one of limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory, requests.ephemeral-storage, limits.hugepages-<size> or requests.hugepages-<size>",
         ),
     );
 }
@@ -696,10 +808,12 @@ fn peer(s: &mut Value) {
             "ipBlock.except entries must be CIDRs such as 10.1.0.0/16",
         ),
     );
+    // `containsIP` of the entry's address plus a longer prefix, not `containsCIDR`: Kubernetes
+    // 1.31's `containsCIDR` refuses valid nested CIDRs (192.0.2.128/25 in 192.0.2.0/24).
     push_rule(
         ip,
         at(
-            "!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, !isCIDR(e) || (cidr(self.cidr).containsCIDR(cidr(e)) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength()))",
+            "!has(self.except) || !isCIDR(self.cidr) || self.except.all(e, !isCIDR(e) || (cidr(self.cidr).containsIP(cidr(e).ip()) && cidr(e).prefixLength() > cidr(self.cidr).prefixLength()))",
             ".except",
             "ipBlock.except entries must lie strictly inside ipBlock.cidr: use longer prefixes within it, or widen cidr",
         ),

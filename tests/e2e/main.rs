@@ -25,6 +25,7 @@ mod monitoring;
 mod netpol_eval;
 mod network_policies;
 mod plugin;
+mod pod_fields;
 mod prometheus;
 mod replication;
 mod resilience;
