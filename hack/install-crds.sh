@@ -108,7 +108,14 @@ for kind in "${kinds[@]}"; do
     [[ "$o" == customresourcedefinition.apiextensions.k8s.io/* ]] && crds+=("$o")
   done
   if ((${#crds[@]})); then
-    kc wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null
+    # kubectl wait fails at once ("accessor error: <nil> ...") on a CRD whose status has no
+    # conditions yet (just created, or re-created while a deleted one is still finishing): retry
+    # until Established or 60s are over.
+    deadline=$((SECONDS + 60))
+    until kc wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null 2>&1; do
+      ((SECONDS < deadline)) || { kc wait --for=condition=Established --timeout=1s "${crds[@]}" >/dev/null; exit 1; }
+      sleep 1
+    done
   fi
   log "$kind: ${#applied[@]} object(s) applied, ${#crds[@]} CRD(s) established"
 done
