@@ -634,6 +634,72 @@ async fn kept(client: &Client, ns: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// Delete the cluster-scoped objects of the operator (ClusterRoles, their bindings, webhook
+/// configurations) that earlier suites made without Helm: Helm refuses to adopt them.
+async fn remove_unmanaged_cluster_objects(client: &Client) {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    async fn sweep<K>(client: &Client)
+    where
+        K: kube::Resource<Scope = k8s_openapi::ClusterResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::all(client.clone());
+        for o in api.list(&ListParams::default()).await.unwrap().items {
+            let helm = o
+                .labels()
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str)
+                == Some("Helm");
+            if o.name_any().starts_with("smbp-operator") && !helm {
+                let _ = api.delete(&o.name_any(), &Default::default()).await;
+            }
+        }
+    }
+    sweep::<ClusterRole>(client).await;
+    sweep::<ClusterRoleBinding>(client).await;
+    sweep::<ValidatingWebhookConfiguration>(client).await;
+}
+
+/// Drop the finalizers of every object of `group`'s CRDs: objects earlier suites left behind,
+/// whose operators are gone (test clean-up only; a user's operator removes its own).
+async fn release_leftovers(client: &Client, group: &str) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in crds.list(&ListParams::default()).await.unwrap().items {
+        if crd.spec.group != group {
+            continue;
+        }
+        let Some(v) = crd.spec.versions.iter().find(|v| v.served) else {
+            continue;
+        };
+        let ar = kube::core::ApiResource {
+            group: group.into(),
+            version: v.name.clone(),
+            api_version: format!("{group}/{}", v.name),
+            kind: crd.spec.names.kind.clone(),
+            plural: crd.spec.names.plural.clone(),
+        };
+        let all: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &ar);
+        let Ok(list) = all.list(&ListParams::default()).await else {
+            continue;
+        };
+        for o in list.items.iter().filter(|o| !o.finalizers().is_empty()) {
+            let api: Api<kube::api::DynamicObject> =
+                Api::namespaced_with(client.clone(), &o.namespace().unwrap_or_default(), &ar);
+            let _ = api
+                .patch(
+                    &o.name_any(),
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(json!({"metadata": {"finalizers": null}})),
+                )
+                .await;
+        }
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs helm, the local control plane and root: run `make helm-e2e`"]
 async fn install_the_previous_chart_upgrade_to_this_one_and_uninstall_keeping_the_bigpeers() {
@@ -643,8 +709,11 @@ async fn install_the_previous_chart_upgrade_to_this_one_and_uninstall_keeping_th
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let namespaces: Api<Namespace> = Api::all(client.clone());
     // Earlier suites (e2e, install, OLM) leave the CRDs or the operator's namespace behind:
-    // Helm installs only objects it owns.
+    // Helm installs only objects it owns. Their BigPeers keep the cleanup finalizer of an
+    // operator that no longer runs, which would hold the CRDs' deletion: release them first.
+    release_leftovers(&client, "smbp.io").await;
     remove_crds(&client, "smbp.io").await;
+    remove_unmanaged_cluster_objects(&client).await;
     let _ = run(
         &kubectl_bin(),
         &[
