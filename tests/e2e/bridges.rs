@@ -32,21 +32,6 @@ use crate::{pod_ready, pods};
 const WAIT: Duration = Duration::from_secs(120);
 
 /// The Strimzi stand-in, torn down again when dropped.
-struct Strimzi;
-
-impl Strimzi {
-    fn up() -> Self {
-        run_addons("up", &["strimzi"]);
-        Strimzi
-    }
-}
-
-impl Drop for Strimzi {
-    fn drop(&mut self) {
-        run_addons("down", &["strimzi"]);
-    }
-}
-
 async fn apply(client: &Client, ns: &str, ar: &kube::core::ApiResource, body: Value) {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
     let name = body["metadata"]["name"].as_str().unwrap().to_string();

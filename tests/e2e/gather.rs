@@ -38,21 +38,6 @@ const PLANTS: &[&str] = &[
     "PLANTlastAppliedOnlyL0a7",
 ];
 
-struct StrimziAddon;
-
-impl StrimziAddon {
-    fn up() -> Self {
-        run_addons("up", &["strimzi"]);
-        StrimziAddon
-    }
-}
-
-impl Drop for StrimziAddon {
-    fn drop(&mut self) {
-        run_addons("down", &["strimzi"]);
-    }
-}
-
 async fn apply(client: &Client, ar: &ApiResource, body: Value) {
     let ns = body["metadata"]["namespace"].as_str().map(str::to_owned);
     let api: Api<DynamicObject> = match &ns {
@@ -170,7 +155,7 @@ fn summary(dest: &Path) -> gather::Summary {
 #[tokio::test]
 #[ignore = "needs the local control plane: run `make e2e`"]
 async fn gather_collects_everything_and_never_a_secret_value() {
-    let _strimzi = StrimziAddon::up();
+    let _strimzi = Strimzi::up();
     let client = admin().await;
     let kubeconfig = install(&client).await;
     let ns = namespace(&client, "e2e-gather").await;

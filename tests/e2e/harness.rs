@@ -204,6 +204,22 @@ pub async fn event_reasons(client: &Client, ns: &str) -> Vec<String> {
         .collect()
 }
 
+/// The Strimzi add-on (its CRDs and the stand-in) for the life of the guard.
+pub struct Strimzi;
+
+impl Strimzi {
+    pub fn up() -> Self {
+        run_addons("up", &["strimzi"]);
+        Strimzi
+    }
+}
+
+impl Drop for Strimzi {
+    fn drop(&mut self) {
+        run_addons("down", &["strimzi"]);
+    }
+}
+
 /// Run `hack/addons.sh <action> <addon>...` (up or down) against the test cluster.
 pub fn run_addons(action: &str, which: &[&str]) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/hack/addons.sh");
