@@ -1146,17 +1146,13 @@ async fn install_modes() {
     }
 }
 
-/// A BigPeer only the webhook refuses (Kubernetes refuses the env var's field path in the
-/// StatefulSet built from it; the CRD's schema and CEL rules let it through), and the field
-/// the refusal must name.
+/// A BigPeer only the webhook refuses (Kubernetes refuses an extended resource requested
+/// without a limit in the StatefulSet built from it; the CRD's schema and CEL rules let it
+/// through), and the field the refusal must name.
 fn bad_bigpeer(name: &str, ns: &str) -> (serde_json::Value, &'static str) {
     let mut body = bigpeer(name, ns);
-    body["spec"]["store"]["pod"] = json!({"template": {"env": [
-        {"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "spec.nonsense"}}}]}});
-    (
-        body,
-        "spec.store.pod.template.env[0].valueFrom.fieldRef.fieldPath",
-    )
+    body["spec"]["store"]["pod"] = json!({"resources": {"requests": {"example.com/gpu": "1"}}});
+    (body, "spec.store.pod.resources")
 }
 
 /// Apply `body`; it must be refused by OLM's webhook (not by the CRD's rules) with a message
@@ -1422,8 +1418,9 @@ async fn webhook_installed_with_the_bundle() {
     let (env, field) = bad_bigpeer("env", &bp_ns);
     let m1 = refused_by_webhook(&client, &env, field).await;
     let mut res = bigpeer("res", &bp_ns);
-    res["spec"]["store"]["pod"] = json!({"resources": {"requests": {"foo": "1"}}});
-    let m2 = refused_by_webhook(&client, &res, "spec.store.pod.resources.requests").await;
+    res["spec"]["store"]["pod"] = json!({"resources": {
+        "requests": {"example.com/gpu": "1"}, "limits": {"example.com/gpu": "2"}}});
+    let m2 = refused_by_webhook(&client, &res, "spec.store.pod.resources").await;
     // A toleration operator `Maybe` never reaches the webhook: the CRD's schema refuses it.
     let mut tol = bigpeer("tol", &bp_ns);
     tol["spec"]["store"]["pod"] =
