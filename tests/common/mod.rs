@@ -598,6 +598,19 @@ pub fn tls_any_certificate() -> Arc<ClientConfig> {
     test_clients::any_certificate()
 }
 
+/// The resource of a CRD's first served version, to list its objects dynamically.
+pub fn served_resource(crd: &CustomResourceDefinition) -> Option<kube::core::ApiResource> {
+    let v = crd.spec.versions.iter().find(|v| v.served)?;
+    let group = &crd.spec.group;
+    Some(kube::core::ApiResource {
+        group: group.clone(),
+        version: v.name.clone(),
+        api_version: format!("{group}/{}", v.name),
+        kind: crd.spec.names.kind.clone(),
+        plural: crd.spec.names.plural.clone(),
+    })
+}
+
 /// Delete every CRD of an API group and wait until the group is gone.
 ///
 /// Each kind is first listed until the API server's cache of it is ready: the API server's
@@ -615,14 +628,7 @@ pub async fn remove_crds(client: &Client, group: &str) {
             .collect::<Vec<_>>()
     };
     for crd in list_of_group().await {
-        if let Some(v) = crd.spec.versions.iter().find(|v| v.served) {
-            let ar = kube::core::ApiResource {
-                group: group.into(),
-                version: v.name.clone(),
-                api_version: format!("{group}/{}", v.name),
-                kind: crd.spec.names.kind.clone(),
-                plural: crd.spec.names.plural.clone(),
-            };
+        if let Some(ar) = served_resource(&crd) {
             let api: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &ar);
             let lp = kube::api::ListParams::default().limit(1);
             // Best effort: deletion goes ahead after 20 s in any case.

@@ -672,15 +672,8 @@ async fn release_leftovers(client: &Client, group: &str) {
         if crd.spec.group != group {
             continue;
         }
-        let Some(v) = crd.spec.versions.iter().find(|v| v.served) else {
+        let Some(ar) = common::served_resource(&crd) else {
             continue;
-        };
-        let ar = kube::core::ApiResource {
-            group: group.into(),
-            version: v.name.clone(),
-            api_version: format!("{group}/{}", v.name),
-            kind: crd.spec.names.kind.clone(),
-            plural: crd.spec.names.plural.clone(),
         };
         let all: Api<kube::api::DynamicObject> = Api::all_with(client.clone(), &ar);
         let Ok(list) = all.list(&ListParams::default()).await else {
