@@ -203,6 +203,21 @@ pub fn tls_secret(bp: &BigPeer, tls: &ExposureTls) -> String {
         .unwrap_or_else(|| names::public_tls(&bp.name_any()))
 }
 
+/// The public host's TLS Secret when the BigPeer has one: its Ingress's TLS Secret (the
+/// user's, or the one cert-manager issues); `None` for plain HTTP and the other modes.
+pub fn public_tls_secret(bp: &BigPeer) -> Option<String> {
+    let tls = bp
+        .spec
+        .network
+        .expose
+        .as_ref()?
+        .ingress
+        .as_ref()?
+        .tls
+        .as_ref()?;
+    Some(tls_secret(bp, tls))
+}
+
 fn ingress(bp: &BigPeer, host: &str, ing: &IngressExposure) -> Ingress {
     let bp_name = bp.name_any();
     let paths = PATHS

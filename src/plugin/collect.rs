@@ -18,7 +18,7 @@ use super::versions::{self, BigPeerVersion, CrdLine, OperatorLine, VersionsRepor
 use crate::api::{
     BigPeer, BigPeerApiKey, BigPeerApp, BigPeerDataBridge, BigPeerReplication, GROUP, KINDS,
 };
-use crate::build::{labels, names, pod};
+use crate::build::{exposure, labels, pod};
 
 /// Run a request that needs `access`; a failure says what it lacked.
 pub async fn read<T>(
@@ -92,7 +92,9 @@ pub async fn status(
         .into_iter()
         .map(|(k, s)| (k.dir().to_string(), s))
         .collect();
-    wanted.push(("public-tls".into(), names::public_tls(name)));
+    if let Some(secret) = exposure::public_tls_secret(&bp) {
+        wanted.push(("public-tls".into(), secret));
+    }
     for (purpose, secret) in wanted {
         match read(Access::ns("get", "secrets", ns), secrets.get(&secret)).await {
             Ok(s) => {
@@ -103,7 +105,6 @@ pub async fn status(
                     crt.map(|b| b.0.as_slice()),
                 ));
             }
-            Err(Failure::NotFound(_)) if purpose == "public-tls" => {}
             Err(Failure::NotFound(_)) => certificates.push(report::CertificateLine {
                 purpose,
                 secret,

@@ -242,6 +242,35 @@ fn ingress_tls_from_a_secret_needs_no_certificate() {
 }
 
 #[test]
+fn public_tls_secret_is_the_one_the_ingress_serves() {
+    let cert_manager = ExposureTls {
+        secret_name: None,
+        cert_manager: Some(PublicCertManager {
+            issuer_ref: IssuerRef {
+                name: "letsencrypt".into(),
+                kind: IssuerKind::ClusterIssuer,
+            },
+        }),
+    };
+    let own = ExposureTls {
+        secret_name: Some("my-cert".into()),
+        cert_manager: None,
+    };
+    for tls in [cert_manager, own] {
+        let bp = with(ingress_mode(Some(tls)));
+        let objs = exposure::objects(&bp, &inputs(true));
+        assert_eq!(
+            exposure::public_tls_secret(&bp).as_deref(),
+            objs[0].body["spec"]["tls"][0]["secretName"].as_str()
+        );
+    }
+    // Plain HTTP and the other modes have no public TLS Secret of their own.
+    assert_eq!(exposure::public_tls_secret(&with(ingress_mode(None))), None);
+    assert_eq!(exposure::public_tls_secret(&with(gateway_mode())), None);
+    assert_eq!(exposure::public_tls_secret(&sample()), None);
+}
+
+#[test]
 fn http_route_attaches_to_the_users_gateway_only() {
     let bp = with(gateway_mode());
     let objs = exposure::objects(&bp, &inputs(true));
