@@ -86,7 +86,11 @@ impl RelatedImages {
         if let Some(image) = explicit {
             return image.clone();
         }
-        self.pick(spec, &related_image_var(component, &spec.version), repository(component))
+        self.pick(
+            spec,
+            &related_image_var(component, &spec.version),
+            repository(component),
+        )
     }
 
     /// The MongoDB connector's image for a BigPeer: `RELATED_IMAGE_MONGO_CONNECTOR_<version>`
@@ -217,10 +221,9 @@ mod tests {
             related_image_var(Component::Store, "1.58.0"),
             format!("m/s@sha256:{HEX}"),
         );
-        images.0.insert(
-            mongo_connector_var("1.58.0"),
-            format!("m/c@sha256:{HEX}"),
-        );
+        images
+            .0
+            .insert(mongo_connector_var("1.58.0"), format!("m/c@sha256:{HEX}"));
         let s = spec(Some("mirror.example.com/ditto"));
         assert_eq!(
             images.resolve(&s, Component::Store),
@@ -234,7 +237,10 @@ mod tests {
 
     #[test]
     fn digests_are_read_only_when_well_formed() {
-        assert_eq!(digest(&format!("a/b@sha256:{HEX}")), Some(&*format!("sha256:{HEX}")));
+        assert_eq!(
+            digest(&format!("a/b@sha256:{HEX}")),
+            Some(&*format!("sha256:{HEX}"))
+        );
         assert_eq!(digest("a/b:1@sha512:AB12"), Some("sha512:AB12"));
         for no in [
             "a/b:1.59.0",
