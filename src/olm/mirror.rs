@@ -40,7 +40,8 @@ pub struct Settings {
     /// Namespace of the CatalogSource (`openshift-marketplace` on OpenShift, `olm` on OLM
     /// installed by `operator-sdk olm install`).
     pub catalog_namespace: String,
-    /// What the kustomize overlay builds on, relative to `kustomize/` (or absolute).
+    /// What the kustomize overlay builds on (the release's `config/default`), relative to
+    /// `kustomize/`: kustomize refuses absolute paths.
     pub kustomize_base: String,
 }
 
@@ -469,7 +470,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("smbp-operator\tquay.io/smbp/smbp-operator:v0.2.0: not by digest"),
+            e.contains(&format!(
+                "smbp-operator\tquay.io/smbp/smbp-operator:v{}: not by digest",
+                env!("CARGO_PKG_VERSION")
+            )),
             "{e}"
         );
         assert!(e.contains("related-image-api-1-59-0\t"), "{e}");

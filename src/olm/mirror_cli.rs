@@ -2,7 +2,7 @@
 //! inputs, call the pure [`super::images`] and [`super::mirror`], print or write.
 
 use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
@@ -148,10 +148,10 @@ pub struct MirrorArgs {
     /// Namespace of the CatalogSource (olm on a cluster with upstream OLM).
     #[arg(long, default_value = "openshift-marketplace")]
     catalog_namespace: String,
-    /// What the kustomize overlay (<output>/kustomize) builds on: config/default of the
-    /// release, relative to the overlay or absolute.
-    #[arg(long, default_value = "../../config/default")]
-    kustomize_base: String,
+    /// What the kustomize overlay (<output>/kustomize) builds on: the release's config/default
+    /// directory (written into the overlay as a path relative to it, as kustomize requires).
+    #[arg(long, default_value = "config/default")]
+    kustomize_base: PathBuf,
 }
 
 /// Write the mirror configuration.
@@ -169,10 +169,18 @@ pub fn mirror_config(a: MirrorArgs) -> anyhow::Result<()> {
         }
         None => a.sources.list()?,
     };
+    let overlay = a.output.join("kustomize");
+    std::fs::create_dir_all(&overlay).with_context(|| format!("creating {}", overlay.display()))?;
+    let base = std::fs::canonicalize(&a.kustomize_base).with_context(|| {
+        format!(
+            "--kustomize-base {}: the release's config/default directory is needed for the kustomize overlay",
+            a.kustomize_base.display()
+        )
+    })?;
     let settings = mirror::Settings {
         mirror: a.mirror,
         catalog_namespace: a.catalog_namespace,
-        kustomize_base: a.kustomize_base,
+        kustomize_base: relative(&std::fs::canonicalize(&overlay)?, &base),
     };
     let files = mirror::files(&list, &settings)?;
     for (rel, content) in &files {
@@ -189,4 +197,69 @@ pub fn mirror_config(a: MirrorArgs) -> anyhow::Result<()> {
         settings.mirror
     );
     Ok(())
+}
+
+/// `to` as a path relative to the directory `from` (both absolute).
+pub fn relative(from: &Path, to: &Path) -> String {
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".into(); f.len() - common];
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_climb_to_the_common_ancestor() {
+        for (from, to, want) in [
+            (
+                "/r/mirror/kustomize",
+                "/r/config/default",
+                "../../config/default",
+            ),
+            ("/r/a", "/r/a/b", "b"),
+            ("/r/a", "/r/a", "."),
+            ("/x/y", "/z", "../../z"),
+        ] {
+            assert_eq!(
+                relative(Path::new(from), Path::new(to)),
+                want,
+                "{from} -> {to}"
+            );
+        }
+    }
+
+    #[test]
+    fn sources_read_names_and_refuse_nothing_or_malformed_pairs() {
+        assert!(Sources::default().list().is_err());
+        let s = Sources {
+            catalog_image: Some("q.io/c@sha256:00".into()),
+            images: vec!["extra=q.io/e:1".into()],
+            ..Default::default()
+        };
+        let l = s.list().unwrap();
+        assert_eq!(
+            l.iter()
+                .map(|i| (i.name.as_str(), i.image.as_str()))
+                .collect::<Vec<_>>(),
+            [(images::CATALOG, "q.io/c@sha256:00"), ("extra", "q.io/e:1")]
+        );
+        let bad = Sources {
+            images: vec!["=q.io/e:1".into()],
+            ..Default::default()
+        };
+        assert!(bad.list().is_err());
+    }
 }
