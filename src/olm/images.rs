@@ -306,7 +306,7 @@ pub(crate) mod tests {
             Image::new(BUNDLE_OPENSHIFT, &openshift_bundle, Source::Argument),
             Image::new(CATALOG, &catalog_image, Source::Argument),
         ];
-        let all = list(&csvs, &given, &[catalog.clone()]);
+        let all = list(&csvs, &given, std::slice::from_ref(&catalog));
 
         // Exactly: the CSV's relatedImages, its containerImage, the catalog's bundles and the
         // references given; nothing twice, nothing missing.
