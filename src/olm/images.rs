@@ -437,6 +437,25 @@ pub(crate) mod tests {
         assert_eq!(all[0].related_image_var(), None);
     }
 
+    proptest::proptest! {
+        /// The CSV's relatedImages name of a `RELATED_IMAGE_*` variable reads back as the
+        /// variable, for any Big Peer version (pre-releases included).
+        #[test]
+        fn related_image_names_read_back_as_their_variables(
+            version in "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}(-[0-9A-Za-z.-]{1,12})?",
+            which in 0usize..4,
+        ) {
+            let var = match crate::api::Component::ALL.get(which) {
+                Some(c) => crate::images::related_image_var(*c, &version),
+                None => crate::images::mongo_connector_var(&version),
+            };
+            // As csv.rs names relatedImages.
+            let name = var.to_lowercase().replace('_', "-");
+            let i = Image::new(&name, "q.io/x:1", Source::RelatedImages);
+            proptest::prop_assert_eq!(i.related_image_var(), Some(var));
+        }
+    }
+
     #[test]
     fn broken_inputs_are_errors() {
         assert!(from_csv(&serde_json::json!({"spec": {}})).is_err());
