@@ -103,6 +103,28 @@ pub fn from_catalog(docs: &[Value]) -> anyhow::Result<Vec<Image>> {
     Ok(out)
 }
 
+/// Only the catalog bundles named (`smbp-operator.v0.2.0`); all of them when `names` is empty.
+/// A name the catalog does not have is an error.
+pub fn only(bundles: Vec<Image>, names: &[String]) -> anyhow::Result<Vec<Image>> {
+    if names.is_empty() {
+        return Ok(bundles);
+    }
+    if let Some(missing) = names
+        .iter()
+        .find(|n| !bundles.iter().any(|b| &b.name == *n))
+    {
+        let have: Vec<&str> = bundles.iter().map(|b| b.name.as_str()).collect();
+        bail!(
+            "the catalog has no bundle {missing} (it has {})",
+            have.join(", ")
+        );
+    }
+    Ok(bundles
+        .into_iter()
+        .filter(|b| names.contains(&b.name))
+        .collect())
+}
+
 /// The release's list: the CSVs' images, then the given references, then the catalogs'
 /// bundles; each reference once (the first name wins).
 pub fn list(csvs: &[Vec<Image>], given: &[Image], catalogs: &[Vec<Image>]) -> Vec<Image> {
@@ -454,6 +476,19 @@ pub(crate) mod tests {
             let i = Image::new(&name, "q.io/x:1", Source::RelatedImages);
             proptest::prop_assert_eq!(i.related_image_var(), Some(var));
         }
+    }
+
+    #[test]
+    fn catalog_bundles_can_be_narrowed_to_named_ones() {
+        let b = |n: &str| Image::new(n, &format!("q.io/b:{n}"), Source::Catalog);
+        let all = vec![b("p.v1"), b("p.v2")];
+        assert_eq!(only(all.clone(), &[]).unwrap(), all);
+        assert_eq!(only(all.clone(), &["p.v2".into()]).unwrap(), [b("p.v2")]);
+        let e = only(all, &["p.v3".into()]).unwrap_err().to_string();
+        assert!(
+            e.contains("no bundle p.v3") && e.contains("p.v1, p.v2"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct Sources {
     /// A File-Based Catalog directory: the image of each olm.bundle (repeatable).
     #[arg(long = "catalog", value_name = "DIR")]
     pub catalogs: Vec<PathBuf>,
+    /// Only this bundle of the catalogs, e.g. smbp-operator.v0.2.0 (repeatable; default: every
+    /// olm.bundle, earlier releases included).
+    #[arg(long = "catalog-bundle", value_name = "NAME")]
+    pub catalog_bundles: Vec<String>,
     /// The community bundle image (listed as smbp-operator-bundle).
     #[arg(long, value_name = "REF")]
     pub bundle_image: Option<String>,
@@ -66,6 +70,7 @@ impl Sources {
             .map(|d| {
                 images::read_catalog(d)
                     .and_then(|docs| images::from_catalog(&docs))
+                    .and_then(|bundles| images::only(bundles, &self.catalog_bundles))
                     .with_context(|| format!("catalog {}", d.display()))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -138,7 +143,7 @@ pub struct MirrorArgs {
     mirror: Mirror,
     /// The list `smbp-operator images` printed (plain or JSON; - for stdin), instead of the
     /// bundle, catalog and image flags.
-    #[arg(long = "images", value_name = "FILE", conflicts_with_all = ["bundles", "catalogs", "bundle_image", "bundle_openshift_image", "catalog_image", "images"])]
+    #[arg(long = "images", value_name = "FILE", conflicts_with_all = ["bundles", "catalogs", "catalog_bundles", "bundle_image", "bundle_openshift_image", "catalog_image", "images"])]
     images_file: Option<PathBuf>,
     #[command(flatten)]
     sources: Sources,

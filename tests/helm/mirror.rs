@@ -192,6 +192,35 @@ fn the_committed_tag_based_bundle_is_refused_with_every_offender_named() {
     ] {
         assert!(err.contains(offender), "{offender} not named:\n{err}");
     }
+    // Narrowed to the current release's bundle, the catalog lists no earlier (tag-based) one.
+    let current = format!("smbp-operator.v{}", env!("CARGO_PKG_VERSION"));
+    let (success, out, err) = run(
+        &bin(),
+        &[
+            "images",
+            "--catalog",
+            "catalog",
+            "--catalog-bundle",
+            &current,
+        ],
+    );
+    assert!(success, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with(&format!("{current}\t")), "{out}");
+    let (success, _, err) = run(
+        &bin(),
+        &[
+            "images",
+            "--catalog",
+            "catalog",
+            "--catalog-bundle",
+            "smbp-operator.v9.9.9",
+        ],
+    );
+    assert!(
+        !success && err.contains("no bundle smbp-operator.v9.9.9"),
+        "{err}"
+    );
     // Without --require-digests, the same list is printed.
     let (success, out, _) = run(&bin(), &["images", "--bundle", "bundle"]);
     assert!(
