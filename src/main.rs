@@ -49,6 +49,13 @@ enum Command {
     Gather(smbp_operator::gather::cli::Args),
     /// Print the krew manifest of the kubectl plugin (kubectl-smbp) of a release.
     KrewManifest(KrewArgs),
+    /// List every image of a release (operator, must-gather, Big Peer and connector images per
+    /// version, bundles, catalog) from its bundle, catalog and image references.
+    Images(olm::mirror_cli::ImagesArgs),
+    /// Write what a disconnected cluster needs to pull a release from a mirror registry:
+    /// ImageDigestMirrorSet, ImageContentSourcePolicy, CatalogSource, kustomize overlay,
+    /// Helm values, and the source=mirror mapping for copying.
+    MirrorConfig(olm::mirror_cli::MirrorArgs),
 }
 
 #[derive(clap::Args)]
@@ -579,6 +586,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Gather(args) => smbp_operator::gather::cli::run(args).await,
+        Command::Images(args) => olm::mirror_cli::images(args),
+        Command::MirrorConfig(args) => olm::mirror_cli::mirror_config(args),
     }
 }
 

@@ -95,7 +95,9 @@ pub struct BigPeerSpec {
 #[serde(rename_all = "camelCase")]
 pub struct ImageSpec {
     /// Registry and path prefix that replaces the vendor default, for example
-    /// "mirror.example.com/ditto". Image names and the version tag are appended.
+    /// "mirror.example.com/ditto" (a mirror). The image name is appended, then the digest the
+    /// operator's release pins for this version (its RELATED_IMAGE_* variables), so the mirror
+    /// must hold the same images by digest; without a pinned digest, the version tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(REGISTRY_RULE).message("image.registry must be a registry host and path such as mirror.example.com/ditto or mirror.example.com:5000/ditto: no scheme (https://), no spaces, no tag"))]
     #[schemars(length(min = 1, max = 253))]

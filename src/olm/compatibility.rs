@@ -173,7 +173,8 @@ pub fn markdown() -> String {
          Every image is in the CSV's `relatedImages` and reaches the operator as a `RELATED_IMAGE_*` \
          variable (the Helm chart's `relatedImages`); a release pins all of them by digest, so \
          mirroring them (`oc adm catalog mirror`, or an `ImageDigestMirrorSet`) is enough. The \
-         operator downloads nothing at run time ([install](user/install.md#images-and-air-gapped-clusters)).\n",
+         operator downloads nothing at run time ([install](user/install.md#images-and-air-gapped-clusters)). \
+         Step by step, with `smbp-operator images` and `mirror-config`: [air-gapped clusters](air-gapped.md).\n",
     );
     s
 }

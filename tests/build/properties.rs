@@ -397,9 +397,15 @@ fn related_images_override_defaults_per_version() {
     );
     let mut other = bp.spec.clone();
     other.image.registry = Some("registry.internal/ditto/".into());
+    // A mirror keeps the release's digest (under the mirror's repository name); a component
+    // without a pinned image gets the version tag.
     assert_eq!(
         images.resolve(&other, Component::Store),
-        "registry.internal/ditto/big-peer-store:1.59.0"
+        "registry.internal/ditto/big-peer-store@sha256:abc"
+    );
+    assert_eq!(
+        images.resolve(&other, Component::Api),
+        "registry.internal/ditto/big-peer-api:1.59.0"
     );
     other.image.store = Some("x/y:z".into());
     assert_eq!(images.resolve(&other, Component::Store), "x/y:z");

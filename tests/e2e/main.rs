@@ -19,6 +19,7 @@ mod harness;
 mod integrations;
 mod metrics_auth;
 mod mgmt_api;
+mod mirror;
 mod monitoring;
 #[path = "../build/netpol_eval.rs"]
 #[allow(dead_code)]

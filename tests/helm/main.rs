@@ -858,3 +858,6 @@ async fn install_the_previous_chart_upgrade_to_this_one_and_uninstall_keeping_th
         t.elapsed()
     );
 }
+
+// `images` and `mirror-config` through the binary, with the real kubectl and helm.
+mod mirror;
