@@ -119,7 +119,7 @@ refuse() {
   if "$@" >"$TMP/last.log" 2>&1; then
     fail "$what: verification succeeded but must fail"; sed 's/^/    /' "$TMP/last.log" | tail -n 20
   else
-    pass "$what: rejected ($(grep -m1 -io 'error.*' "$TMP/last.log" | cut -c1-160))"
+    pass "$what: rejected ($(grep -E '^Error: ' "$TMP/last.log" | tail -n 1 | cut -c8-200))"
   fi
 }
 
