@@ -44,8 +44,8 @@ install -m 0755 "$BIN" "$TMP/app/smbp-operator"
 tarball "$TMP/base" "$TMP/base.tar"
 tarball "$TMP/app" "$TMP/app.tar"
 
-"$CRANE" append -f "$TMP/base.tar" -t "$REG/selftest/base:v1" >/dev/null
-"$CRANE" append -b "$REG/selftest/base:v1" -f "$TMP/app.tar" -t "$REG/selftest/smbp-operator:v1" >/dev/null
+"$CRANE" append -f "$TMP/base.tar" -t "$REG/selftest/base:v1" >/dev/null 2>"$TMP/crane.log"
+"$CRANE" append -b "$REG/selftest/base:v1" -f "$TMP/app.tar" -t "$REG/selftest/smbp-operator:v1" >/dev/null 2>>"$TMP/crane.log"
 op="$REG/selftest/smbp-operator@$("$CRANE" digest "$REG/selftest/smbp-operator:v1")"
 base="$REG/selftest/base@$("$CRANE" digest "$REG/selftest/base:v1")"
 echo "attest-selftest: $op" >&2

@@ -153,8 +153,11 @@ if [[ -n "$OPERATOR" && -f "$(sbom_of "$OPERATOR")" ]]; then
   [[ -n "$kube" ]] || die "kube not found in Cargo.lock"
   jq -r '.packages[] | (.externalRefs // [])[] | select(.referenceType=="purl") | .referenceLocator' "$sbom" \
     | sort -u > "$TMP/purls"
-  grep '^pkg:cargo/' "$TMP/purls" | sed 's|^pkg:cargo/||; s|[?#].*||' | sort -u > "$TMP/sbom-crates"
-  os_pkgs="$(grep -cE '^pkg:(deb|rpm|apk)/' "$TMP/purls" || true)"
+  { grep '^pkg:cargo/' "$TMP/purls" || true; } | sed 's|^pkg:cargo/||; s|[?#].*||' | sort -u > "$TMP/sbom-crates"
+  # OS packages, by the package database syft read them from (their purls need /etc/os-release).
+  jq -r '.packages[] | select((.sourceInfo // "") | test("(DPKG|RPM|APK) DB")) | .name + "@" + (.versionInfo // "")' \
+    "$sbom" | sort -u > "$TMP/os-pkgs"
+  os_pkgs="$(wc -l < "$TMP/os-pkgs")"
   if grep -qx "kube@$kube" "$TMP/sbom-crates"; then
     pass "operator sbom lists kube $kube (the version in Cargo.lock)"
   else
@@ -162,8 +165,10 @@ if [[ -n "$OPERATOR" && -f "$(sbom_of "$OPERATOR")" ]]; then
   fi
   if ((OS_PACKAGES)); then
     if ((os_pkgs > 0)); then
-      pass "operator sbom lists $os_pkgs OS packages ($(grep -oE '^pkg:(deb|rpm|apk)/[^/]+/[^@]+' "$TMP/purls" \
-        | sed 's|.*/||' | sort -u | head -n 8 | paste -sd' ')...)"
+      pass "operator sbom lists $os_pkgs OS packages ($(head -n 6 "$TMP/os-pkgs" | paste -sd' ')...)"
+      if ! grep -qE '^pkg:(deb|rpm|apk)/' "$TMP/purls"; then
+        log "warning: the OS packages have no purl (no /etc/os-release in the image?): scanners may skip them"
+      fi
     else
       fail "operator sbom lists no OS packages (deb/rpm/apk) of the base"
     fi

@@ -85,6 +85,8 @@ def one_byte(api, digest):
     new_body = body.replace(layer.encode(), new_layer.encode())
     assert len(new_body) == len(body) and new_body != body
     new = put_manifest(api, "sha256:" + hashlib.sha256(new_body).hexdigest(), new_body, media_type)
+    print(f"tamper: byte 9 of layer {layer} ({blob[9] ^ 1:#04x} -> {blob[9]:#04x}): layer {new_layer}, "
+          f"image {digest} -> {new}", file=sys.stderr)
     print(new)
 
 
