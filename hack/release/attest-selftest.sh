@@ -12,7 +12,10 @@
 # (the packages' files with a distroless-style /var/lib/dpkg/status.d/<package> control file each,
 # then /smbp-operator) and a second image (the base layer only, standing in for another release
 # image), then runs attest.sh on both with --operator and the tamper cases. Stops the registry.
-# Env: CRANE (default: crane from hack/olm/build-tools.sh), SYFT, COSIGN, ATTEST_OUT.
+# Env: CRANE (default: crane from hack/olm/build-tools.sh), SYFT, COSIGN, ATTEST_OUT, ATTEST_PORT.
+# To show that nothing but loopback is used, run it (as root) in a network namespace of its own:
+#   unshare -n bash -c 'ip link set lo up && hack/release/attest-selftest.sh BIN DEB...'
+# (the tools must be built first: they come from the Go module proxy).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
