@@ -47,6 +47,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE_ROOT="${SMBP_CACHE:-$HOME/.cache/smbp-operator}"
 SPDX_TOOLS_VERSION="${SPDX_TOOLS_VERSION:-0.8.5}"
 CARGO="${CARGO:-cargo}"
+export PYTHONDONTWRITEBYTECODE=1  # tamper.py leaves no __pycache__ in the checkout
 
 log() { echo "attest: $*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
