@@ -89,7 +89,7 @@ olm-down: ## Stop OLM on the local control plane and delete its CRDs
 
 lint: ## rustfmt, clippy and shellcheck, warnings are errors
 	$(STAGE) lint sh -c '$(CARGO) fmt --all -- --check && $(CARGO) clippy --locked --all-targets -- -D warnings \
-	  && shellcheck -x -S warning hack/*.sh hack/olm/*.sh .ci/run'
+	  && shellcheck -x -S warning hack/*.sh hack/olm/*.sh hack/release/*.sh .ci/run'
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
