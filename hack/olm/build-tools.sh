@@ -7,6 +7,8 @@
 #   olm, catalog      OLM v0 operators, for the end-to-end install test (./olm)
 #   actionlint        GitHub workflow linter (./actionlint)
 #   helm              Helm, for the chart tests (./helm)
+#   crane             go-containerregistry's crane, for the release images (./crane; RELEASE_TOOLS:
+#                     built only when asked for, e.g. OLM_TOOLS=crane, never by default)
 #
 # Each tool is its own Go module under hack/olm/<tool>/ (their dependency versions conflict) and
 # is cached on its own, keyed by its version and a hash of its module files:
@@ -49,8 +51,11 @@ declare -A SPEC=(
   [olm]="olm|github.com/operator-framework/operator-lifecycle-manager|olm catalog"
   [actionlint]="actionlint|github.com/rhysd/actionlint|actionlint"
   [helm]="helm|helm.sh/helm/v4|helm"
+  [crane]="crane|github.com/google/go-containerregistry|crane"
 )
 ALL_TOOLS=(bundle-validate opm scorecard olm actionlint helm)
+# Built only on demand (OLM_TOOLS=...), so the default build and its CI stage do not grow.
+RELEASE_TOOLS=(crane)
 read -r -a TOOLS <<< "${OLM_TOOLS:-${ALL_TOOLS[*]}}"
 
 # Build read-only against the committed go.mod/go.sum: the checkout is never modified.
@@ -145,6 +150,8 @@ build_tool() { # build_tool <tool> <out>
     helm)
       ld="-s -w -X $mod/internal/version.version=$ver -X $mod/internal/version.gitCommit=${commit:-unknown}"
       go build -trimpath -ldflags "$ld" -o "$tmp/bin/helm" "$mod/cmd/helm" ;;
+    crane)
+      go build -trimpath -ldflags "-s -w -X $mod/cmd/crane/cmd.Version=$ver" -o "$tmp/bin/crane" "$mod/cmd/crane" ;;
     *) die "unknown tool $tool" ;;
   esac
   cd "$OLM_DIR"
@@ -163,7 +170,7 @@ build_tool() { # build_tool <tool> <out>
 
 declare -A OUT
 for t in "${TOOLS[@]}"; do
-  [[ -n "${SPEC[$t]:-}" ]] || die "unknown tool '$t' (known: ${ALL_TOOLS[*]})"
+  [[ -n "${SPEC[$t]:-}" ]] || die "unknown tool '$t' (known: ${ALL_TOOLS[*]} ${RELEASE_TOOLS[*]})"
   OUT[$t]="$(tool_out "$t")"
 done
 ALL_HASH="$(for t in "${TOOLS[@]}"; do echo "$t ${OUT[$t]}"; done | sha256sum | cut -c1-12)"
