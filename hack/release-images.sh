@@ -123,16 +123,20 @@ rel_log "binary $BIN: sha256 $(sha256sum "$BIN" | cut -d' ' -f1), .dep-v0 presen
 # Layers and images.
 
 # layer_of <name> <src> <dest path in image> [mode]: a layer tarball holding one file or the
-# contents of one directory at <dest>; prints the tarball's path.
+# contents of one directory at <dest>; prints the tarball's path. Modes are normalized (0644,
+# directories 0755; a file: [mode]) unless [mode] is `keep` (the source's modes, under umask 022).
 layer_of() {
   local name="$1" src="$2" dest="$3" mode="${4:-}" root="$WORK/layers/$1"
   rm -rf "$root"; mkdir -p "$root$(dirname "$dest")"
   if [[ -d "$src" ]]; then
     mkdir -p "$root$dest"; cp -r "$src"/. "$root$dest"/
-    find "$root$dest" -type d -exec chmod 0755 {} +; find "$root$dest" -type f -exec chmod 0644 {} +
+    if [[ "$mode" == keep ]]; then chmod --reference="$src" "$root$dest"
+    else find "$root$dest" -type d -exec chmod 0755 {} +; find "$root$dest" -type f -exec chmod 0644 {} +; fi
   else
     cp "$src" "$root$dest"; chmod "${mode:-0644}" "$root$dest"
   fi
+  # A layer's parent directories replace the base's: keep /tmp world-writable.
+  if [[ -d "$root/tmp" ]]; then chmod 1777 "$root/tmp"; fi
   det_tar "$root" "$WORK/layers/$name.tar"
   echo "$WORK/layers/$name.tar"
 }
@@ -154,12 +158,20 @@ config_flags() {
   done < <(dockerfile_meta "$1" "VERSION=$VERSION" "RELEASE=$RELEASE")
 }
 
+# crane_q <crane args...>: crane with its progress log kept quiet unless it fails.
+crane_q() {
+  if ! "$CRANE" "$@" 2> "$WORK/crane.err"; then
+    cat "$WORK/crane.err" >&2
+    rel_die "crane $1 failed"
+  fi
+}
+
 # push_image <name> <tag ref> <base ref> <crane mutate flags...>: base + flags, pushed; records
 # the image in $IMAGES_TSV.
 push_image() {
   local name="$1" ref="$2" base="$3" out
   shift 3
-  out="$("$CRANE" mutate "$base" "$@" -t "$ref")"
+  out="$(crane_q mutate "$base" "$@" -t "$ref")"
   printf '%s\t%s\t%s\n' "$name" "$ref" "$out" >> "$IMAGES_TSV"
   rel_log "$name: $out"
 }
@@ -188,9 +200,9 @@ build_all() {
                -e "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt")
     base="$reg/smbp-release/base:debian-static"
     mg_base="$reg/smbp-release/base:debian-shell"
-    "$CRANE" mutate "$scratch" --append "$WORK/base-static.tar" --set-platform "linux/$ARCH" "${env[@]}" \
+    crane_q mutate "$scratch" --append "$WORK/base-static.tar" --set-platform "linux/$ARCH" "${env[@]}" \
       -t "$base" > /dev/null
-    "$CRANE" mutate "$scratch" --append "$WORK/base-shell.tar" --set-platform "linux/$ARCH" "${env[@]}" \
+    crane_q mutate "$scratch" --append "$WORK/base-shell.tar" --set-platform "linux/$ARCH" "${env[@]}" \
       -t "$mg_base" > /dev/null
     rel_log "Debian bases: $(cut -f1,2 "$pkgs_shell" | tr '\t\n' '= ')"
     step_end
@@ -242,9 +254,19 @@ build_all() {
     local opm_layer cfg_layer
     opm_layer="$(layer_of opm "$OPM" /bin/opm 0755)"
     cfg_layer="$(layer_of configs "$CATALOG_DIR" /configs)"
+    # The serve cache that catalog.Dockerfile's `opm serve --cache-only` pre-builds. opm's
+    # default backend (pogreb) is not reproducible (random hash seed); its JSON backend is, and
+    # opm picks it when the cache dir already holds a JSON cache (a `cache` dir and a `digest`
+    # file): seed a stale one, opm rebuilds it. `opm serve` accepts it at start (digest check).
+    local cache="$WORK/opm-cache" cache_layer
+    rm -rf "$cache"; mkdir -p "$cache/cache"; echo stale > "$cache/digest"
+    # (Built from the layer's tree: opm's digest covers the files' modes.)
+    "$OPM" serve "$WORK/layers/configs/configs" --cache-dir="$cache" --cache-only --pprof-addr=127.0.0.1:0 2>&1 | grep -v pprof >&2
+    [[ -f "$cache/cache/packages.json" && "$(cat "$cache/digest")" != stale ]] || rel_die "opm did not build a JSON cache"
+    cache_layer="$(layer_of opm-cache "$cache" /tmp/cache keep)"
     f=(); config_flags "$REPO/catalog.Dockerfile" f
     push_image smbp-operator-catalog "$reg/smbp-operator-catalog:v$VERSION" "$base" \
-      --append "$opm_layer" --append "$cfg_layer" "${f[@]}"
+      --append "$opm_layer" --append "$cfg_layer" --append "$cache_layer" "${f[@]}"
   fi
 
   # Stand-ins for the Big Peer images (the vendor's): one small file, same repository and tag.
@@ -285,14 +307,14 @@ checks() {
   local lic labels=()
   lic="$(layer_of licenses "$REPO/LICENSE" /licenses/LICENSE)"
   for l in name vendor version release summary description maintainer; do labels+=(-l "$l=probe"); done
-  "$CRANE" mutate "$scratch" --append "$lic" "${labels[@]}" -u 65532:65532 -t "$good" > /dev/null
-  "$CRANE" mutate "$scratch" --append "$lic" -u 65532:65532 -t "$reg/smbp-negative/labels:v1" > /dev/null
-  "$CRANE" mutate "$scratch" --append "$(layer_of other "$REPO/Cargo.toml" /other/file)" "${labels[@]}" \
+  crane_q mutate "$scratch" --append "$lic" "${labels[@]}" -u 65532:65532 -t "$good" > /dev/null
+  crane_q mutate "$scratch" --append "$lic" -u 65532:65532 -t "$reg/smbp-negative/labels:v1" > /dev/null
+  crane_q mutate "$scratch" --append "$(layer_of other "$REPO/Cargo.toml" /other/file)" "${labels[@]}" \
     -u 65532:65532 -t "$reg/smbp-negative/licenses:v1" > /dev/null
-  "$CRANE" mutate "$good" -u root -t "$reg/smbp-negative/user:v1" > /dev/null
+  crane_q mutate "$good" -u root -t "$reg/smbp-negative/user:v1" > /dev/null
   for i in $(seq 1 40); do echo "$i" > "$WORK/layer-$i"; layers+=(--append "$(layer_of "n$i" "$WORK/layer-$i" "/n/$i")"); done
-  "$CRANE" mutate "$good" "${layers[@]}" -t "$reg/smbp-negative/layers:v1" > /dev/null
-  "$CRANE" mutate "$good" -t "$reg/smbp-negative/tag:latest" > /dev/null
+  crane_q mutate "$good" "${layers[@]}" -t "$reg/smbp-negative/layers:v1" > /dev/null
+  crane_q mutate "$good" -t "$reg/smbp-negative/tag:latest" > /dev/null
   echo "--- negative test: good probe image must pass"
   "$HACK_DIR/check-image.sh" "$good" || rel_die "the good probe image failed a check"
   local check out
@@ -311,16 +333,24 @@ checks() {
   step_end
 }
 
-# smoke: run the binary inside the operator and must-gather images' file systems (chroot as uid
-# 65532), which proves the base holds every library and file they need. Root only.
+# smoke: run the binaries inside the operator, must-gather and catalog images' file systems
+# (chroot as uid 65532), which proves the base holds every library and file they need, and that
+# the catalog's serve cache is valid. Root only.
 smoke() {
   local name ref root
   if [[ $EUID != 0 ]]; then rel_log "smoke: skipped (needs root for chroot)"; return 0; fi
   step_begin "smoke run in the images' file systems"
   while IFS=$'\t' read -r name ref _; do
-    [[ "$name" == smbp-operator || "$name" == smbp-operator-must-gather ]] || continue
+    [[ "$name" == smbp-operator || "$name" == smbp-operator-must-gather || "$name" == smbp-operator-catalog ]] || continue
     root="$WORK/smoke/$name"; rm -rf "$root"; mkdir -p "$root"
     "$CRANE" export "$ref" - | tar -xf - -C "$root"
+    if [[ "$name" == smbp-operator-catalog ]]; then
+      # As OpenShift runs it: an arbitrary uid in group 0 (opm's cache files are 0640/0750).
+      echo "--- $name: the pre-built serve cache matches /configs (opm serve --cache-enforce-integrity), as 65532:0"
+      chroot --userspec=65532:0 "$root" /bin/opm serve /configs --cache-dir=/tmp/cache --cache-only \
+        --cache-enforce-integrity --pprof-addr=127.0.0.1:0 2>&1 | grep -v pprof
+      continue
+    fi
     echo "--- $name: smbp-operator --version as 65532:65532"
     chroot --userspec=65532:65532 "$root" /usr/local/bin/smbp-operator --version | head -n 1
     if [[ "$name" == smbp-operator-must-gather ]]; then
