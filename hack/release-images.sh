@@ -28,7 +28,8 @@
 #
 # Usage: hack/release-images.sh [--base REF] [--must-gather-base REF] [--bin PATH]
 #          [--bundle DIR] [--bundle-openshift DIR] [--catalog DIR] [--images LIST] [--out DIR]
-#          [--twice] [--no-checks]
+#          [--twice] [--no-checks] [--serve]
+#   --serve: at the end, keep the registry serving the images until interrupted
 #   --images: comma-separated subset of operator,must-gather,bundle,bundle-openshift,catalog,standins
 # Env: SMBP_REGISTRY_PORT (5001), CRANE and OPM (both set: use these binaries), SMBP_CACHE, CARGO_TARGET_DIR, VERSION (Cargo.toml's),
 #      RELEASE (1), SOURCE_DATE_EPOCH (the commit's time).
@@ -57,7 +58,7 @@ ARCH="$(dpkg --print-architecture)"
 STATIC_PKGS=(base-files libc6 libgcc-s1 ca-certificates tzdata netbase)
 SHELL_PKGS=(bash libtinfo6 tar libacl1 libselinux1 libpcre2-8-0 rsync liblz4-1 libpopt0 libssl3 libxxhash0 libzstd1 zlib1g)
 
-BASE="" MG_BASE="" BIN="" TWICE=0 CHECKS=1
+BASE="" MG_BASE="" BIN="" TWICE=0 CHECKS=1 SERVE=0
 BUNDLE_DIR="$REPO/bundle" BUNDLE_OS_DIR="$REPO/bundle-openshift" CATALOG_DIR="$REPO/catalog"
 IMAGES="operator,must-gather,bundle,bundle-openshift,catalog,standins"
 OUT="$CACHE_ROOT/release/out"
@@ -73,6 +74,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT="$2"; shift 2 ;;
     --twice) TWICE=1; shift ;;
     --no-checks) CHECKS=0; shift ;;
+    --serve) SERVE=1; shift ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -401,3 +403,7 @@ echo
 echo "step times (seconds):"
 column -t -s $'\t' "$STEP_TIMES"
 echo "output: $OUT (images.tsv, packages.tsv, times.tsv)"
+if [[ $SERVE == 1 ]]; then
+  rel_log "serving the images on $REGISTRY_HOST until interrupted"
+  wait "${REGISTRY_PIDS[@]}"
+fi
