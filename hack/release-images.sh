@@ -83,7 +83,7 @@ want() { [[ ",$IMAGES," == *",$1,"* ]]; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/smbp-release.XXXXXX")"
 REGISTRY_PIDS=()
-cleanup() { registry_stop_all; rm -rf "$WORK"; }
+cleanup() { registry_stop_all || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$OUT"
