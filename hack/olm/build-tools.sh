@@ -7,6 +7,8 @@
 #   olm, catalog      OLM v0 operators, for the end-to-end install test (./olm)
 #   actionlint        GitHub workflow linter (./actionlint)
 #   helm              Helm, for the chart tests (./helm)
+#   crane             go-containerregistry's crane, for the release images (./crane; RELEASE_TOOLS:
+#                     built only when asked for, e.g. OLM_TOOLS=crane, never by default)
 #
 # Release tools, built only when asked for by name (not in the default set, so CI's tools stage
 # does not grow), e.g. OLM_TOOLS="syft cosign" (hack/release/attest.sh does):
@@ -59,12 +61,13 @@ declare -A SPEC=(
   [olm]="olm|github.com/operator-framework/operator-lifecycle-manager|olm catalog"
   [actionlint]="actionlint|github.com/rhysd/actionlint|actionlint"
   [helm]="helm|helm.sh/helm/v4|helm"
+  [crane]="crane|github.com/google/go-containerregistry|crane"
   [syft]="syft|github.com/anchore/syft|syft"
   [cosign]="cosign|github.com/sigstore/cosign/v3|cosign"
 )
 ALL_TOOLS=(bundle-validate opm scorecard olm actionlint helm)
-# Built only on demand (OLM_TOOLS names them); known to the script all the same.
-RELEASE_TOOLS=(syft cosign)
+# Built only on demand (OLM_TOOLS names them), so the default build and its CI stage do not grow.
+RELEASE_TOOLS=(crane syft cosign)
 read -r -a TOOLS <<< "${OLM_TOOLS:-${ALL_TOOLS[*]}}"
 
 # Build read-only against the committed go.mod/go.sum: the checkout is never modified.
@@ -159,6 +162,8 @@ build_tool() { # build_tool <tool> <out>
     helm)
       ld="-s -w -X $mod/internal/version.version=$ver -X $mod/internal/version.gitCommit=${commit:-unknown}"
       go build -trimpath -ldflags "$ld" -o "$tmp/bin/helm" "$mod/cmd/helm" ;;
+    crane)
+      go build -trimpath -ldflags "-s -w -X $mod/cmd/crane/cmd.Version=$ver" -o "$tmp/bin/crane" "$mod/cmd/crane" ;;
     syft)
       # syft's version command and its SBOMs' creator field ("Tool: syft-<version>").
       ld="-s -w -X main.version=${ver#v} -X main.gitCommit=${commit:-unknown} -X main.buildDate=${date:-unknown}"
