@@ -7,12 +7,11 @@
 #   olm, catalog      OLM v0 operators, for the end-to-end install test (./olm)
 #   actionlint        GitHub workflow linter (./actionlint)
 #   helm              Helm, for the chart tests (./helm)
-#   crane             go-containerregistry's crane, for the release images (./crane; RELEASE_TOOLS:
-#                     built only when asked for, e.g. OLM_TOOLS=crane, never by default)
 #
 # Release tools, built only when asked for by name (not in the default set, so CI's tools stage
-# does not grow), e.g. OLM_TOOLS="syft cosign" (hack/release/attest.sh does):
+# does not grow), e.g. OLM_TOOLS="crane syft cosign" (the release scripts do):
 #
+#   crane             go-containerregistry's crane: registry, image builds, copies (./crane) ~2 min
 #   syft              SPDX SBOMs of OCI images (./syft)                  cold build ~9 min *
 #   cosign            signatures and attestations (./cosign)             cold build ~12 min *
 #
