@@ -155,10 +155,10 @@ bench-scale: build controlplane cluster-up ## Scale benchmark: N BigPeers (N=100
 clean: cluster-down
 	$(CARGO) clean
 
-# Release images without a container runtime (hack/release-images.sh; not part of `make test`).
+# Release images without a container runtime (hack/release/images.sh; not part of `make test`).
 # RELEASE_IMAGES_ARGS: e.g. --base <UBI micro by digest> --must-gather-base <UBI minimal by digest>,
 # --bin <an auditable binary>, --bundle/--bundle-openshift/--catalog <dirs>, --out <dir>.
 RELEASE_IMAGES_ARGS ?=
 .PHONY: release-images
 release-images: ## Build the release images (operator, must-gather, bundles, catalog, Big Peer stand-ins) into a loopback registry (port SMBP_REGISTRY_PORT, default 5001), run the certification container checks, build twice and compare digests
-	$(STAGE) "release images" hack/release-images.sh --twice $(RELEASE_IMAGES_ARGS)
+	$(STAGE) "release images" hack/release/images.sh --twice $(RELEASE_IMAGES_ARGS)

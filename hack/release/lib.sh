@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Helpers for building OCI images without a container runtime (sourced by hack/release-images.sh
-# and hack/check-image.sh, not executed): a loopback registry, deterministic layer tarballs, a
+# Helpers for building OCI images without a container runtime (sourced by hack/release/images.sh
+# and hack/release/check-image.sh, not executed): a loopback registry, deterministic layer tarballs, a
 # minimal Debian base root filesystem, and reading LABEL/USER/ENTRYPOINT/CMD/COPY from our
 # Containerfiles and generated Dockerfiles so that they stay the one source of those values.
 #

@@ -13,7 +13,7 @@
 # preflight run covers them): BasedOnUbi, HasModifiedFiles and HasNoProhibitedPackages (RPM
 # database), and HasProhibitedContainerName (Red Hat trademark list).
 #
-# Usage: hack/check-image.sh [--checks labels,licenses,user,layers,tag] <registry/repo:tag>
+# Usage: hack/release/check-image.sh [--checks labels,licenses,user,layers,tag] <registry/repo:tag>
 # Prints one "PASS <check>: ..." or "FAIL <check>: ..." line per check; exits 1 when one fails.
 # Needs crane in $CRANE (or on PATH), jq, tar.
 set -euo pipefail

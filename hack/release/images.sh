@@ -19,14 +19,14 @@
 #        smbp-operator-bundle-openshift (--bundle-openshift DIR), smbp-operator-catalog
 #        (--catalog DIR, opm at /bin/opm), and stand-ins for the Big Peer images the CSV names
 #        (RELATED_IMAGE_*, same repository names and tags: the real ones are the vendor's).
-#   6. hack/check-image.sh on each image, and a negative test: images that break one check
+#   6. hack/release/check-image.sh on each image, and a negative test: images that break one check
 #      each (no labels, no /licenses, USER root, 41 layers, only `latest`) must fail exactly it.
 #   7. --twice: everything again into a fresh registry; the digests must be equal.
 #
 # Output (--out DIR, default ${SMBP_CACHE}/release/out): images.tsv (name, tag ref, digest ref),
 # images-2.tsv (--twice), packages.tsv (Debian packages of the bases, with versions), times.tsv.
 #
-# Usage: hack/release-images.sh [--base REF] [--must-gather-base REF] [--bin PATH]
+# Usage: hack/release/images.sh [--base REF] [--must-gather-base REF] [--bin PATH]
 #          [--bundle DIR] [--bundle-openshift DIR] [--catalog DIR] [--images LIST] [--out DIR]
 #          [--twice] [--no-checks] [--serve]
 #   --serve: at the end, keep the registry serving the images until interrupted
@@ -36,10 +36,10 @@
 set -euo pipefail
 umask 022
 
-HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO="$(cd "$HACK_DIR/.." && pwd)"
-# shellcheck source=hack/release-lib.sh
-source "$HACK_DIR/release-lib.sh"
+# shellcheck source=hack/release/lib.sh
+source "$HACK_DIR/release/lib.sh"
 
 CACHE_ROOT="${SMBP_CACHE:-$HOME/.cache/smbp-operator}"
 AUDITABLE_VERSION=0.7.7
@@ -279,7 +279,7 @@ build_all() {
       [[ "${img##*/}" == *:* ]] || { rel_log "skipping $img: no tag to stand in for"; continue; }
       path="${img#*/}"; tag="${path##*:}"; path="${path%:*}"
       sref="$reg/$path:$tag"
-      printf 'Stand-in for %s (the vendor'"'"'s image), built by hack/release-images.sh for local tests.\n' \
+      printf 'Stand-in for %s (the vendor'"'"'s image), built by hack/release/images.sh for local tests.\n' \
         "$img" > "$WORK/standin.txt"
       push_image "standin/$path" "$sref" "$scratch" --set-platform "linux/$ARCH" \
         --append "$(layer_of "standin" "$WORK/standin.txt" /standin.txt)" \
@@ -300,7 +300,7 @@ checks() {
       *) set -- layers,tag ;;  # bundles, catalog, stand-ins: not container-certified
     esac
     echo "--- $name ($dref) [$1]"
-    "$HACK_DIR/check-image.sh" --checks "$1" "$ref" || rc=1
+    "$HACK_DIR/release/check-image.sh" --checks "$1" "$ref" || rc=1
   done < "$IMAGES_TSV"
   [[ $rc == 0 ]] || rel_die "an image failed a certification check"
 
@@ -318,12 +318,12 @@ checks() {
   crane_q mutate "$good" "${layers[@]}" -t "$reg/smbp-negative/layers:v1" > /dev/null
   crane_q mutate "$good" -t "$reg/smbp-negative/tag:latest" > /dev/null
   echo "--- negative test: good probe image must pass"
-  "$HACK_DIR/check-image.sh" "$good" || rel_die "the good probe image failed a check"
+  "$HACK_DIR/release/check-image.sh" "$good" || rel_die "the good probe image failed a check"
   local check out
   for check in labels licenses user layers tag; do
     ref="$reg/smbp-negative/$check:v1"; [[ $check != tag ]] || ref="$reg/smbp-negative/tag:latest"
     echo "--- negative test: $check must fail on $ref"
-    if out="$("$HACK_DIR/check-image.sh" "$ref")"; then
+    if out="$("$HACK_DIR/release/check-image.sh" "$ref")"; then
       echo "$out"; rel_die "check-image passed an image that breaks '$check'"
     fi
     echo "$out"
