@@ -159,6 +159,11 @@ clean: cluster-down
 # RELEASE_IMAGES_ARGS: e.g. --base <UBI micro by digest> --must-gather-base <UBI minimal by digest>,
 # --bin <an auditable binary>, --bundle/--bundle-openshift/--catalog <dirs>, --out <dir>.
 RELEASE_IMAGES_ARGS ?=
+RELEASE_LOCAL_ARGS ?=
 .PHONY: release-images
 release-images: ## Build the release images (operator, must-gather, bundles, catalog, Big Peer stand-ins) into a loopback registry (port SMBP_REGISTRY_PORT, default 5001), run the certification container checks, build twice and compare digests
 	$(STAGE) "release images" hack/release/images.sh --twice $(RELEASE_IMAGES_ARGS)
+
+.PHONY: release-local
+release-local: ## The release pipeline end to end on loopback registries: images, digest-pinned bundles and catalog, SBOMs, signatures and attestations with tamper cases, the air-gapped mirror verified with the public registry stopped, reproducibility (hack/release/local.sh)
+	$(STAGE) "release local" hack/release/local.sh $(RELEASE_LOCAL_ARGS)

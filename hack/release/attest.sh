@@ -16,6 +16,7 @@
 #   --identity ID       keyless: the certificate identity to verify (default, in GitHub Actions:
 #                       $GITHUB_SERVER_URL/$GITHUB_WORKFLOW_REF, i.e. this release workflow at its tag)
 #   --no-tamper         key mode: skip the tamper cases
+#   --public-key-out F  key mode: keep the run's public key in F (to verify copies, e.g. in a mirror)
 #
 # Per image: `syft` writes an SPDX 2.3 JSON SBOM from the registry (no daemon); `pyspdxtools -i`
 # (PyPI spdx-tools, in a venv under the cache, installed when missing) validates it; cosign signs
@@ -52,11 +53,12 @@ export PYTHONDONTWRITEBYTECODE=1  # tamper.py leaves no __pycache__ in the check
 log() { echo "attest: $*" >&2; }
 die() { log "ERROR: $*"; exit 2; }
 
-OUT="$ROOT/target/attest" OPERATOR="" OS_PACKAGES=1 MODE=key IDENTITY="" TAMPER=1
+OUT="$ROOT/target/attest" OPERATOR="" OS_PACKAGES=1 MODE=key IDENTITY="" TAMPER=1 PUB_OUT=""
 IMAGES=()
 while (($#)); do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
+    --public-key-out) PUB_OUT="$2"; shift 2 ;;
     --operator) OPERATOR="$2"; shift 2 ;;
     --no-os-packages) OS_PACKAGES=0; shift ;;
     --sign) MODE="$2"; shift 2 ;;
@@ -221,6 +223,7 @@ if [[ "$MODE" == key ]]; then
   (cd "$TMP" && mkdir keys other && cd keys && "$COSIGN" generate-key-pair >/dev/null 2>&1 \
     && cd ../other && "$COSIGN" generate-key-pair >/dev/null 2>&1) || die "cosign generate-key-pair failed"
   KEY="$TMP/keys/cosign.key" PUB="$TMP/keys/cosign.pub" OTHER_PUB="$TMP/other/cosign.pub"
+  if [[ -n "$PUB_OUT" ]]; then cp "$PUB" "$PUB_OUT"; fi
   sign_flags=(--key "$KEY" --tlog-upload=false --use-signing-config=false --yes)
   verify_flags=(--key "$PUB" --insecure-ignore-tlog=true --insecure-ignore-sct=true)
 else

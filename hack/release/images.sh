@@ -30,6 +30,8 @@
 #          [--bundle DIR] [--bundle-openshift DIR] [--catalog DIR] [--images LIST] [--out DIR]
 #          [--twice] [--no-checks] [--serve]
 #   --serve: at the end, keep the registry serving the images until interrupted
+#   --keep-bin DIR: copy the operator binary the images hold into DIR
+#   --registry HOST:PORT: push to this running registry instead of starting one (not with --twice)
 #   --images: comma-separated subset of operator,must-gather,bundle,bundle-openshift,catalog,standins
 # Env: SMBP_REGISTRY_PORT (5001), CRANE and OPM (both set: use these binaries), SMBP_CACHE, CARGO_TARGET_DIR, VERSION (Cargo.toml's),
 #      RELEASE (1), SOURCE_DATE_EPOCH (the commit's time).
@@ -58,7 +60,7 @@ ARCH="$(dpkg --print-architecture)"
 STATIC_PKGS=(base-files libc6 libgcc-s1 ca-certificates tzdata netbase)
 SHELL_PKGS=(bash libtinfo6 tar libacl1 libselinux1 libpcre2-8-0 rsync liblz4-1 libpopt0 libssl3 libxxhash0 libzstd1 zlib1g)
 
-BASE="" MG_BASE="" BIN="" TWICE=0 CHECKS=1 SERVE=0
+BASE="" MG_BASE="" BIN="" TWICE=0 CHECKS=1 SERVE=0 REGISTRY_HOST="" KEEP_BIN=""
 BUNDLE_DIR="$REPO/bundle" BUNDLE_OS_DIR="$REPO/bundle-openshift" CATALOG_DIR="$REPO/catalog"
 IMAGES="operator,must-gather,bundle,bundle-openshift,catalog,standins"
 OUT="$CACHE_ROOT/release/out"
@@ -75,6 +77,8 @@ while [[ $# -gt 0 ]]; do
     --twice) TWICE=1; shift ;;
     --no-checks) CHECKS=0; shift ;;
     --serve) SERVE=1; shift ;;
+    --registry) REGISTRY_HOST="$2"; shift 2 ;;
+    --keep-bin) KEEP_BIN="$2"; shift 2 ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -120,6 +124,7 @@ fi
 objdump -h "$BIN" | grep -q '[[:space:]]\.dep-v0[[:space:]]' ||
   rel_die "$BIN has no .dep-v0 section: build it with cargo auditable"
 rel_log "binary $BIN: sha256 $(sha256sum "$BIN" | cut -d' ' -f1), .dep-v0 present"
+if [[ -n "$KEEP_BIN" ]]; then mkdir -p "$KEEP_BIN" && cp "$BIN" "$KEEP_BIN/smbp-operator"; fi
 
 # ---------------------------------------------------------------------------------------------
 # Layers and images.
@@ -372,8 +377,12 @@ print_table() { # print_table <images.tsv>
   while IFS=$'\t' read -r name _ dref; do printf '%-40s %s\n' "$name" "$dref"; done < "$1"
 }
 
-REGISTRY_HOST="127.0.0.1:$PORT"
-registry_start "$PORT" "$WORK/registry-1"
+if [[ -z "$REGISTRY_HOST" ]]; then
+  REGISTRY_HOST="127.0.0.1:$PORT"
+  registry_start "$PORT" "$WORK/registry-1"
+elif [[ $TWICE == 1 || $SERVE == 1 ]]; then
+  rel_die "--registry cannot be combined with --twice or --serve"
+fi
 build_all "$REGISTRY_HOST" "$OUT/images.tsv"
 if [[ $CHECKS == 1 ]]; then checks "$REGISTRY_HOST"; fi
 if [[ -z "$BASE" ]]; then smoke; fi
