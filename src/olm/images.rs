@@ -303,6 +303,16 @@ pub(crate) mod tests {
         dir
     }
 
+    /// The images of both bundles' CSVs, and of the catalog, in a `bundle-gen` output.
+    pub(crate) fn read_generated(root: &Path) -> (Vec<Vec<Image>>, Vec<Image>) {
+        let csvs = Flavour::ALL
+            .iter()
+            .map(|f| from_csv(&read_bundle(&root.join(f.bundle_dir())).unwrap()).unwrap())
+            .collect();
+        let catalog = from_catalog(&read_catalog(&root.join("catalog")).unwrap()).unwrap();
+        (csvs, catalog)
+    }
+
     fn names(v: &[Image]) -> Vec<(&str, &str)> {
         v.iter()
             .map(|i| (i.name.as_str(), i.image.as_str()))
@@ -313,11 +323,7 @@ pub(crate) mod tests {
     fn a_pinned_release_lists_its_csv_images_and_catalog_bundles_once_each() {
         let r = pinned_release();
         let dir = generated(&r);
-        let csvs: Vec<Vec<Image>> = Flavour::ALL
-            .iter()
-            .map(|f| from_csv(&read_bundle(&dir.path().join(f.bundle_dir())).unwrap()).unwrap())
-            .collect();
-        let catalog = from_catalog(&read_catalog(&dir.path().join("catalog")).unwrap()).unwrap();
+        let (csvs, catalog) = read_generated(dir.path());
         let catalog_image = format!("127.0.0.1:5000/smbp/smbp-operator-catalog@{}", digest(4));
         let openshift_bundle = format!(
             "127.0.0.1:5000/smbp/smbp-operator-bundle-openshift@{}",

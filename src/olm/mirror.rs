@@ -232,9 +232,8 @@ fn helm_values(operator: &Mirrored, related: &BTreeMap<String, String>) -> anyho
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::olm::flavour::Flavour;
-    use crate::olm::images::tests::{generated, pinned_release};
-    use crate::olm::images::{Source, from_catalog, from_csv, list, read_bundle, read_catalog};
+    use crate::olm::images::tests::{generated, pinned_release, read_generated};
+    use crate::olm::images::{Source, from_csv, list, read_bundle};
     use k8s_openapi::api::apps::v1::Deployment;
     use proptest::prelude::*;
     use serde::Deserialize;
@@ -256,11 +255,7 @@ mod tests {
     fn make_release_images() -> Vec<Image> {
         let r = pinned_release();
         let dir = generated(&r);
-        let csvs: Vec<Vec<Image>> = Flavour::ALL
-            .iter()
-            .map(|f| from_csv(&read_bundle(&dir.path().join(f.bundle_dir())).unwrap()).unwrap())
-            .collect();
-        let catalog = from_catalog(&read_catalog(&dir.path().join("catalog")).unwrap()).unwrap();
+        let (csvs, catalog) = read_generated(dir.path());
         let given = vec![
             Image {
                 name: images::BUNDLE.into(),
