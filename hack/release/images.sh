@@ -115,7 +115,14 @@ if [[ -z "$BIN" ]]; then
   step_end
   step_begin "release binary (cargo auditable build --release --locked)"
   TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
-  (cd "$REPO" && PATH="$AUDITABLE_ROOT/bin:$PATH" cargo auditable build --release --locked --bin smbp-operator)
+  # Paths embedded in the binary (panic locations, build scripts' OUT_DIR) are remapped to
+  # fixed names, so that the binary is the same whatever the checkout, cargo home or target
+  # dir (rustc applies the last matching prefix: the most specific comes last).
+  remap=(--remap-path-prefix="$REPO=/smbp-operator"
+    --remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
+    --remap-path-prefix="$TARGET_DIR=/target")
+  (cd "$REPO" && PATH="$AUDITABLE_ROOT/bin:$PATH" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }${remap[*]}" \
+    cargo auditable build --release --locked --bin smbp-operator)
   # The target dir may be shared with other builds: copy the binary out at once.
   cp "$TARGET_DIR/release/smbp-operator" "$WORK/smbp-operator"
   BIN="$WORK/smbp-operator"
