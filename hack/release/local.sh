@@ -5,8 +5,9 @@
 #   1. the operator, must-gather and Big Peer stand-in images (hack/release/images.sh) pushed to
 #      the public registry, with the certification container checks;
 #   2. the bundles regenerated with every image by digest (`bundle-gen --output`), the bundle
-#      images built from them, then the catalog regenerated with the bundle image by digest and
-#      its image built;
+#      images built from them, then the catalog regenerated with the bundle images by digest (the
+#      previous release's too: its image built from releases/<N-1>/bundle, as it was released)
+#      and its image built;
 #   3. `smbp-operator images --require-digests` must list exactly the images built;
 #   4. SBOMs, signatures and attestations of every image, verified, with the tamper cases
 #      (hack/release/attest.sh, a key pair made for the run);
@@ -14,13 +15,18 @@
 #      with its signatures and attestation (the cosign v3 referrers tag `sha256-<digest>`);
 #      the public registry stopped; then every mirrored image must resolve to the same digest
 #      and verify with cosign from the mirror alone;
-#   6. reproducibility: all images built again into a fresh registry (images.sh --twice).
+#   6. the air-gapped install (hack/release/mirror-install.sh): OLM installs from the catalog
+#      pulled out of the mirror, the operator out of the mirrored image makes a BigPeer Ready,
+#      and every image the install referenced resolves in the mirror and verifies with cosign;
+#      it needs the local control plane (make cluster-up; OLM is started if needed);
+#   7. reproducibility: all images built again into a fresh registry (images.sh --twice).
 #
 # Prints each artifact with its digest and each verification's result; output in --out DIR
 # (default ${SMBP_CACHE:-~/.cache/smbp-operator}/release/local).
 #
-# Usage: hack/release/local.sh [--bin PATH] [--out DIR] [--no-twice]
+# Usage: hack/release/local.sh [--bin PATH] [--out DIR] [--no-twice] [--no-install]
 #   --bin: an operator binary built with `cargo auditable` (default: images.sh builds one)
+#   --no-install: skip step 6 (no control plane needed)
 # Env: SMBP_REGISTRY_PORT (5001, public), SMBP_MIRROR_PORT (5002), SMBP_REPRO_PORT (5003), SMBP_CACHE.
 set -euo pipefail
 umask 022
@@ -35,12 +41,13 @@ MIRROR_PORT="${SMBP_MIRROR_PORT:-5002}"
 REPRO_PORT="${SMBP_REPRO_PORT:-5003}"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/Cargo.toml" | head -1)"
 CREATED_AT="$(sed -n 's/^BUNDLE_CREATED_AT ?= //p' "$REPO/Makefile")"
-BIN="" OUT="$CACHE_ROOT/release/local" TWICE=1
+BIN="" OUT="$CACHE_ROOT/release/local" TWICE=1 INSTALL=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --bin) BIN="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --no-twice) TWICE=0; shift ;;
+    --no-install) INSTALL=0; shift ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -75,8 +82,16 @@ BIN="$OUT/bin/smbp-operator"
 IMAGES1="$OUT/images-1/images.tsv"
 
 # 2. Bundles by digest, their images, then the catalog by digest and its image.
+# The previous release's bundle, as released (releases/<N-1>/bundle is immutable): its image is
+# built here and the catalog names it by digest, so that a mirror can resolve every bundle.
+# (Its CSV names the images published with that release; a mirrored install takes the head.)
+prev_dir="$(ls -d "$REPO"/releases/*/bundle | sort -V | tail -n 1)"
+PREV_VERSION="$(basename "$(dirname "$prev_dir")")"
+VERSION="$PREV_VERSION" "$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-0" --bin "$BIN" \
+  --no-checks --images bundle --bundle "$prev_dir"
+PREV_BUNDLE="$(digest_of "$OUT/images-0/images.tsv" smbp-operator-bundle)"
 step_begin "bundles and catalog pinned by digest"
-gen=(bundle-gen --version "$VERSION" --created-at "$CREATED_AT" --replaces "smbp-operator.v0.1.0"
+gen=(bundle-gen --version "$VERSION" --created-at "$CREATED_AT" --replaces "smbp-operator.v$PREV_VERSION"
   --operator-image "$(digest_of "$IMAGES1" smbp-operator)"
   --must-gather-image "$(digest_of "$IMAGES1" smbp-operator-must-gather)")
 # Each RELATED_IMAGE_* of the committed CSV, pointed at its stand-in (same path and tag).
@@ -87,7 +102,10 @@ while read -r var value; do
 done < <(grep -h -A1 'name: RELATED_IMAGE_' "$REPO"/bundle/manifests/*.clusterserviceversion.yaml |
   sed -n 's/^[[:space:]]*- name:[[:space:]]*//p; s/^[[:space:]]*value:[[:space:]]*//p' | paste - - | LC_ALL=C sort -u)
 mkdir -p "$WORK/gen1" "$WORK/gen2"
-cp -r "$REPO/releases" "$WORK/gen1/" && cp -r "$REPO/releases" "$WORK/gen2/"
+for g in gen1 gen2; do
+  cp -r "$REPO/releases" "$WORK/$g/"
+  sed -i "s|^bundleImage: .*|bundleImage: $PREV_BUNDLE|" "$WORK/$g/releases/$PREV_VERSION/release.yaml"
+done
 "$BIN" "${gen[@]}" --output "$WORK/gen1" >/dev/null
 step_end
 "$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-2" --bin "$BIN" --no-checks \
@@ -100,13 +118,16 @@ diff -r "$WORK/gen1/bundle" "$WORK/gen2/bundle" >/dev/null ||
 "$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-3" --bin "$BIN" \
   --images catalog --catalog "$WORK/gen2/catalog"
 CATALOG="$(digest_of "$OUT/images-3/images.tsv" smbp-operator-catalog)"
-cat "$IMAGES1" "$IMAGES2" "$OUT/images-3/images.tsv" > "$OUT/built.tsv"
+if grep -E '^image: ' "$WORK/gen2/catalog/smbp-operator/catalog.yaml" | grep -v '@sha256:'; then
+  rel_die "the catalog names a bundle image by tag (above)"
+fi
+cat "$OUT/images-0/images.tsv" "$IMAGES1" "$IMAGES2" "$OUT/images-3/images.tsv" > "$OUT/built.tsv"
 cp -r "$WORK/gen2/bundle" "$WORK/gen2/bundle-openshift" "$WORK/gen2/catalog" "$OUT/"
 
 # 3. The release's image list must be exactly what was built.
 step_begin "smbp-operator images --require-digests"
 "$BIN" images --bundle "$OUT/bundle" --bundle "$OUT/bundle-openshift" --catalog "$OUT/catalog" \
-  --catalog-bundle "smbp-operator.v$VERSION" --bundle-image "$BUNDLE" \
+  --bundle-image "$BUNDLE" \
   --bundle-openshift-image "$(digest_of "$IMAGES2" smbp-operator-bundle-openshift)" \
   --catalog-image "$CATALOG" --require-digests > "$OUT/images.txt"
 if ! diff <(cut -f2 "$OUT/images.txt" | sort -u) <(cut -f3 "$OUT/built.tsv" | sort -u); then
@@ -155,7 +176,14 @@ done < "$OUT/mirror/mapping.txt"
 ((fails == 0)) || rel_die "$fails mirror verification(s) failed"
 step_end
 
-# 6. Reproducibility: everything again, twice, into a fresh registry of its own.
+# 6. The air-gapped install through OLM, from the mirror alone.
+if [[ $INSTALL == 1 ]]; then
+  step_begin "mirrored install through OLM (mirror-install.sh)"
+  "$HACK_DIR/release/mirror-install.sh" --out "$OUT" --mirror "$MIRROR" | tee "$OUT/mirror-install.txt"
+  step_end
+fi
+
+# 7. Reproducibility: everything again, twice, into a fresh registry of its own.
 if [[ $TWICE == 1 ]]; then
   SMBP_REGISTRY_PORT="$REPRO_PORT" "$HACK_DIR/release/images.sh" --twice --bin "$BIN" --out "$OUT/repro" \
     --bundle "$OUT/bundle" --bundle-openshift "$OUT/bundle-openshift" --catalog "$OUT/catalog"

@@ -381,9 +381,25 @@ impl Served {
         csv: &str,
         watch: &str,
     ) -> Served {
+        Served::start_with_env(client, bin, kubeconfig, tag, ns, csv, watch, &[]).await
+    }
+
+    /// As [`Served::start`], with more environment: the `RELATED_IMAGE_*` variables of the
+    /// CSV's Deployment, as its pod would have them.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_with_env(
+        client: &Client,
+        bin: &str,
+        kubeconfig: &Path,
+        tag: &str,
+        ns: &str,
+        csv: &str,
+        watch: &str,
+        env: &[(&str, &str)],
+    ) -> Served {
         if !csv_has_webhooks(client, ns, csv).await {
             return Served {
-                op: Operator::start(bin, kubeconfig, tag, ns, watch, &[]),
+                op: Operator::start(bin, kubeconfig, tag, ns, watch, env),
                 webhook: None,
             };
         }
@@ -396,7 +412,14 @@ impl Served {
             tag,
             ns,
             watch,
-            &[("WEBHOOK_BIND_ADDRESS", &bind), ("WEBHOOK_CERT_DIR", &dir)],
+            &[
+                &[
+                    ("WEBHOOK_BIND_ADDRESS", bind.as_str()),
+                    ("WEBHOOK_CERT_DIR", dir.as_str()),
+                ],
+                env,
+            ]
+            .concat(),
         );
         let served = Served {
             op,

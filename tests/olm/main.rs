@@ -1549,3 +1549,152 @@ async fn webhook_installed_with_the_bundle() {
     let _ = bps.delete("after", &DeleteParams::default()).await;
     teardown(&client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
 }
+
+/// The images of a pod spec's containers and init containers, labelled `<what> container <name>`.
+fn pod_images(what: &str, spec: &k8s_openapi::api::core::v1::PodSpec) -> Vec<(String, String)> {
+    let init = spec.init_containers.iter().flatten();
+    init.chain(spec.containers.iter())
+        .filter_map(|c| Some((format!("{what} container {}", c.name), c.image.clone()?)))
+        .collect()
+}
+
+/// The air-gapped install of the release pipeline (hack/release/mirror-install.sh, run by
+/// `make release-local`): OLM installs the CSV from a catalog pulled out of the mirror registry
+/// (the public registry already stopped), then the operator binary taken out of the mirrored
+/// operator image runs as the ServiceAccount OLM created, with the Deployment's
+/// `RELATED_IMAGE_*` environment as its pod would have it, and makes a BigPeer Ready. Every
+/// image reference of the install (the Deployment's containers and environment, the CSV's
+/// relatedImages, the operator's pods, the Big Peer's pods) must be by digest, the Big Peer's
+/// must be the CSV's own `RELATED_IMAGE_*` images, and all are written to
+/// `SMBP_MIRROR_IMAGES_OUT` for the script to resolve in the mirror and verify with cosign.
+#[tokio::test]
+#[ignore = "needs the mirrored catalog of make release-local (hack/release/mirror-install.sh)"]
+async fn install_from_mirrored_catalog() {
+    let need = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| panic!("{k} unset: run hack/release/mirror-install.sh"))
+    };
+    let (bin, out) = (
+        need("SMBP_MIRROR_OPERATOR_BIN"),
+        need("SMBP_MIRROR_IMAGES_OUT"),
+    );
+    let label = "mirror/install";
+    let client = admin().await;
+    cleanup_leftovers(&client).await;
+    vanilla_plane(&client).await;
+    let ns = plain_namespace(&client, "olm-mirror").await;
+    let watch = install(&client, &ns, None, label, false).await;
+
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let deployment = Api::<Deployment>::namespaced(client.clone(), &ns)
+        .get(DEPLOYMENT)
+        .await
+        .unwrap();
+    let pod_spec = deployment.spec.unwrap().template.spec.unwrap();
+    seen.extend(pod_images(&format!("Deployment {DEPLOYMENT}"), &pod_spec));
+    let related: Vec<(String, String)> = pod_spec.containers[0]
+        .env
+        .iter()
+        .flatten()
+        .filter(|e| e.name.starts_with("RELATED_IMAGE_"))
+        .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
+        .collect();
+    assert!(
+        !related.is_empty(),
+        "the Deployment has RELATED_IMAGE_* variables"
+    );
+    for (k, v) in &related {
+        seen.push((format!("Deployment {DEPLOYMENT} env {k}"), v.clone()));
+    }
+    let csv = csvs(&client, &ns).get(CURRENT).await.unwrap();
+    for r in csv.data["spec"]["relatedImages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let image = r["image"].as_str().unwrap_or_default().to_string();
+        seen.push((
+            format!("CSV relatedImages {}", r["name"].as_str().unwrap_or("?")),
+            image,
+        ));
+    }
+    for p in Api::<Pod>::namespaced(client.clone(), &ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        seen.extend(pod_images(
+            &format!("Pod {}", p.name_any()),
+            &p.spec.unwrap(),
+        ));
+    }
+
+    // The operator out of the mirrored image, with the pod's RELATED_IMAGE_* environment.
+    let env: Vec<(&str, &str)> = related
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let kc = sa_kubeconfig(&client, &ns, "mirror-sa").await;
+    let t = Instant::now();
+    let mut op = Served::start_with_env(
+        &client,
+        &bin,
+        &kc,
+        "mirror-operator",
+        &ns,
+        CURRENT,
+        &watch,
+        &env,
+    )
+    .await;
+    let bp_ns = bigpeer_namespace(&client, "olm-mirror-bp").await;
+    apply_bigpeer(&client, &bigpeer("mirror", &bp_ns))
+        .await
+        .expect("apply BigPeer");
+    wait_ready(&client, &bp_ns, "mirror", READY).await;
+    assert!(op.alive(), "the mirrored operator running: {}", op.logs());
+    let mut big_peer = Vec::new();
+    for p in Api::<Pod>::namespaced(client.clone(), &bp_ns)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+    {
+        big_peer.extend(pod_images(
+            &format!("Pod {bp_ns}/{}", p.name_any()),
+            &p.spec.unwrap(),
+        ));
+    }
+    assert!(!big_peer.is_empty(), "the BigPeer has pods");
+    for (what, image) in &big_peer {
+        assert!(
+            related.iter().any(|(_, v)| v == image),
+            "{what}: {image} is not one of the CSV's RELATED_IMAGE_* images {related:?}"
+        );
+    }
+    report(&format!(
+        "{label}: the mirrored operator made BigPeer {bp_ns}/mirror Ready in {:.1}s; {} pod images, all the CSV's RELATED_IMAGE_*",
+        t.elapsed().as_secs_f64(),
+        big_peer.len()
+    ));
+    seen.extend(big_peer);
+    let not_pinned: Vec<_> = seen
+        .iter()
+        .filter(|(_, i)| !i.contains("@sha256:"))
+        .collect();
+    assert!(
+        not_pinned.is_empty(),
+        "images not by digest: {not_pinned:?}"
+    );
+    let lines: String = seen.iter().map(|(w, i)| format!("{w}\t{i}\n")).collect();
+    std::fs::write(&out, lines).unwrap();
+    report(&format!(
+        "{label}: {} image references written to {out}",
+        seen.len()
+    ));
+
+    let _ = Api::<BigPeer>::namespaced(client.clone(), &bp_ns)
+        .delete("mirror", &DeleteParams::default())
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    op.kill();
+    teardown(&client, &ns, CURRENT, &[ns.clone(), bp_ns]).await;
+}
