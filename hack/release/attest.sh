@@ -5,7 +5,8 @@
 #   hack/release/attest.sh [options] IMAGE@sha256:DIGEST...
 #
 #   --out DIR           where the SBOMs go (default: target/attest); one <repo-basename>.spdx.json
-#                       per image (the repository's last path element; must be unique)
+#                       per image (the repository's last path element; with two images of one
+#                       repository, <repo-basename>-<12 hex digits of the digest>.spdx.json)
 #   --operator REF      this image holds the operator binary (built with `cargo auditable`): its
 #                       SBOM must list the Rust crates of Cargo.lock with their versions (checked
 #                       for `kube`) and the base's OS packages; prints the crate counts
@@ -131,7 +132,14 @@ host_of() { echo "${1%%/*}"; }
 is_loopback() { [[ "$(host_of "$1")" =~ ^(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?$ ]]; }
 repo_of() { local r="${1%@*}"; echo "${r#*/}"; }
 digest_of() { echo "${1#*@}"; }
-sbom_of() { local r; r="$(repo_of "$1")"; echo "$OUT/${r##*/}.spdx.json"; }
+# Two images of one repository (a catalog's bundles of two releases) get their digest's first 12
+# hex digits in the name.
+declare -A REPO_COUNT=()
+for ref in "${IMAGES[@]}"; do r="$(repo_of "$ref")"; REPO_COUNT[$r]=$(( ${REPO_COUNT[$r]:-0} + 1 )); done
+sbom_of() {
+  local r d; r="$(repo_of "$1")"; d="$(digest_of "$1")"
+  if (( ${REPO_COUNT[$r]:-1} > 1 )); then echo "$OUT/${r##*/}-${d:7:12}.spdx.json"; else echo "$OUT/${r##*/}.spdx.json"; fi
+}
 
 # --- SBOMs ---------------------------------------------------------------------------------------
 declare -A SEEN=()
