@@ -393,8 +393,9 @@ pub struct NetworkPoliciesSpec {
     /// Where client traffic to the sync (8080, subscription) and HTTP (10080, api) ports
     /// may come from: your ingress controller's, gateway's or router's pods, for example a
     /// namespaceSelector for `kubernetes.io/metadata.name: ingress-nginx`. In-cluster
-    /// clients of the Services must be listed too. Any source when empty, and always in the
-    /// loadBalancer and nodePort modes, whose clients arrive through the nodes.
+    /// clients of the Services must be listed too, except this BigPeer's MongoDB connectors,
+    /// which are always admitted. Any source when empty, and always in the loadBalancer and
+    /// nodePort modes, whose clients arrive through the nodes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub ingress_from: Vec<NetworkPolicyPeer>,

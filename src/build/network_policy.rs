@@ -4,9 +4,10 @@
 //!
 //! Ingress:
 //! - the Big Peer to Big Peer port (`peer`: store, subscription) from pods of the same BigPeer;
-//! - sync (subscription) and HTTP (api) from `ingressFrom`; from anywhere when it is empty or
-//!   when the exposure mode is loadBalancer or nodePort, whose clients arrive through the
-//!   nodes with addresses no selector can name;
+//! - sync (subscription) and HTTP (api) from `ingressFrom` and from the MongoDB connectors of
+//!   this BigPeer's data bridges (their pods, in its namespace); from anywhere when
+//!   `ingressFrom` is empty or when the exposure mode is loadBalancer or nodePort, whose clients
+//!   arrive through the nodes with addresses no selector can name;
 //! - metrics (every component) from `metricsFrom`; from anywhere when it is empty;
 //! - `extraIngress`.
 //!
@@ -31,7 +32,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 
-use super::{BuildInputs, labels, names};
+use super::{BuildInputs, bridge, labels, names};
 use crate::api::{BigPeer, Component, ExposureMode, NetworkPoliciesSpec};
 
 /// Strimzi's label naming the Kafka cluster of a pod.
@@ -224,12 +225,23 @@ pub fn url_port(url: &str) -> i32 {
         })
 }
 
-/// Where client traffic to sync and HTTP may come from; `None` is anywhere.
+/// Where client traffic to sync and HTTP may come from; `None` is anywhere. A restricted list
+/// also admits the BigPeer's own MongoDB connectors, which call its api and subscription
+/// servers.
 fn client_sources(bp: &BigPeer) -> Option<Vec<NetworkPolicyPeer>> {
     let network = &bp.spec.network;
     match network.mode() {
         ExposureMode::LoadBalancer | ExposureMode::NodePort => None,
-        _ => any_if_empty(&network.policies.ingress_from),
+        _ => any_if_empty(&network.policies.ingress_from).map(|mut peers| {
+            peers.push(NetworkPolicyPeer {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(bridge::connector_pods_of(&bp.name_any())),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+            peers
+        }),
     }
 }
 

@@ -452,3 +452,84 @@ fn volume_template_keeps_the_existing_size() {
     inputs.store_volume_template = Some("50Gi".into());
     assert_eq!(size(&inputs), "50Gi");
 }
+
+/// A MongoDB connector of a data bridge of `bp` (named `big_peer`, in `namespace`): its pod, as
+/// its Deployment makes it, and its NetworkPolicy.
+fn connector(
+    bp: &BigPeer,
+    big_peer: &str,
+    namespace: &str,
+) -> (Pod, k8s_openapi::api::networking::v1::NetworkPolicy) {
+    use smbp_operator::build::bridge::{Owner, connection, mongodb};
+    let mut bridge: BigPeerDataBridge = serde_json::from_value(serde_json::json!({
+        "apiVersion": "smbp.io/v1alpha1", "kind": "BigPeerDataBridge",
+        "metadata": {"name": "sync", "namespace": namespace, "uid": "b-1"},
+        "spec": {"appRef": {"name": "fleet"}, "mongodb": {
+            "connectionStringSecretRef": {"name": "mongo"}, "database": "shop",
+            "collections": {"orders": {"fields": ["_id"]}}}}
+    }))
+    .unwrap();
+    bridge.metadata.uid = Some("b-1".into());
+    let o = Owner {
+        bridge: &bridge,
+        big_peer,
+        app_id: "3f5f9b51-7c1a-4c3b-9a57-8b2c9e0f5d11",
+    };
+    let m = bridge.spec.mongodb.clone().unwrap();
+    let rendered = mongodb::render(&o, &m);
+    let d = mongodb::deployment(&o, &m, "img".into(), &rendered, false);
+    let pod = Pod::from_template(namespace, "10.8.0.9", &d.spec.unwrap().template);
+    let mongo = connection::parse("mongodb://mongo.example.net:27017").unwrap();
+    (pod, mongodb::network_policy(&o, bp, &mongo, Some("smbp-system")))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The connectors of a BigPeer's data bridges call its api (HTTP) and subscription (sync)
+    /// servers, whatever `ingressFrom` says, and that rule admits nothing else: a connector of
+    /// another BigPeer, or of this one in another namespace, gets in exactly where it would
+    /// without the rule (where `ingressFrom`, or the exposure mode, admits any such pod).
+    #[test]
+    fn a_bigpeers_mongodb_connectors_reach_its_api_and_subscription(bp in bigpeer()) {
+        let (pods, mut cluster) = fenced(&bp, false);
+        let ns = bp.namespace().unwrap();
+        // Without the rule for connectors: the BigPeer's policies with that peer taken out.
+        let connectors = smbp_operator::build::bridge::connector_pods_of(&bp.name_any());
+        let mut without = cluster.clone();
+        for np in &mut without.policies {
+            for rule in np.spec.iter_mut().flat_map(|s| s.ingress.iter_mut().flatten()) {
+                if let Some(from) = rule.from.as_mut() {
+                    from.retain(|p| {
+                        p.pod_selector.as_ref().and_then(|s| s.match_labels.as_ref()) != Some(&connectors)
+                    });
+                }
+            }
+        }
+        let (own, own_policy) = connector(&bp, &bp.name_any(), &ns);
+        // The others' own policies are left out: only the BigPeer's ingress rules may stop them.
+        let (other_bp, _) = connector(&bp, "another-bigpeer", &ns);
+        let (other_ns, _) = connector(&bp, &bp.name_any(), "elsewhere-ns");
+        cluster.policies.push(own_policy);
+        for (component, pod) in &pods {
+            let port = match component.as_str() {
+                "subscription" => ports::SYNC,
+                "api" => ports::HTTP,
+                _ => continue,
+            };
+            let to = Endpoint::Pod(pod.clone());
+            prop_assert!(
+                cluster.allows(&Endpoint::Pod(own.clone()), &to, port, "TCP"),
+                "the BigPeer's connector -> {}", component
+            );
+            for (what, src) in [("another BigPeer's", &other_bp), ("another namespace's", &other_ns)] {
+                let src = Endpoint::Pod(src.clone());
+                prop_assert_eq!(
+                    cluster.allows(&src, &to, port, "TCP"),
+                    without.allows(&src, &to, port, "TCP"),
+                    "{} connector -> {}", what, component
+                );
+            }
+        }
+    }
+}

@@ -129,6 +129,16 @@ pub fn pod_selector(bridge: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// The labels every MongoDB connector pod of the BigPeer `big_peer` has (whatever its bridge):
+/// what the BigPeer's NetworkPolicies let reach its api and subscription pods.
+pub fn connector_pods_of(big_peer: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), APP_NAME.to_string()),
+        (COMPONENT.to_string(), MONGODB_COMPONENT.to_string()),
+        (BIG_PEER_LABEL.to_string(), big_peer.to_string()),
+    ])
+}
+
 /// The label selector of every connector pod the operator watches.
 pub fn connector_pods_watch() -> String {
     format!("app.kubernetes.io/name={APP_NAME},{COMPONENT}={MONGODB_COMPONENT}")
