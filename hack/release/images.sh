@@ -199,7 +199,9 @@ build_all() {
   push_scratch "$reg" "smbp-release/scratch:oci" "$ARCH"
   local base="$BASE" mg_base="$MG_BASE"
 
-  if [[ -z "$BASE" ]]; then
+  # (Only the operator, must-gather and catalog images sit on a base; bundles and stand-ins are
+  # FROM scratch.)
+  if [[ -z "$BASE" ]] && { want operator || want must-gather || want catalog; }; then
     step_begin "Debian bases"
     : > "$OUT/packages.tsv"
     local pkgs_static="$WORK/pkgs-static.tsv" pkgs_shell="$WORK/pkgs-shell.tsv"
