@@ -480,7 +480,10 @@ fn connector(
     let d = mongodb::deployment(&o, &m, "img".into(), &rendered, false);
     let pod = Pod::from_template(namespace, "10.8.0.9", &d.spec.unwrap().template);
     let mongo = connection::parse("mongodb://mongo.example.net:27017").unwrap();
-    (pod, mongodb::network_policy(&o, bp, &mongo, Some("smbp-system")))
+    (
+        pod,
+        mongodb::network_policy(&o, bp, &mongo, Some("smbp-system")),
+    )
 }
 
 proptest! {

@@ -46,6 +46,7 @@ async fn network_policies_fence_each_component_and_are_pruned_when_disabled() {
     let _op = Operator::start(&kubeconfig, "netpol", 18163, false);
     let mut body = bigpeer("fenced", &ns);
     body["spec"]["network"] = json!({"policies": {
+        "ingressFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
         "metricsFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
         "extraEgress": [{
             "to": [{"ipBlock": {"cidr": "192.0.2.0/24", "except": ["192.0.2.128/25"]}}],
@@ -106,6 +107,43 @@ async fn network_policies_fence_each_component_and_are_pruned_when_disabled() {
             has_port(&ingress, IntOrString::String("peer".into())),
             component != "api"
         );
+        // Clients: the narrowed ingressFrom, plus this BigPeer's MongoDB connectors.
+        let client_port = match component.as_str() {
+            "api" => Some("http"),
+            "subscription" => Some("sync"),
+            _ => None,
+        };
+        if let Some(port) = client_port {
+            let rule = spec
+                .ingress
+                .iter()
+                .flatten()
+                .find(|r| {
+                    has_port(
+                        &[r.ports.clone().unwrap_or_default()],
+                        IntOrString::String(port.into()),
+                    )
+                })
+                .unwrap();
+            let from = rule.from.as_ref().unwrap();
+            assert_eq!(from.len(), 2, "{component}: {from:?}");
+            let connectors = from[1]
+                .pod_selector
+                .as_ref()
+                .unwrap()
+                .match_labels
+                .clone()
+                .unwrap();
+            assert_eq!(connectors["smbp.io/big-peer"], "fenced");
+            assert_eq!(
+                connectors["app.kubernetes.io/component"],
+                "mongodb-connector"
+            );
+            assert!(
+                from[1].namespace_selector.is_none(),
+                "the BigPeer's namespace only"
+            );
+        }
     }
     let store = &found[1];
     let metrics = store
