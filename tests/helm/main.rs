@@ -386,7 +386,8 @@ const RELEASE: &str = "smbp-operator";
 const READY: Duration = Duration::from_secs(180);
 
 /// The previous release: its version (the newest under `releases/`) and its operator binary
-/// (built by hack/olm-up.sh into the cache, or `SMBP_OPERATOR_PREVIOUS_BIN`).
+/// (built by hack/olm-up.sh into its cache, `SMBP_CACHE` or ~/.cache/smbp-operator; or
+/// `SMBP_OPERATOR_PREVIOUS_BIN`).
 fn previous() -> (String, String) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut versions: Vec<semver::Version> = std::fs::read_dir(root.join("releases"))
@@ -395,12 +396,11 @@ fn previous() -> (String, String) {
         .collect();
     versions.sort();
     let v = versions.last().expect("a release").to_string();
-    let bin = std::env::var("SMBP_OPERATOR_PREVIOUS_BIN").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/smbp-operator/releases/{v}/target/debug/smbp-operator",
-            std::env::var("HOME").unwrap()
-        )
-    });
+    // hack/olm-up.sh's cache: SMBP_CACHE when set (make test-cold sets it), else ~/.cache.
+    let cache = std::env::var("SMBP_CACHE")
+        .unwrap_or_else(|_| format!("{}/.cache/smbp-operator", std::env::var("HOME").unwrap()));
+    let bin = std::env::var("SMBP_OPERATOR_PREVIOUS_BIN")
+        .unwrap_or_else(|_| format!("{cache}/releases/{v}/target/debug/smbp-operator"));
     assert!(
         std::path::Path::new(&bin).exists(),
         "{bin} missing: hack/olm-up.sh builds it (make olm-e2e), or set SMBP_OPERATOR_PREVIOUS_BIN"

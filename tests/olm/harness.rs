@@ -188,7 +188,7 @@ pub async fn olm_webhook_configuration(
 /// OLM's certificate (from its Secret) in a directory of our own, and the IP of the
 /// Deployment's kwok pod (which never runs) on `lo`, so that the API server, calling the
 /// webhook at an endpoint of OLM's Service, reaches a process listening on `<pod IP>:9443`.
-/// The address is removed on drop (only if this guard added it).
+/// The address is removed when the last guard holding it drops (only if this process added it).
 pub struct OlmWebhook {
     /// The Deployment pod's IP (an endpoint of OLM's Service).
     pub pod_ip: String,
@@ -196,7 +196,6 @@ pub struct OlmWebhook {
     pub cert_dir: PathBuf,
     /// The configuration OLM made.
     pub configuration: ValidatingWebhookConfiguration,
-    added: bool,
 }
 
 impl OlmWebhook {
@@ -302,21 +301,11 @@ impl OlmWebhook {
             },
         )
         .await;
-        let out = std::process::Command::new("ip")
-            .args(["addr", "add", &format!("{pod_ip}/32"), "dev", "lo"])
-            .output()
-            .expect("ip addr add");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let added = out.status.success();
-        assert!(
-            added || stderr.contains("File exists"),
-            "ip addr add {pod_ip}/32 dev lo: {stderr}"
-        );
+        hold_on_lo(&pod_ip);
         OlmWebhook {
             pod_ip,
             cert_dir,
             configuration,
-            added,
         }
     }
 
@@ -328,12 +317,52 @@ impl OlmWebhook {
 
 impl Drop for OlmWebhook {
     fn drop(&mut self) {
-        if self.added {
-            let _ = std::process::Command::new("ip")
-                .args(["addr", "del", &format!("{}/32", self.pod_ip), "dev", "lo"])
-                .output();
-        }
+        release_on_lo(&self.pod_ip);
     }
+}
+
+/// The pod IPs this test process put on `lo`: how many guards hold each, and whether this
+/// process added it (an address left by an earlier run is used, never removed). kwok hands a
+/// deleted pod's IP to the next pod at once, so while one test still holds the IP of its
+/// uninstalled operator's pod, another test's new pod may get the same IP: the address must
+/// stay until the last holder is gone.
+static ON_LO: std::sync::Mutex<std::collections::BTreeMap<String, (usize, bool)>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn hold_on_lo(ip: &str) {
+    let mut held = ON_LO.lock().unwrap();
+    if let Some((n, _)) = held.get_mut(ip) {
+        *n += 1;
+        return;
+    }
+    let out = std::process::Command::new("ip")
+        .args(["addr", "add", &format!("{ip}/32"), "dev", "lo"])
+        .output()
+        .expect("ip addr add");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let added = out.status.success();
+    assert!(
+        added || stderr.contains("File exists"),
+        "ip addr add {ip}/32 dev lo: {stderr}"
+    );
+    held.insert(ip.to_string(), (1, added));
+}
+
+fn release_on_lo(ip: &str) {
+    let mut held = ON_LO.lock().unwrap();
+    let Some((n, added)) = held.get_mut(ip) else {
+        return;
+    };
+    *n -= 1;
+    if *n > 0 {
+        return;
+    }
+    if *added {
+        let _ = std::process::Command::new("ip")
+            .args(["addr", "del", &format!("{ip}/32"), "dev", "lo"])
+            .output();
+    }
+    held.remove(ip);
 }
 
 fn selector(service: &Service) -> String {
@@ -421,16 +450,22 @@ impl Served {
             ]
             .concat(),
         );
-        let served = Served {
+        let mut served = Served {
             op,
             webhook: Some(hook),
         };
-        wait_for(
-            &format!("the operator {tag} serving OLM's webhook at {bind}"),
-            std::time::Duration::from_secs(60),
-            || async { tokio::net::TcpStream::connect(&bind).await.ok().map(|_| ()) },
-        )
-        .await;
+        let start = std::time::Instant::now();
+        let timeout = std::time::Duration::from_secs(60);
+        while tokio::net::TcpStream::connect(&bind).await.is_err() {
+            let what = format!("the operator {tag} serving OLM's webhook at {bind}");
+            assert!(served.alive(), "{what}: it exited:\n{}", served.logs());
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for {what}:\n{}",
+                served.logs()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
         served
     }
 }
