@@ -1029,9 +1029,10 @@ pub fn csv(r: &Release, flavour: Flavour, examples: &[Value]) -> Value {
             "name": r.csv_name(),
             "namespace": "placeholder",
             "annotations": annotations,
+            // The architectures the release pipeline (hack/release) builds the images for:
+            // OperatorHub filters on these, so a platform is listed only once its images exist.
             "labels": {
                 "operatorframework.io/arch.amd64": "supported",
-                "operatorframework.io/arch.arm64": "supported",
                 "operatorframework.io/os.linux": "supported",
             },
         },
