@@ -165,6 +165,6 @@ release-images: ## Build the release images (operator, must-gather, bundles, cat
 	$(STAGE) "release images" hack/release/images.sh --twice $(RELEASE_IMAGES_ARGS)
 
 .PHONY: release-local
-release-local: olm-tools cluster-up ## The release pipeline end to end on loopback registries: images, digest-pinned bundles and catalog, SBOMs, signatures and attestations with tamper cases, the air-gapped mirror verified with the public registry stopped, an OLM install from the mirrored catalog, reproducibility (hack/release/local.sh)
+release-local: olm-tools cluster-up ## The release pipeline end to end on loopback registries: images, digest-pinned bundles and catalog, SBOMs, signatures and attestations with tamper cases, the air-gapped mirror verified with the public registry stopped, an OLM install from the mirrored catalog, reproducibility, the release workflow's --publish mode on loopback stand-ins for its registries (hack/release/local.sh)
 	$(STAGE) "release local" env KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  hack/release/local.sh $(RELEASE_LOCAL_ARGS)

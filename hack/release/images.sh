@@ -33,6 +33,8 @@
 #   --keep-bin DIR: copy the operator binary the images hold into DIR
 #   --registry HOST:PORT: push to this running registry instead of starting one (not with --twice)
 #   --images: comma-separated subset of operator,must-gather,bundle,bundle-openshift,catalog,standins
+#   --catalog-repo NAME: the catalog image's repository (default smbp-operator-catalog; the release
+#      workflow's OpenShift index: smbp-operator-catalog-openshift)
 # Env: SMBP_REGISTRY_PORT (5001), CRANE and OPM (both set: use these binaries), SMBP_CACHE, CARGO_TARGET_DIR, VERSION (Cargo.toml's),
 #      RELEASE (1), SOURCE_DATE_EPOCH (the commit's time).
 set -euo pipefail
@@ -62,7 +64,7 @@ SHELL_PKGS=(bash libtinfo6 tar libacl1 libselinux1 libpcre2-8-0 rsync liblz4-1 l
 
 BASE="" MG_BASE="" BIN="" TWICE=0 CHECKS=1 SERVE=0 REGISTRY_HOST="" KEEP_BIN=""
 BUNDLE_DIR="$REPO/bundle" BUNDLE_OS_DIR="$REPO/bundle-openshift" CATALOG_DIR="$REPO/catalog"
-IMAGES="operator,must-gather,bundle,bundle-openshift,catalog,standins"
+IMAGES="operator,must-gather,bundle,bundle-openshift,catalog,standins" CATALOG_REPO=smbp-operator-catalog
 OUT="$CACHE_ROOT/release/out"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -72,6 +74,7 @@ while [[ $# -gt 0 ]]; do
     --bundle) BUNDLE_DIR="$2"; shift 2 ;;
     --bundle-openshift) BUNDLE_OS_DIR="$2"; shift 2 ;;
     --catalog) CATALOG_DIR="$2"; shift 2 ;;
+    --catalog-repo) CATALOG_REPO="$2"; shift 2 ;;
     --images) IMAGES="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --twice) TWICE=1; shift ;;
@@ -281,7 +284,7 @@ build_all() {
     [[ -f "$cache/cache/packages.json" && "$(cat "$cache/digest")" != stale ]] || rel_die "opm did not build a JSON cache"
     cache_layer="$(layer_of opm-cache "$cache" /tmp/cache keep)"
     f=(); config_flags "$REPO/catalog.Dockerfile" f
-    push_image smbp-operator-catalog "$reg/smbp-operator-catalog:v$VERSION" "$base" \
+    push_image "$CATALOG_REPO" "$reg/$CATALOG_REPO:v$VERSION" "$base" \
       --append "$opm_layer" --append "$cfg_layer" --append "$cache_layer" "${f[@]}"
   fi
 
@@ -357,10 +360,10 @@ smoke() {
   if [[ $EUID != 0 ]]; then rel_log "smoke: skipped (needs root for chroot)"; return 0; fi
   step_begin "smoke run in the images' file systems"
   while IFS=$'\t' read -r name ref _; do
-    [[ "$name" == smbp-operator || "$name" == smbp-operator-must-gather || "$name" == smbp-operator-catalog ]] || continue
+    [[ "$name" == smbp-operator || "$name" == smbp-operator-must-gather || "$name" == smbp-operator-catalog* ]] || continue
     root="$WORK/smoke/$name"; rm -rf "$root"; mkdir -p "$root"
     "$CRANE" export "$ref" - | tar -xf - -C "$root"
-    if [[ "$name" == smbp-operator-catalog ]]; then
+    if [[ "$name" == smbp-operator-catalog* ]]; then
       # As OpenShift runs it: an arbitrary uid in group 0 (opm's cache files are 0640/0750).
       echo "--- $name: the pre-built serve cache matches /configs (opm serve --cache-enforce-integrity), as 65532:0"
       chroot --userspec=65532:0 "$root" /bin/opm serve /configs --cache-dir=/tmp/cache --cache-only \
@@ -370,9 +373,16 @@ smoke() {
     echo "--- $name: smbp-operator --version as 65532:65532"
     chroot --userspec=65532:65532 "$root" /usr/local/bin/smbp-operator --version | head -n 1
     if [[ "$name" == smbp-operator-must-gather ]]; then
-      echo "--- $name: bash, tar and rsync run"
-      chroot --userspec=65532:65532 "$root" /bin/bash -c 'echo "bash $BASH_VERSION"; tar --version; rsync --version' |
-        grep -E '^(bash|tar|rsync) '
+      # `oc adm must-gather` copies /must-gather back with rsync when the image has it, else tar.
+      echo "--- $name: bash and tar run (and rsync, when the base has it)"
+      local out
+      # shellcheck disable=SC2016 # expanded in the image
+      out="$(chroot --userspec=65532:65532 "$root" /bin/bash -c 'echo "bash $BASH_VERSION"; tar --version')" ||
+        rel_die "$name: bash and tar must run in the image"
+      if [[ -e "$root/usr/bin/rsync" ]]; then
+        out+=$'\n'"$(chroot --userspec=65532:65532 "$root" /usr/bin/rsync --version)" || rel_die "$name: rsync fails"
+      fi
+      grep -E '^(bash|tar|rsync) ' <<< "$out"
       [[ -x "$root/usr/bin/gather" ]] || rel_die "/usr/bin/gather missing"
     fi
   done < "$IMAGES_TSV"
@@ -394,7 +404,8 @@ elif [[ $TWICE == 1 || $SERVE == 1 ]]; then
 fi
 build_all "$REGISTRY_HOST" "$OUT/images.tsv"
 if [[ $CHECKS == 1 ]]; then checks "$REGISTRY_HOST"; fi
-if [[ -z "$BASE" ]]; then smoke; fi
+# (On any base: with UBI, this is where a binary needing a newer glibc than the base's fails.)
+smoke
 print_table "$OUT/images.tsv"
 
 if [[ $TWICE == 1 ]]; then

@@ -91,9 +91,11 @@ det_tar() {
 
 # deb_fetch <pkg>: the path of the candidate version's .deb in $DEB_CACHE, downloaded with
 # `apt-get download` when missing. Prints "<path>".
+# (Versions from deb_versions when it ran for the package.)
+declare -gA DEB_VER=()
 deb_fetch() {
-  local pkg="$1" ver file tmp
-  ver="$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -1)"
+  local pkg="$1" ver="${DEB_VER[$1]:-}" file tmp
+  [[ -n "$ver" ]] || ver="$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -1)"
   [[ -n "$ver" ]] || rel_die "no candidate version of Debian package $pkg (run apt-get update)"
   file="$DEB_CACHE/${pkg}_${ver//:/%3a}_$(dpkg --print-architecture).deb"
   if [[ ! -s "$file" ]]; then
@@ -113,9 +115,25 @@ deb_fetch() {
 
 # debian_rootfs <dir> <packages.tsv> <pkg>...: extract the packages into <dir> and write the
 # files a container base needs. Appends "pkg<TAB>version<TAB>arch<TAB>sha256" to <packages.tsv>.
+# deb_versions <pkg>...: the candidate version of each package into DEB_VER, with one apt-cache
+# call (each call parses every package list: seconds on a loaded machine). A fresh machine may come
+# without package lists: as root, they are fetched once.
+deb_versions() {
+  local pkg ver
+  if [[ -z "$(apt-cache show --no-all-versions "$1" 2>/dev/null)" && $EUID == 0 ]]; then
+    rel_log "no package list holds $1: apt-get update"
+    apt-get update -qq >&2 || rel_die "apt-get update failed"
+  fi
+  while IFS=$'\t' read -r pkg ver; do
+    [[ -n "${DEB_VER[$pkg]:-}" ]] || DEB_VER[$pkg]="$ver"
+  done < <(apt-cache show --no-all-versions "$@" 2>/dev/null |
+    awk '/^Package: /{p=$2} /^Version: /{print p "\t" $2}')
+}
+
 debian_rootfs() {
   local root="$1" tsv="$2" pkg deb ctl
   shift 2
+  deb_versions "$@"
   mkdir -p "$root/var/lib/dpkg/status.d"
   ctl="$(mktemp -d)"
   for pkg in "$@"; do

@@ -19,14 +19,37 @@
 #      pulled out of the mirror, the operator out of the mirrored image makes a BigPeer Ready,
 #      and every image the install referenced resolves in the mirror and verifies with cosign;
 #      it needs the local control plane (make cluster-up; OLM is started if needed);
-#   7. reproducibility: all images built again into a fresh registry (images.sh --twice).
+#   7. reproducibility: all images built again into a fresh registry (images.sh --twice), and
+#      each digest equal to the first build's;
+#   8. the release workflow's mode (--publish, below) on loopback stand-ins for the publishing and
+#      the vendor's registries (hack/release/publish-selftest.sh).
 #
 # Prints each artifact with its digest and each verification's result; output in --out DIR
 # (default ${SMBP_CACHE:-~/.cache/smbp-operator}/release/local).
 #
-# Usage: hack/release/local.sh [--bin PATH] [--out DIR] [--no-twice] [--no-install]
+# The release workflow (.github/workflows/release.yml) runs this same script with --publish:
+# the images are built the same way into the loopback registry, but every reference written into
+# the bundles and the catalog names the publishing repository (PREFIX/<image>@sha256:...; an
+# image's digest does not depend on its registry); the Big Peer images are the vendor's, pinned
+# by the digest their tag has in the vendor's registry (no stand-ins); the previous release's
+# bundle is the published one, by digest; after step 3 every image is copied by digest to
+# PREFIX/<image>:v<version>, then signed and attested there (step 4, keyless by default).
+# Steps 5 and 6 (the mirror, the install from it) are skipped: they need a public registry that
+# can be stopped and a control plane; `make release-local` proves them on the same code.
+#
+# Usage: hack/release/local.sh [--bin PATH] [--out DIR] [--no-twice] [--no-install] [--no-publish-test]
+#          [--no-tamper]
+#          [--base REF] [--must-gather-base REF] [--publish PREFIX] [--sign key|keyless]
 #   --bin: an operator binary built with `cargo auditable` (default: images.sh builds one)
 #   --no-install: skip step 6 (no control plane needed)
+#   --base, --must-gather-base: the images' bases (images.sh; default: the Debian bases made here)
+#   --publish PREFIX: the release workflow's mode, above (e.g. quay.io/smbp; crane must be
+#      logged in to it)
+#   --sign: attest.sh's mode (default: key, with the tamper cases; with --publish: keyless)
+#   --no-tamper: key mode without the tamper cases
+#   --vendor-registry HOST: with --publish, resolve the Big Peer images' digests at HOST (same
+#      path and tag: a mirror of the vendor's registry) instead of the vendor's registry; the
+#      bundles still name the vendor's repositories
 # Env: SMBP_REGISTRY_PORT (5001, public), SMBP_MIRROR_PORT (5002), SMBP_REPRO_PORT (5003), SMBP_CACHE.
 set -euo pipefail
 umask 022
@@ -41,13 +64,19 @@ MIRROR_PORT="${SMBP_MIRROR_PORT:-5002}"
 REPRO_PORT="${SMBP_REPRO_PORT:-5003}"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/Cargo.toml" | head -1)"
 CREATED_AT="$(sed -n 's/^BUNDLE_CREATED_AT ?= //p' "$REPO/Makefile")"
-BIN="" OUT="$CACHE_ROOT/release/local" TWICE=1 INSTALL=1
+BIN="" OUT="$CACHE_ROOT/release/local" TWICE=1 INSTALL=1 PREFIX="" SIGN="" BASES=() VENDOR_REGISTRY="" PUBLISH_TEST=1 TAMPER=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --bin) BIN="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --no-twice) TWICE=0; shift ;;
     --no-install) INSTALL=0; shift ;;
+    --no-publish-test) PUBLISH_TEST=0; shift ;;
+    --no-tamper) TAMPER=0; shift ;;
+    --base|--must-gather-base) BASES+=("$1" "$2"); shift 2 ;;
+    --publish) PREFIX="${2%/}"; shift 2 ;;
+    --sign) SIGN="$2"; shift 2 ;;
+    --vendor-registry) VENDOR_REGISTRY="$2"; shift 2 ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -61,6 +90,11 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 STEP_TIMES="$OUT/times.tsv"
 : > "$STEP_TIMES"
 PUBLIC="127.0.0.1:$PUBLIC_PORT" MIRROR="127.0.0.1:$MIRROR_PORT"
+PUBLISH=0
+if [[ -n "$PREFIX" ]]; then PUBLISH=1 INSTALL=0; else PREFIX="$PUBLIC"; fi
+SIGN="${SIGN:-$( ((PUBLISH)) && echo keyless || echo key)}"
+# named <ref in the loopback registry>: the reference the release names it by (under PREFIX).
+named() { echo "$PREFIX${1#"$PUBLIC"}"; }
 
 step_begin "tools (crane, opm, syft, cosign)"
 TOOLS_BIN="$(OLM_TOOLS="crane opm syft cosign" "$HACK_DIR/olm/build-tools.sh" | tail -n 1)"
@@ -69,15 +103,17 @@ step_end
 
 registry_start "$PUBLIC_PORT" "$WORK/public"
 PUBLIC_PID="${REGISTRY_PIDS[-1]}"
-registry_start "$MIRROR_PORT" "$WORK/mirror"
+((PUBLISH)) || registry_start "$MIRROR_PORT" "$WORK/mirror"
 
 # digest_of <images.tsv> <name>: the name's reference by digest.
 digest_of() { awk -F'\t' -v n="$2" '$1 == n { print $3 }' "$1"; }
 
-# 1. Operator, must-gather and stand-ins. The binary comes back in $OUT/bin for bundle-gen.
-args=(--registry "$PUBLIC" --out "$OUT/images-1")
+# 1. Operator, must-gather and (not when publishing) stand-ins. The binary comes back in $OUT/bin
+# for bundle-gen.
+args=(--registry "$PUBLIC" --out "$OUT/images-1" "${BASES[@]}")
 [[ -z "$BIN" ]] || args+=(--bin "$BIN")
-"$HACK_DIR/release/images.sh" "${args[@]}" --images operator,must-gather,standins --keep-bin "$OUT/bin"
+step1=operator,must-gather,standins; ((PUBLISH == 0)) || step1=operator,must-gather
+"$HACK_DIR/release/images.sh" "${args[@]}" --images "$step1" --keep-bin "$OUT/bin"
 BIN="$OUT/bin/smbp-operator"
 IMAGES1="$OUT/images-1/images.tsv"
 
@@ -87,17 +123,36 @@ IMAGES1="$OUT/images-1/images.tsv"
 # (Its CSV names the images published with that release; a mirrored install takes the head.)
 prev_dir="$(ls -d "$REPO"/releases/*/bundle | sort -V | tail -n 1)"
 PREV_VERSION="$(basename "$(dirname "$prev_dir")")"
-VERSION="$PREV_VERSION" "$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-0" --bin "$BIN" \
-  --no-checks --images bundle --bundle "$prev_dir"
-PREV_BUNDLE="$(digest_of "$OUT/images-0/images.tsv" smbp-operator-bundle)"
+: > "$OUT/prev.tsv"
+if ((PUBLISH)); then
+  # The bundle image published with that release: by the digest its release.yaml records, else
+  # by the digest of its tag under PREFIX.
+  PREV_BUNDLE="$(sed -n 's/^bundleImage: //p' "$REPO/releases/$PREV_VERSION/release.yaml")"
+  if [[ "$PREV_BUNDLE" != *@sha256:* ]]; then
+    d="$("$CRANE" digest "$PREFIX/smbp-operator-bundle:v$PREV_VERSION")" ||
+      rel_die "the previous release's bundle $PREFIX/smbp-operator-bundle:v$PREV_VERSION is not published"
+    PREV_BUNDLE="$PREFIX/smbp-operator-bundle@$d"
+  fi
+else
+  VERSION="$PREV_VERSION" "$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-0" --bin "$BIN" \
+    --no-checks --images bundle --bundle "$prev_dir"
+  cp "$OUT/images-0/images.tsv" "$OUT/prev.tsv"
+  PREV_BUNDLE="$(digest_of "$OUT/prev.tsv" smbp-operator-bundle)"
+fi
 step_begin "bundles and catalog pinned by digest"
 gen=(bundle-gen --version "$VERSION" --created-at "$CREATED_AT" --replaces "smbp-operator.v$PREV_VERSION"
-  --operator-image "$(digest_of "$IMAGES1" smbp-operator)"
-  --must-gather-image "$(digest_of "$IMAGES1" smbp-operator-must-gather)")
-# Each RELATED_IMAGE_* of the committed CSV, pointed at its stand-in (same path and tag).
+  --operator-image "$(named "$(digest_of "$IMAGES1" smbp-operator)")"
+  --must-gather-image "$(named "$(digest_of "$IMAGES1" smbp-operator-must-gather)")")
+# Each RELATED_IMAGE_* of the committed CSV: locally its stand-in (same path and tag); when
+# publishing, the vendor's image by the digest of its tag.
 while read -r var value; do
-  dref="$(awk -F'\t' -v t="$PUBLIC/${value#*/}" '$2 == t { print $3 }' "$IMAGES1")"
-  [[ -n "$dref" ]] || rel_die "no stand-in was built for $var=$value"
+  if ((PUBLISH)); then
+    d="$("$CRANE" digest "${VENDOR_REGISTRY:-${value%%/*}}/${value#*/}")" || rel_die "cannot resolve $var=$value"
+    dref="${value%:*}@$d"
+  else
+    dref="$(awk -F'\t' -v t="$PUBLIC/${value#*/}" '$2 == t { print $3 }' "$IMAGES1")"
+    [[ -n "$dref" ]] || rel_die "no stand-in was built for $var=$value"
+  fi
   gen+=(--related-image "$var=$dref")
 done < <(grep -h -A1 'name: RELATED_IMAGE_' "$REPO"/bundle/manifests/*.clusterserviceversion.yaml |
   sed -n 's/^[[:space:]]*- name:[[:space:]]*//p; s/^[[:space:]]*value:[[:space:]]*//p' | paste - - | LC_ALL=C sort -u)
@@ -112,38 +167,74 @@ step_end
   --images bundle,bundle-openshift --bundle "$WORK/gen1/bundle" --bundle-openshift "$WORK/gen1/bundle-openshift"
 IMAGES2="$OUT/images-2/images.tsv"
 BUNDLE="$(digest_of "$IMAGES2" smbp-operator-bundle)"
-"$BIN" "${gen[@]}" --bundle-image "$BUNDLE" --output "$WORK/gen2" >/dev/null
+"$BIN" "${gen[@]}" --bundle-image "$(named "$BUNDLE")" --output "$WORK/gen2" >/dev/null
 diff -r "$WORK/gen1/bundle" "$WORK/gen2/bundle" >/dev/null ||
   rel_die "the bundle changed when only the catalog's bundle image did"
-"$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-3" --bin "$BIN" \
+"$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-3" --bin "$BIN" "${BASES[@]}" \
   --images catalog --catalog "$WORK/gen2/catalog"
 CATALOG="$(digest_of "$OUT/images-3/images.tsv" smbp-operator-catalog)"
 if grep -E '^image: ' "$WORK/gen2/catalog/smbp-operator/catalog.yaml" | grep -v '@sha256:'; then
   rel_die "the catalog names a bundle image by tag (above)"
 fi
-cat "$OUT/images-0/images.tsv" "$IMAGES1" "$IMAGES2" "$OUT/images-3/images.tsv" > "$OUT/built.tsv"
-cp -r "$WORK/gen2/bundle" "$WORK/gen2/bundle-openshift" "$WORK/gen2/catalog" "$OUT/"
+cat "$IMAGES1" "$IMAGES2" "$OUT/images-3/images.tsv" > "$OUT/built.tsv"
+# The OpenShift index: the same catalog listing the OpenShift bundle as this release, which Red
+# Hat's preflight installs from (.github/workflows/certification.yml). Not what users install from,
+# so not in `smbp-operator images`; signed and attested with the others.
+mkdir -p "$WORK/gen3"; cp -r "$WORK/gen1/releases" "$WORK/gen3/"
+"$BIN" "${gen[@]}" --bundle-image "$(named "$(digest_of "$IMAGES2" smbp-operator-bundle-openshift)")" \
+  --catalog-flavour openshift --output "$WORK/gen3" >/dev/null
+"$HACK_DIR/release/images.sh" --registry "$PUBLIC" --out "$OUT/images-4" --bin "$BIN" "${BASES[@]}" \
+  --images catalog --catalog "$WORK/gen3/catalog" --catalog-repo smbp-operator-catalog-openshift
+cp "$OUT/images-4/images.tsv" "$OUT/extra.tsv"
+# (config/ and charts/ too: install.yaml and the Helm chart of the release, the operator by digest.)
+cp -r "$WORK/gen2/bundle" "$WORK/gen2/bundle-openshift" "$WORK/gen2/catalog" "$WORK/gen2/config" "$WORK/gen2/charts" "$OUT/"
 
 # 3. The release's image list must be exactly what was built.
 step_begin "smbp-operator images --require-digests"
 "$BIN" images --bundle "$OUT/bundle" --bundle "$OUT/bundle-openshift" --catalog "$OUT/catalog" \
-  --bundle-image "$BUNDLE" \
-  --bundle-openshift-image "$(digest_of "$IMAGES2" smbp-operator-bundle-openshift)" \
-  --catalog-image "$CATALOG" --require-digests > "$OUT/images.txt"
-if ! diff <(cut -f2 "$OUT/images.txt" | sort -u) <(cut -f3 "$OUT/built.tsv" | sort -u); then
-  rel_die "smbp-operator images (<) and the images built (>) differ"
+  --bundle-image "$(named "$BUNDLE")" \
+  --bundle-openshift-image "$(named "$(digest_of "$IMAGES2" smbp-operator-bundle-openshift)")" \
+  --catalog-image "$(named "$CATALOG")" --require-digests > "$OUT/images.txt"
+# Expected: what was built (named as released), the previous release's bundle and, when
+# publishing, the vendor's Big Peer images.
+{ cut -f3 "$OUT/built.tsv" "$OUT/prev.tsv" | while read -r r; do named "$r"; done
+  ((PUBLISH == 0)) || echo "$PREV_BUNDLE"
+  ((PUBLISH == 0)) || printf '%s\n' "${gen[@]}" | sed -n 's/^RELATED_IMAGE_[A-Z0-9_]*=//p'
+} | sort -u > "$WORK/expected.txt"
+if ! diff <(cut -f2 "$OUT/images.txt" | sort -u) "$WORK/expected.txt"; then
+  rel_die "smbp-operator images (<) and the images of the release (>) differ"
 fi
-echo "images: the release lists exactly the $(wc -l < "$OUT/images.txt") images built, all by digest"
+echo "images: the release lists exactly its $(wc -l < "$OUT/images.txt") images (built here, the previous bundle$( ((PUBLISH)) && echo ", the vendor's")), all by digest"
 step_end
+
+# Ours, by digest as the release names them (what is copied, signed and attested).
+while IFS=$'\t' read -r _ _ dref; do named "$dref"; done < <(cat "$OUT/built.tsv" "$OUT/prev.tsv" "$OUT/extra.tsv") |
+  sort -u > "$OUT/ours.txt"
+if ((PUBLISH)); then
+  step_begin "publish: copy each image by digest to $PREFIX, tagged v$VERSION"
+  while IFS=$'\t' read -r name ref dref; do
+    dest="$(named "$ref")"
+    "$CRANE" copy "$dref" "$dest" || rel_die "crane copy $dref $dest failed"
+    got="$("$CRANE" digest "$dest")"
+    [[ "$got" == "${dref##*@}" ]] || rel_die "$dest is $got, not ${dref##*@}"
+    echo "publish: $name $dest@$got"
+  done < <(cat "$OUT/built.tsv" "$OUT/extra.tsv")
+  step_end
+fi
 
 # 4. SBOMs, signatures, attestations, tamper cases.
 step_begin "SBOMs, signatures, attestations (attest.sh)"
-mapfile -t refs < <(cut -f2 "$OUT/images.txt")
-"$HACK_DIR/release/attest.sh" --out "$OUT/sbom" --public-key-out "$OUT/cosign.pub" \
-  --operator "$(digest_of "$IMAGES1" smbp-operator)" "${refs[@]}" | tee "$OUT/attest.txt"
+# Locally the stand-ins are ours too (signed here, like the vendor's would be by the vendor).
+if ((PUBLISH)); then mapfile -t refs < "$OUT/ours.txt"
+else mapfile -t refs < <({ cut -f2 "$OUT/images.txt"; cut -f3 "$OUT/extra.tsv"; } | sort -u); fi
+attest=(--out "$OUT/sbom" --sign "$SIGN" --operator "$(named "$(digest_of "$IMAGES1" smbp-operator)")")
+[[ "$SIGN" != key ]] || attest+=(--public-key-out "$OUT/cosign.pub")
+[[ $TAMPER == 1 ]] || attest+=(--no-tamper)
+"$HACK_DIR/release/attest.sh" "${attest[@]}" "${refs[@]}" | tee "$OUT/attest.txt"
 step_end
 
 # 5. The air-gapped mirror.
+if ((PUBLISH == 0)); then
 step_begin "mirror: configuration, copy with signatures, public registry stopped, verify"
 "$BIN" mirror-config --mirror "$MIRROR" --images "$OUT/images.txt" --output "$OUT/mirror" \
   --kustomize-base "$WORK/gen2/config/default" >/dev/null
@@ -175,6 +266,7 @@ while IFS='=' read -r src dst; do
 done < "$OUT/mirror/mapping.txt"
 ((fails == 0)) || rel_die "$fails mirror verification(s) failed"
 step_end
+fi
 
 # 6. The air-gapped install through OLM, from the mirror alone.
 if [[ $INSTALL == 1 ]]; then
@@ -183,14 +275,34 @@ if [[ $INSTALL == 1 ]]; then
   step_end
 fi
 
-# 7. Reproducibility: everything again, twice, into a fresh registry of its own.
+# 7. Reproducibility: everything again, twice, into a fresh registry of its own; each digest
+# equal to the first build's (steps 1 and 2), image by image.
 if [[ $TWICE == 1 ]]; then
   SMBP_REGISTRY_PORT="$REPRO_PORT" "$HACK_DIR/release/images.sh" --twice --bin "$BIN" --out "$OUT/repro" \
-    --bundle "$OUT/bundle" --bundle-openshift "$OUT/bundle-openshift" --catalog "$OUT/catalog"
+    "${BASES[@]}" --bundle "$OUT/bundle" --bundle-openshift "$OUT/bundle-openshift" --catalog "$OUT/catalog"
+  step_begin "reproducible: the third build's digests equal the first's"
+  n=0
+  while IFS=$'\t' read -r name ref dref; do
+    first="$(awk -F'\t' -v r="$PUBLIC${ref#"127.0.0.1:$REPRO_PORT"}" '$2 == r { print $3 }' "$OUT/built.tsv")"
+    [[ -n "$first" ]] || continue
+    [[ "${first##*@}" == "${dref##*@}" ]] || rel_die "$name: ${dref##*@} now, ${first##*@} in the first build"
+    echo "reproducible: $name ${dref##*@} (three builds)"
+    n=$((n + 1))
+  done < "$OUT/repro/images.tsv"
+  ((n >= 5)) || rel_die "only $n images were compared with the first build"
+  step_end
+fi
+
+# 8. The release workflow's mode (--publish), on loopback stand-ins for its registries.
+if [[ $PUBLISH_TEST == 1 ]] && ((PUBLISH == 0)); then
+  registry_stop_all
+  "$HACK_DIR/release/publish-selftest.sh" --bin "$BIN" --out "$OUT/publish-selftest" \
+    --expect-operator "$(digest_of "$IMAGES1" smbp-operator | sed 's/.*@//')"
+  sed 's/^/publish self-test: /' "$OUT/publish-selftest/publish/times.tsv" "$OUT/publish-selftest/times.tsv" >> "$STEP_TIMES"
 fi
 
 echo
 echo "release-local: artifacts (by digest)"
 column -t -s $'\t' "$OUT/images.txt"
-echo "SBOMs: $OUT/sbom; public key: $OUT/cosign.pub; mirror settings: $OUT/mirror"
+echo "SBOMs: $OUT/sbom$([[ "$SIGN" != key ]] || echo "; public key: $OUT/cosign.pub")$( ((PUBLISH)) || echo "; mirror settings: $OUT/mirror")"
 column -t -s $'\t' "$STEP_TIMES"
