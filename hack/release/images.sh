@@ -36,7 +36,9 @@
 #   --catalog-repo NAME: the catalog image's repository (default smbp-operator-catalog; the release
 #      workflow's OpenShift index: smbp-operator-catalog-openshift)
 # Env: SMBP_REGISTRY_PORT (5001), CRANE and OPM (both set: use these binaries), SMBP_CACHE, CARGO_TARGET_DIR, VERSION (Cargo.toml's),
-#      RELEASE (1), SOURCE_DATE_EPOCH (the commit's time).
+#      RELEASE (1), SOURCE_DATE_EPOCH (the commit's time), SMBP_BASES_DIR (keep the Debian bases made
+#      there and reuse them on the next call: local.sh's calls share one run's bases; the --twice
+#      builds do not use it, so they prove the bases reproducible too).
 set -euo pipefail
 umask 022
 
@@ -208,13 +210,24 @@ build_all() {
     step_begin "Debian bases"
     : > "$OUT/packages.tsv"
     local pkgs_static="$WORK/pkgs-static.tsv" pkgs_shell="$WORK/pkgs-shell.tsv"
-    : > "$pkgs_static"; : > "$pkgs_shell"
-    rm -rf "$WORK/rootfs-static" "$WORK/rootfs-shell"
-    debian_rootfs "$WORK/rootfs-static" "$pkgs_static" "${STATIC_PKGS[@]}"
-    debian_rootfs "$WORK/rootfs-shell" "$pkgs_shell" "${STATIC_PKGS[@]}" "${SHELL_PKGS[@]}"
+    local kept="${SMBP_BASES_DIR:-}" bf
+    if [[ -n "$kept" && -s "$kept/pkgs-shell.tsv" ]]; then
+      # Made earlier in this pipeline run (same package lists): reused as they were.
+      for bf in pkgs-static.tsv pkgs-shell.tsv base-static.tar base-shell.tar; do cp "$kept/$bf" "$WORK/$bf"; done
+      rel_log "Debian bases: reusing those made earlier in this run ($kept)"
+    else
+      : > "$pkgs_static"; : > "$pkgs_shell"
+      rm -rf "$WORK/rootfs-static" "$WORK/rootfs-shell"
+      debian_rootfs "$WORK/rootfs-static" "$pkgs_static" "${STATIC_PKGS[@]}"
+      debian_rootfs "$WORK/rootfs-shell" "$pkgs_shell" "${STATIC_PKGS[@]}" "${SHELL_PKGS[@]}"
+      det_tar "$WORK/rootfs-static" "$WORK/base-static.tar"
+      det_tar "$WORK/rootfs-shell" "$WORK/base-shell.tar"
+      if [[ -n "$kept" ]]; then
+        mkdir -p "$kept"
+        for bf in pkgs-static.tsv base-static.tar base-shell.tar pkgs-shell.tsv; do cp "$WORK/$bf" "$kept/$bf"; done
+      fi
+    fi
     { sed 's/^/static\t/' "$pkgs_static"; sed 's/^/shell\t/' "$pkgs_shell"; } > "$OUT/packages.tsv"
-    det_tar "$WORK/rootfs-static" "$WORK/base-static.tar"
-    det_tar "$WORK/rootfs-shell" "$WORK/base-shell.tar"
     local env=(-e "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
                -e "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt")
     base="$reg/smbp-release/base:debian-static"

@@ -90,6 +90,8 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 STEP_TIMES="$OUT/times.tsv"
 : > "$STEP_TIMES"
 PUBLIC="127.0.0.1:$PUBLIC_PORT" MIRROR="127.0.0.1:$MIRROR_PORT"
+# One run makes the Debian bases once (images.sh), except step 7, which makes them twice itself.
+export SMBP_BASES_DIR="${SMBP_BASES_DIR:-$WORK/bases}"
 PUBLISH=0
 if [[ -n "$PREFIX" ]]; then PUBLISH=1 INSTALL=0; else PREFIX="$PUBLIC"; fi
 SIGN="${SIGN:-$( ((PUBLISH)) && echo keyless || echo key)}"
@@ -278,7 +280,7 @@ fi
 # 7. Reproducibility: everything again, twice, into a fresh registry of its own; each digest
 # equal to the first build's (steps 1 and 2), image by image.
 if [[ $TWICE == 1 ]]; then
-  SMBP_REGISTRY_PORT="$REPRO_PORT" "$HACK_DIR/release/images.sh" --twice --bin "$BIN" --out "$OUT/repro" \
+  SMBP_BASES_DIR="" SMBP_REGISTRY_PORT="$REPRO_PORT" "$HACK_DIR/release/images.sh" --twice --bin "$BIN" --out "$OUT/repro" \
     "${BASES[@]}" --bundle "$OUT/bundle" --bundle-openshift "$OUT/bundle-openshift" --catalog "$OUT/catalog"
   step_begin "reproducible: the third build's digests equal the first's"
   n=0
