@@ -8,8 +8,8 @@
 #      into ${SMBP_CACHE:-~/.cache/smbp-operator}/cargo-tools when missing; or --bin PATH.
 #   3. `crane registry serve` on 127.0.0.1:$SMBP_REGISTRY_PORT (default 5001), storage in a
 #      temp dir, stopped on exit.
-#   4. The base: --base REF (the release workflow: UBI micro by digest; --must-gather-base: UBI
-#      minimal) or, by default, minimal Debian bases made here from Debian packages (like
+#   4. The base: --base REF (the release workflow: UBI 9 micro by digest; --must-gather-base: UBI 9,
+#      which has bash and tar) or, by default, minimal Debian bases made here from Debian packages (like
 #      distroless): "static" (libc, libgcc, CA certificates, tzdata) for the operator and the
 #      catalog, "shell" (+ bash, tar, rsync) for must-gather.
 #   5. The images, each a base plus deterministic layer tarballs (sorted, mtime
