@@ -126,7 +126,16 @@ if [[ -z "$BIN" ]]; then
   remap=(--remap-path-prefix="$REPO=/smbp-operator"
     --remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
     --remap-path-prefix="$TARGET_DIR=/target")
-  (cd "$REPO" && PATH="$AUDITABLE_ROOT/bin:$PATH" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }${remap[*]}" \
+  # cargo-auditable makes itself cargo's RUSTC_WORKSPACE_WRAPPER, and cargo hashes that path into the
+  # operator crate's metadata (so into its symbols and code): run it from one fixed path, whatever the
+  # cache it was installed in (a copy: the path of a symlink's target would count).
+  fixed="/tmp/smbp-cargo-auditable-$AUDITABLE_VERSION/bin"
+  if ! cmp -s "$AUDITABLE_ROOT/bin/cargo-auditable" "$fixed/cargo-auditable"; then
+    mkdir -p "$fixed"
+    cp "$AUDITABLE_ROOT/bin/cargo-auditable" "$fixed/.cargo-auditable.$$"
+    mv -f "$fixed/.cargo-auditable.$$" "$fixed/cargo-auditable"
+  fi
+  (cd "$REPO" && PATH="$fixed:$PATH" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }${remap[*]}" \
     cargo auditable build --release --locked --bin smbp-operator)
   # The target dir may be shared with other builds: copy the binary out at once.
   cp "$TARGET_DIR/release/smbp-operator" "$WORK/smbp-operator"
