@@ -90,14 +90,7 @@ done
 [[ -z "$BASE" || -n "$MG_BASE" ]] || MG_BASE="$BASE"
 want() { [[ ",$IMAGES," == *",$1,"* ]]; }
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/smbp-release.XXXXXX")"
-REGISTRY_PIDS=()
-cleanup() { registry_stop_all || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$OUT"
-STEP_TIMES="$OUT/times.tsv"
-: > "$STEP_TIMES"
+run_begin smbp-release "$OUT"
 
 # ---------------------------------------------------------------------------------------------
 step_begin "tools (crane, opm)"
@@ -120,11 +113,12 @@ if [[ -z "$BIN" ]]; then
   step_end
   step_begin "release binary (cargo auditable build --release --locked)"
   TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
-  # Paths embedded in the binary (panic locations, build scripts' OUT_DIR) are remapped to
-  # fixed names, so that the binary is the same whatever the checkout, cargo home or target
-  # dir (rustc applies the last matching prefix: the most specific comes last).
-  remap=(--remap-path-prefix="$REPO=/smbp-operator"
-    --remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
+  # Paths embedded in the binary (dependencies' panic locations, build scripts' OUT_DIR) are
+  # remapped to fixed names, so that the binary is the same whatever the cargo home or target dir.
+  # The checkout's path needs none: cargo gives rustc the operator's sources by paths relative to
+  # it (local.sh step 7 proves the binary the same from another checkout); a flag naming it would
+  # also make cargo rebuild every dependency in that second checkout.
+  remap=(--remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
     --remap-path-prefix="$TARGET_DIR=/target")
   # cargo-auditable makes itself cargo's RUSTC_WORKSPACE_WRAPPER, and cargo hashes that path into the
   # operator crate's metadata (so into its symbols and code): run it from one fixed path, whatever the

@@ -19,6 +19,34 @@ step_end() {
   if [[ -n "${STEP_TIMES:-}" ]]; then printf '%s\t%s\n' "$STEP_NAME" "$s" >> "$STEP_TIMES"; fi
 }
 
+# run_begin <name> <out dir>: a script's run: a work dir in $WORK (removed on exit, with every
+# registry the run started), <out dir> made, and step times in <out dir>/times.tsv ($STEP_TIMES).
+run_begin() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")"
+  REGISTRY_PIDS=()
+  trap 'registry_stop_all || true; rm -rf "$WORK"' EXIT
+  trap 'exit 130' INT TERM
+  mkdir -p "$2"
+  STEP_TIMES="$2/times.tsv"
+  : > "$STEP_TIMES"
+}
+
+# copy_checkout <repo> <dest>: the files a build of <repo> reads, copied to <dest> (another path):
+# git's tracked and untracked-but-not-ignored files as they are in the work tree (so uncommitted
+# changes too), or, outside git, everything but target/. Files get the copy's time (tar -m), so
+# that cargo sees the copy's sources as changed.
+copy_checkout() {
+  local src="$1" dest="$2"
+  mkdir -p "$dest"
+  if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git -C "$src" ls-files -z --cached --others --exclude-standard |
+      while IFS= read -r -d '' f; do [[ ! -e "$src/$f" ]] || printf '%s\0' "$f"; done |
+      tar -C "$src" --null -T - -cf - | tar -C "$dest" -xmf -
+  else
+    tar -C "$src" --exclude=./target -cf - . | tar -C "$dest" -xmf -
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------
 # Loopback registry: `crane registry serve`, blobs and manifests on disk under <dir>.
 

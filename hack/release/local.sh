@@ -19,8 +19,9 @@
 #      pulled out of the mirror, the operator out of the mirrored image makes a BigPeer Ready,
 #      and every image the install referenced resolves in the mirror and verifies with cosign;
 #      it needs the local control plane (make cluster-up; OLM is started if needed);
-#   7. reproducibility: all images built again into a fresh registry (images.sh --twice), and
-#      each digest equal to the first build's;
+#   7. reproducibility: the binary built again from a copy of the checkout at another path (unless
+#      --bin), all images built again from it into a fresh registry (images.sh --twice), and
+#      each digest, the binary's too, equal to the first build's;
 #   8. the release workflow's mode (--publish, below) on loopback stand-ins for the publishing and
 #      the vendor's registries (hack/release/publish-selftest.sh).
 #
@@ -81,14 +82,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/smbp-release-local.XXXXXX")"
-REGISTRY_PIDS=()
-cleanup() { registry_stop_all || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-rm -rf "$OUT"; mkdir -p "$OUT"
-STEP_TIMES="$OUT/times.tsv"
-: > "$STEP_TIMES"
+rm -rf "$OUT"
+run_begin smbp-release-local "$OUT"
 PUBLIC="127.0.0.1:$PUBLIC_PORT" MIRROR="127.0.0.1:$MIRROR_PORT"
 # One run makes the Debian bases once (images.sh), except step 7, which makes them twice itself.
 export SMBP_BASES_DIR="${SMBP_BASES_DIR:-$WORK/bases}"
@@ -113,7 +108,8 @@ digest_of() { awk -F'\t' -v n="$2" '$1 == n { print $3 }' "$1"; }
 # 1. Operator, must-gather and (not when publishing) stand-ins. The binary comes back in $OUT/bin
 # for bundle-gen.
 args=(--registry "$PUBLIC" --out "$OUT/images-1" "${BASES[@]}")
-[[ -z "$BIN" ]] || args+=(--bin "$BIN")
+BUILT_HERE=1
+[[ -z "$BIN" ]] || { args+=(--bin "$BIN"); BUILT_HERE=0; }
 step1=operator,must-gather,standins; ((PUBLISH == 0)) || step1=operator,must-gather
 "$HACK_DIR/release/images.sh" "${args[@]}" --images "$step1" --keep-bin "$OUT/bin"
 BIN="$OUT/bin/smbp-operator"
@@ -278,10 +274,28 @@ if [[ $INSTALL == 1 ]]; then
 fi
 
 # 7. Reproducibility: everything again, twice, into a fresh registry of its own; each digest
-# equal to the first build's (steps 1 and 2), image by image.
+# equal to the first build's (steps 1 and 2), image by image. When this run built the binary,
+# it is built again from a copy of the checkout at another path (the operator crate recompiled;
+# its dependencies are the target dir's), so the operator image's digest also proves that the
+# checkout's path, and the cache cargo-auditable came from, do not enter the binary.
 if [[ $TWICE == 1 ]]; then
-  SMBP_BASES_DIR="" SMBP_REGISTRY_PORT="$REPRO_PORT" "$HACK_DIR/release/images.sh" --twice --bin "$BIN" --out "$OUT/repro" \
+  images_sh="$HACK_DIR/release/images.sh" bin_args=(--bin "$BIN")
+  if [[ $BUILT_HERE == 1 ]]; then
+    step_begin "second checkout ($WORK/checkout-2), operator crate cleaned"
+    copy_checkout "$REPO" "$WORK/checkout-2"
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+    (cd "$WORK/checkout-2" && cargo clean --release --locked -p smbp-operator)
+    [[ ! -e "$CARGO_TARGET_DIR/release/smbp-operator" ]] || rel_die "cargo clean left the operator binary"
+    step_end
+    images_sh="$WORK/checkout-2/hack/release/images.sh" bin_args=(--keep-bin "$OUT/repro/bin")
+  fi
+  SMBP_BASES_DIR="" SMBP_REGISTRY_PORT="$REPRO_PORT" "$images_sh" --twice "${bin_args[@]}" --out "$OUT/repro" \
     "${BASES[@]}" --bundle "$OUT/bundle" --bundle-openshift "$OUT/bundle-openshift" --catalog "$OUT/catalog"
+  if [[ $BUILT_HERE == 1 ]]; then
+    cmp -s "$BIN" "$OUT/repro/bin/smbp-operator" ||
+      rel_die "the binary built in a second checkout differs: $(sha256sum "$OUT/repro/bin/smbp-operator" | cut -d' ' -f1), first $(sha256sum "$BIN" | cut -d' ' -f1)"
+    echo "reproducible: smbp-operator binary $(sha256sum "$BIN" | cut -d' ' -f1) (two checkouts: $REPO, $WORK/checkout-2)"
+  fi
   step_begin "reproducible: the third build's digests equal the first's"
   n=0
   while IFS=$'\t' read -r name ref dref; do

@@ -45,14 +45,8 @@ BUILD="127.0.0.1:${SMBP_REGISTRY_PORT:-5001}"
 PUBLISH="127.0.0.1:${SMBP_MIRROR_PORT:-5002}"
 VENDOR="127.0.0.1:${SMBP_REPRO_PORT:-5003}"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/smbp-publish-selftest.XXXXXX")"
-REGISTRY_PIDS=()
-cleanup() { registry_stop_all || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-rm -rf "$OUT"; mkdir -p "$OUT"
-STEP_TIMES="$OUT/times.tsv"
-: > "$STEP_TIMES"
+rm -rf "$OUT"
+run_begin smbp-publish-selftest "$OUT"
 
 step_begin "the vendor's images and the previous release, as published"
 registry_start "${PUBLISH##*:}" "$WORK/publish"
