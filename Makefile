@@ -32,7 +32,7 @@ GENERATED := config/crd config/rbac config/manager config/webhook config/default
 	config/prometheus bundle bundle.Dockerfile bundle-openshift bundle-openshift.Dockerfile catalog catalog.Dockerfile scorecard \
 	docs/metrics.md docs/events.md docs/access-contract.md docs/compatibility.md charts
 
-.PHONY: help prereqs build tools controlplane addons olm-tools test test-cold unit e2e install-e2e olm-e2e helm-e2e smoke-versions olm-down lint fmt manifests bundle \
+.PHONY: help prereqs build tools prebuild controlplane addons olm-tools test test-cold unit e2e install-e2e olm-e2e helm-e2e smoke-versions olm-down lint fmt manifests bundle \
 	validate-bundle _validate-bundle check-generated _check-generated check-monitoring _check-monitoring run cluster-up \
 	cluster-down bench bench-scale clean
 
@@ -56,6 +56,9 @@ olm-tools: ## Build OLM, opm, the validators, scorecard and actionlint unless th
 
 tools: controlplane addons olm-tools ## Every Go-built tool the tests use (cached under ~/.cache/smbp-operator)
 
+prebuild: ## Start building, in the background at nice 19, what later stages of `make test` need (previous release, release tools and binary, older control planes; hack/prebuild.sh); they stop with make
+	SMOKE_K8S="$(SMOKE_K8S)" hack/prebuild.sh start --owner $$PPID
+
 unit: ## Unit and property tests (no cluster)
 	$(STAGE) unit $(CARGO) test --locked --lib --bins --test build --test cel --test assets --test mock_api
 
@@ -63,7 +66,7 @@ e2e: build controlplane addons cluster-up ## End-to-end tests against the local 
 	$(STAGE) e2e env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-test: prereqs build tools lint check-generated check-monitoring validate-bundle unit e2e install-e2e olm-e2e helm-e2e release-local smoke-versions ## Everything CI runs: builds, lint, generated files, rules, bundle validation, unit, e2e, install e2e, OLM e2e, Helm e2e, the release pipeline (release-local), smoke on older Kubernetes
+test: prereqs prebuild build tools lint check-generated check-monitoring validate-bundle unit e2e install-e2e olm-e2e helm-e2e release-local smoke-versions ## Everything CI runs: builds, lint, generated files, rules, bundle validation, unit, e2e, install e2e, OLM e2e, Helm e2e, the release pipeline (release-local), smoke on older Kubernetes
 
 test-cold: ## .ci/run from a fresh clone of HEAD with empty Go, cargo-target and tool caches; prints each stage's time
 	hack/test-cold.sh
@@ -73,6 +76,7 @@ install-e2e: build controlplane cluster-up ## `kubectl apply -k config/default` 
 	  $(CARGO) test --locked --test install -- --ignored --test-threads=1
 
 olm-e2e: build olm-tools cluster-up ## OLM install/upgrade/install-modes/OpenShift/uninstall tests with real OLM (starts it if needed)
+	hack/prebuild.sh wait previous-release
 	$(STAGE) "OLM e2e" env SMBP_OPERATOR_BIN=$(BIN) KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  sh -c 'hack/olm-up.sh && $(CARGO) test --locked --test olm -- --ignored --test-threads=1 --skip install_from_mirrored_catalog'
 
@@ -82,6 +86,7 @@ helm-e2e: build olm-tools cluster-up ## The Helm chart with the real helm: lint 
 	  $(CARGO) test --locked --test helm -- --ignored --test-threads=1
 
 smoke-versions: build ## Smoke subset (CRD rules, create, scale, rollout, delete; kustomize install; OLM install) on each Kubernetes in SMOKE_K8S, one cluster at a time (stops the default cluster first: same ports)
+	hack/prebuild.sh wait $(addprefix controlplane-,$(SMOKE_K8S))
 	env SMBP_OPERATOR_BIN=$(BIN) CARGO=$(CARGO) hack/smoke-versions.sh $(SMOKE_K8S)
 
 olm-down: ## Stop OLM on the local control plane and delete its CRDs
@@ -166,5 +171,6 @@ release-images: ## Build the release images (operator, must-gather, bundles, cat
 
 .PHONY: release-local
 release-local: olm-tools cluster-up ## The release pipeline end to end on loopback registries: images, digest-pinned bundles and catalog, SBOMs, signatures and attestations with tamper cases, the air-gapped mirror verified with the public registry stopped, an OLM install from the mirrored catalog, reproducibility, the release workflow's --publish mode on loopback stand-ins for its registries (hack/release/local.sh)
+	hack/prebuild.sh wait release-tools release-binary
 	$(STAGE) "release local" env KUBECONFIG=$(CLUSTER_DIR)/kubeconfig \
 	  hack/release/local.sh $(RELEASE_LOCAL_ARGS)

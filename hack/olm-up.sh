@@ -185,22 +185,12 @@ for cs in "$CATSRC" "$CATSRC_OPENSHIFT"; do
 done
 
 # 7. The previous release's operator binary (for the upgrade test), built once per version from
-#    its release commit (the commit that added releases/<version>/release.yaml), read-only:
-#    `git archive` into the cache, `cargo build --locked` with its own target dir there.
+#    its release commit (hack/olm/build-previous.sh).
 prev_version="$(basename "$(dirname "$prev")")"
-PREV_DIR="${SMBP_CACHE:-$HOME/.cache/smbp-operator}/releases/$prev_version"
-PREV_BIN="$PREV_DIR/target/debug/smbp-operator"
+PREV_BIN="${SMBP_CACHE:-$HOME/.cache/smbp-operator}/releases/$prev_version/target/debug/smbp-operator"
 if [[ "${SMBP_OLM_SKIP_PREVIOUS:-0}" != 1 ]]; then
-  commit="$(git -C "$REPO_ROOT" log --diff-filter=A --format=%H -- "releases/$prev_version/release.yaml" | tail -n 1)"
-  [[ -n "$commit" ]] || die "no commit adds releases/$prev_version/release.yaml (a shallow clone? fetch the full history)"
-  if [[ "$(cat "$PREV_DIR/commit" 2>/dev/null)" != "$commit" || ! -x "$PREV_BIN" ]]; then
-    log "building smbp-operator $prev_version from ${commit:0:12} in $PREV_DIR (once per version)"
-    rm -rf "$PREV_DIR/src" "$PREV_DIR/commit"; mkdir -p "$PREV_DIR/src"
-    git -C "$REPO_ROOT" archive "$commit" | tar -x -C "$PREV_DIR/src"
-    (cd "$PREV_DIR/src" && CARGO_TARGET_DIR="$PREV_DIR/target" cargo build --locked --bin smbp-operator) \
-      > "$PREV_DIR/build.log" 2>&1 || { tail -n 30 "$PREV_DIR/build.log" >&2; die "building $prev_version failed"; }
-    echo "$commit" > "$PREV_DIR/commit"
-  fi
+  PREV_BIN="$("$HACK_DIR/olm/build-previous.sh" | tail -n 1)"
+  [[ -x "$PREV_BIN" ]] || die "hack/olm/build-previous.sh gave no binary"
   log "previous release binary: $PREV_BIN ($("$PREV_BIN" --version 2>/dev/null || echo "?"))"
 fi
 

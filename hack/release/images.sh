@@ -48,7 +48,6 @@ REPO="$(cd "$HACK_DIR/.." && pwd)"
 source "$HACK_DIR/release/lib.sh"
 
 CACHE_ROOT="${SMBP_CACHE:-$HOME/.cache/smbp-operator}"
-AUDITABLE_VERSION=0.7.7
 PORT="${SMBP_REGISTRY_PORT:-5001}"
 VERSION="${VERSION:-$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/Cargo.toml" | head -1)}"
 RELEASE="${RELEASE:-1}"
@@ -104,37 +103,8 @@ export CRANE
 step_end
 
 if [[ -z "$BIN" ]]; then
-  step_begin "cargo-auditable $AUDITABLE_VERSION"
-  AUDITABLE_ROOT="$CACHE_ROOT/cargo-tools/cargo-auditable-$AUDITABLE_VERSION"
-  if [[ ! -x "$AUDITABLE_ROOT/bin/cargo-auditable" ]]; then
-    cargo install --locked --root "$AUDITABLE_ROOT" "cargo-auditable@$AUDITABLE_VERSION" ||
-      rel_die "cargo install cargo-auditable@$AUDITABLE_VERSION failed (see above)"
-  fi
-  step_end
-  step_begin "release binary (cargo auditable build --release --locked)"
-  TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
-  # Paths embedded in the binary (dependencies' panic locations, build scripts' OUT_DIR) are
-  # remapped to fixed names, so that the binary is the same whatever the cargo home or target dir.
-  # The checkout's path needs none: cargo gives rustc the operator's sources by paths relative to
-  # it (local.sh step 7 proves the binary the same from another checkout); a flag naming it would
-  # also make cargo rebuild every dependency in that second checkout.
-  remap=(--remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
-    --remap-path-prefix="$TARGET_DIR=/target")
-  # cargo-auditable makes itself cargo's RUSTC_WORKSPACE_WRAPPER, and cargo hashes that path into the
-  # operator crate's metadata (so into its symbols and code): run it from one fixed path, whatever the
-  # cache it was installed in (a copy: the path of a symlink's target would count).
-  fixed="/tmp/smbp-cargo-auditable-$AUDITABLE_VERSION/bin"
-  if ! cmp -s "$AUDITABLE_ROOT/bin/cargo-auditable" "$fixed/cargo-auditable"; then
-    mkdir -p "$fixed"
-    cp "$AUDITABLE_ROOT/bin/cargo-auditable" "$fixed/.cargo-auditable.$$"
-    mv -f "$fixed/.cargo-auditable.$$" "$fixed/cargo-auditable"
-  fi
-  (cd "$REPO" && PATH="$fixed:$PATH" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }${remap[*]}" \
-    cargo auditable build --release --locked --bin smbp-operator)
-  # The target dir may be shared with other builds: copy the binary out at once.
-  cp "$TARGET_DIR/release/smbp-operator" "$WORK/smbp-operator"
+  release_binary "$WORK/smbp-operator"
   BIN="$WORK/smbp-operator"
-  step_end
 fi
 objdump -h "$BIN" | grep -q '[[:space:]]\.dep-v0[[:space:]]' ||
   rel_die "$BIN has no .dep-v0 section: build it with cargo auditable"

@@ -266,3 +266,46 @@ l=json.loads(sys.argv[1])
 assert all("," not in e for e in l), "comma in %r" % l
 print(",".join(l))' "$1"
 }
+
+# The version of cargo-auditable the release binary is built with (crates.io, installed into the
+# cache on first use).
+AUDITABLE_VERSION=0.7.7
+
+# release_binary [<copy to>]: the operator's release binary, `cargo auditable build --release
+# --locked` (its dependency list embedded in the .dep-v0 section for SBOM tools), with the flags
+# that make it the same whatever the checkout, cargo home, target dir or cache it is built from.
+# The target dir may be shared with other builds: <copy to> gets a copy of the binary at once.
+# hack/release/build-binary.sh runs it alone (make test builds it early, in the background).
+release_binary() {
+  local out="${1:-}" fixed TARGET_DIR AUDITABLE_ROOT remap
+  step_begin "cargo-auditable $AUDITABLE_VERSION"
+  AUDITABLE_ROOT="$CACHE_ROOT/cargo-tools/cargo-auditable-$AUDITABLE_VERSION"
+  if [[ ! -x "$AUDITABLE_ROOT/bin/cargo-auditable" ]]; then
+    cargo install --locked --root "$AUDITABLE_ROOT" "cargo-auditable@$AUDITABLE_VERSION" ||
+      rel_die "cargo install cargo-auditable@$AUDITABLE_VERSION failed (see above)"
+  fi
+  step_end
+  step_begin "release binary (cargo auditable build --release --locked)"
+  TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+  # Paths embedded in the binary (dependencies' panic locations, build scripts' OUT_DIR) are
+  # remapped to fixed names, so that the binary is the same whatever the cargo home or target dir.
+  # The checkout's path needs none: cargo gives rustc the operator's sources by paths relative to
+  # it (local.sh step 7 proves the binary the same from another checkout); a flag naming it would
+  # also make cargo rebuild every dependency in that second checkout.
+  remap=(--remap-path-prefix="${CARGO_HOME:-$HOME/.cargo}=/cargo"
+    --remap-path-prefix="$TARGET_DIR=/target")
+  # cargo-auditable makes itself cargo's RUSTC_WORKSPACE_WRAPPER, and cargo hashes that path into the
+  # operator crate's metadata (so into its symbols and code): run it from one fixed path, whatever the
+  # cache it was installed in (a copy: the path of a symlink's target would count).
+  fixed="/tmp/smbp-cargo-auditable-$AUDITABLE_VERSION/bin"
+  if ! cmp -s "$AUDITABLE_ROOT/bin/cargo-auditable" "$fixed/cargo-auditable"; then
+    mkdir -p "$fixed"
+    cp "$AUDITABLE_ROOT/bin/cargo-auditable" "$fixed/.cargo-auditable.$$"
+    mv -f "$fixed/.cargo-auditable.$$" "$fixed/cargo-auditable"
+  fi
+  (cd "$REPO" && PATH="$fixed:$PATH" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }${remap[*]}" \
+    cargo auditable build --release --locked --bin smbp-operator)
+  # The target dir may be shared with other builds: copy the binary out at once.
+  [[ -z "$out" ]] || cp "$TARGET_DIR/release/smbp-operator" "$out"
+  step_end
+}

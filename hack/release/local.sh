@@ -19,9 +19,9 @@
 #      pulled out of the mirror, the operator out of the mirrored image makes a BigPeer Ready,
 #      and every image the install referenced resolves in the mirror and verifies with cosign;
 #      it needs the local control plane (make cluster-up; OLM is started if needed);
-#   7. reproducibility: the binary built again from a copy of the checkout at another path (unless
-#      --bin), all images built again from it into a fresh registry (images.sh --twice), and
-#      each digest, the binary's too, equal to the first build's;
+#   7. reproducibility: all images built again, twice, into a fresh registry (images.sh --twice),
+#      each digest equal to the first build's; with --two-checkouts, the binary is first built
+#      again from a copy of the checkout at another path and must be byte-identical;
 #   8. the release workflow's mode (--publish, below) on loopback stand-ins for the publishing and
 #      the vendor's registries (hack/release/publish-selftest.sh).
 #
@@ -38,11 +38,13 @@
 # Steps 5 and 6 (the mirror, the install from it) are skipped: they need a public registry that
 # can be stopped and a control plane; `make release-local` proves them on the same code.
 #
-# Usage: hack/release/local.sh [--bin PATH] [--out DIR] [--no-twice] [--no-install] [--no-publish-test]
-#          [--no-tamper]
+# Usage: hack/release/local.sh [--bin PATH] [--out DIR] [--no-twice] [--two-checkouts] [--no-install]
+#          [--no-publish-test] [--no-tamper]
 #          [--base REF] [--must-gather-base REF] [--publish PREFIX] [--sign key|keyless]
 #   --bin: an operator binary built with `cargo auditable` (default: images.sh builds one)
 #   --no-install: skip step 6 (no control plane needed)
+#   --two-checkouts: step 7 also rebuilds the binary from a second checkout (not with --bin; about
+#      as long as the first release build, so not in `make test`; the release workflow uses it)
 #   --base, --must-gather-base: the images' bases (images.sh; default: the Debian bases made here)
 #   --publish PREFIX: the release workflow's mode, above (e.g. quay.io/smbp; crane must be
 #      logged in to it)
@@ -65,12 +67,13 @@ MIRROR_PORT="${SMBP_MIRROR_PORT:-5002}"
 REPRO_PORT="${SMBP_REPRO_PORT:-5003}"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/Cargo.toml" | head -1)"
 CREATED_AT="$(sed -n 's/^BUNDLE_CREATED_AT ?= //p' "$REPO/Makefile")"
-BIN="" OUT="$CACHE_ROOT/release/local" TWICE=1 INSTALL=1 PREFIX="" SIGN="" BASES=() VENDOR_REGISTRY="" PUBLISH_TEST=1 TAMPER=1
+BIN="" OUT="$CACHE_ROOT/release/local" TWICE=1 TWO_CHECKOUTS=0 INSTALL=1 PREFIX="" SIGN="" BASES=() VENDOR_REGISTRY="" PUBLISH_TEST=1 TAMPER=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --bin) BIN="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --no-twice) TWICE=0; shift ;;
+    --two-checkouts) TWO_CHECKOUTS=1; shift ;;
     --no-install) INSTALL=0; shift ;;
     --no-publish-test) PUBLISH_TEST=0; shift ;;
     --no-tamper) TAMPER=0; shift ;;
@@ -82,6 +85,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+[[ $TWO_CHECKOUTS == 0 || -z "$BIN" ]] || { echo "local.sh: --two-checkouts builds the binary: not with --bin" >&2; exit 2; }
 rm -rf "$OUT"
 run_begin smbp-release-local "$OUT"
 PUBLIC="127.0.0.1:$PUBLIC_PORT" MIRROR="127.0.0.1:$MIRROR_PORT"
@@ -274,13 +278,14 @@ if [[ $INSTALL == 1 ]]; then
 fi
 
 # 7. Reproducibility: everything again, twice, into a fresh registry of its own; each digest
-# equal to the first build's (steps 1 and 2), image by image. When this run built the binary,
-# it is built again from a copy of the checkout at another path (the operator crate recompiled;
+# equal to the first build's (steps 1 and 2), image by image. With --two-checkouts, the binary is
+# first built again from a copy of the checkout at another path (the operator crate recompiled;
 # its dependencies are the target dir's), so the operator image's digest also proves that the
-# checkout's path, and the cache cargo-auditable came from, do not enter the binary.
+# checkout's path, and the cache cargo-auditable came from, do not enter the binary. The copy has
+# no .git: the commit time (SOURCE_DATE_EPOCH) is this checkout's.
 if [[ $TWICE == 1 ]]; then
   images_sh="$HACK_DIR/release/images.sh" bin_args=(--bin "$BIN")
-  if [[ $BUILT_HERE == 1 ]]; then
+  if [[ $TWO_CHECKOUTS == 1 ]]; then
     step_begin "second checkout ($WORK/checkout-2), operator crate cleaned"
     copy_checkout "$REPO" "$WORK/checkout-2"
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
@@ -289,9 +294,10 @@ if [[ $TWICE == 1 ]]; then
     step_end
     images_sh="$WORK/checkout-2/hack/release/images.sh" bin_args=(--keep-bin "$OUT/repro/bin")
   fi
-  SMBP_BASES_DIR="" SMBP_REGISTRY_PORT="$REPRO_PORT" "$images_sh" --twice "${bin_args[@]}" --out "$OUT/repro" \
+  SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct)}" \
+    SMBP_BASES_DIR="" SMBP_REGISTRY_PORT="$REPRO_PORT" "$images_sh" --twice "${bin_args[@]}" --out "$OUT/repro" \
     "${BASES[@]}" --bundle "$OUT/bundle" --bundle-openshift "$OUT/bundle-openshift" --catalog "$OUT/catalog"
-  if [[ $BUILT_HERE == 1 ]]; then
+  if [[ $TWO_CHECKOUTS == 1 ]]; then
     cmp -s "$BIN" "$OUT/repro/bin/smbp-operator" ||
       rel_die "the binary built in a second checkout differs: $(sha256sum "$OUT/repro/bin/smbp-operator" | cut -d' ' -f1), first $(sha256sum "$BIN" | cut -d' ' -f1)"
     echo "reproducible: smbp-operator binary $(sha256sum "$BIN" | cut -d' ' -f1) (two checkouts: $REPO, $WORK/checkout-2)"
