@@ -112,8 +112,7 @@ digest_of() { awk -F'\t' -v n="$2" '$1 == n { print $3 }' "$1"; }
 # 1. Operator, must-gather and (not when publishing) stand-ins. The binary comes back in $OUT/bin
 # for bundle-gen.
 args=(--registry "$PUBLIC" --out "$OUT/images-1" "${BASES[@]}")
-BUILT_HERE=1
-[[ -z "$BIN" ]] || { args+=(--bin "$BIN"); BUILT_HERE=0; }
+[[ -z "$BIN" ]] || args+=(--bin "$BIN")
 step1=operator,must-gather,standins; ((PUBLISH == 0)) || step1=operator,must-gather
 "$HACK_DIR/release/images.sh" "${args[@]}" --images "$step1" --keep-bin "$OUT/bin"
 BIN="$OUT/bin/smbp-operator"
