@@ -17,7 +17,8 @@
 #
 # Items, in the order the stages need them:
 #   previous-release   the previous release's operator binary (hack/olm/build-previous.sh; OLM e2e)
-#   release-tools      crane, opm, syft, cosign (hack/olm/build-tools.sh; release-local)
+#   release-tools      crane, syft, cosign (hack/olm/build-tools.sh; release-local; opm is the OLM
+#                      tools stage's)
 #   release-binary     cargo-auditable and the release build (hack/release/build-binary.sh;
 #                      release-local)
 #   controlplane-<v>   each older Kubernetes in SMOKE_K8S (hack/build-controlplane.sh;
@@ -41,7 +42,7 @@ all_items() {
 item_run() { # item_run <item>: the item's build, output to stdout/stderr
   case "$1" in
     previous-release) "$HACK_DIR/olm/build-previous.sh" ;;
-    release-tools) OLM_TOOLS="crane opm syft cosign" "$HACK_DIR/olm/build-tools.sh" ;;
+    release-tools) OLM_TOOLS="crane syft cosign" "$HACK_DIR/olm/build-tools.sh" ;;
     release-binary) "$HACK_DIR/release/build-binary.sh" ;;
     controlplane-*) SMBP_K8S_VERSION="${1#controlplane-}" SMBP_BUILD_ADDONS=0 "$HACK_DIR/build-controlplane.sh" ;;
     *) die "unknown item '$1' (known: $(all_items | tr '\n' ' '))" ;;

@@ -217,17 +217,21 @@ fi
 
 command -v go >/dev/null || die "Go is not installed (need Go >= 1.26.3)"
 mkdir -p "$TOOLS_ROOT"
-# One build at a time per cache root; a second caller waits, then finds the cache complete.
-exec 9>"$TOOLS_ROOT/.build.lock"
-if command -v flock >/dev/null; then
-  flock 9
-fi
 TMP_DIRS=()
 trap 'rm -rf "${TMP_DIRS[@]}"' EXIT
 
+# One build of a tool at a time; a second caller waits for that tool only, then finds it
+# complete. (A lock over all tools made `make test`'s OLM tools stage wait ~8 minutes for the
+# release tools building in the background.)
 for t in "${TOOLS[@]}"; do
   if [[ "$FORCE" == 1 ]] || ! tool_complete "$t" "${OUT[$t]}"; then
-    build_tool "$t" "${OUT[$t]}"
+    mkdir -p "$TOOLS_ROOT/$t"
+    exec 9>"$TOOLS_ROOT/$t/.build.lock"
+    if command -v flock >/dev/null; then flock 9; fi
+    if [[ "$FORCE" == 1 ]] || ! tool_complete "$t" "${OUT[$t]}"; then
+      build_tool "$t" "${OUT[$t]}"
+    fi
+    exec 9>&-
   fi
 done
 
