@@ -277,7 +277,7 @@ AUDITABLE_VERSION=0.7.7
 # The target dir may be shared with other builds: <copy to> gets a copy of the binary at once.
 # hack/release/build-binary.sh runs it alone (make test builds it early, in the background).
 release_binary() {
-  local out="${1:-}" fixed TARGET_DIR AUDITABLE_ROOT remap sde
+  local out="${1:-}" fixed TARGET_DIR AUDITABLE_ROOT remap
   step_begin "cargo-auditable $AUDITABLE_VERSION"
   AUDITABLE_ROOT="$CACHE_ROOT/cargo-tools/cargo-auditable-$AUDITABLE_VERSION"
   if [[ ! -x "$AUDITABLE_ROOT/bin/cargo-auditable" ]]; then
@@ -304,11 +304,12 @@ release_binary() {
     mv -f "$fixed/.cargo-auditable.$$" "$fixed/cargo-auditable"
   fi
   # The build scripts that use the cc crate (ring, psm) rerun when SOURCE_DATE_EPOCH changes, and
-  # so does everything above them: every caller builds with the commit's time, as images.sh sets it,
-  # so that one finds the other's build fresh (make test builds it first in the background).
-  sde="${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct)}"
-  (cd "$REPO" && SOURCE_DATE_EPOCH="$sde" PATH="$fixed:$PATH" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }${remap[*]}" \
-    cargo auditable build --release --locked --bin smbp-operator)
+  # everything above them is rebuilt: images.sh sets it (the commit's time, for the images), so the
+  # build runs without it, whoever calls it: one caller finds the other's build fresh (make test
+  # builds it first in the background), and a new commit does not rebuild every dependency. It
+  # does not enter the binary (the same sha256 built with it and without).
+  (cd "$REPO" && PATH="$fixed:$PATH" RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }${remap[*]}" \
+    env -u SOURCE_DATE_EPOCH cargo auditable build --release --locked --bin smbp-operator)
   # The target dir may be shared with other builds: copy the binary out at once.
   [[ -z "$out" ]] || cp "$TARGET_DIR/release/smbp-operator" "$out"
   step_end
